@@ -1,0 +1,106 @@
+"""Settings read from `TAKT_*` environment variables and an optional `.env` file."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+MIN_SECRET_KEY_BYTES = 32
+
+
+class ConfigError(RuntimeError):
+    """Raised when the configuration can't be used; the message says what to fix."""
+
+
+class Settings(BaseSettings):
+    """Everything Takt can be told from outside. Validated once at start-up."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TAKT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Literal["development", "production"] = Field(
+        "development", description="`production` enforces a real secret key."
+    )
+    database_url: str = Field(
+        "sqlite+aiosqlite:///./data/takt.db",
+        description="SQLAlchemy URL: sqlite+aiosqlite:///… or postgresql+asyncpg://…",
+    )
+    data_dir: Path = Field(Path("./data"), description="Where SQLite and generated files live.")
+    secret_key: str = Field("", description="Signs tokens and cursors; at least 32 bytes.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    access_log: bool = Field(True, description="One JSON log line per request.")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated origins allowed by CORS."
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    allow_signup: bool | None = Field(
+        None, description="Open registration; defaults to on in development, off in production."
+    )
+    redis_url: str | None = Field(None, description="Shares rate limits across processes.")
+    rate_limit_per_minute: int = Field(600, ge=1)
+    login_max_failures: int = Field(5, ge=1, description="Failures before login is throttled.")
+    login_window_seconds: int = Field(300, ge=1)
+    access_token_minutes: int = Field(15, ge=1, le=60 * 24)
+    refresh_token_days: int = Field(30, ge=1)
+    db_pool_size: int = Field(10, ge=1, le=200)
+    db_max_overflow: int = Field(5, ge=0, le=200)
+    db_statement_timeout_ms: int = Field(30_000, ge=100)
+    sqlite_busy_timeout_ms: int = Field(30_000, ge=100)
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    bench_endpoints: bool = Field(False, description="Enables /bench/ping for benchmarks.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_origins(cls, values: dict[str, object]) -> dict[str, object]:
+        origins = values.get("cors_origins")
+        if isinstance(origins, str):
+            values["cors_origins"] = [o.strip() for o in origins.split(",") if o.strip()]
+        return values
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def signup_open(self) -> bool:
+        return self.allow_signup if self.allow_signup is not None else not self.is_production
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def resolved_secret_key(self) -> str:
+        """The secret key to use, or a clear error when production has none worth the name.
+
+        In development a random key is generated once and kept in the data directory so that
+        tokens survive a restart.
+        """
+        if len(self.secret_key.encode()) >= MIN_SECRET_KEY_BYTES:
+            return self.secret_key
+        if self.is_production:
+            raise ConfigError(
+                "TAKT_SECRET_KEY is missing or shorter than 32 bytes; production refuses to start. "
+                'Generate one with: python -c "import secrets; print(secrets.token_urlsafe(48))"'
+            )
+        if self.secret_key:
+            raise ConfigError("TAKT_SECRET_KEY is shorter than 32 bytes; use a longer one.")
+        key_file = self.data_dir / "secret_key"
+        if key_file.exists():
+            return key_file.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        key_file.write_text(key)
+        key_file.chmod(0o600)
+        return key
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

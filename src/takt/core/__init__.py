@@ -1,0 +1,1 @@
+"""Domain-agnostic kit shared by every Takt module; imports no domain."""

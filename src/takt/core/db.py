@@ -1,0 +1,130 @@
+"""Engines and sessions for SQLite and PostgreSQL, and the one-commit-per-request session.
+
+SQLite allows one writer at a time. Write transactions start with `BEGIN IMMEDIATE` so a second
+writer waits (in the pool, then in SQLite's busy handler) instead of failing later with "database is
+locked" when it tries to upgrade a read lock. Reads use a separate engine with plain deferred
+transactions so they never queue behind writers (WAL lets them run side by side).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from takt.config import Settings
+
+
+def is_sqlite_url(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def ensure_sqlite_directory(url: str) -> None:
+    """SQLite creates the file but not its folder."""
+    if is_sqlite_url(url):
+        database = make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_engine(url: str, settings: Settings, *, begin: str, pool_size: int) -> AsyncEngine:
+    ensure_sqlite_directory(url)
+    engine = create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_timeout=settings.sqlite_busy_timeout_ms / 1000,
+        connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000},
+    )
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let us issue BEGIN ourselves instead of the driver's implicit deferred BEGIN.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(settings.sqlite_busy_timeout_ms)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql(begin)
+
+    return engine
+
+
+def _postgres_engine(url: str, settings: Settings) -> AsyncEngine:
+    return create_async_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_pre_ping=True,
+        pool_timeout=30,
+        connect_args={
+            "server_settings": {
+                "statement_timeout": str(settings.db_statement_timeout_ms),
+                "application_name": "takt",
+            }
+        },
+    )
+
+
+@dataclass
+class Database:
+    """The engines a process uses, and session factories for reads and writes."""
+
+    url: str
+    write_engine: AsyncEngine
+    read_engine: AsyncEngine
+
+    def __post_init__(self) -> None:
+        self.write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
+        self.read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.write_engine.dialect.name
+
+    @classmethod
+    def from_settings(cls, settings: Settings, url: str | None = None) -> Database:
+        url = url or settings.database_url
+        if is_sqlite_url(url):
+            writer = _sqlite_engine(url, settings, begin="BEGIN IMMEDIATE", pool_size=1)
+            reader = _sqlite_engine(url, settings, begin="BEGIN", pool_size=5)
+            return cls(url=url, write_engine=writer, read_engine=reader)
+        engine = _postgres_engine(url, settings)
+        return cls(url=url, write_engine=engine, read_engine=engine)
+
+    def engines(self) -> list[AsyncEngine]:
+        if self.read_engine is self.write_engine:
+            return [self.write_engine]
+        return [self.write_engine, self.read_engine]
+
+    async def dispose(self) -> None:
+        for engine in self.engines():
+            await engine.dispose()
+
+    @asynccontextmanager
+    async def transaction(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
+        """A session whose work is committed at the end of the block, or rolled back on error."""
+        factory = self.write_sessions if write else self.read_sessions
+        async with factory() as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise

@@ -1,0 +1,58 @@
+"""Request-scoped dependencies every domain shares: the database session and list paging."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from takt.config import Settings
+from takt.core.db import Database
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_database(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request, committed after the handler returns and before the response
+    is sent, so a commit failure becomes an error response and a client never sees a 2xx for a
+    write that did not happen. Reads use the read engine and are rolled back."""
+    db = get_database(request)
+    write = request.method not in SAFE_METHODS
+    factory = db.write_sessions if write else db.read_sessions
+    async with factory() as session:
+        try:
+            yield session
+            if write:
+                await session.commit()
+            else:
+                await session.rollback()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+# scope="function": the exit code runs before the response goes out (see get_session).
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+DatabaseDep = Annotated[Database, Depends(get_database)]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+LimitQuery = Annotated[int, Query(ge=1, le=100, description="Page size, 1 to 100.", examples=[50])]
+CursorQuery = Annotated[
+    str | None,
+    Query(
+        max_length=1024,
+        description="Opaque cursor from the previous page's `next_cursor`; omit for page one.",
+    ),
+]

@@ -1,0 +1,50 @@
+"""OpenAPI helpers: declare problem responses in one line, and make the schema say problem+json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from takt.core.errors import PROBLEM_MEDIA_TYPE
+from takt.core.problems import Problem
+
+_DESCRIPTIONS = {
+    400: "Malformed request, e.g. a tampered cursor.",
+    401: "Missing or invalid credentials.",
+    403: "Your role or token scope does not allow this.",
+    404: "Not found, or not visible to you.",
+    409: "Conflicts with the current state.",
+    412: "`If-Match` is stale: the resource changed since you read it.",
+    413: "Request body too large.",
+    422: "Validation failed; `errors` points at each field.",
+    429: "Rate limited; see `Retry-After`.",
+    503: "Service unavailable.",
+}
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route: each status documented with the Problem schema."""
+    return {s: {"model": Problem, "description": _DESCRIPTIONS.get(s, "Error.")} for s in statuses}
+
+
+def polish_openapi(schema: dict[str, Any]) -> dict[str, Any]:
+    """Every 4xx/5xx response is `application/problem+json` with the Problem schema."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    if "Problem" not in components:
+        components["Problem"] = Problem.model_json_schema(
+            ref_template="#/components/schemas/{model}"
+        )
+        for name, sub in components["Problem"].pop("$defs", {}).items():
+            components.setdefault(name, sub)
+    problem_content = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            if not isinstance(operation, dict):
+                continue
+            for status, response in operation.get("responses", {}).items():
+                if status[0] in "45":
+                    response["content"] = problem_content
+                    if status == "422":
+                        response["description"] = _DESCRIPTIONS[422]
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+    return schema

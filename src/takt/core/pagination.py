@@ -1,0 +1,138 @@
+"""Keyset (cursor) pagination: `{data, next_cursor}` pages over any ordered SELECT.
+
+A cursor is the sort key of the last row of a page, signed with the secret key so a client can't
+forge one that skips the visibility filter's ordering assumptions or smuggles values into SQL.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+import orjson
+from pydantic import BaseModel, Field
+from sqlalchemy import ColumnElement, Select, and_, literal, or_, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from takt.core.errors import InvalidCursor
+
+T = TypeVar("T")
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 100
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list."""
+
+    data: list[T] = Field(description="The items on this page, in the requested order.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page; null on the last page."
+    )
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """One column of a keyset ordering; the last key must be unique (usually the id)."""
+
+    column: Any
+    descending: bool = False
+
+    def order_by(self) -> ColumnElement[Any]:
+        return self.column.desc() if self.descending else self.column.asc()  # type: ignore[no-any-return]
+
+
+class CursorCodec:
+    def __init__(self, secret: str) -> None:
+        self._key = hashlib.sha256(b"takt-cursor:" + secret.encode()).digest()
+
+    def _sign(self, payload: bytes) -> bytes:
+        return hmac.new(self._key, payload, hashlib.sha256).digest()[:16]
+
+    def encode(self, sort: str, values: Sequence[Any]) -> str:
+        payload = orjson.dumps({"s": sort, "k": [_tag(v) for v in values]})
+        return f"{_b64(payload)}.{_b64(self._sign(payload))}"
+
+    def decode(self, cursor: str, sort: str, width: int) -> list[Any]:
+        try:
+            payload_part, signature_part = cursor.split(".", 1)
+            payload = _unb64(payload_part)
+            signature = _unb64(signature_part)
+        except ValueError as exc:
+            raise InvalidCursor("The cursor is malformed.") from exc
+        if not hmac.compare_digest(signature, self._sign(payload)):
+            raise InvalidCursor("The cursor was altered or comes from another server.")
+        data = orjson.loads(payload)
+        if data.get("s") != sort or len(data.get("k", [])) != width:
+            raise InvalidCursor("The cursor belongs to another sort order; start from page one.")
+        return [_untag(v) for v in data["k"]]
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (ValueError, TypeError) as exc:
+        raise ValueError("not base64") from exc
+
+
+def _tag(value: Any) -> Any:
+    return {"$dt": value.isoformat()} if isinstance(value, datetime) else value
+
+
+def _untag(value: Any) -> Any:
+    if isinstance(value, dict) and "$dt" in value:
+        return datetime.fromisoformat(value["$dt"])
+    return value
+
+
+def after_keyset(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[bool]:
+    """Rows strictly after `values` in the ordering `keys`.
+
+    One row-value comparison when every key runs the same way (it can use a composite index on
+    both databases); otherwise the equivalent OR-chain.
+    """
+    # Typed literals, so values go through the column's type (UTC handling on SQLite).
+    typed = [literal(v, k.column.type) for k, v in zip(keys, values, strict=True)]
+    if len({k.descending for k in keys}) == 1:
+        left = tuple_(*(k.column for k in keys))
+        right = tuple_(*typed)
+        return left < right if keys[0].descending else left > right
+    clauses = []
+    for i, key in enumerate(keys):
+        equal_prefix = [keys[j].column == typed[j] for j in range(i)]
+        step = key.column < typed[i] if key.descending else key.column > typed[i]
+        clauses.append(and_(*equal_prefix, step))
+    return or_(*clauses)
+
+
+async def paginate(
+    session: AsyncSession,
+    stmt: Select[Any],
+    *,
+    keys: Sequence[SortKey],
+    key_of: Callable[[Any], Sequence[Any]],
+    codec: CursorCodec,
+    sort_name: str,
+    limit: int,
+    cursor: str | None,
+    scalars: bool = True,
+) -> tuple[list[Any], str | None]:
+    """Run `stmt` for one page; returns the rows and the next cursor (None on the last page)."""
+    if cursor:
+        stmt = stmt.where(after_keyset(keys, codec.decode(cursor, sort_name, len(keys))))
+    stmt = stmt.order_by(*(k.order_by() for k in keys)).limit(limit + 1)
+    result = await session.execute(stmt)
+    rows = list(result.scalars().all() if scalars else result.all())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = codec.encode(sort_name, key_of(rows[-1]))
+    return rows, next_cursor

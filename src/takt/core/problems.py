@@ -1,0 +1,139 @@
+"""Render every error, ours and the framework's, as RFC 9457 problem+json."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from takt.core.errors import (
+    PROBLEM_MEDIA_TYPE,
+    AppError,
+    ValidationFailed,
+    error_for_status,
+)
+from takt.core.logging import request_id_var
+
+log = logging.getLogger("takt.errors")
+
+
+class FieldError(BaseModel):
+    pointer: str = Field(description="JSON pointer to the offending field, e.g. `/title`.")
+    message: str = Field(description="What is wrong with it.")
+
+
+class Problem(BaseModel):
+    """An error, as RFC 9457 problem details."""
+
+    type: str = Field(description="`/problems/<code>`: a page that explains the problem.")
+    title: str = Field(description="Short, stable summary of the problem type.")
+    status: int = Field(description="The HTTP status code.")
+    detail: str = Field(description="What went wrong in this case.")
+    instance: str = Field(description="The path of the request that failed.")
+    code: str = Field(description="Stable kebab-case slug, e.g. `not-found`.")
+    request_id: str | None = Field(None, description="Quote it when reporting a problem.")
+    errors: list[FieldError] | None = Field(None, description="Present on 422: each field error.")
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "type": "/problems/not-found",
+                    "title": "Not found",
+                    "status": 404,
+                    "detail": "No project with key 'API'.",
+                    "instance": "/api/v1/projects/API",
+                    "code": "not-found",
+                    "request_id": "5f0c6f1e2d8a4c8e9b1a7d3e4f5a6b7c",
+                }
+            ]
+        }
+    }
+
+
+def problem_body(
+    *, status: int, code: str, title: str, detail: str, instance: str, **extra: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": f"/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+        "code": code,
+        "request_id": request_id_var.get(),
+    }
+    body.update(extra)
+    return body
+
+
+def problem_response(error: AppError, instance: str) -> Response:
+    body = problem_body(
+        status=error.status,
+        code=error.code,
+        title=error.title,
+        detail=error.detail,
+        instance=instance,
+        **error.extra,
+    )
+    return Response(
+        orjson.dumps(body),
+        status_code=error.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=error.headers,
+    )
+
+
+def _pointer(loc: tuple[int | str, ...]) -> str:
+    # FastAPI prefixes the location with where it came from: body, query, path, header, cookie.
+    parts = [str(p).replace("~", "~0").replace("/", "~1") for p in loc]
+    if parts and parts[0] == "body":
+        parts = parts[1:]
+    return "/" + "/".join(parts)
+
+
+def validation_error(exc: RequestValidationError) -> ValidationFailed:
+    errors = [{"pointer": _pointer(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
+    first = errors[0] if errors else {"pointer": "/", "message": "invalid"}
+    detail = f"{first['pointer']}: {first['message']}"
+    if len(errors) > 1:
+        detail += f" (and {len(errors) - 1} more)"
+    return ValidationFailed(detail, errors=errors)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def on_app_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, AppError)
+        return problem_response(exc, request.url.path)
+
+    async def on_validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return problem_response(validation_error(exc), request.url.path)
+
+    async def on_http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        error_class = error_for_status(exc.status_code)
+        detail = exc.detail if isinstance(exc.detail, str) else error_class.title
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"No resource at {request.url.path}."
+        error = error_class(detail, headers=dict(exc.headers or {}))
+        response = problem_response(error, request.url.path)
+        if error_class is AppError:  # a status we have no class for: keep the framework's
+            response.status_code = exc.status_code
+        return response
+
+    app.add_exception_handler(AppError, on_app_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+
+
+def internal_error_response(instance: str) -> Response:
+    return problem_response(
+        AppError("An unexpected error occurred. Quote the request id when reporting it."), instance
+    )

@@ -1,0 +1,119 @@
+"""create_app(): settings, database, middleware, error handlers and routers in one place."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
+
+import takt
+from takt.api import api_router
+from takt.config import Settings, get_settings
+from takt.core.db import Database
+from takt.core.idempotency import IdempotencyMiddleware, caller_from_authorization
+from takt.core.logging import configure_logging
+from takt.core.metrics import Metrics
+from takt.core.middleware import RequestContextMiddleware
+from takt.core.openapi import polish_openapi
+from takt.core.pagination import CursorCodec
+from takt.core.problems import install_error_handlers
+from takt.ops.router import bench_router
+from takt.ops.router import router as ops_router
+
+log = logging.getLogger("takt")
+
+DESCRIPTION = """
+Takt is a self-hostable, API-first backend for how software teams deliver: the backlog, sprints,
+ceremonies, risks and blockers, code reviews and deployments, linked under one API.
+
+* Authenticate with `Authorization: Bearer <token>` (the **Authorize** button takes your
+  username and password).
+* Errors are [RFC 9457](https://www.rfc-editor.org/rfc/rfc9457) `application/problem+json`;
+  `GET /problems/{code}` explains each `code`.
+* Lists are cursor-paged: `{"data": [...], "next_cursor": "..."}`.
+"""
+
+TAGS = [
+    {"name": "operations", "description": "Health, readiness, metrics and error explanations."},
+]
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    secret_key = settings.resolved_secret_key()  # fails fast on a weak production key
+    configure_logging(settings.log_level)
+    metrics = Metrics()
+    owns_database = database is None
+    db = database or Database.from_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        log.info("takt started", extra={"database": db.dialect, "version": takt.__version__})
+        yield
+        if owns_database:
+            await db.dispose()
+        log.info("takt stopped")
+
+    app = FastAPI(
+        title="Takt API",
+        version=takt.__version__,
+        summary="Backlog, sprints, ceremonies, risks, reviews and deployments under one API.",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,
+        generate_unique_id_function=lambda route: route.name,
+        swagger_ui_parameters={"persistAuthorization": True},
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.metrics = metrics
+    app.state.cursor_codec = CursorCodec(secret_key)
+    app.state.secret_key = secret_key
+    metrics.watch_pools(
+        lambda: (
+            [("write", db.write_engine)]
+            + ([("read", db.read_engine)] if db.read_engine is not db.write_engine else [])
+        )
+    )
+
+    install_error_handlers(app)
+    app.include_router(ops_router)
+    if settings.bench_endpoints:
+        app.include_router(bench_router)
+    app.include_router(api_router)
+
+    # Added last = outermost: the request id and the 500 fallback wrap everything else.
+    app.add_middleware(IdempotencyMiddleware, database=lambda: db, caller=caller_from_authorization)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["ETag", "X-Request-ID", "Retry-After", "Location"],
+        )
+    app.add_middleware(
+        RequestContextMiddleware, metrics=metrics, access_log_enabled=settings.access_log
+    )
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                summary=app.summary,
+                description=app.description,
+                routes=app.routes,
+                tags=app.openapi_tags,
+            )
+            app.openapi_schema = polish_openapi(schema)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
