@@ -1,0 +1,64 @@
+# Takt: `make run` serves the API on SQLite; `make test` runs lint, types and the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PG_DEFAULT_URL := postgresql+asyncpg://postgres@127.0.0.1:5432/test
+PYTEST_ARGS ?=
+
+.PHONY: run test check test-sqlite test-postgres format openapi clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@ $(VENV)/.installed
+
+run: $(VENV)/.installed
+	$(BIN)/takt migrate
+	$(BIN)/takt demo --if-empty
+	@echo "Takt API docs: http://$${TAKT_HOST:-127.0.0.1}:$${TAKT_PORT:-8000}/docs"
+	$(BIN)/takt serve
+
+check: $(VENV)/.installed-test
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+# The suite runs on SQLite, then on PostgreSQL when TAKT_TEST_DATABASE_URL is set or a server
+# answers on 127.0.0.1:5432. TAKT_REQUIRE_POSTGRES=1 (CI) makes a missing PostgreSQL an error.
+test: check test-sqlite test-postgres
+
+test-sqlite: $(VENV)/.installed-test
+	@echo "== pytest on SQLite"
+	TAKT_TEST_DATABASE_URL= $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+test-postgres: $(VENV)/.installed-test
+	@url="$${TAKT_TEST_DATABASE_URL:-}"; \
+	if [ -z "$$url" ] && $(BIN)/python -m takt.core.probe 127.0.0.1 5432; then url="$(PG_DEFAULT_URL)"; fi; \
+	if [ -n "$$url" ]; then \
+		echo "== pytest on PostgreSQL ($$url)"; \
+		TAKT_TEST_DATABASE_URL="$$url" $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS) || exit $$?; \
+		echo "== ran: SQLite and PostgreSQL"; \
+	elif [ "$${TAKT_REQUIRE_POSTGRES:-0}" = "1" ]; then \
+		echo "PostgreSQL is required (TAKT_REQUIRE_POSTGRES=1) but 127.0.0.1:5432 does not answer"; \
+		exit 1; \
+	else \
+		echo "== ran: SQLite only (no PostgreSQL on 127.0.0.1:5432; set TAKT_TEST_DATABASE_URL)"; \
+	fi
+
+format: $(VENV)/.installed-test
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+openapi: $(VENV)/.installed
+	$(BIN)/takt openapi
+
+clean:
+	rm -rf $(VENV) data .mypy_cache .ruff_cache .pytest_cache

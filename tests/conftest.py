@@ -1,0 +1,163 @@
+"""Test harness: one migrated database per test session (SQLite, or PostgreSQL when
+TAKT_TEST_DATABASE_URL points there), emptied after every test, and an httpx client on the app."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from takt.config import Settings
+from takt.core.db import Database, is_sqlite_url
+from takt.core.migrations import upgrade
+from takt.main import create_app
+from takt.models_registry import metadata
+
+TEST_SECRET = "test-secret-key-that-is-long-enough-for-production-use"
+
+
+def _server_url(url: str) -> str:
+    return make_url(url).set(database="postgres").render_as_string(hide_password=False)
+
+
+async def create_postgres_database(url: str) -> str:
+    """Create a uniquely named database on the server `url` points at; returns its URL."""
+    import asyncpg
+
+    name = f"takt_test_{uuid.uuid4().hex[:12]}"
+    parsed = make_url(url)
+    conn = await asyncpg.connect(
+        host=parsed.host,
+        port=parsed.port or 5432,
+        user=parsed.username,
+        password=parsed.password,
+        database="postgres",
+    )
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
+async def drop_postgres_database(url: str) -> None:
+    import asyncpg
+
+    parsed = make_url(url)
+    conn = await asyncpg.connect(
+        host=parsed.host,
+        port=parsed.port or 5432,
+        user=parsed.username,
+        password=parsed.password,
+        database="postgres",
+    )
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+class FreshDatabase:
+    """Makes empty, unmigrated databases of the kind under test, and cleans them up."""
+
+    def __init__(self, base_url: str | None, tmp: Path) -> None:
+        self.base_url = base_url
+        self.tmp = tmp
+        self.created: list[str] = []
+
+    @property
+    def is_postgres(self) -> bool:
+        return bool(self.base_url) and not is_sqlite_url(self.base_url or "")
+
+    async def new_url(self) -> str:
+        if self.is_postgres:
+            assert self.base_url
+            url = await create_postgres_database(self.base_url)
+            self.created.append(url)
+            return url
+        return f"sqlite+aiosqlite:///{self.tmp / f'{uuid.uuid4().hex[:8]}.db'}"
+
+    async def cleanup(self) -> None:
+        for url in self.created:
+            await drop_postgres_database(url)
+
+
+@pytest.fixture(scope="session")
+def test_database_url_base() -> str | None:
+    return os.environ.get("TAKT_TEST_DATABASE_URL") or None
+
+
+@pytest.fixture(scope="session")
+async def fresh_databases(
+    test_database_url_base: str | None, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[FreshDatabase]:
+    factory = FreshDatabase(test_database_url_base, tmp_path_factory.mktemp("db"))
+    yield factory
+    await factory.cleanup()
+
+
+@pytest.fixture(scope="session")
+async def database_url(fresh_databases: FreshDatabase) -> str:
+    """The session's database, built by running the migrations."""
+    url = await fresh_databases.new_url()
+    await asyncio.to_thread(upgrade, url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(
+        database_url=database_url,
+        secret_key=TEST_SECRET,
+        data_dir=tmp_path_factory.mktemp("data"),
+        access_log=False,
+        log_level="WARNING",
+        _env_file=None,  # type: ignore[call-arg]
+    )
+
+
+@pytest.fixture(scope="session")
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    database = Database.from_settings(settings)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings, db: Database) -> FastAPI:
+    return create_app(settings, database=db)
+
+
+@pytest.fixture(autouse=True)
+async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Every test starts from the migrated schema with no rows (only if it used the database)."""
+    yield
+    if "db" not in request.fixturenames:
+        return
+    database: Database = request.getfixturevalue("db")
+    tables = [t.name for t in metadata.sorted_tables]
+    async with database.transaction() as session:
+        if database.dialect == "postgresql":
+            await session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in reversed(tables):
+                await session.execute(text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture
+async def client(app: FastAPI, db: Database) -> AsyncIterator[AsyncClient]:
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as c:
+        yield c
+
+
+@pytest.fixture
+def anyio_backend() -> Iterator[str]:
+    yield "asyncio"
