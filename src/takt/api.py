@@ -2,4 +2,11 @@
 
 from fastapi import APIRouter
 
+from takt.audit.router import router as audit_router
+from takt.auth.router import router as auth_router
+from takt.projects.router import router as projects_router
+
 api_router = APIRouter(prefix="/api/v1")
+api_router.include_router(auth_router)
+api_router.include_router(projects_router)
+api_router.include_router(audit_router)

@@ -83,6 +83,61 @@ def migrate(
     typer.echo(f"Database migrated to {revision}.", err=True)
 
 
+@app.command("create-admin")
+def create_admin(
+    username: Annotated[str, typer.Option(prompt=True, help="Login name.")],
+    email: Annotated[str, typer.Option(prompt=True, help="Email address.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="TAKT_ADMIN_PASSWORD",
+            help="At least 10 characters (or TAKT_ADMIN_PASSWORD).",
+        ),
+    ],
+    display_name: Annotated[str | None, typer.Option(help="Name shown to others.")] = None,
+) -> None:
+    """Create an instance administrator account."""
+    from pydantic import ValidationError
+
+    from takt.auth.schemas import RegisterRequest
+
+    settings = _settings()
+    try:
+        data = RegisterRequest(
+            username=username, email=email, password=password, display_name=display_name
+        )
+    except ValidationError as exc:
+        for error in exc.errors():
+            typer.echo(f"{'.'.join(map(str, error['loc']))}: {error['msg']}", err=True)
+        raise typer.Exit(2) from exc
+    try:
+        user_id = asyncio.run(_create_admin(settings, data))
+    except Exception as exc:  # shown to the operator as one line, not a traceback
+        typer.echo(f"Could not create the admin: {getattr(exc, 'detail', exc)}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"Created instance admin {data.username} ({user_id}).")
+
+
+async def _create_admin(settings: Settings, data: object) -> str:
+    from takt.auth.schemas import RegisterRequest
+    from takt.auth.service import create_admin as create
+    from takt.core.db import Database
+    from takt.main import build_security
+
+    assert isinstance(data, RegisterRequest)
+    db = Database.from_settings(settings)
+    security = build_security(settings, settings.resolved_secret_key())
+    try:
+        async with db.transaction() as session:
+            user = await create(session, security, data)
+            return user.id
+    finally:
+        await db.dispose()
+
+
 @app.command()
 def openapi() -> None:
     """Print the OpenAPI schema as JSON."""

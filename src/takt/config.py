@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     login_window_seconds: int = Field(300, ge=1)
     access_token_minutes: int = Field(15, ge=1, le=60 * 24)
     refresh_token_days: int = Field(30, ge=1)
+    argon2_time_cost: int = Field(2, ge=1, le=10, description="argon2id iterations (OWASP: 2).")
+    argon2_memory_kib: int = Field(
+        19456, ge=8, le=1024 * 1024, description="argon2id memory in KiB (OWASP: 19 MiB)."
+    )
+    argon2_parallelism: int = Field(1, ge=1, le=16)
+    pat_default_days: int = Field(90, ge=1, le=3650, description="Default token lifetime.")
     db_pool_size: int = Field(10, ge=1, le=200)
     db_max_overflow: int = Field(5, ge=0, le=200)
     db_statement_timeout_ms: int = Field(30_000, ge=100)

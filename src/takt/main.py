@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -13,15 +14,18 @@ from fastapi.openapi.utils import get_openapi
 
 import takt
 from takt.api import api_router
+from takt.auth.service import Security
 from takt.config import Settings, get_settings
 from takt.core.db import Database
 from takt.core.idempotency import IdempotencyMiddleware, caller_from_authorization
 from takt.core.logging import configure_logging
 from takt.core.metrics import Metrics
-from takt.core.middleware import RequestContextMiddleware
+from takt.core.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from takt.core.openapi import polish_openapi
 from takt.core.pagination import CursorCodec
 from takt.core.problems import install_error_handlers
+from takt.core.ratelimit import counter_store
+from takt.core.security import AccessTokens, Passwords
 from takt.ops.router import bench_router
 from takt.ops.router import router as ops_router
 
@@ -39,8 +43,29 @@ ceremonies, risks and blockers, code reviews and deployments, linked under one A
 """
 
 TAGS = [
+    {"name": "auth", "description": "Accounts, logins, refresh and personal access tokens."},
+    {"name": "projects", "description": "Projects, their settings and members."},
+    {"name": "audit", "description": "Security-relevant actions: who, what, when, from where."},
     {"name": "operations", "description": "Health, readiness, metrics and error explanations."},
 ]
+
+
+def build_security(settings: Settings, secret_key: str) -> Security:
+    return Security(
+        passwords=Passwords(
+            time_cost=settings.argon2_time_cost,
+            memory_kib=settings.argon2_memory_kib,
+            parallelism=settings.argon2_parallelism,
+        ),
+        access_tokens=AccessTokens(
+            secret_key, lifetime=timedelta(minutes=settings.access_token_minutes)
+        ),
+        counters=counter_store(settings.redis_url),
+        refresh_lifetime=timedelta(days=settings.refresh_token_days),
+        pat_default_lifetime=timedelta(days=settings.pat_default_days),
+        login_max_failures=settings.login_max_failures,
+        login_window_seconds=settings.login_window_seconds,
+    )
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
@@ -50,11 +75,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     metrics = Metrics()
     owns_database = database is None
     db = database or Database.from_settings(settings)
+    security = build_security(settings, secret_key)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("takt started", extra={"database": db.dialect, "version": takt.__version__})
         yield
+        await security.counters.close()
         if owns_database:
             await db.dispose()
         log.info("takt stopped")
@@ -66,7 +93,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
-        max_body_size=settings.max_body_bytes,
         generate_unique_id_function=lambda route: route.name,
         swagger_ui_parameters={"persistAuthorization": True},
     )
@@ -74,7 +100,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.db = db
     app.state.metrics = metrics
     app.state.cursor_codec = CursorCodec(secret_key)
-    app.state.secret_key = secret_key
+    app.state.security = security
     metrics.watch_pools(
         lambda: (
             [("write", db.write_engine)]
@@ -90,6 +116,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     # Added last = outermost: the request id and the 500 fallback wrap everything else.
     app.add_middleware(IdempotencyMiddleware, database=lambda: db, caller=caller_from_authorization)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -1,8 +1,11 @@
 """Imports every model module so `metadata` knows all tables (for Alembic and tests)."""
 
+from takt.audit import models as audit_models
+from takt.auth import models as auth_models
 from takt.core import events, idempotency
 from takt.core.models import Base
+from takt.projects import models as project_models
 
 metadata = Base.metadata
 
-__all__ = ["events", "idempotency", "metadata"]
+__all__ = ["audit_models", "auth_models", "events", "idempotency", "metadata", "project_models"]

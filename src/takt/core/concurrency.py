@@ -7,6 +7,7 @@ The version check itself is atomic: models with `VersionedMixin` issue
 from __future__ import annotations
 
 from sqlalchemy.orm.exc import StaleDataError
+from starlette.responses import Response
 
 from takt.core.errors import PreconditionFailed
 
@@ -40,3 +41,7 @@ def is_not_modified(if_none_match: str | None, version: int) -> bool:
 
 def stale_to_precondition(exc: StaleDataError) -> PreconditionFailed:
     return PreconditionFailed("The resource was changed by another request; read it again.")
+
+
+def not_modified_response(version: int) -> Response:
+    return Response(status_code=304, headers={"ETag": etag_for(version)})

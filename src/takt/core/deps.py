@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.config import Settings
 from takt.core.db import Database
+from takt.core.pagination import CursorCodec
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -46,6 +47,14 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 # scope="function": the exit code runs before the response goes out (see get_session).
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 DatabaseDep = Annotated[Database, Depends(get_database)]
+
+
+def get_cursor_codec(request: Request) -> CursorCodec:
+    codec: CursorCodec = request.app.state.cursor_codec
+    return codec
+
+
+CodecDep = Annotated[CursorCodec, Depends(get_cursor_codec)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 LimitQuery = Annotated[int, Query(ge=1, le=100, description="Page size, 1 to 100.", examples=[50])]

@@ -7,12 +7,14 @@ import re
 import time
 import uuid
 
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from takt.core.errors import PayloadTooLarge
 from takt.core.logging import request_id_var
 from takt.core.metrics import Metrics
-from takt.core.problems import internal_error_response
+from takt.core.problems import database_error, internal_error_response, problem_response
 
 access_log = logging.getLogger("takt.access")
 error_log = logging.getLogger("takt.errors")
@@ -64,11 +66,19 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_wrapper)
-        except Exception:
+        except Exception as exc:
+            # Database failures outside a route (e.g. the idempotency claim) mean what they mean
+            # inside one: 503 when the database is down, not a generic 500.
+            known = database_error(exc)
             error_log.exception("unhandled error", extra={"path": scope["path"]})
-            status = 500
+            status = known.status if known else 500
             if not started:
-                await internal_error_response(scope["path"])(scope, receive, send_wrapper)
+                response = (
+                    problem_response(known, scope["path"])
+                    if known
+                    else internal_error_response(scope["path"])
+                )
+                await response(scope, receive, send_wrapper)
         finally:
             duration = time.perf_counter() - began
             route = _route_template(scope)
@@ -87,3 +97,60 @@ class RequestContextMiddleware:
                     },
                 )
             request_id_var.reset(token)
+
+
+class _BodyTooLarge(StarletteHTTPException):
+    # An HTTPException, because FastAPI turns any other error raised while it reads the body
+    # into a 400; its handler renders this one as the payload-too-large problem.
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"The request body is larger than {limit} bytes.")
+
+
+class BodyLimitMiddleware:
+    """Refuses request bodies over `max_bytes` with a 413 problem: at once when `Content-Length`
+    says so, otherwise as soon as a streamed body passes the limit.
+
+    Our own rather than FastAPI's `max_body_size`, whose 413 is plain text sent from outside
+    every user middleware (no problem+json, no X-Request-ID, an "unhandled error" logged).
+    It sits outside the idempotency middleware, which reads the body before any route does.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge(self.max_bytes)
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLarge:
+            if started:
+                raise
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        error = PayloadTooLarge(f"The request body is larger than {self.max_bytes} bytes.")
+        await problem_response(error, scope["path"])(scope, receive, send)

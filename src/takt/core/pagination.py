@@ -78,9 +78,14 @@ def _b64(raw: bytes) -> str:
 
 def _unb64(text: str) -> bytes:
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (ValueError, TypeError) as exc:
         raise ValueError("not base64") from exc
+    # The decoder skips stray characters and ignores the spare bits of the last one; accept
+    # only the one spelling we issue, so every altered cursor is refused.
+    if _b64(raw) != text:
+        raise ValueError("not canonical base64")
+    return raw
 
 
 def _tag(value: Any) -> Any:
@@ -115,7 +120,7 @@ def after_keyset(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElemen
 
 async def paginate(
     session: AsyncSession,
-    stmt: Select[Any],
+    stmt: Select[*tuple[Any, ...]],
     *,
     keys: Sequence[SortKey],
     key_of: Callable[[Any], Sequence[Any]],

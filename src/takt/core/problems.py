@@ -9,12 +9,18 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from takt.core.concurrency import stale_to_precondition
 from takt.core.errors import (
     PROBLEM_MEDIA_TYPE,
     AppError,
+    Conflict,
+    ServiceUnavailable,
     ValidationFailed,
     error_for_status,
 )
@@ -98,13 +104,49 @@ def _pointer(loc: tuple[int | str, ...]) -> str:
     return "/" + "/".join(parts)
 
 
+def _field_error(error: dict[str, Any]) -> dict[str, str]:
+    if error["type"] == "json_invalid":
+        # FastAPI puts the character offset in `loc`; it is not a field, the body is at fault.
+        reason = error.get("ctx", {}).get("error", "")
+        position = error["loc"][-1]
+        return {"pointer": "/", "message": f"Malformed JSON at character {position}: {reason}"}
+    return {"pointer": _pointer(tuple(error["loc"])), "message": error["msg"]}
+
+
 def validation_error(exc: RequestValidationError) -> ValidationFailed:
-    errors = [{"pointer": _pointer(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
+    errors = [_field_error(e) for e in exc.errors()]
     first = errors[0] if errors else {"pointer": "/", "message": "invalid"}
     detail = f"{first['pointer']}: {first['message']}"
     if len(errors) > 1:
         detail += f" (and {len(errors) - 1} more)"
     return ValidationFailed(detail, errors=errors)
+
+
+# Exceptions from the database layer that are not bugs, and what they mean to a client.
+DATABASE_ERRORS: tuple[type[Exception], ...] = (
+    StaleDataError,
+    IntegrityError,
+    OperationalError,
+    InterfaceError,
+    PoolTimeout,
+    ConnectionError,
+)
+
+
+def database_error(exc: BaseException) -> AppError | None:
+    """The problem a database failure means to the client, or None when it is not one.
+
+    A lost optimistic-lock race is a 412; a constraint the code did not check first is a 409
+    (the log keeps the constraint for whoever adds the check); a database that can't be reached
+    (connection refused or dropped, pool exhausted, SQLite locked) is a 503 worth retrying.
+    """
+    if isinstance(exc, StaleDataError):
+        return stale_to_precondition(exc)
+    if isinstance(exc, IntegrityError):
+        return Conflict("The change conflicts with existing data; re-read it and decide again.")
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout | ConnectionError):
+        return ServiceUnavailable("The database can't be reached right now; retry shortly.")
+    return None
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -128,7 +170,16 @@ def install_error_handlers(app: FastAPI) -> None:
             response.status_code = exc.status_code
         return response
 
+    async def on_database_error(request: Request, exc: Exception) -> Response:
+        error = database_error(exc)
+        assert error is not None
+        if not isinstance(exc, StaleDataError):
+            log.error("database error", exc_info=exc, extra={"path": request.url.path})
+        return problem_response(error, request.url.path)
+
     app.add_exception_handler(AppError, on_app_error)
+    for exc_class in DATABASE_ERRORS:
+        app.add_exception_handler(exc_class, on_database_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
 

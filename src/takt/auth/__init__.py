@@ -1,0 +1,1 @@
+"""Identity: users, passwords, access and refresh tokens, personal access tokens."""

@@ -1,0 +1,191 @@
+"""`/auth/*` and `/users/*`: accounts, logins, tokens."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from takt.auth import repository as repo
+from takt.auth import service
+from takt.auth.deps import ClientDep, CurrentPrincipal, SecurityDep
+from takt.auth.models import PersonalAccessToken, User
+from takt.auth.schemas import (
+    AdminUserCreate,
+    RefreshRequest,
+    RegisterRequest,
+    TokenCreate,
+    TokenCreated,
+    TokenPair,
+    TokenRead,
+    UserRead,
+    UserUpdate,
+)
+from takt.core.deps import (
+    CodecDep,
+    CursorQuery,
+    DatabaseDep,
+    LimitQuery,
+    SessionDep,
+    SettingsDep,
+)
+from takt.core.openapi import problems
+from takt.core.pagination import Page, SortKey, paginate
+
+router = APIRouter(tags=["auth"])
+
+
+def user_read(user: User) -> UserRead:
+    return UserRead.model_validate(user, from_attributes=True)
+
+
+def token_read(pat: PersonalAccessToken) -> TokenRead:
+    return TokenRead(
+        id=pat.id,
+        name=pat.name,
+        display_prefix=pat.display_prefix,
+        scopes=pat.scopes,
+        projects=pat.project_keys,
+        created_at=pat.created_at,
+        expires_at=pat.expires_at,
+        last_used_at=pat.last_used_at,
+    )
+
+
+@router.post(
+    "/auth/register",
+    status_code=status.HTTP_201_CREATED,
+    responses=problems(403, 409, 422),
+)
+async def register(
+    body: RegisterRequest,
+    session: SessionDep,
+    security: SecurityDep,
+    settings: SettingsDep,
+    client: ClientDep,
+) -> UserRead:
+    """Create an account (the first one becomes an instance admin)."""
+    user = await service.register(
+        session, security, body, client=client, signup_open=settings.signup_open
+    )
+    return user_read(user)
+
+
+@router.post("/auth/token", responses=problems(401, 422, 429))
+async def login(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    database: DatabaseDep,
+    security: SecurityDep,
+    client: ClientDep,
+) -> TokenPair:
+    """Log in with username (or email) and password; returns an access and a refresh token."""
+    # Its own transaction: a failed login is audited and counted even though it answers 401.
+    async with database.transaction() as session:
+        user = await service.authenticate(
+            session, security, form.username, form.password, client=client
+        )
+        pair = await service.issue_tokens(session, security, user) if user else None
+    if pair is None:
+        raise service.InvalidCredentials(service.INVALID_LOGIN)
+    return pair
+
+
+@router.post("/auth/refresh", responses=problems(401, 422))
+async def refresh(
+    body: RefreshRequest, database: DatabaseDep, security: SecurityDep, client: ClientDep
+) -> TokenPair:
+    """Trade a refresh token for a new pair; the old one is spent."""
+    # Its own transaction: revoking a family on reuse must stick although the answer is 401.
+    async with database.transaction() as session:
+        pair = await service.rotate_refresh_token(
+            session, security, body.refresh_token, client=client
+        )
+    if pair is None:
+        raise service.InvalidCredentials("The refresh token is invalid, spent or revoked.")
+    return pair
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, responses=problems(422))
+async def logout(body: RefreshRequest, session: SessionDep, client: ClientDep) -> Response:
+    """Revoke a refresh token and every token rotated from the same login."""
+    await service.logout(session, body.refresh_token, client=client)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/users/me", responses=problems(401))
+async def get_me(principal: CurrentPrincipal) -> UserRead:
+    """Your own account."""
+    return user_read(principal.user)
+
+
+@router.patch("/users/me", responses=problems(401, 403, 409, 422))
+async def update_me(
+    body: UserUpdate, principal: CurrentPrincipal, session: SessionDep, security: SecurityDep
+) -> UserRead:
+    """Change your display name, email or password."""
+    return user_read(await service.update_me(session, security, principal, body))
+
+
+@router.post("/users", status_code=status.HTTP_201_CREATED, responses=problems(401, 403, 409, 422))
+async def create_user(
+    body: AdminUserCreate,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    security: SecurityDep,
+    client: ClientDep,
+) -> UserRead:
+    """Create an account for someone (instance admins only)."""
+    user = await service.create_user(session, security, principal, body, client=client)
+    return user_read(user)
+
+
+@router.get("/users/me/tokens", responses=problems(400, 401))
+async def list_tokens(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    codec: CodecDep,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> Page[TokenRead]:
+    """Your personal access tokens that are not revoked (never their secrets)."""
+    keys = [SortKey(PersonalAccessToken.created_at), SortKey(PersonalAccessToken.id)]
+    rows, next_cursor = await paginate(
+        session,
+        repo.live_pats_of(principal.id),
+        keys=keys,
+        key_of=lambda p: (p.created_at, p.id),
+        codec=codec,
+        sort_name="created_at",
+        limit=limit,
+        cursor=cursor,
+    )
+    return Page[TokenRead](data=[token_read(p) for p in rows], next_cursor=next_cursor)
+
+
+@router.post(
+    "/users/me/tokens", status_code=status.HTTP_201_CREATED, responses=problems(401, 403, 422)
+)
+async def create_token(
+    body: TokenCreate,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    security: SecurityDep,
+    client: ClientDep,
+) -> TokenCreated:
+    """Create a personal access token; its secret is in this response only."""
+    pat, secret = await service.create_pat(session, security, principal, body, client=client)
+    return TokenCreated(**token_read(pat).model_dump(), token=secret)
+
+
+@router.delete(
+    "/users/me/tokens/{token_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problems(401, 403, 404),
+)
+async def revoke_token(
+    token_id: str, principal: CurrentPrincipal, session: SessionDep, client: ClientDep
+) -> Response:
+    """Revoke one of your personal access tokens."""
+    await service.revoke_pat(session, principal, token_id, client=client)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

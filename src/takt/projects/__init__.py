@@ -1,0 +1,1 @@
+"""Projects, their settings and members: the unit of visibility in Takt."""

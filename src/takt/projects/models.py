@@ -1,0 +1,46 @@
+"""Projects and memberships."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from takt.core.models import (
+    Base,
+    IdMixin,
+    JSONType,
+    TimestampMixin,
+    UTCDateTime,
+    VersionedMixin,
+)
+from takt.core.time import utcnow
+
+ROLES = ("viewer", "member", "admin")
+ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
+
+
+class Project(IdMixin, TimestampMixin, VersionedMixin, Base):
+    __tablename__ = "projects"
+
+    # Unique forever, also after a soft delete, so a key never points at two projects over time.
+    key: Mapped[str] = mapped_column(String(10), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text, default="")
+    settings: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_by_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class ProjectMember(IdMixin, Base):
+    __tablename__ = "project_members"
+    __table_args__ = (UniqueConstraint("project_id", "user_id"),)
+
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,0 +1,223 @@
+"""`/projects` and `/projects/{key}/members`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Response, status
+
+from takt.auth.deps import ClientDep, CurrentPrincipal
+from takt.auth.schemas import UserSummary
+from takt.core.concurrency import etag_for, is_not_modified, not_modified_response
+from takt.core.deps import CodecDep, CursorQuery, LimitQuery, SessionDep
+from takt.core.openapi import problems
+from takt.core.pagination import Page, SortKey, paginate
+from takt.projects import repository as repo
+from takt.projects import service
+from takt.projects.deps import ProjectAccessDep, ProjectKeyPath
+from takt.projects.models import Project, ProjectMember
+from takt.projects.policies import ProjectAccess
+from takt.projects.schemas import (
+    MemberAdd,
+    MemberRead,
+    MemberUpdate,
+    ProjectCreate,
+    ProjectRead,
+    ProjectSettings,
+    ProjectUpdate,
+)
+
+router = APIRouter(tags=["projects"])
+
+IfMatch = Annotated[
+    str | None,
+    Header(max_length=256, description="ETag from your last read; 412 if it is stale."),
+]
+IfNoneMatch = Annotated[
+    str | None, Header(max_length=256, description="ETag you hold; 304 if it is current.")
+]
+
+
+def project_read(project: Project, role: str | None) -> ProjectRead:
+    return ProjectRead(
+        id=project.id,
+        key=project.key,
+        name=project.name,
+        description=project.description,
+        settings=ProjectSettings.model_validate(project.settings),
+        role=role,
+        created_at=project.created_at,
+        updated_at=project.updated_at,
+        deleted_at=project.deleted_at,
+        version=project.version,
+    )
+
+
+def _with_etag(response: Response, access: ProjectAccess) -> ProjectRead:
+    response.headers["ETag"] = etag_for(access.project.version)
+    return project_read(access.project, access.member_role)
+
+
+def member_read(member: ProjectMember, user: UserSummary | object) -> MemberRead:
+    return MemberRead(
+        user=UserSummary.model_validate(user, from_attributes=True),
+        role=member.role,
+        added_at=member.created_at,
+    )
+
+
+@router.get("/projects", responses=problems(400, 401))
+async def list_projects(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    codec: CodecDep,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> Page[ProjectRead]:
+    """Projects you belong to (instance admins see every project), by key."""
+    rows, next_cursor = await paginate(
+        session,
+        repo.visible_projects(principal),
+        keys=[SortKey(Project.key)],
+        key_of=lambda row: (row[0].key,),
+        codec=codec,
+        sort_name="key",
+        limit=limit,
+        cursor=cursor,
+        scalars=False,
+    )
+    return Page[ProjectRead](
+        data=[project_read(p, role) for p, role in rows], next_cursor=next_cursor
+    )
+
+
+@router.post(
+    "/projects", status_code=status.HTTP_201_CREATED, responses=problems(401, 403, 409, 422)
+)
+async def create_project(
+    body: ProjectCreate,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    client: ClientDep,
+    response: Response,
+) -> ProjectRead:
+    """Create a project; you become its admin."""
+    access = await service.create_project(session, principal, body, client=client)
+    response.headers["Location"] = f"/api/v1/projects/{access.project.key}"
+    return _with_etag(response, access)
+
+
+@router.get(
+    "/projects/{project_key}",
+    responses={**problems(401, 404), 304: {"description": "Not modified."}},
+)
+async def get_project(
+    access: ProjectAccessDep, response: Response, if_none_match: IfNoneMatch = None
+) -> ProjectRead:
+    """One project, with its settings and your role."""
+    if is_not_modified(if_none_match, access.project.version):
+        return not_modified_response(access.project.version)  # type: ignore[return-value]
+    return _with_etag(response, access)
+
+
+@router.patch("/projects/{project_key}", responses=problems(401, 403, 404, 412, 422))
+async def update_project(
+    body: ProjectUpdate,
+    access: ProjectAccessDep,
+    session: SessionDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ProjectRead:
+    """Change a project's name, description or settings (admins)."""
+    await service.update_project(session, access, body, if_match=if_match)
+    return _with_etag(response, access)
+
+
+@router.delete(
+    "/projects/{project_key}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problems(401, 403, 404, 412),
+)
+async def delete_project(
+    access: ProjectAccessDep, session: SessionDep, client: ClientDep, if_match: IfMatch = None
+) -> Response:
+    """Delete a project (admins). Soft: an instance admin can restore it."""
+    await service.delete_project(session, access, if_match=if_match, client=client)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/projects/{project_key}/restore", responses=problems(401, 404, 409))
+async def restore_project(
+    project_key: ProjectKeyPath,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    client: ClientDep,
+    response: Response,
+) -> ProjectRead:
+    """Restore a deleted project (instance admins)."""
+    access = await service.restore_project(session, principal, project_key, client=client)
+    return _with_etag(response, access)
+
+
+@router.get("/projects/{project_key}/members", responses=problems(400, 401, 404))
+async def list_members(
+    access: ProjectAccessDep,
+    session: SessionDep,
+    codec: CodecDep,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> Page[MemberRead]:
+    """The project's members and their roles."""
+    rows, next_cursor = await paginate(
+        session,
+        repo.members_of(access.project.id),
+        keys=[SortKey(ProjectMember.created_at), SortKey(ProjectMember.id)],
+        key_of=lambda row: (row[0].created_at, row[0].id),
+        codec=codec,
+        sort_name="added_at",
+        limit=limit,
+        cursor=cursor,
+        scalars=False,
+    )
+    return Page[MemberRead](data=[member_read(m, u) for m, u in rows], next_cursor=next_cursor)
+
+
+@router.post(
+    "/projects/{project_key}/members",
+    status_code=status.HTTP_201_CREATED,
+    responses=problems(401, 403, 404, 409, 422),
+)
+async def add_member(
+    body: MemberAdd, access: ProjectAccessDep, session: SessionDep, client: ClientDep
+) -> MemberRead:
+    """Add a user to the project with a role (admins)."""
+    member, user = await service.add_member(session, access, body, client=client)
+    return member_read(member, user)
+
+
+@router.patch(
+    "/projects/{project_key}/members/{user_id}", responses=problems(401, 403, 404, 409, 422)
+)
+async def change_member_role(
+    user_id: str,
+    body: MemberUpdate,
+    access: ProjectAccessDep,
+    session: SessionDep,
+    client: ClientDep,
+) -> MemberRead:
+    """Change a member's role (admins). The last admin can't be demoted."""
+    member, user = await service.change_role(session, access, user_id, body.role, client=client)
+    return member_read(member, user)
+
+
+@router.delete(
+    "/projects/{project_key}/members/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problems(401, 403, 404, 409),
+)
+async def remove_member(
+    user_id: str, access: ProjectAccessDep, session: SessionDep, client: ClientDep
+) -> Response:
+    """Remove a member (admins). The last admin can't be removed."""
+    await service.remove_member(session, access, user_id, client=client)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

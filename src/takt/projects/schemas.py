@@ -1,0 +1,156 @@
+"""Request and response shapes of projects and members."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from takt.auth.schemas import PROJECT_KEY_PATTERN, Input, UserSummary
+
+Role = Literal["admin", "member", "viewer"]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+ProjectKey = Annotated[
+    str,
+    StringConstraints(pattern=PROJECT_KEY_PATTERN),
+    Field(
+        description="2-10 upper-case letters and digits, starting with a letter; immutable.",
+        examples=["API"],
+    ),
+]
+Markdown = Annotated[str, Field(max_length=65536, description="Markdown, up to 64 KiB.")]
+
+
+def _valid_zone(name: str) -> str:
+    if name not in _ZONES:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {name!r}") from exc
+    return name
+
+
+_ZONES = available_timezones()
+
+
+def _weekdays(days: list[Weekday]) -> list[Weekday]:
+    if len(set(days)) != len(days):
+        raise ValueError("working days must not repeat")
+    return sorted(days, key=WEEKDAYS.index)
+
+
+TimeZone = Annotated[
+    str,
+    Field(min_length=1, max_length=64, examples=["Europe/Berlin"]),
+    AfterValidator(_valid_zone),
+]
+WorkingDays = Annotated[list[Weekday], Field(min_length=1, max_length=7), AfterValidator(_weekdays)]
+
+
+def _default_working_days() -> list[Weekday]:
+    return ["mon", "tue", "wed", "thu", "fri"]
+
+
+class ProjectSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    time_zone: TimeZone = Field("UTC", description="IANA time zone of the team's calendar.")
+    working_days: WorkingDays = Field(
+        default_factory=_default_working_days, description="Days the team works."
+    )
+    sprint_length_days: int = Field(14, ge=1, le=90, description="Default sprint length.")
+    estimate_scale: Literal["fibonacci", "tshirt"] = Field(
+        "fibonacci", description="Scale for estimates and planning poker."
+    )
+
+
+class ProjectSettingsUpdate(Input):
+    time_zone: TimeZone | None = None
+    working_days: WorkingDays | None = None
+    sprint_length_days: int | None = Field(None, ge=1, le=90)
+    estimate_scale: Literal["fibonacci", "tshirt"] | None = None
+
+
+class ProjectCreate(Input):
+    key: ProjectKey
+    name: str = Field(min_length=1, max_length=100, examples=["Public API"])
+    description: Markdown = ""
+    settings: ProjectSettings = Field(default_factory=ProjectSettings)
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "key": "API",
+                    "name": "Public API",
+                    "description": "The REST API team.",
+                    "settings": {"time_zone": "Europe/Berlin", "sprint_length_days": 14},
+                }
+            ]
+        },
+    )
+
+
+class ProjectUpdate(Input):
+    """Change name, description or settings. The key can't change."""
+
+    name: str | None = Field(None, min_length=1, max_length=100)
+    description: Markdown | None = None
+    settings: ProjectSettingsUpdate | None = None
+
+
+class ProjectRead(BaseModel):
+    id: str
+    key: str
+    name: str
+    description: str
+    settings: ProjectSettings
+    role: Role | None = Field(
+        description="Your role here; null for an instance admin who is not a member."
+    )
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None = Field(None, description="Set while the project is deleted.")
+    version: int = Field(description="Changes on every write; the ETag carries it.")
+
+
+class MemberAdd(Input):
+    """Name the user by exactly one of `user_id`, `username` or `email`."""
+
+    user_id: str | None = Field(None, max_length=36)
+    username: str | None = Field(None, max_length=32)
+    email: str | None = Field(None, max_length=254)
+    role: Role = "member"
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> MemberAdd:
+        given = [v for v in (self.user_id, self.username, self.email) if v]
+        if len(given) != 1:
+            raise ValueError("give exactly one of user_id, username, email")
+        return self
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"username": "grace", "role": "viewer"}]},
+    )
+
+
+class MemberUpdate(Input):
+    role: Role
+
+
+class MemberRead(BaseModel):
+    user: UserSummary
+    role: Role
+    added_at: datetime

@@ -1,0 +1,296 @@
+"""Project rules: creation, settings, soft deletion, membership and the last-admin guard."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from takt.audit.service import ClientContext
+from takt.audit.service import record as audit
+from takt.auth import repository as users_repo
+from takt.auth.models import User
+from takt.auth.principal import Principal
+from takt.core.concurrency import check_if_match
+from takt.core.errors import Conflict, Forbidden, NotFound
+from takt.core.events import emit
+from takt.core.time import utcnow
+from takt.projects import repository as repo
+from takt.projects.models import Project, ProjectMember
+from takt.projects.policies import ProjectAccess
+from takt.projects.schemas import MemberAdd, ProjectCreate, ProjectSettings, ProjectUpdate
+
+
+class ProjectKeyTaken(Conflict):
+    """A project with this key exists (or existed: keys are never reused). Choose another key."""
+
+    code = "project-key-taken"
+    title = "Project key taken"
+
+
+class LastAdmin(Conflict):
+    """A project must keep at least one admin. Make someone else admin first."""
+
+    code = "last-admin"
+    title = "Last admin"
+
+
+class AlreadyMember(Conflict):
+    """That user is already a member of the project; change their role instead."""
+
+    code = "already-member"
+    title = "Already a member"
+
+
+async def access(
+    session: AsyncSession, principal: Principal, key: str, *, include_deleted: bool = False
+) -> ProjectAccess:
+    """The project behind `key` if the principal may see it, else 404 (never 403: a stranger
+    must not learn that the project exists)."""
+    found = await repo.get_visible_project(session, principal, key, include_deleted=include_deleted)
+    if found is None:
+        raise NotFound(f"No project with key {key!r}.")
+    project, role = found
+    return ProjectAccess(project=project, principal=principal, member_role=role)
+
+
+async def create_project(
+    session: AsyncSession, principal: Principal, data: ProjectCreate, *, client: ClientContext
+) -> ProjectAccess:
+    if principal.project_keys is not None:
+        raise Forbidden("A project-limited token can't create projects.")
+    if await repo.key_exists(session, data.key):
+        raise ProjectKeyTaken(f"The key {data.key} is taken.")
+    project = Project(
+        key=data.key,
+        name=data.name,
+        description=data.description,
+        settings=data.settings.model_dump(mode="json"),
+        created_by_id=principal.id,
+    )
+    session.add(project)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise ProjectKeyTaken(f"The key {data.key} is taken.") from exc
+    session.add(ProjectMember(project_id=project.id, user_id=principal.id, role="admin"))
+    await session.flush()
+    await emit(
+        session,
+        "project.created",
+        project,
+        principal,
+        {"key": project.key, "name": project.name},
+        subject=project,
+    )
+    return ProjectAccess(project=project, principal=principal, member_role="admin")
+
+
+async def update_project(
+    session: AsyncSession, access: ProjectAccess, data: ProjectUpdate, *, if_match: str | None
+) -> ProjectAccess:
+    access.require_admin("Changing project settings")
+    project = access.project
+    check_if_match(if_match, project.version)
+    changes: dict[str, list[Any]] = {}
+    if data.name is not None and data.name != project.name:
+        changes["name"] = [project.name, data.name]
+        project.name = data.name
+    if data.description is not None and data.description != project.description:
+        changes["description"] = [project.description, data.description]
+        project.description = data.description
+    if data.settings is not None:
+        merged = {**project.settings, **data.settings.model_dump(exclude_unset=True, mode="json")}
+        merged = ProjectSettings.model_validate(merged).model_dump(mode="json")
+        if merged != project.settings:
+            changes["settings"] = [project.settings, merged]
+            project.settings = merged
+    if changes:
+        project.updated_at = utcnow()
+        await session.flush()
+        await emit(
+            session,
+            "project.updated",
+            project,
+            access.principal,
+            {"key": project.key},
+            changes,
+            subject=project,
+        )
+    return access
+
+
+async def delete_project(
+    session: AsyncSession, access: ProjectAccess, *, if_match: str | None, client: ClientContext
+) -> None:
+    access.require_admin("Deleting a project")
+    project = access.project
+    check_if_match(if_match, project.version)
+    project.deleted_at = utcnow()
+    await session.flush()
+    await emit(
+        session, "project.deleted", project, access.principal, {"key": project.key}, subject=project
+    )
+    await audit(
+        session,
+        "project.deleted",
+        client=client,
+        actor_id=access.principal.id,
+        actor_username=access.principal.user.username,
+        project_id=project.id,
+        target_type="project",
+        target_id=project.key,
+    )
+
+
+async def restore_project(
+    session: AsyncSession, principal: Principal, key: str, *, client: ClientContext
+) -> ProjectAccess:
+    """Undo a soft delete. Instance admins only."""
+    if not principal.is_admin or not principal.has_scope("admin"):
+        raise NotFound(f"No deleted project with key {key!r}.")
+    found = await access(session, principal, key, include_deleted=True)
+    project = found.project
+    if project.deleted_at is None:
+        raise Conflict(f"Project {key} is not deleted.")
+    project.deleted_at = None
+    await session.flush()
+    await emit(
+        session, "project.restored", project, principal, {"key": project.key}, subject=project
+    )
+    await audit(
+        session,
+        "project.restored",
+        client=client,
+        actor_id=principal.id,
+        actor_username=principal.user.username,
+        project_id=project.id,
+        target_type="project",
+        target_id=project.key,
+    )
+    return found
+
+
+async def add_member(
+    session: AsyncSession, access: ProjectAccess, data: MemberAdd, *, client: ClientContext
+) -> tuple[ProjectMember, User]:
+    access.require_admin("Adding members")
+    user = await users_repo.find_user(
+        session, user_id=data.user_id, username=data.username, email=data.email
+    )
+    if user is None or not user.is_active:
+        raise NotFound("No such user.")
+    project = access.project
+    await repo.lock_project(session, project.id)
+    if await repo.get_member(session, project.id, user.id):
+        raise AlreadyMember(f"{user.username} is already a member.")
+    member = ProjectMember(project_id=project.id, user_id=user.id, role=data.role)
+    session.add(member)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise AlreadyMember(f"{user.username} is already a member.") from exc
+    await emit(
+        session,
+        "member.added",
+        project,
+        access.principal,
+        {"user_id": user.id, "username": user.username, "role": data.role},
+        subject=user,
+    )
+    await audit(
+        session,
+        "member.added",
+        client=client,
+        actor_id=access.principal.id,
+        actor_username=access.principal.user.username,
+        project_id=project.id,
+        target_type="user",
+        target_id=user.id,
+        details={"role": data.role},
+    )
+    return member, user
+
+
+async def _member_or_404(
+    session: AsyncSession, project: Project, user_id: str
+) -> tuple[ProjectMember, User]:
+    found = await repo.get_member(session, project.id, user_id)
+    if found is None:
+        raise NotFound("No such member.")
+    return found
+
+
+async def change_role(
+    session: AsyncSession,
+    access: ProjectAccess,
+    user_id: str,
+    role: str,
+    *,
+    client: ClientContext,
+) -> tuple[ProjectMember, User]:
+    access.require_admin("Changing roles")
+    project = access.project
+    await repo.lock_project(session, project.id)
+    member, user = await _member_or_404(session, project, user_id)
+    old = member.role
+    if old == role:
+        return member, user
+    if old == "admin" and await repo.count_admins(session, project.id) <= 1:
+        raise LastAdmin("This is the project's last admin.")
+    member.role = role
+    await session.flush()
+    await emit(
+        session,
+        "member.role_changed",
+        project,
+        access.principal,
+        {"user_id": user.id, "username": user.username},
+        {"role": [old, role]},
+        subject=user,
+    )
+    await audit(
+        session,
+        "member.role_changed",
+        client=client,
+        actor_id=access.principal.id,
+        actor_username=access.principal.user.username,
+        project_id=project.id,
+        target_type="user",
+        target_id=user.id,
+        details={"from": old, "to": role},
+    )
+    return member, user
+
+
+async def remove_member(
+    session: AsyncSession, access: ProjectAccess, user_id: str, *, client: ClientContext
+) -> None:
+    access.require_admin("Removing members")
+    project = access.project
+    await repo.lock_project(session, project.id)
+    member, user = await _member_or_404(session, project, user_id)
+    if member.role == "admin" and await repo.count_admins(session, project.id) <= 1:
+        raise LastAdmin("This is the project's last admin.")
+    await session.delete(member)
+    await session.flush()
+    await emit(
+        session,
+        "member.removed",
+        project,
+        access.principal,
+        {"user_id": user.id, "username": user.username, "role": member.role},
+        subject=user,
+    )
+    await audit(
+        session,
+        "member.removed",
+        client=client,
+        actor_id=access.principal.id,
+        actor_username=access.principal.user.username,
+        project_id=project.id,
+        target_type="user",
+        target_id=user.id,
+        details={"role": member.role},
+    )
