@@ -9,9 +9,9 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 import takt.core.models
-from sqlalchemy.dialects import postgresql
 
 revision: str = "20261124_0002"
 down_revision: str | None = "20261124_0001"
