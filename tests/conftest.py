@@ -120,6 +120,9 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         data_dir=tmp_path_factory.mktemp("data"),
         access_log=False,
         log_level="WARNING",
+        # Cheap hashes keep the suite fast; production parameters are tested on their own.
+        argon2_memory_kib=64,
+        argon2_time_cost=1,
         _env_file=None,  # type: ignore[call-arg]
     )
 
@@ -150,6 +153,14 @@ async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
         else:
             for name in reversed(tables):
                 await session.execute(text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture(autouse=True)
+async def _reset_counters(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Rate-limit and login-throttle counters live in the (shared) app; start each test clean."""
+    yield
+    if "app" in request.fixturenames:
+        await request.getfixturevalue("app").state.security.counters.close()
 
 
 @pytest.fixture

@@ -1,0 +1,89 @@
+"""Helpers that build test data quickly (straight through the services, not the API)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fastapi import FastAPI
+from httpx import AsyncClient
+
+from takt.auth import service as auth_service
+from takt.auth.models import User
+from takt.auth.principal import Principal
+from takt.auth.schemas import RegisterRequest, TokenCreate
+from takt.core.db import Database
+from takt.projects import service as project_service
+from takt.projects.models import ProjectMember
+from takt.projects.schemas import ProjectCreate
+from takt.audit.service import ClientContext
+
+PASSWORD = "correct-horse-battery"
+CLIENT = ClientContext(address="127.0.0.1")
+
+
+@dataclass
+class Account:
+    user: User
+    token: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return self.user.id
+
+    @property
+    def username(self) -> str:
+        return self.user.username
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def make_user(app: FastAPI, db: Database, username: str, *, admin: bool = False) -> Account:
+    security = app.state.security
+    data = RegisterRequest(
+        username=username, email=f"{username}@example.com", password=PASSWORD
+    )
+    async with db.transaction() as session:
+        user = await auth_service._create_user(session, security, data, is_admin=admin)
+    token, _ = security.access_tokens.issue(user.id)
+    return Account(user=user, token=token, headers=bearer(token))
+
+
+async def make_pat(
+    app: FastAPI, db: Database, account: Account, scopes: list[str], projects: list[str] | None = None
+) -> tuple[str, str]:
+    """A personal access token for `account`: (token id, secret)."""
+    async with db.transaction() as session:
+        pat, secret = await auth_service.create_pat(
+            session,
+            app.state.security,
+            Principal(user=account.user),
+            TokenCreate(name="test", scopes=scopes, projects=projects),  # type: ignore[arg-type]
+            client=CLIENT,
+        )
+    return pat.id, secret
+
+
+async def make_project(db: Database, owner: Account, key: str = "API") -> str:
+    async with db.transaction() as session:
+        access = await project_service.create_project(
+            session, Principal(user=owner.user), ProjectCreate(key=key, name=f"Project {key}"),
+            client=CLIENT,
+        )
+    return access.project.id
+
+
+async def add_member(db: Database, project_id: str, account: Account, role: str) -> None:
+    async with db.transaction() as session:
+        session.add(ProjectMember(project_id=project_id, user_id=account.id, role=role))
+
+
+async def login(client: AsyncClient, username: str, password: str = PASSWORD) -> dict[str, str]:
+    response = await client.post(
+        "/api/v1/auth/token", data={"username": username, "password": password}
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, str] = response.json()
+    return body
