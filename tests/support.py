@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from fastapi import FastAPI
 from httpx import AsyncClient
 
+from takt.audit.service import ClientContext
 from takt.auth import service as auth_service
 from takt.auth.models import User
 from takt.auth.principal import Principal
@@ -15,7 +16,6 @@ from takt.core.db import Database
 from takt.projects import service as project_service
 from takt.projects.models import ProjectMember
 from takt.projects.schemas import ProjectCreate
-from takt.audit.service import ClientContext
 
 PASSWORD = "correct-horse-battery"
 CLIENT = ClientContext(address="127.0.0.1")
@@ -42,9 +42,7 @@ def bearer(token: str) -> dict[str, str]:
 
 async def make_user(app: FastAPI, db: Database, username: str, *, admin: bool = False) -> Account:
     security = app.state.security
-    data = RegisterRequest(
-        username=username, email=f"{username}@example.com", password=PASSWORD
-    )
+    data = RegisterRequest(username=username, email=f"{username}@example.com", password=PASSWORD)
     async with db.transaction() as session:
         user = await auth_service._create_user(session, security, data, is_admin=admin)
     token, _ = security.access_tokens.issue(user.id)
@@ -52,7 +50,11 @@ async def make_user(app: FastAPI, db: Database, username: str, *, admin: bool = 
 
 
 async def make_pat(
-    app: FastAPI, db: Database, account: Account, scopes: list[str], projects: list[str] | None = None
+    app: FastAPI,
+    db: Database,
+    account: Account,
+    scopes: list[str],
+    projects: list[str] | None = None,
 ) -> tuple[str, str]:
     """A personal access token for `account`: (token id, secret)."""
     async with db.transaction() as session:
@@ -69,7 +71,9 @@ async def make_pat(
 async def make_project(db: Database, owner: Account, key: str = "API") -> str:
     async with db.transaction() as session:
         access = await project_service.create_project(
-            session, Principal(user=owner.user), ProjectCreate(key=key, name=f"Project {key}"),
+            session,
+            Principal(user=owner.user),
+            ProjectCreate(key=key, name=f"Project {key}"),
             client=CLIENT,
         )
     return access.project.id

@@ -187,8 +187,12 @@ async def test_update_me_changes_profile_but_not_privileges(
     )
     assert ok.status_code == 200
     assert ok.json()["display_name"] == "Ada L."
-    for field, value in (("is_admin", True), ("id", "x"), ("created_at", "2020-01-01T00:00:00Z"),
-                         ("username", "root")):
+    for field, value in (
+        ("is_admin", True),
+        ("id", "x"),
+        ("created_at", "2020-01-01T00:00:00Z"),
+        ("username", "root"),
+    ):
         refused = await client.patch("/api/v1/users/me", json={field: value}, headers=ada.headers)
         assert refused.status_code == 422, field
     me = await client.get("/api/v1/users/me", headers=ada.headers)

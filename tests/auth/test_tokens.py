@@ -39,8 +39,12 @@ def _jwt_key() -> bytes:
 def _claims(user_id: str, **override: object) -> dict[str, object]:
     now = int(time.time())
     claims: dict[str, object] = {
-        "iss": JWT_ISSUER, "aud": JWT_AUDIENCE, "sub": user_id, "typ": "access",
-        "iat": now, "exp": now + 600,
+        "iss": JWT_ISSUER,
+        "aud": JWT_AUDIENCE,
+        "sub": user_id,
+        "typ": "access",
+        "iat": now,
+        "exp": now + 600,
     }
     claims.update(override)
     return claims
@@ -73,7 +77,9 @@ async def test_forged_and_expired_jwts_are_refused(
     await _assert_401(client, jwt.encode(_claims(ada.id, aud="someone-else"), key, "HS256"))
     await _assert_401(client, jwt.encode(_claims(ada.id, iss="evil"), key, "HS256"))
     await _assert_401(client, jwt.encode(_claims(ada.id, typ="refresh"), key, "HS256"))
-    await _assert_401(client, jwt.encode(_claims(ada.id), b"another-key-entirely-32-bytes-long!!", "HS256"))
+    await _assert_401(
+        client, jwt.encode(_claims(ada.id), b"another-key-entirely-32-bytes-long!!", "HS256")
+    )
     await _assert_401(client, jwt.encode(_claims("no-such-user"), key, "HS256"))
     await _assert_401(client, "not.a.jwt")
 
@@ -107,11 +113,15 @@ async def test_reusing_a_spent_refresh_token_revokes_its_family(
     second = (
         await client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
     ).json()
-    reuse = await client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    reuse = await client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]}
+    )
     assert reuse.status_code == 401
     assert reuse.headers["www-authenticate"] == "Bearer"
     # The thief's and the victim's newer token are both dead now.
-    after = await client.post("/api/v1/auth/refresh", json={"refresh_token": second["refresh_token"]})
+    after = await client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": second["refresh_token"]}
+    )
     assert after.status_code == 401
     # Another login is a new family and unaffected.
     other = await login(client, "ada")
@@ -126,7 +136,9 @@ async def test_logout_revokes_the_refresh_token(
     tokens = await login(client, "ada")
     out = await client.post("/api/v1/auth/logout", json={"refresh_token": tokens["refresh_token"]})
     assert out.status_code == 204
-    again = await client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    again = await client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
+    )
     assert again.status_code == 401
 
 
@@ -145,7 +157,8 @@ async def test_pat_secret_is_shown_once_and_works(
 ) -> None:
     ada = await make_user(app, db, "ada")
     created = await client.post(
-        "/api/v1/users/me/tokens", json={"name": "ci", "scopes": ["read", "write"]},
+        "/api/v1/users/me/tokens",
+        json={"name": "ci", "scopes": ["read", "write"]},
         headers=ada.headers,
     )
     assert created.status_code == 201
@@ -214,8 +227,12 @@ async def test_write_token_cannot_mint_tokens_but_admin_token_can(
     _, write = await make_pat(app, db, ada, ["write"])
     _, admin = await make_pat(app, db, ada, ["admin"])
     body = {"name": "more"}
-    assert (await client.post("/api/v1/users/me/tokens", json=body, headers=bearer(write))).status_code == 403
-    assert (await client.post("/api/v1/users/me/tokens", json=body, headers=bearer(admin))).status_code == 201
+    assert (
+        await client.post("/api/v1/users/me/tokens", json=body, headers=bearer(write))
+    ).status_code == 403
+    assert (
+        await client.post("/api/v1/users/me/tokens", json=body, headers=bearer(admin))
+    ).status_code == 201
 
 
 async def test_rate_limit_answers_429_with_headers(settings: Settings, db: Database) -> None:

@@ -1,0 +1,120 @@
+"""The authorization matrix: every operation × every kind of caller → the expected status.
+
+Driven by matrix.toml. A route of the app that the file does not list (or a listed one the app
+no longer has) fails `test_every_route_is_in_the_matrix`, so new modules must state their rules.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from httpx import AsyncClient
+
+from takt.core.db import Database
+from takt.core.routes import operation_names
+from tests.support import add_member, bearer, make_pat, make_project, make_user
+
+MATRIX: dict[str, dict[str, Any]] = tomllib.loads(
+    (Path(__file__).parent / "matrix.toml").read_text()
+)
+ROLES = (
+    "anonymous",
+    "non_member",
+    "viewer",
+    "member",
+    "project_admin",
+    "instance_admin",
+    "read_token",
+)
+PROJECT_KEY = "MTX"
+
+
+def test_every_route_is_in_the_matrix(app: FastAPI) -> None:
+    routes = operation_names(app, prefix="/api/v1/")
+    missing = routes - MATRIX.keys()
+    stale = MATRIX.keys() - routes
+    assert not missing, f"routes missing from tests/authz/matrix.toml: {sorted(missing)}"
+    assert not stale, f"matrix.toml lists routes the app does not have: {sorted(stale)}"
+
+
+def test_every_operation_names_every_role() -> None:
+    for operation, spec in MATRIX.items():
+        assert set(spec["expect"]) == set(ROLES), operation
+
+
+async def _seed(app: FastAPI, db: Database) -> dict[str, Any]:
+    """Fresh callers and a project; returns headers per role and placeholder values."""
+    users = {
+        name: await make_user(app, db, name, admin=(name == "iadmin"))
+        for name in ("stranger", "viewer", "member", "padmin", "iadmin", "target", "extra")
+    }
+    project_id = await make_project(db, users["padmin"], PROJECT_KEY)
+    await add_member(db, project_id, users["viewer"], "viewer")
+    await add_member(db, project_id, users["member"], "member")
+    await add_member(db, project_id, users["target"], "viewer")
+    _, read_secret = await make_pat(app, db, users["padmin"], ["read"])
+    callers = {
+        "non_member": users["stranger"],
+        "viewer": users["viewer"],
+        "member": users["member"],
+        "project_admin": users["padmin"],
+        "instance_admin": users["iadmin"],
+    }
+    headers: dict[str, dict[str, str]] = {role: acc.headers for role, acc in callers.items()}
+    headers["read_token"] = bearer(read_secret)
+    headers["anonymous"] = {}
+    token_ids = {role: (await make_pat(app, db, acc, ["read"]))[0] for role, acc in callers.items()}
+    token_ids["read_token"] = (await make_pat(app, db, users["padmin"], ["read"]))[0]
+    token_ids["anonymous"] = token_ids["project_admin"]
+    return {
+        "headers": headers,
+        "token_ids": token_ids,
+        "user_id": users["target"].id,
+        "padmin": users["padmin"],
+    }
+
+
+def _fill(value: Any, values: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return value.format(**values)
+    if isinstance(value, dict):
+        return {k: _fill(v, values) for k, v in value.items()}
+    return value
+
+
+CELLS = [(operation, role) for operation in MATRIX for role in ROLES]
+
+
+@pytest.mark.parametrize(("operation", "role"), CELLS, ids=[f"{o} as {r}" for o, r in CELLS])
+async def test_matrix_cell(
+    operation: str, role: str, client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    spec = MATRIX[operation]
+    seed = await _seed(app, db)
+    if spec.get("setup") == "delete_project":
+        deleted = await client.delete(
+            f"/api/v1/projects/{PROJECT_KEY}", headers=seed["padmin"].headers
+        )
+        assert deleted.status_code == 204
+    values = {
+        "project_key": PROJECT_KEY,
+        "user_id": seed["user_id"],
+        "token_id": seed["token_ids"][role],
+    }
+    method, path = operation.split(" ", 1)
+    response = await client.request(
+        method,
+        _fill(path, values),
+        headers=seed["headers"][role],
+        json=_fill(spec.get("json"), values),
+        data=_fill(spec.get("form"), values),
+        params=_fill(spec.get("params"), values),
+    )
+    expected = spec["expect"][role]
+    assert response.status_code == expected, f"{operation} as {role}: {response.text}"
+    if expected >= 400:
+        assert response.headers["content-type"] == "application/problem+json"
