@@ -1,4 +1,4 @@
-"""The authorization matrix: every operation × every kind of caller → the expected status.
+"""The authorization matrix: every operation by every kind of caller → the expected status.
 
 Driven by matrix.toml. A route of the app that the file does not list (or a listed one the app
 no longer has) fails `test_every_route_is_in_the_matrix`, so new modules must state their rules.

@@ -162,7 +162,7 @@ async def test_admin_adds_members_by_username_email_or_id(
     client: AsyncClient, app: FastAPI, db: Database
 ) -> None:
     ada, _, _, sam, _ = await _team(app, db)
-    carl = await make_user(app, db, "carl")
+    await make_user(app, db, "carl")
     dora = await make_user(app, db, "dora")
     for body in (
         {"username": "SAM", "role": "viewer"},
@@ -230,7 +230,7 @@ async def test_role_on_self_cannot_be_raised(
 async def test_list_shows_only_my_projects_but_admins_see_all(
     client: AsyncClient, app: FastAPI, db: Database
 ) -> None:
-    ada, bob, _, sam, _ = await _team(app, db)
+    _, bob, _, sam, _ = await _team(app, db)
     root = await make_user(app, db, "root", admin=True)
     await make_project(db, sam, "SAM")
     mine = await client.get(PROJECTS, headers=bob.headers)
