@@ -139,13 +139,7 @@ def app(settings: Settings, db: Database) -> FastAPI:
     return create_app(settings, database=db)
 
 
-@pytest.fixture(autouse=True)
-async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
-    """Every test starts from the migrated schema with no rows (only if it used the database)."""
-    yield
-    if "db" not in request.fixturenames:
-        return
-    database: Database = request.getfixturevalue("db")
+async def empty_all_tables(database: Database) -> None:
     tables = [t.name for t in metadata.sorted_tables]
     async with database.transaction() as session:
         if database.dialect == "postgresql":
@@ -153,6 +147,14 @@ async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
         else:
             for name in reversed(tables):
                 await session.execute(text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture(autouse=True)
+async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Every test starts from the migrated schema with no rows (only if it used the database)."""
+    yield
+    if "db" in request.fixturenames:
+        await empty_all_tables(request.getfixturevalue("db"))
 
 
 @pytest.fixture(autouse=True)

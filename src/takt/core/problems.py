@@ -9,7 +9,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -122,30 +122,33 @@ def validation_error(exc: RequestValidationError) -> ValidationFailed:
     return ValidationFailed(detail, errors=errors)
 
 
-# Exceptions from the database layer that are not bugs, and what they mean to a client.
+# Exceptions from the database layer that may not be bugs (see database_error).
 DATABASE_ERRORS: tuple[type[Exception], ...] = (
     StaleDataError,
-    IntegrityError,
-    OperationalError,
-    InterfaceError,
+    DBAPIError,
     PoolTimeout,
     ConnectionError,
 )
 
 
-def database_error(exc: BaseException) -> AppError | None:
-    """The problem a database failure means to the client, or None when it is not one.
+_UNREACHABLE = (OperationalError, InterfaceError, PoolTimeout, ConnectionError)
 
-    A lost optimistic-lock race is a 412; a constraint the code did not check first is a 409
-    (the log keeps the constraint for whoever adds the check); a database that can't be reached
-    (connection refused or dropped, pool exhausted, SQLite locked) is a 503 worth retrying.
+
+def database_error(exc: BaseException) -> AppError | None:
+    """The problem a database failure means to the client, or None when it is a bug.
+
+    A lost optimistic-lock race is a 412. A database that can't be reached is a 503 worth
+    retrying: connection refused or dropped (whatever error the driver happens to raise when a
+    connection dies mid-query, SQLAlchemy marks it invalidated), pool exhausted, SQLite locked.
+    A constraint the code did not check first is a 409; the log keeps which one.
     """
     if isinstance(exc, StaleDataError):
         return stale_to_precondition(exc)
+    dropped = isinstance(exc, DBAPIError) and exc.connection_invalidated
+    if dropped or isinstance(exc, _UNREACHABLE):
+        return ServiceUnavailable("The database can't be reached right now; retry shortly.")
     if isinstance(exc, IntegrityError):
         return Conflict("The change conflicts with existing data; re-read it and decide again.")
-    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout | ConnectionError):
-        return ServiceUnavailable("The database can't be reached right now; retry shortly.")
     return None
 
 
@@ -164,6 +167,15 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else error_class.title
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"No resource at {request.url.path}."
+        if exc.status_code == 400 and detail == "There was an error parsing the body":
+            # A body that isn't UTF-8 JSON is a validation failure like any malformed JSON.
+            return problem_response(
+                ValidationFailed(
+                    "The request body is not valid UTF-8 JSON.",
+                    errors=[{"pointer": "/", "message": "not valid UTF-8 JSON"}],
+                ),
+                request.url.path,
+            )
         error = error_class(detail, headers=dict(exc.headers or {}))
         response = problem_response(error, request.url.path)
         if error_class is AppError:  # a status we have no class for: keep the framework's
@@ -172,7 +184,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_database_error(request: Request, exc: Exception) -> Response:
         error = database_error(exc)
-        assert error is not None
+        if error is None:
+            raise exc  # a bug: the last-resort handler logs it and answers a generic 500
         if not isinstance(exc, StaleDataError):
             log.error("database error", exc_info=exc, extra={"path": request.url.path})
         return problem_response(error, request.url.path)

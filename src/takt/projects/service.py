@@ -101,7 +101,9 @@ async def update_project(
         changes["description"] = [project.description, data.description]
         project.description = data.description
     if data.settings is not None:
-        merged = {**project.settings, **data.settings.model_dump(exclude_unset=True, mode="json")}
+        # null means "leave as is", like an omitted field
+        update = data.settings.model_dump(exclude_none=True, mode="json")
+        merged = {**project.settings, **update}
         merged = ProjectSettings.model_validate(merged).model_dump(mode="json")
         if merged != project.settings:
             changes["settings"] = [project.settings, merged]
