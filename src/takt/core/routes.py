@@ -16,7 +16,7 @@ def iter_operations(app: FastAPI) -> Iterator[tuple[str, str, bool]]:
             continue
         include = bool(getattr(context, "include_in_schema", True))
         for method in sorted(context.methods or ()):
-            yield method, context.path, include
+            yield method, context.path or "", include
 
 
 def operation_names(app: FastAPI, *, prefix: str = "") -> set[str]:
