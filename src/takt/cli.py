@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 import typer
@@ -135,6 +135,51 @@ async def _create_admin(settings: Settings, data: object) -> str:
             user = await create(session, security, data)
             return user.id
     finally:
+        await db.dispose()
+
+
+@app.command()
+def demo(
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Do nothing if the database has users already.")
+    ] = False,
+) -> None:
+    """Load demo data (people, a project, its work) and print the demo logins."""
+    settings = _settings()
+    if settings.is_production:
+        typer.echo(
+            "Refusing to load demo data (known passwords) with TAKT_ENV=production.", err=True
+        )
+        raise typer.Exit(2)
+    problem = asyncio.run(_migration_problem(settings))
+    if problem:
+        typer.echo(f"Cannot load demo data: {problem}. Run `takt migrate` first.", err=True)
+        raise typer.Exit(1)
+    loaded = asyncio.run(_load_demo(settings, if_empty=if_empty))
+    if loaded is None:
+        typer.echo("The database already has users; demo data not loaded.", err=True)
+        return
+    from takt.demo.loader import DEMO_PASSWORD, DEMO_PROJECT
+
+    typer.echo(f"Demo data loaded: project {DEMO_PROJECT}. Log in with password {DEMO_PASSWORD!r}:")
+    for person in loaded:
+        typer.echo(f"  {person.username:<8} {person.display_name:<18} {person.role}")
+
+
+async def _load_demo(settings: Settings, *, if_empty: bool) -> list[Any] | None:
+    from takt.core.db import Database
+    from takt.demo.loader import is_empty, load_demo
+    from takt.main import build_security
+
+    db = Database.from_settings(settings)
+    security = build_security(settings, settings.resolved_secret_key())
+    try:
+        async with db.transaction() as session:
+            if if_empty and not await is_empty(session):
+                return None
+            return list(await load_demo(session, security))
+    finally:
+        await security.counters.close()
         await db.dispose()
 
 

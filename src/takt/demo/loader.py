@@ -1,0 +1,80 @@
+"""Builds the demo project through the same services the API uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from takt.audit.service import ClientContext
+from takt.auth import repository as users_repo
+from takt.auth import service as auth_service
+from takt.auth.principal import Principal
+from takt.auth.schemas import RegisterRequest
+from takt.auth.service import Security
+from takt.projects import service as projects
+from takt.projects.schemas import MemberAdd, ProjectCreate, ProjectSettings
+
+DEMO_PASSWORD = "takt-demo-password"
+DEMO_PROJECT = "DEMO"
+CLIENT = ClientContext(address="demo-loader")
+
+
+@dataclass(frozen=True)
+class DemoPerson:
+    username: str
+    display_name: str
+    role: str  # in the demo project; "instance-admin" for the instance admin
+
+
+PEOPLE = (
+    DemoPerson("admin", "Ada Admin", "instance-admin"),
+    DemoPerson("maya", "Maya Lead", "admin"),
+    DemoPerson("leo", "Leo Developer", "member"),
+    DemoPerson("sara", "Sara Tester", "member"),
+    DemoPerson("omar", "Omar Designer", "member"),
+    DemoPerson("vera", "Vera Stakeholder", "viewer"),
+)
+
+
+async def is_empty(session: AsyncSession) -> bool:
+    return await users_repo.count_users(session) == 0
+
+
+async def load_demo(session: AsyncSession, security: Security) -> list[DemoPerson]:
+    """Create the demo people and project. Returns the people, for printing their logins."""
+    users = {}
+    for person in PEOPLE:
+        data = RegisterRequest(
+            username=person.username,
+            email=f"{person.username}@demo.takt.example",
+            password=DEMO_PASSWORD,
+            display_name=person.display_name,
+        )
+        if person.role == "instance-admin":
+            users[person.username] = await auth_service.create_admin(session, security, data)
+        else:
+            users[person.username] = await auth_service._create_user(
+                session, security, data, is_admin=False
+            )
+    lead = Principal(user=users["maya"])
+    access = await projects.create_project(
+        session,
+        lead,
+        ProjectCreate(
+            key=DEMO_PROJECT,
+            name="Takt Demo: Checkout Service",
+            description="A payments team rebuilding its checkout service. Explore freely.",
+            settings=ProjectSettings(time_zone="Europe/Berlin", sprint_length_days=14),
+        ),
+        client=CLIENT,
+    )
+    for person in PEOPLE:
+        if person.role in ("member", "viewer"):
+            await projects.add_member(
+                session,
+                access,
+                MemberAdd(username=person.username, role=person.role),
+                client=CLIENT,
+            )
+    return list(PEOPLE)
