@@ -4,9 +4,15 @@ from fastapi import APIRouter
 
 from takt.audit.router import router as audit_router
 from takt.auth.router import router as auth_router
+from takt.events.router import router as events_router
+from takt.items.router import router as items_router
 from takt.projects.router import router as projects_router
+from takt.workflow.router import router as workflow_router
 
 api_router = APIRouter(prefix="/api/v1")
 api_router.include_router(auth_router)
 api_router.include_router(projects_router)
+api_router.include_router(workflow_router)
+api_router.include_router(items_router)
+api_router.include_router(events_router)
 api_router.include_router(audit_router)

@@ -45,6 +45,9 @@ ceremonies, risks and blockers, code reviews and deployments, linked under one A
 TAGS = [
     {"name": "auth", "description": "Accounts, logins, refresh and personal access tokens."},
     {"name": "projects", "description": "Projects, their settings and members."},
+    {"name": "workflow", "description": "A project's statuses (board columns) and labels."},
+    {"name": "items", "description": "Work items: backlog, search, links, comments, history."},
+    {"name": "events", "description": "The event log: every change, pulled by cursor."},
     {"name": "audit", "description": "Security-relevant actions: who, what, when, from where."},
     {"name": "operations", "description": "Health, readiness, metrics and error explanations."},
 ]

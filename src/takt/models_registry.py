@@ -4,8 +4,19 @@ from takt.audit import models as audit_models
 from takt.auth import models as auth_models
 from takt.core import events, idempotency
 from takt.core.models import Base
+from takt.items import models as item_models
 from takt.projects import models as project_models
+from takt.workflow import models as workflow_models
 
 metadata = Base.metadata
 
-__all__ = ["audit_models", "auth_models", "events", "idempotency", "metadata", "project_models"]
+__all__ = [
+    "audit_models",
+    "auth_models",
+    "events",
+    "idempotency",
+    "item_models",
+    "metadata",
+    "project_models",
+    "workflow_models",
+]

@@ -51,4 +51,5 @@ def configure_logging(level: str) -> None:
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True
-    logging.getLogger("alembic").setLevel(max(root.level, logging.WARNING))
+    for chatty in ("alembic", "httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(max(root.level, logging.WARNING))

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from takt.config import get_settings
+from takt.core.migrations import include_object
 from takt.models_registry import metadata
 
 config = context.config
@@ -23,6 +24,7 @@ def _configure(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",  # ALTER support on SQLite
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

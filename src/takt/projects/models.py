@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from takt.core.models import (
@@ -34,6 +34,9 @@ class Project(IdMixin, TimestampMixin, VersionedMixin, Base):
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The last item number handed out: `UPDATE … SET item_seq = item_seq + 1 RETURNING` gives
+    # every concurrent create its own number, and numbers are never reused.
+    item_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ProjectMember(IdMixin, Base):

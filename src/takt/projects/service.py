@@ -20,6 +20,7 @@ from takt.projects import repository as repo
 from takt.projects.models import Project, ProjectMember
 from takt.projects.policies import ProjectAccess
 from takt.projects.schemas import MemberAdd, ProjectCreate, ProjectSettings, ProjectUpdate
+from takt.workflow import service as workflow
 
 
 class ProjectKeyTaken(Conflict):
@@ -76,6 +77,7 @@ async def create_project(
         raise ProjectKeyTaken(f"The key {data.key} is taken.") from exc
     session.add(ProjectMember(project_id=project.id, user_id=principal.id, role="admin"))
     await session.flush()
+    await workflow.create_default_workflow(session, project)
     await emit(
         session,
         "project.created",

@@ -1,0 +1,1 @@
+"""Reading the event log: per project (pull by cursor) and per subject (an item's history)."""

@@ -1,0 +1,25 @@
+"""Queries of the event log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Select, select
+
+from takt.auth.models import User
+from takt.core.events import Event
+
+
+def _with_actor() -> Select[Event, str | None]:
+    return select(Event, User.username).outerjoin(User, User.id == Event.actor_id)
+
+
+def project_events(project_id: str, types: Sequence[str] | None) -> Select[Event, str | None]:
+    stmt = _with_actor().where(Event.project_id == project_id)
+    if types:
+        stmt = stmt.where(Event.type.in_(list(types)))
+    return stmt
+
+
+def subject_events(subject_id: str) -> Select[Event, str | None]:
+    return _with_actor().where(Event.subject_id == subject_id)

@@ -1,0 +1,55 @@
+"""`GET /projects/{key}/events`: the project's event log, pulled by cursor."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from takt.core.deps import CodecDep, LimitQuery, SessionDep
+from takt.core.events import Event
+from takt.core.openapi import problems
+from takt.core.pagination import SortKey, paginate
+from takt.events import repository as repo
+from takt.events.schemas import EventPage, event_read
+from takt.projects.deps import ProjectAccessDep
+
+router = APIRouter(tags=["events"])
+SEQ = [SortKey(Event.seq)]
+
+
+@router.get("/projects/{project_key}/events", responses=problems(400, 401, 404, 422))
+async def list_events(
+    access: ProjectAccessDep,
+    session: SessionDep,
+    codec: CodecDep,
+    after: Annotated[
+        str | None,
+        Query(max_length=1024, description="Cursor: events after this one (from `next_cursor`)."),
+    ] = None,
+    types: Annotated[
+        str | None,
+        Query(max_length=1000, description="Comma-separated event types, e.g. `item.created`."),
+    ] = None,
+    limit: LimitQuery = 50,
+) -> EventPage:
+    """Events of the project, oldest first. Poll with `after=<next_cursor>` for new ones."""
+    type_list = [t.strip() for t in types.split(",") if t.strip()][:50] if types else None
+    rows, next_cursor = await paginate(
+        session,
+        repo.project_events(access.project.id, type_list),
+        keys=SEQ,
+        key_of=lambda row: (row[0].seq,),
+        codec=codec,
+        sort_name="events",
+        limit=limit,
+        cursor=after,
+        scalars=False,
+    )
+    if next_cursor is None:
+        # The log goes on: hand back a cursor to resume from even on the last page.
+        next_cursor = codec.encode("events", (rows[-1][0].seq,)) if rows else after
+    return EventPage(
+        data=[event_read(e, username, access.project.key) for e, username in rows],
+        next_cursor=next_cursor,
+    )

@@ -1,0 +1,44 @@
+"""The event envelope of API.md."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from takt.core.events import Event
+
+
+class Actor(BaseModel):
+    id: str | None
+    username: str | None
+
+
+class EventRead(BaseModel):
+    id: str
+    type: str = Field(examples=["item.updated"])
+    occurred_at: datetime
+    project_key: str | None
+    actor: Actor | None
+    data: dict[str, Any]
+    changes: dict[str, list[Any]] | None = Field(description="field → [old, new].")
+
+
+class EventPage(BaseModel):
+    data: list[EventRead]
+    next_cursor: str | None = Field(
+        description="Resume from here: pass as `after` (event log) or `cursor` (history)."
+    )
+
+
+def event_read(event: Event, username: str | None, project_key: str | None) -> EventRead:
+    return EventRead(
+        id=event.id,
+        type=event.type,
+        occurred_at=event.occurred_at,
+        project_key=project_key,
+        actor=Actor(id=event.actor_id, username=username) if event.actor_id else None,
+        data=event.data,
+        changes=event.changes,
+    )

@@ -1,0 +1,1 @@
+"""Work items: the backlog, links, comments, history, search, board, bulk, export."""

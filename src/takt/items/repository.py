@@ -1,0 +1,212 @@
+"""Every query of work items, their labels, links and comments.
+
+Items are only ever found inside a project the caller can see (`takt.projects.service.access`),
+so each query here takes a project id that already passed the visibility rule.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Row, Select, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from takt.auth.models import User
+from takt.items.models import Comment, Item, ItemLabel, ItemLink
+from takt.projects.models import Project
+from takt.workflow.models import Label, Status
+
+Assignee = aliased(User, name="assignee")
+Reporter = aliased(User, name="reporter")
+Parent = aliased(Item, name="parent")
+
+ItemRow = Row[*tuple[Any, ...]]
+AnySelect = Select[*tuple[Any, ...]]
+
+
+def item_rows() -> AnySelect:
+    """Items with everything a summary shows except labels: one row per item, no N+1."""
+    return (
+        select(Item, Status, Assignee, Reporter, Parent.key.label("parent_key"))
+        .join(Status, Status.id == Item.status_id)
+        .outerjoin(Assignee, Assignee.id == Item.assignee_id)
+        .outerjoin(Reporter, Reporter.id == Item.reporter_id)
+        .outerjoin(Parent, Parent.id == Item.parent_id)
+    )
+
+
+async def label_names(session: AsyncSession, item_ids: Sequence[str]) -> dict[str, list[str]]:
+    """Label names per item id, in one query."""
+    found: dict[str, list[str]] = defaultdict(list)
+    if not item_ids:
+        return found
+    rows = await session.execute(
+        select(ItemLabel.item_id, Label.name)
+        .join(Label, Label.id == ItemLabel.label_id)
+        .where(ItemLabel.item_id.in_(list(item_ids)))
+        .order_by(Label.name)
+    )
+    for item_id, name in rows:
+        found[item_id].append(name)
+    return found
+
+
+async def get_row(session: AsyncSession, project_id: str, key: str) -> ItemRow | None:
+    row: ItemRow | None = (
+        await session.execute(item_rows().where(Item.project_id == project_id, Item.key == key))
+    ).first()
+    return row
+
+
+async def get_item(session: AsyncSession, project_id: str, key: str) -> Item | None:
+    return await session.scalar(select(Item).where(Item.project_id == project_id, Item.key == key))
+
+
+async def get_items(session: AsyncSession, project_id: str, keys: Sequence[str]) -> list[Item]:
+    return list(
+        await session.scalars(
+            select(Item).where(Item.project_id == project_id, Item.key.in_(list(keys)))
+        )
+    )
+
+
+async def next_number(session: AsyncSession, project_id: str) -> int:
+    """Hands out the project's next item number. The UPDATE takes the project row's lock, so
+    concurrent creates queue here and never share a number."""
+    number = await session.scalar(
+        update(Project)
+        .where(Project.id == project_id)
+        .values(item_seq=Project.item_seq + 1)
+        .returning(Project.item_seq)
+        .execution_options(synchronize_session=False)
+    )
+    assert number is not None
+    return int(number)
+
+
+async def last_rank(session: AsyncSession, project_id: str) -> str | None:
+    return await session.scalar(
+        select(Item.rank)
+        .where(Item.project_id == project_id)
+        .order_by(Item.rank.desc(), Item.id.desc())
+        .limit(1)
+    )
+
+
+async def rank_next_to(
+    session: AsyncSession, project_id: str, rank: str, exclude_id: str, *, below: bool
+) -> str | None:
+    """The rank just below (or above) `rank`, ignoring the item being moved."""
+    condition = Item.rank < rank if below else Item.rank > rank
+    order = Item.rank.desc() if below else Item.rank.asc()
+    return await session.scalar(
+        select(Item.rank)
+        .where(Item.project_id == project_id, condition, Item.id != exclude_id)
+        .order_by(order)
+        .limit(1)
+    )
+
+
+async def items_in_rank_order(session: AsyncSession, project_id: str) -> list[Item]:
+    return list(
+        await session.scalars(
+            select(Item).where(Item.project_id == project_id).order_by(Item.rank, Item.id)
+        )
+    )
+
+
+async def parent_chain(session: AsyncSession, item_id: str, limit: int = 20) -> list[str]:
+    """Ids of `item_id` and its ancestors, nearest first (bounded: the tree is shallow)."""
+    chain = [item_id]
+    current: str | None = item_id
+    while current is not None and len(chain) <= limit:
+        current = await session.scalar(select(Item.parent_id).where(Item.id == current))
+        if current is not None:
+            if current in chain:
+                break
+            chain.append(current)
+    return chain
+
+
+async def set_labels(session: AsyncSession, item_id: str, label_ids: Sequence[str]) -> None:
+    await session.execute(delete(ItemLabel).where(ItemLabel.item_id == item_id))
+    if label_ids:
+        await session.execute(
+            insert(ItemLabel), [{"item_id": item_id, "label_id": i} for i in label_ids]
+        )
+
+
+async def count_in_status(session: AsyncSession, status_id: str) -> int:
+    return int(await session.scalar(select(func.count()).where(Item.status_id == status_id)) or 0)
+
+
+async def move_all_to_status(session: AsyncSession, from_id: str, to_id: str) -> None:
+    await session.execute(
+        update(Item)
+        .where(Item.status_id == from_id)
+        .values(status_id=to_id, version=Item.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def has_children(session: AsyncSession, item_id: str) -> bool:
+    return (
+        await session.scalar(select(Item.id).where(Item.parent_id == item_id).limit(1))
+    ) is not None
+
+
+# Links ---------------------------------------------------------------------------------------
+
+Other = aliased(Item, name="other")
+
+
+async def links_of(session: AsyncSession, item_id: str) -> list[tuple[ItemLink, str, str, bool]]:
+    """(link, other item's key, other's title, True if this item is the source)."""
+    outgoing = await session.execute(
+        select(ItemLink, Other.key, Other.title)
+        .join(Other, Other.id == ItemLink.target_id)
+        .where(ItemLink.source_id == item_id)
+    )
+    incoming = await session.execute(
+        select(ItemLink, Other.key, Other.title)
+        .join(Other, Other.id == ItemLink.source_id)
+        .where(ItemLink.target_id == item_id)
+    )
+    found = [(link, key, title, True) for link, key, title in outgoing]
+    found += [(link, key, title, False) for link, key, title in incoming]
+    found.sort(key=lambda entry: (entry[0].created_at, entry[0].id))
+    return found
+
+
+async def find_link(
+    session: AsyncSession, source_id: str, target_id: str, link_type: str
+) -> ItemLink | None:
+    return await session.scalar(
+        select(ItemLink).where(
+            ItemLink.source_id == source_id,
+            ItemLink.target_id == target_id,
+            ItemLink.type == link_type,
+        )
+    )
+
+
+# Comments ------------------------------------------------------------------------------------
+
+
+def comments_of(item_id: str) -> Select[Comment]:
+    return select(Comment).where(Comment.item_id == item_id)
+
+
+async def get_comment(session: AsyncSession, item_id: str, comment_id: str) -> Comment | None:
+    return await session.scalar(
+        select(Comment).where(Comment.item_id == item_id, Comment.id == comment_id)
+    )
+
+
+async def users_by_id(session: AsyncSession, ids: Sequence[str]) -> dict[str, User]:
+    if not ids:
+        return {}
+    return {u.id: u for u in await session.scalars(select(User).where(User.id.in_(list(ids))))}

@@ -1,0 +1,356 @@
+"""Work-item endpoints: list/search, CRUD, move, links, comments, history."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Query, Response, status
+
+from takt.auth.models import User
+from takt.auth.schemas import UserSummary
+from takt.core.concurrency import etag_for, is_not_modified, not_modified_response
+from takt.core.deps import CodecDep, CursorQuery, LimitQuery, SessionDep
+from takt.core.errors import NotFound, ValidationFailed
+from takt.core.events import Event
+from takt.core.openapi import problems
+from takt.core.pagination import Page, SortKey, paginate
+from takt.events import repository as events_repo
+from takt.events.schemas import EventPage, event_read
+from takt.items import relations, search, service, views
+from takt.items import repository as repo
+from takt.items.deps import ItemContextDep
+from takt.items.models import Comment, Item
+from takt.items.schemas import (
+    CommentCreate,
+    CommentRead,
+    CommentUpdate,
+    ItemCreate,
+    ItemPage,
+    ItemRead,
+    ItemUpdate,
+    LinkCreate,
+    LinkList,
+    LinkRead,
+    LinkType,
+    MoveRequest,
+)
+from takt.projects.deps import ProjectAccessDep
+
+router = APIRouter(tags=["items"])
+
+IfMatch = Annotated[
+    str | None, Header(max_length=256, description="ETag from your last read; 412 if stale.")
+]
+IfNoneMatch = Annotated[
+    str | None, Header(max_length=256, description="ETag you hold; 304 if it is current.")
+]
+SortName = Literal[
+    "rank",
+    "key",
+    "created_at",
+    "-created_at",
+    "updated_at",
+    "-updated_at",
+    "priority",
+    "-priority",
+]
+
+
+async def _read(session: SessionDep, item: Item, response: Response) -> ItemRead:
+    row = await repo.get_row(session, item.project_id, item.key)
+    if row is None:
+        raise NotFound(f"No item {item.key}.")
+    response.headers["ETag"] = etag_for(row[0].version)
+    return await views.detail(session, row)
+
+
+@router.get("/projects/{project_key}/items", responses=problems(400, 401, 404, 422))
+async def list_items(
+    access: ProjectAccessDep,
+    session: SessionDep,
+    codec: CodecDep,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=1000,
+            description='Filter language, e.g. `status:"In Progress" assignee:@me '
+            'label:api priority:>=high "free text"`.',
+        ),
+    ] = None,
+    sort: Annotated[SortName, Query(description="Order; `rank` is the backlog order.")] = "rank",
+    facets: Annotated[
+        str | None,
+        Query(
+            max_length=100, description="Comma-separated: status, assignee, label, type, priority."
+        ),
+    ] = None,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> ItemPage:
+    """The project's items (summaries, without descriptions), filtered and sorted."""
+    facet_names = [f.strip() for f in facets.split(",") if f.strip()] if facets else []
+    unknown = [f for f in facet_names if f not in search.FACETS]
+    if unknown:
+        raise ValidationFailed(
+            f"Unknown facet {unknown[0]!r}.",
+            errors=[{"pointer": "/query/facets", "message": f"one of {', '.join(search.FACETS)}"}],
+        )
+    ctx = search.SearchContext(
+        project_id=access.project.id,
+        principal_id=access.principal.id,
+        dialect=session.get_bind().dialect.name,
+    )
+    where = search.conditions(search.parse_query(q), ctx)
+    rows, next_cursor = await paginate(
+        session,
+        repo.item_rows().where(Item.project_id == access.project.id, *where),
+        keys=search.SORTS[sort],
+        key_of=lambda row: search.sort_values(sort, row[0]),
+        codec=codec,
+        sort_name=f"items:{sort}",
+        limit=limit,
+        cursor=cursor,
+        scalars=False,
+    )
+    counts = (
+        await search.facet_counts(session, facet_names, access.project.id, where)
+        if facet_names
+        else None
+    )
+    return ItemPage(
+        data=await views.summaries(session, rows), next_cursor=next_cursor, facets=counts
+    )
+
+
+@router.post(
+    "/projects/{project_key}/items",
+    status_code=status.HTTP_201_CREATED,
+    responses=problems(401, 403, 404, 409, 422),
+)
+async def create_item(
+    body: ItemCreate, access: ProjectAccessDep, session: SessionDep, response: Response
+) -> ItemRead:
+    """Create an item at the bottom of the backlog; its key is `PROJECT-N`."""
+    item = await service.create_item(session, access, body)
+    response.headers["Location"] = f"/api/v1/items/{item.key}"
+    return await _read(session, item, response)
+
+
+@router.get(
+    "/items/{item_key}", responses={**problems(401, 404), 304: {"description": "Not modified."}}
+)
+async def get_item(
+    context: ItemContextDep,
+    session: SessionDep,
+    response: Response,
+    if_none_match: IfNoneMatch = None,
+) -> ItemRead:
+    """One item with its description."""
+    if is_not_modified(if_none_match, context.item.version):
+        return not_modified_response(context.item.version)  # type: ignore[return-value]
+    return await _read(session, context.item, response)
+
+
+@router.patch("/items/{item_key}", responses=problems(401, 403, 404, 412, 422))
+async def update_item(
+    body: ItemUpdate,
+    context: ItemContextDep,
+    session: SessionDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ItemRead:
+    """Change fields; send `If-Match` to be sure nobody changed the item since you read it."""
+    item = await service.update_item(session, context.access, context.item, body, if_match=if_match)
+    return await _read(session, item, response)
+
+
+@router.delete(
+    "/items/{item_key}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problems(401, 403, 404, 409, 412),
+)
+async def delete_item(
+    context: ItemContextDep, session: SessionDep, if_match: IfMatch = None
+) -> Response:
+    """Delete an item (its history stays in the event log)."""
+    await service.delete_item(session, context.access, context.item, if_match=if_match)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/items/{item_key}/move", responses=problems(401, 403, 404, 422))
+async def move_item(
+    body: MoveRequest, context: ItemContextDep, session: SessionDep, response: Response
+) -> ItemRead:
+    """Put the item right before or after another item in backlog order."""
+    item = await service.move_item(
+        session, context.access, context.item, before=body.before, after=body.after
+    )
+    return await _read(session, item, response)
+
+
+@router.get("/items/{item_key}/links", responses=problems(401, 404))
+async def list_links(context: ItemContextDep, session: SessionDep) -> LinkList:
+    """Links from and to this item, each typed as seen from this item."""
+    found = await repo.links_of(session, context.item.id)
+    return LinkList(
+        data=[
+            LinkRead(
+                id=link.id,
+                type=relations.seen_from(link, is_source=is_source),
+                target=key,
+                target_title=title,
+                created_at=link.created_at,
+            )
+            for link, key, title, is_source in found[:500]
+        ]
+    )
+
+
+@router.post(
+    "/items/{item_key}/links",
+    status_code=status.HTTP_201_CREATED,
+    responses=problems(401, 403, 404, 409, 422),
+)
+async def create_link(body: LinkCreate, context: ItemContextDep, session: SessionDep) -> LinkRead:
+    """Link this item to another of the project; the other shows the inverse link."""
+    link, target = await relations.create_link(
+        session, context.access, context.item, body.type, body.target
+    )
+    return LinkRead(
+        id=link.id,
+        type=body.type,
+        target=target.key,
+        target_title=target.title,
+        created_at=link.created_at,
+    )
+
+
+@router.delete(
+    "/items/{item_key}/links",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problems(401, 403, 404, 422),
+)
+async def delete_link(
+    context: ItemContextDep,
+    session: SessionDep,
+    type: Annotated[LinkType, Query(description="The link's type as seen from this item.")],
+    target: Annotated[str, Query(max_length=24, description="The other item's key.")],
+) -> Response:
+    """Remove a link (from both items)."""
+    await relations.delete_link(session, context.access, context.item, type, target)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _comment_read(comment: Comment, item_key: str, users: dict[str, User]) -> CommentRead:
+    author = users.get(comment.author_id) if comment.author_id else None
+    return CommentRead(
+        id=comment.id,
+        item_key=item_key,
+        author=views.user_summary(author),
+        body=comment.body,
+        mentions=[
+            UserSummary(id=u.id, username=u.username, display_name=u.display_name)
+            for u in (users.get(i) for i in comment.mention_ids)
+            if u is not None
+        ],
+        created_at=comment.created_at,
+        updated_at=comment.updated_at,
+    )
+
+
+async def _comment_response(
+    session: SessionDep, comment: Comment, item_key: str, mentioned: list[User]
+) -> CommentRead:
+    users = {u.id: u for u in mentioned}
+    if comment.author_id:
+        users.update(await repo.users_by_id(session, [comment.author_id]))
+    return _comment_read(comment, item_key, users)
+
+
+@router.get("/items/{item_key}/comments", responses=problems(400, 401, 404))
+async def list_comments(
+    context: ItemContextDep,
+    session: SessionDep,
+    codec: CodecDep,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> Page[CommentRead]:
+    """Comments on the item, oldest first."""
+    rows, next_cursor = await paginate(
+        session,
+        repo.comments_of(context.item.id),
+        keys=[SortKey(Comment.created_at), SortKey(Comment.id)],
+        key_of=lambda c: (c.created_at, c.id),
+        codec=codec,
+        sort_name="comments",
+        limit=limit,
+        cursor=cursor,
+    )
+    ids = {c.author_id for c in rows if c.author_id} | {i for c in rows for i in c.mention_ids}
+    users = await repo.users_by_id(session, sorted(ids))
+    return Page[CommentRead](
+        data=[_comment_read(c, context.item.key, users) for c in rows], next_cursor=next_cursor
+    )
+
+
+@router.post(
+    "/items/{item_key}/comments",
+    status_code=status.HTTP_201_CREATED,
+    responses=problems(401, 403, 404, 422),
+)
+async def add_comment(
+    body: CommentCreate, context: ItemContextDep, session: SessionDep
+) -> CommentRead:
+    """Comment in Markdown; `@username` of a project member mentions them."""
+    comment, mentioned = await relations.add_comment(
+        session, context.access, context.item, body.body
+    )
+    return await _comment_response(session, comment, context.item.key, mentioned)
+
+
+@router.patch("/items/{item_key}/comments/{comment_id}", responses=problems(401, 403, 404, 422))
+async def edit_comment(
+    comment_id: str, body: CommentUpdate, context: ItemContextDep, session: SessionDep
+) -> CommentRead:
+    """Edit a comment (its author or a project admin)."""
+    comment, mentioned = await relations.edit_comment(
+        session, context.access, context.item, comment_id, body.body
+    )
+    return await _comment_response(session, comment, context.item.key, mentioned)
+
+
+@router.delete(
+    "/items/{item_key}/comments/{comment_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problems(401, 403, 404),
+)
+async def delete_comment(comment_id: str, context: ItemContextDep, session: SessionDep) -> Response:
+    """Delete a comment (its author or a project admin)."""
+    await relations.delete_comment(session, context.access, context.item, comment_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/items/{item_key}/history", responses=problems(400, 401, 404))
+async def item_history(
+    context: ItemContextDep,
+    session: SessionDep,
+    codec: CodecDep,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> EventPage:
+    """Everything that happened to the item, oldest first: who changed what, from what to what."""
+    rows, next_cursor = await paginate(
+        session,
+        events_repo.subject_events(context.item.id),
+        keys=[SortKey(Event.seq)],
+        key_of=lambda row: (row[0].seq,),
+        codec=codec,
+        sort_name="history",
+        limit=limit,
+        cursor=cursor,
+        scalars=False,
+    )
+    return EventPage(
+        data=[event_read(e, username, context.access.project.key) for e, username in rows],
+        next_cursor=next_cursor,
+    )

@@ -1,0 +1,238 @@
+"""Shapes of work items, links, comments, board, bulk updates and history."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from takt.auth.schemas import Input, UserSummary
+from takt.workflow.schemas import LabelName, StatusRef
+
+ItemType = Literal["epic", "story", "task", "bug", "spike"]
+Priority = Literal["none", "low", "medium", "high", "urgent"]
+LinkType = Literal["blocks", "blocked_by", "relates_to", "duplicates", "duplicated_by"]
+ItemKey = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Z][A-Z0-9]{1,9}-[0-9]{1,9}$"),
+    Field(description="`PROJECT-N`.", examples=["API-42"]),
+]
+Title = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=255, strip_whitespace=True),
+    Field(examples=["Rate-limit the login endpoint"]),
+]
+Markdown = Annotated[str, Field(max_length=65536, description="Markdown, up to 64 KiB.")]
+UserRef = Annotated[
+    str, Field(min_length=1, max_length=64, description="Username or user id.", examples=["leo"])
+]
+Estimate = Annotated[float, Field(ge=0, le=1000, description="Points.", examples=[3])]
+Labels = Annotated[list[LabelName], Field(max_length=20, description="Label names (existing).")]
+
+
+class ItemFields(Input):
+    """Fields a client may set; the server owns key, rank, timestamps and version."""
+
+    title: Title | None = None
+    description: Markdown | None = None
+    type: ItemType | None = None
+    status: str | None = Field(None, max_length=50, description="Status name or id.")
+    priority: Priority | None = None
+    assignee: UserRef | None = Field(None, description="Username or id; null unassigns.")
+    estimate: Estimate | None = None
+    labels: Labels | None = None
+    parent_key: ItemKey | None = Field(None, description="Parent item in the same project.")
+    sprint_id: str | None = Field(None, max_length=36)
+    due_date: date | None = None
+    blocked: bool | None = None
+
+
+class ItemCreate(ItemFields):
+    title: Title
+    type: ItemType = "task"
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "bug",
+                    "title": "Login returns 500 on empty password",
+                    "priority": "high",
+                    "assignee": "leo",
+                    "estimate": 2,
+                    "labels": ["api"],
+                }
+            ]
+        },
+    )
+
+
+class ItemUpdate(ItemFields):
+    """Only the fields you send change; send null to clear assignee, estimate, parent, sprint or
+    due date."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"status": "In Progress", "assignee": "sara"}]},
+    )
+
+    @model_validator(mode="after")
+    def _not_null_where_required(self) -> ItemUpdate:
+        for name in ("title", "type", "status", "priority", "labels", "blocked", "description"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} can't be null")
+        return self
+
+
+class ItemSummary(BaseModel):
+    key: str = Field(examples=["API-42"])
+    project_key: str
+    type: ItemType
+    title: str
+    status: StatusRef
+    priority: Priority
+    assignee: UserSummary | None
+    reporter: UserSummary | None
+    estimate: float | None
+    labels: list[str]
+    parent_key: str | None
+    sprint_id: str | None
+    due_date: date | None
+    blocked: bool
+    rank: str = Field(description="Backlog order key; compare as bytes.")
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None = Field(description="First entry into an in-progress status.")
+    finished_at: datetime | None = Field(description="Entry into a done status.")
+    version: int = Field(description="Changes on every write; the ETag carries it.")
+
+
+class ItemRead(ItemSummary):
+    description: str
+
+
+class ItemPage(BaseModel):
+    data: list[ItemSummary]
+    next_cursor: str | None
+    facets: dict[str, dict[str, int]] | None = Field(
+        None, description="With `?facets=`: counts per value over the whole filtered set."
+    )
+
+
+class MoveRequest(Input):
+    """Put the item directly before or after another item of the project in backlog order."""
+
+    before: ItemKey | None = None
+    after: ItemKey | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> MoveRequest:
+        if (self.before is None) == (self.after is None):
+            raise ValueError("give exactly one of before, after")
+        return self
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"before": "API-7"}]})
+
+
+class LinkCreate(Input):
+    type: LinkType
+    target: ItemKey
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"type": "blocks", "target": "API-9"}]}
+    )
+
+
+class LinkRead(BaseModel):
+    id: str
+    type: LinkType = Field(description="As seen from this item.")
+    target: str = Field(description="The other item's key.")
+    target_title: str
+    created_at: datetime
+
+
+class LinkList(BaseModel):
+    data: list[LinkRead]
+    next_cursor: None = None
+
+
+class CommentCreate(Input):
+    body: Annotated[
+        str, Field(min_length=1, max_length=65536, description="Markdown; `@user` mentions.")
+    ]
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"body": "@leo can you take a look?"}]},
+    )
+
+
+class CommentUpdate(CommentCreate):
+    pass
+
+
+class CommentRead(BaseModel):
+    id: str
+    item_key: str
+    author: UserSummary | None
+    body: str
+    mentions: list[UserSummary] = Field(description="Project members mentioned with @username.")
+    created_at: datetime
+    updated_at: datetime
+
+
+class BoardColumn(BaseModel):
+    status: StatusRef
+    wip_limit: int | None
+    count: int = Field(description="Items in this status (all of them, not only those listed).")
+    over_limit: bool
+    items: list[ItemSummary] = Field(description="In rank order, at most `per_column`.")
+
+
+class Board(BaseModel):
+    sprint_id: str | None
+    columns: list[BoardColumn]
+
+
+class BulkUpdate(ItemUpdate):
+    key: ItemKey
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class BulkRequest(Input):
+    updates: Annotated[list[BulkUpdate], Field(min_length=1, max_length=100)]
+    atomic: bool = Field(False, description="All or nothing.")
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "updates": [
+                        {"key": "API-1", "priority": "high"},
+                        {"key": "API-2", "status": "Done"},
+                    ],
+                    "atomic": False,
+                }
+            ]
+        },
+    )
+
+
+class BulkError(BaseModel):
+    code: str
+    detail: str
+
+
+class BulkResult(BaseModel):
+    key: str
+    status: int = Field(description="HTTP-like status of this update: 200 or a 4xx.")
+    item: ItemSummary | None = None
+    error: BulkError | None = None
+
+
+class BulkResponse(BaseModel):
+    results: list[BulkResult]

@@ -1,0 +1,373 @@
+"""Work-item rules: keys, workflow timestamps, parents, assignees, labels, ranking, history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from takt.auth import repository as users_repo
+from takt.auth.models import User
+from takt.core.concurrency import check_if_match
+from takt.core.errors import Conflict, ValidationFailed
+from takt.core.events import emit
+from takt.core.time import utcnow
+from takt.items import ranking
+from takt.items import repository as repo
+from takt.items.models import PARENT_TYPES, PRIORITIES, Item
+from takt.items.schemas import ItemCreate, ItemFields, ItemUpdate
+from takt.projects import repository as projects_repo
+from takt.projects.policies import ProjectAccess
+from takt.workflow import repository as workflow_repo
+from takt.workflow.models import Status
+
+
+class InvalidParent(ValidationFailed):
+    """The parent must be an item of the same project, of a type that can hold this one
+    (epic → story → task), and must not make the hierarchy circular."""
+
+    code = "invalid-parent"
+    title = "Invalid parent"
+
+
+class HasChildren(Conflict):
+    """This item has child items. Move or delete them first, or give them another parent."""
+
+    code = "item-has-children"
+    title = "Item has children"
+
+
+def _invalid(pointer: str, message: str) -> ValidationFailed:
+    return ValidationFailed(
+        f"{pointer}: {message}", errors=[{"pointer": pointer, "message": message}]
+    )
+
+
+@dataclass
+class Resolved:
+    """Client references (names, usernames, keys) turned into rows of this project."""
+
+    status: Status | None = None
+    assignee: User | None = None
+    parent: Item | None = None
+    label_ids: list[str] | None = None
+
+
+async def _resolve_status(session: AsyncSession, project_id: str, ref: str) -> Status:
+    status = await workflow_repo.find_status(session, project_id, ref)
+    if status is None:
+        raise _invalid("/status", f"no status {ref!r} in this project")
+    return status
+
+
+async def _resolve_assignee(session: AsyncSession, project_id: str, ref: str) -> User:
+    """A project member, by username or id; anyone else is reported as unknown (no leak)."""
+    user = await users_repo.find_user(
+        session, user_id=ref, username=None, email=None
+    ) or await users_repo.find_user(session, user_id=None, username=ref, email=None)
+    if user is None or await projects_repo.get_member(session, project_id, user.id) is None:
+        raise _invalid("/assignee", f"{ref!r} is not a member of this project")
+    return user
+
+
+async def _resolve_labels(session: AsyncSession, project_id: str, names: list[str]) -> list[str]:
+    found = await workflow_repo.labels_by_name(session, project_id, names)
+    for index, name in enumerate(names):
+        if name.lower() not in found:
+            raise _invalid(f"/labels/{index}", f"no label {name!r} in this project")
+    return sorted({found[n.lower()].id for n in names})
+
+
+async def _resolve_parent(
+    session: AsyncSession, project_id: str, key: str, *, child_type: str, child_id: str | None
+) -> Item:
+    parent = await repo.get_item(session, project_id, key)
+    if parent is None:
+        raise InvalidParent(
+            f"No item {key} in this project.",
+            errors=[{"pointer": "/parent_key", "message": "not an item of this project"}],
+        )
+    if parent.type not in PARENT_TYPES[child_type]:
+        raise InvalidParent(
+            f"A {child_type} can't sit under a {parent.type}.",
+            errors=[
+                {"pointer": "/parent_key", "message": f"{parent.type} can't hold {child_type}"}
+            ],
+        )
+    if child_id is not None and child_id in await repo.parent_chain(session, parent.id):
+        raise InvalidParent(
+            "That parent would make the hierarchy circular.",
+            errors=[{"pointer": "/parent_key", "message": "cycle"}],
+        )
+    return parent
+
+
+async def _resolve(
+    session: AsyncSession, project_id: str, data: ItemFields, *, item: Item | None
+) -> Resolved:
+    sent = data.model_fields_set
+    resolved = Resolved()
+    if data.status is not None:
+        resolved.status = await _resolve_status(session, project_id, data.status)
+    if data.assignee is not None:
+        resolved.assignee = await _resolve_assignee(session, project_id, data.assignee)
+    if data.labels is not None:
+        resolved.label_ids = await _resolve_labels(session, project_id, data.labels)
+    child_type = data.type or (item.type if item else "task")
+    if data.parent_key is not None:
+        resolved.parent = await _resolve_parent(
+            session,
+            project_id,
+            data.parent_key,
+            child_type=child_type,
+            child_id=item.id if item else None,
+        )
+    elif item is not None and "type" in sent and item.parent_id and "parent_key" not in sent:
+        current = await session.get(Item, item.parent_id)
+        if current is not None and current.type not in PARENT_TYPES[child_type]:
+            raise InvalidParent(
+                f"A {child_type} can't sit under a {current.type}; change the parent too.",
+                errors=[{"pointer": "/type", "message": "incompatible with the parent"}],
+            )
+    return resolved
+
+
+def _apply_status(item: Item, status: Status, old_category: str | None) -> None:
+    """started_at: first entry into in_progress; finished_at: entry into done, cleared when the
+    item leaves done."""
+    now = utcnow()
+    if status.category == "in_progress" and item.started_at is None:
+        item.started_at = now
+    if status.category == "done":
+        if old_category != "done":
+            item.finished_at = now
+    else:
+        item.finished_at = None
+    item.status_id = status.id
+
+
+async def create_item(session: AsyncSession, access: ProjectAccess, data: ItemCreate) -> Item:
+    access.require_write()
+    project = access.project
+    resolved = await _resolve(session, project.id, data, item=None)
+    status = resolved.status or await _default_status(session, project.id)
+    number = await repo.next_number(session, project.id)  # also serializes concurrent creates
+    item = Item(
+        project_id=project.id,
+        number=number,
+        key=f"{project.key}-{number}",
+        type=data.type,
+        title=data.title,
+        description=data.description or "",
+        priority=PRIORITIES.index(data.priority or "none"),
+        assignee_id=resolved.assignee.id if resolved.assignee else None,
+        reporter_id=access.principal.id,
+        estimate=data.estimate,
+        parent_id=resolved.parent.id if resolved.parent else None,
+        sprint_id=data.sprint_id,
+        due_date=data.due_date,
+        blocked=bool(data.blocked),
+        rank=ranking.rank_after(await repo.last_rank(session, project.id)),
+        status_id=status.id,
+    )
+    _apply_status(item, status, None)
+    session.add(item)
+    await session.flush()
+    if resolved.label_ids:
+        await repo.set_labels(session, item.id, resolved.label_ids)
+    await emit(
+        session,
+        "item.created",
+        project,
+        access.principal,
+        {
+            "key": item.key,
+            "title": item.title,
+            "type": item.type,
+            "status": status.name,
+            "category": status.category,
+            "priority": data.priority or "none",
+            "estimate": item.estimate,
+            "assignee": resolved.assignee.username if resolved.assignee else None,
+            "parent_key": resolved.parent.key if resolved.parent else None,
+            "sprint_id": item.sprint_id,
+            "labels": sorted(data.labels or []),
+        },
+        subject=item,
+    )
+    return item
+
+
+async def _default_status(session: AsyncSession, project_id: str) -> Status:
+    for category in ("backlog", "todo"):
+        status = await workflow_repo.first_status(session, project_id, category)
+        if status is not None:
+            return status
+    statuses = await workflow_repo.statuses(session, project_id)
+    if not statuses:
+        raise Conflict("The project has no statuses; add one first.")
+    return statuses[0]
+
+
+async def update_item(
+    session: AsyncSession,
+    access: ProjectAccess,
+    item: Item,
+    data: ItemUpdate,
+    *,
+    if_match: str | None,
+) -> Item:
+    """Apply the fields sent; one `item.updated` event lists each change as [old, new]."""
+    access.require_write()
+    check_if_match(if_match, item.version)
+    # One flush at the end: the version (and so the ETag) moves once per update.
+    with session.no_autoflush:
+        changes = await _apply_update(session, access, item, data)
+    if changes:
+        item.updated_at = utcnow()
+        await session.flush()
+        await emit(
+            session,
+            "item.updated",
+            access.project,
+            access.principal,
+            {"key": item.key},
+            changes,
+            subject=item,
+        )
+    return item
+
+
+async def _apply_update(
+    session: AsyncSession, access: ProjectAccess, item: Item, data: ItemUpdate
+) -> dict[str, list[Any]]:
+    project = access.project
+    sent = data.model_fields_set
+    resolved = await _resolve(session, project.id, data, item=item)
+    changes: dict[str, list[Any]] = {}
+
+    def change(field: str, old: Any, new: Any) -> None:
+        if old != new:
+            changes[field] = [old, new]
+
+    for field in ("title", "description", "type", "blocked", "estimate", "sprint_id"):
+        if field in sent:
+            new = getattr(data, field)
+            change(field, getattr(item, field), new)
+            setattr(item, field, new)
+    if "due_date" in sent:
+        change("due_date", _iso(item.due_date), _iso(data.due_date))
+        item.due_date = data.due_date
+    if data.priority is not None:
+        change("priority", PRIORITIES[item.priority], data.priority)
+        item.priority = PRIORITIES.index(data.priority)
+    if resolved.status is not None and resolved.status.id != item.status_id:
+        old_status = await session.get(Status, item.status_id)
+        old_name = old_status.name if old_status else None
+        old_category = old_status.category if old_status else None
+        change("status", old_name, resolved.status.name)
+        change("category", old_category, resolved.status.category)
+        _apply_status(item, resolved.status, old_category)
+    if "assignee" in sent:
+        old_user = await session.get(User, item.assignee_id) if item.assignee_id else None
+        change(
+            "assignee",
+            old_user.username if old_user else None,
+            resolved.assignee.username if resolved.assignee else None,
+        )
+        item.assignee_id = resolved.assignee.id if resolved.assignee else None
+    if "parent_key" in sent:
+        old_parent = await session.get(Item, item.parent_id) if item.parent_id else None
+        change(
+            "parent_key",
+            old_parent.key if old_parent else None,
+            resolved.parent.key if resolved.parent else None,
+        )
+        item.parent_id = resolved.parent.id if resolved.parent else None
+    if resolved.label_ids is not None:
+        old_labels = sorted((await repo.label_names(session, [item.id])).get(item.id, []))
+        await repo.set_labels(session, item.id, resolved.label_ids)
+        new_labels = sorted((await repo.label_names(session, [item.id])).get(item.id, []))
+        change("labels", old_labels, new_labels)
+    return changes
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+async def delete_item(
+    session: AsyncSession, access: ProjectAccess, item: Item, *, if_match: str | None
+) -> None:
+    access.require_write()
+    check_if_match(if_match, item.version)
+    if await repo.has_children(session, item.id):
+        raise HasChildren(f"{item.key} has child items.")
+    await emit(
+        session,
+        "item.deleted",
+        access.project,
+        access.principal,
+        {"key": item.key, "title": item.title},
+        subject=item,
+    )
+    await session.delete(item)
+    await session.flush()
+
+
+async def move_item(
+    session: AsyncSession,
+    access: ProjectAccess,
+    item: Item,
+    *,
+    before: str | None,
+    after: str | None,
+) -> Item:
+    """Place `item` right before or after another: one row changes, unless the keys around the
+    spot have grown too long, when the project's ranks are respaced first."""
+    access.require_write()
+    anchor_key = before or after
+    assert anchor_key is not None
+    if anchor_key == item.key:
+        raise _invalid("/before" if before else "/after", "an item can't move next to itself")
+    anchor = await repo.get_item(session, access.project.id, anchor_key)
+    if anchor is None:
+        raise _invalid("/before" if before else "/after", f"no item {anchor_key} in this project")
+    new_rank = await _rank_next_to(session, item, anchor, place_before=before is not None)
+    if ranking.needs_rebalance(new_rank):
+        await rebalance(session, access.project.id)
+        new_rank = await _rank_next_to(session, item, anchor, place_before=before is not None)
+    old_rank = item.rank
+    item.rank = new_rank
+    item.updated_at = utcnow()
+    await session.flush()
+    await emit(
+        session,
+        "item.moved",
+        access.project,
+        access.principal,
+        {"key": item.key, "before": before, "after": after},
+        {"rank": [old_rank, new_rank]},
+        subject=item,
+    )
+    return item
+
+
+async def _rank_next_to(
+    session: AsyncSession, item: Item, anchor: Item, *, place_before: bool
+) -> str:
+    neighbour = await repo.rank_next_to(
+        session, item.project_id, anchor.rank, item.id, below=place_before
+    )
+    if place_before:
+        return ranking.rank_between(neighbour, anchor.rank)
+    return ranking.rank_between(anchor.rank, neighbour)
+
+
+async def rebalance(session: AsyncSession, project_id: str) -> None:
+    """Respace every rank of the project evenly, keeping the order."""
+    items = await repo.items_in_rank_order(session, project_id)
+    for item, rank in zip(items, ranking.initial_ranks(len(items)), strict=True):
+        item.rank = rank
+    await session.flush()

@@ -1,0 +1,1 @@
+"""A project's workflow (ordered statuses in fixed categories) and its labels."""

@@ -1,0 +1,247 @@
+"""Workflow rules: default statuses, reordering, deleting a status in use, labels."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from takt.core.errors import Conflict, NotFound, ValidationFailed
+from takt.core.events import emit
+from takt.items import repository as items_repo
+from takt.projects.models import Project
+from takt.projects.policies import ProjectAccess
+from takt.workflow import repository as repo
+from takt.workflow.models import DEFAULT_STATUSES, Label, Status
+from takt.workflow.schemas import LabelCreate, LabelUpdate, StatusCreate, StatusUpdate
+
+MAX_STATUSES = 50
+MAX_LABELS = 500
+
+
+class StatusInUse(Conflict):
+    """Items are in this status. Delete it with `?move_to=<status name or id>` to say where they
+    go."""
+
+    code = "status-in-use"
+    title = "Status in use"
+
+
+class NameTaken(Conflict):
+    """Another status or label of this project already has that name."""
+
+    code = "name-taken"
+    title = "Name taken"
+
+
+async def create_default_workflow(session: AsyncSession, project: Project) -> None:
+    for position, (name, category) in enumerate(DEFAULT_STATUSES):
+        session.add(Status(project_id=project.id, name=name, category=category, position=position))
+    await session.flush()
+
+
+def _reorder(statuses: Sequence[Status], moved: Status, position: int) -> None:
+    ordered = [s for s in statuses if s.id != moved.id]
+    ordered.insert(min(position, len(ordered)), moved)
+    for index, status in enumerate(ordered):
+        status.position = index
+
+
+async def _flush_or_name_taken(session: AsyncSession, name: str) -> None:
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise NameTaken(f"The name {name!r} is taken in this project.") from exc
+
+
+async def create_status(session: AsyncSession, access: ProjectAccess, data: StatusCreate) -> Status:
+    access.require_admin("Changing the workflow")
+    project = access.project
+    existing = list(await repo.statuses(session, project.id))
+    if len(existing) >= MAX_STATUSES:
+        raise Conflict(f"A workflow has at most {MAX_STATUSES} statuses.")
+    if await repo.find_status(session, project.id, data.name):
+        raise NameTaken(f"The name {data.name!r} is taken in this project.")
+    status = Status(
+        project_id=project.id,
+        name=data.name,
+        category=data.category,
+        position=len(existing),
+        wip_limit=data.wip_limit,
+    )
+    session.add(status)
+    await _flush_or_name_taken(session, data.name)
+    if data.position is not None:
+        _reorder([*existing, status], status, data.position)
+        await session.flush()
+    await emit(
+        session,
+        "status.created",
+        project,
+        access.principal,
+        {"id": status.id, "name": status.name, "category": status.category},
+        subject=status,
+    )
+    return status
+
+
+async def _status_or_404(session: AsyncSession, project: Project, status_id: str) -> Status:
+    status = await repo.get_status(session, project.id, status_id)
+    if status is None:
+        raise NotFound("No such status in this project.")
+    return status
+
+
+async def update_status(
+    session: AsyncSession, access: ProjectAccess, status_id: str, data: StatusUpdate
+) -> Status:
+    access.require_admin("Changing the workflow")
+    project = access.project
+    status = await _status_or_404(session, project, status_id)
+    changes: dict[str, list[Any]] = {}
+    if data.name is not None and data.name != status.name:
+        clash = await repo.find_status(session, project.id, data.name)
+        if clash is not None and clash.id != status.id:
+            raise NameTaken(f"The name {data.name!r} is taken in this project.")
+        changes["name"] = [status.name, data.name]
+        status.name = data.name
+    if data.category is not None and data.category != status.category:
+        changes["category"] = [status.category, data.category]
+        status.category = data.category
+    if data.wip_limit is not None:
+        new_limit = data.wip_limit or None
+        if new_limit != status.wip_limit:
+            changes["wip_limit"] = [status.wip_limit, new_limit]
+            status.wip_limit = new_limit
+    if data.position is not None and data.position != status.position:
+        changes["position"] = [status.position, data.position]
+        _reorder(list(await repo.statuses(session, project.id)), status, data.position)
+    if changes:
+        await _flush_or_name_taken(session, status.name)
+        await emit(
+            session,
+            "status.updated",
+            project,
+            access.principal,
+            {"id": status.id, "name": status.name},
+            changes,
+            subject=status,
+        )
+    return status
+
+
+async def delete_status(
+    session: AsyncSession, access: ProjectAccess, status_id: str, *, move_to: str | None
+) -> None:
+    access.require_admin("Changing the workflow")
+    project = access.project
+    status = await _status_or_404(session, project, status_id)
+    statuses = list(await repo.statuses(session, project.id))
+    if len(statuses) == 1:
+        raise Conflict("A workflow keeps at least one status.")
+    in_use = await items_repo.count_in_status(session, status.id)
+    target = None
+    if move_to is not None:
+        target = await repo.find_status(session, project.id, move_to)
+        if target is None or target.id == status.id:
+            raise ValidationFailed(
+                "`move_to` must name another status of this project.",
+                errors=[{"pointer": "/query/move_to", "message": "unknown status"}],
+            )
+    if in_use and target is None:
+        raise StatusInUse(f"{in_use} items are in {status.name!r}; say where they go.")
+    if target is not None and in_use:
+        await items_repo.move_all_to_status(session, status.id, target.id)
+    await session.delete(status)
+    await session.flush()
+    for position, remaining in enumerate(s for s in statuses if s.id != status.id):
+        remaining.position = position
+    await session.flush()
+    await emit(
+        session,
+        "status.deleted",
+        project,
+        access.principal,
+        {
+            "id": status.id,
+            "name": status.name,
+            "moved_items": in_use,
+            "moved_to": target.name if target else None,
+        },
+        subject=status,
+    )
+
+
+async def create_label(session: AsyncSession, access: ProjectAccess, data: LabelCreate) -> Label:
+    access.require_write()
+    project = access.project
+    if await repo.labels_by_name(session, project.id, [data.name]):
+        raise NameTaken(f"The name {data.name!r} is taken in this project.")
+    if len(await repo.labels(session, project.id)) >= MAX_LABELS:
+        raise Conflict(f"A project has at most {MAX_LABELS} labels.")
+    label = Label(project_id=project.id, name=data.name, color=data.color)
+    session.add(label)
+    await _flush_or_name_taken(session, data.name)
+    await emit(
+        session,
+        "label.created",
+        project,
+        access.principal,
+        {"id": label.id, "name": label.name, "color": label.color},
+        subject=label,
+    )
+    return label
+
+
+async def _label_or_404(session: AsyncSession, project: Project, label_id: str) -> Label:
+    label = await repo.get_label(session, project.id, label_id)
+    if label is None:
+        raise NotFound("No such label in this project.")
+    return label
+
+
+async def update_label(
+    session: AsyncSession, access: ProjectAccess, label_id: str, data: LabelUpdate
+) -> Label:
+    access.require_write()
+    project = access.project
+    label = await _label_or_404(session, project, label_id)
+    changes: dict[str, list[Any]] = {}
+    if data.name is not None and data.name != label.name:
+        clash = (await repo.labels_by_name(session, project.id, [data.name])).get(data.name.lower())
+        if clash is not None and clash.id != label.id:
+            raise NameTaken(f"The name {data.name!r} is taken in this project.")
+        changes["name"] = [label.name, data.name]
+        label.name = data.name
+    if data.color is not None and data.color != label.color:
+        changes["color"] = [label.color, data.color]
+        label.color = data.color
+    if changes:
+        await _flush_or_name_taken(session, label.name)
+        await emit(
+            session,
+            "label.updated",
+            project,
+            access.principal,
+            {"id": label.id, "name": label.name},
+            changes,
+            subject=label,
+        )
+    return label
+
+
+async def delete_label(session: AsyncSession, access: ProjectAccess, label_id: str) -> None:
+    access.require_write()
+    label = await _label_or_404(session, access.project, label_id)
+    await session.delete(label)
+    await session.flush()
+    await emit(
+        session,
+        "label.deleted",
+        access.project,
+        access.principal,
+        {"id": label.id, "name": label.name},
+        subject=label,
+    )
