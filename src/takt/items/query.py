@@ -27,11 +27,11 @@ matches items with either label. A `-` before a term excludes the items it match
 | `login`, `"exact phrase"`     | whose title or description contains the word or the phrase       |
 | `-label:legacy`, `-"wontfix"` | that don't match the term                                        |
 
-Field names, keywords (`@me`, `none`, `current`, `true`, types, categories, priorities) and item
-keys ignore case; status names, labels and usernames are matched as written. Any value may be
-quoted; inside quotes write `\\"` for a quote and `\\\\` for a backslash. Put words that contain a
-`:` or start with `-` in quotes to search for them as text. A query has at most 1,000 characters
-and 50 terms.
+Case doesn't matter: not in field names, keywords (`@me`, `none`, `current`, `true`, types,
+categories, priorities), item keys, status names, labels or usernames. Days are UTC calendar days.
+Any value may be quoted; inside quotes write `\\"` for a quote and `\\\\` for a backslash. Put words
+that contain a `:` or start with `-` in quotes to search for them as text. A query has at most
+1,000 characters and 50 terms.
 """
 
 from __future__ import annotations
@@ -233,7 +233,7 @@ class _Parser:
             self.pos += 1
             if self.at_boundary():
                 raise self.error("'-' must be followed by a filter or text to exclude", start)
-            if False:
+            if self.peek() == "-":
                 raise self.error("to search for text that starts with '-', put it in quotes", start)
         if self.peek() == '"':
             quote_at = self.pos
