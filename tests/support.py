@@ -91,3 +91,35 @@ async def login(client: AsyncClient, username: str, password: str = PASSWORD) ->
     assert response.status_code == 200, response.text
     body: dict[str, str] = response.json()
     return body
+
+
+async def seed_work(
+    app: FastAPI, db: Database, admin: Account, member: Account, key: str
+) -> dict[str, str]:
+    """Two items (the first blocks the second), a label, an unused status and the admin's comment
+    on the first item; returns the placeholders the authorization matrix uses."""
+    from takt.items import relations
+    from takt.items import service as items
+    from takt.items.schemas import ItemCreate
+    from takt.workflow import service as workflow
+    from takt.workflow.schemas import LabelCreate, StatusCreate
+
+    async with db.transaction() as session:
+        access = await project_service.access(session, Principal(user=admin.user), key)
+        label = await workflow.create_label(session, access, LabelCreate(name="lab"))
+        status = await workflow.create_status(
+            session, access, StatusCreate(name="Extra", category="todo")
+        )
+        first = await items.create_item(
+            session, access, ItemCreate(title="First", labels=["lab"], assignee=member.username)
+        )
+        second = await items.create_item(session, access, ItemCreate(title="Second"))
+        await relations.create_link(session, access, first, "blocks", second.key)
+        comment, _ = await relations.add_comment(session, access, first, "Note from the admin")
+    return {
+        "item_key": first.key,
+        "other_key": second.key,
+        "label_id": label.id,
+        "status_id": status.id,
+        "comment_id": comment.id,
+    }

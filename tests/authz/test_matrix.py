@@ -16,7 +16,7 @@ from httpx import AsyncClient
 
 from takt.core.db import Database
 from takt.core.routes import operation_names
-from tests.support import add_member, bearer, make_pat, make_project, make_user
+from tests.support import add_member, bearer, make_pat, make_project, make_user, seed_work
 
 MATRIX: dict[str, dict[str, Any]] = tomllib.loads(
     (Path(__file__).parent / "matrix.toml").read_text()
@@ -57,6 +57,7 @@ async def _seed(app: FastAPI, db: Database) -> dict[str, Any]:
     await add_member(db, project_id, users["member"], "member")
     await add_member(db, project_id, users["target"], "viewer")
     _, read_secret = await make_pat(app, db, users["padmin"], ["read"])
+    work = await seed_work(app, db, users["padmin"], users["member"], PROJECT_KEY)
     callers = {
         "non_member": users["stranger"],
         "viewer": users["viewer"],
@@ -74,6 +75,7 @@ async def _seed(app: FastAPI, db: Database) -> dict[str, Any]:
         "headers": headers,
         "token_ids": token_ids,
         "user_id": users["target"].id,
+        "work": work,
         "padmin": users["padmin"],
     }
 
@@ -83,6 +85,8 @@ def _fill(value: Any, values: dict[str, str]) -> Any:
         return value.format(**values)
     if isinstance(value, dict):
         return {k: _fill(v, values) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, values) for v in value]
     return value
 
 
@@ -104,8 +108,10 @@ async def test_matrix_cell(
         "project_key": PROJECT_KEY,
         "user_id": seed["user_id"],
         "token_id": seed["token_ids"][role],
+        **seed["work"],
     }
     method, path = operation.split(" ", 1)
+    path = spec.get("path", path)
     response = await client.request(
         method,
         _fill(path, values),

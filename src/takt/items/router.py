@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Response, status
 
+from takt.auth.deps import ClientDep, CurrentPrincipal
 from takt.auth.models import User
 from takt.auth.schemas import UserSummary
 from takt.core.concurrency import etag_for, is_not_modified, not_modified_response
@@ -16,11 +17,14 @@ from takt.core.openapi import problems
 from takt.core.pagination import Page, SortKey, paginate
 from takt.events import repository as events_repo
 from takt.events.schemas import EventPage, event_read
-from takt.items import relations, search, service, views
+from takt.items import board, bulk, relations, search, service, transfer, views
 from takt.items import repository as repo
 from takt.items.deps import ItemContextDep
 from takt.items.models import Comment, Item
 from takt.items.schemas import (
+    Board,
+    BulkRequest,
+    BulkResponse,
     CommentCreate,
     CommentRead,
     CommentUpdate,
@@ -34,7 +38,10 @@ from takt.items.schemas import (
     LinkType,
     MoveRequest,
 )
+from takt.items.transfer_schemas import ExportDocument, ImportRequest
 from takt.projects.deps import ProjectAccessDep
+from takt.projects.schemas import ProjectRead
+from takt.projects.views import project_read
 
 router = APIRouter(tags=["items"])
 
@@ -354,3 +361,52 @@ async def item_history(
         data=[event_read(e, username, context.access.project.key) for e, username in rows],
         next_cursor=next_cursor,
     )
+
+
+@router.get("/projects/{project_key}/board", responses=problems(401, 404, 422))
+async def get_board(
+    access: ProjectAccessDep,
+    session: SessionDep,
+    sprint_id: Annotated[
+        str | None, Query(max_length=36, description="Only this sprint's items.")
+    ] = None,
+    per_column: Annotated[
+        int, Query(ge=1, le=200, description="Most items listed per column.")
+    ] = 50,
+) -> Board:
+    """Items by status in workflow order, each column in rank order with its count and WIP
+    limit."""
+    return await board.build_board(session, access, sprint_id=sprint_id, per_column=per_column)
+
+
+@router.post("/projects/{project_key}/items/bulk", responses=problems(401, 403, 404, 422))
+async def bulk_update_items(
+    body: BulkRequest, access: ProjectAccessDep, session: SessionDep
+) -> BulkResponse:
+    """Update up to 100 items; each gets its own result. With `atomic`, all or nothing."""
+    return BulkResponse(results=await bulk.bulk_update(session, access, body))
+
+
+@router.get("/projects/{project_key}/export", responses=problems(401, 403, 404))
+async def export_project(access: ProjectAccessDep, session: SessionDep) -> ExportDocument:
+    """The whole project as one JSON document (people by username, items by key)."""
+    return await transfer.export_project(session, access)
+
+
+@router.post(
+    "/projects/import",
+    status_code=status.HTTP_201_CREATED,
+    responses=problems(401, 403, 409, 413, 422),
+)
+async def import_project(
+    body: ImportRequest,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    client: ClientDep,
+    response: Response,
+) -> ProjectRead:
+    """Recreate an exported project under a new key; you become its admin."""
+    access = await transfer.import_project(session, principal, body, client=client)
+    response.headers["Location"] = f"/api/v1/projects/{access.project.key}"
+    response.headers["ETag"] = etag_for(access.project.version)
+    return project_read(access.project, "admin")

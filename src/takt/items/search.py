@@ -151,17 +151,19 @@ def current_sprint_condition(ctx: SearchContext) -> ColumnElement[bool]:
 
 
 def _text_condition(clause: Text, ctx: SearchContext, index: int) -> ColumnElement[bool] | None:
+    """Words in one clause form a phrase (they came quoted); the last word matches as a prefix,
+    so `"rate lim"` finds "rate limit"."""
     words = _WORD.findall(clause.value)[:20]
     if not words:
         return None
     name = f"fts_{index}"
     if ctx.dialect == "sqlite":
-        match = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
+        phrase = '"' + " ".join(words).replace('"', '""') + '"*'
         # `name` is ours (fts_<n>); the user's words travel only as the bound parameter.
-        return text(
+        return text(  # type: ignore[return-value]
             f"items.rowid IN (SELECT rowid FROM items_fts WHERE items_fts MATCH :{name})"  # noqa: S608
-        ).bindparams(bindparam(name, match))  # type: ignore[return-value]
-    tsquery = " & ".join(f"{w}:*" for w in words)
+        ).bindparams(bindparam(name, phrase))
+    tsquery = " <-> ".join([*words[:-1], f"{words[-1]}:*"])
     return literal_column("items.search_vector").op("@@")(
         func.to_tsquery("simple", bindparam(name, tsquery))
     )
@@ -181,7 +183,8 @@ def conditions(query: Query | None, ctx: SearchContext) -> list[ColumnElement[bo
             continue
         condition = _filter_condition(clause, ctx)
         if clause.negated:
-            result.append(not_(condition))
+            # NULL-safe: `-assignee:ada` keeps unassigned items (NOT NULL would drop them).
+            result.append(not_(func.coalesce(condition, false())))
         elif clause.op == ":":
             same_field[clause.field].append(condition)
         else:

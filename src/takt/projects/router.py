@@ -23,9 +23,9 @@ from takt.projects.schemas import (
     MemberUpdate,
     ProjectCreate,
     ProjectRead,
-    ProjectSettings,
     ProjectUpdate,
 )
+from takt.projects.views import project_read
 
 router = APIRouter(tags=["projects"])
 
@@ -36,21 +36,6 @@ IfMatch = Annotated[
 IfNoneMatch = Annotated[
     str | None, Header(max_length=256, description="ETag you hold; 304 if it is current.")
 ]
-
-
-def project_read(project: Project, role: str | None) -> ProjectRead:
-    return ProjectRead(
-        id=project.id,
-        key=project.key,
-        name=project.name,
-        description=project.description,
-        settings=ProjectSettings.model_validate(project.settings),
-        role=role,
-        created_at=project.created_at,
-        updated_at=project.updated_at,
-        deleted_at=project.deleted_at,
-        version=project.version,
-    )
 
 
 def _with_etag(response: Response, access: ProjectAccess) -> ProjectRead:

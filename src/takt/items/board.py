@@ -1,0 +1,61 @@
+"""The board: a sprint's (or the project's) items by status, in four queries whatever its size."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from takt.items import repository as repo
+from takt.items import views
+from takt.items.models import Item
+from takt.items.schemas import Board, BoardColumn
+from takt.projects.policies import ProjectAccess
+from takt.workflow import repository as workflow_repo
+from takt.workflow.schemas import StatusRef
+
+
+async def build_board(
+    session: AsyncSession, access: ProjectAccess, *, sprint_id: str | None, per_column: int
+) -> Board:
+    project_id = access.project.id
+    scope: list[ColumnElement[bool]] = [Item.project_id == project_id]
+    if sprint_id is not None:
+        scope.append(Item.sprint_id == sprint_id)
+
+    statuses = await workflow_repo.statuses(session, project_id)
+    count_rows = await session.execute(
+        select(Item.status_id, func.count()).where(*scope).group_by(Item.status_id)
+    )
+    counts = {status_id: int(count) for status_id, count in count_rows}
+    # The first `per_column` items of every column by rank, in one query.
+    position = (
+        func.row_number()
+        .over(partition_by=Item.status_id, order_by=(Item.rank, Item.id))
+        .label("position")
+    )
+    ranked = select(Item.id, position).where(*scope).subquery()
+    rows = (
+        await session.execute(
+            repo.item_rows()
+            .join(ranked, ranked.c.id == Item.id)
+            .where(ranked.c.position <= per_column)
+            .order_by(Item.rank, Item.id)
+        )
+    ).all()
+    summaries = await views.summaries(session, rows)
+    by_status: dict[str, list[int]] = {}
+    for index, row in enumerate(rows):
+        by_status.setdefault(row[0].status_id, []).append(index)
+    columns = []
+    for status in statuses:
+        count = int(counts.get(status.id, 0))
+        columns.append(
+            BoardColumn(
+                status=StatusRef(id=status.id, name=status.name, category=status.category),
+                wip_limit=status.wip_limit,
+                count=count,
+                over_limit=status.wip_limit is not None and count > status.wip_limit,
+                items=[summaries[i] for i in by_status.get(status.id, [])],
+            )
+        )
+    return Board(sprint_id=sprint_id, columns=columns)
