@@ -26,11 +26,18 @@ from takt.core.db import Database
 from takt.main import create_app
 from tests.conftest import empty_all_tables
 from tests.live import live_server
-from tests.support import add_member, make_pat, make_project, make_user
+from tests.support import add_member, make_pat, make_project, make_user, seed_work
 
 PROJECT_KEY = "SCH"
 # Operations whose success would destroy the seed for the operations after them.
-KEEP_RANDOM_PATHS = {"delete_project", "remove_member"}
+KEEP_RANDOM_PATHS = {
+    "delete_project",
+    "remove_member",
+    "delete_item",
+    "delete_status",
+    "delete_label",
+    "delete_comment",
+}
 
 
 @pytest.fixture(scope="module")
@@ -53,9 +60,18 @@ async def seeded(settings: Settings, server: str) -> AsyncIterator[dict[str, Any
     project_id = await make_project(database, admin, PROJECT_KEY)
     await add_member(database, project_id, viewer, "viewer")
     token_id, _ = await make_pat(app, database, admin, ["read"])
+    work = await seed_work(app, database, admin, viewer, PROJECT_KEY)
     yield {
         "headers": admin.headers,
-        "paths": {"project_key": PROJECT_KEY, "user_id": viewer.id, "token_id": token_id},
+        "paths": {
+            "project_key": PROJECT_KEY,
+            "user_id": viewer.id,
+            "token_id": token_id,
+            "item_key": work["item_key"],
+            "comment_id": work["comment_id"],
+            "status_id": work["status_id"],
+            "label_id": work["label_id"],
+        },
     }
     await empty_all_tables(database)
     await database.dispose()
@@ -80,7 +96,7 @@ def problem_json_for_errors(ctx: Any, response: Any, case: Any) -> bool | None:
 
 @schema.parametrize()
 @settings(
-    max_examples=25,
+    max_examples=15,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -9,6 +9,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
+from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
@@ -190,7 +191,19 @@ def install_error_handlers(app: FastAPI) -> None:
             log.error("database error", exc_info=exc, extra={"path": request.url.path})
         return problem_response(error, request.url.path)
 
+    async def on_model_error(request: Request, exc: Exception) -> Response:
+        # A service built a model from input the request schema let through: still the
+        # client's input, so 422 — but logged, since the request schema should have caught it.
+        assert isinstance(exc, PydanticValidationError)
+        log.warning("validation inside a service", extra={"path": request.url.path})
+        errors = [{"pointer": _pointer(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
+        return problem_response(
+            ValidationFailed(errors[0]["message"] if errors else None, errors=errors),
+            request.url.path,
+        )
+
     app.add_exception_handler(AppError, on_app_error)
+    app.add_exception_handler(PydanticValidationError, on_model_error)
     for exc_class in DATABASE_ERRORS:
         app.add_exception_handler(exc_class, on_database_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)

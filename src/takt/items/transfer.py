@@ -42,7 +42,7 @@ async def _usernames(session: AsyncSession, ids: set[str]) -> dict[str, str]:
     if not ids:
         return {}
     rows = await session.execute(select(User.id, User.username).where(User.id.in_(sorted(ids))))
-    return {user_id: username for user_id, username in rows}
+    return {row[0]: row[1] for row in rows}
 
 
 async def export_project(session: AsyncSession, access: ProjectAccess) -> ExportDocument:

@@ -19,7 +19,7 @@ class Doc(BaseModel):
 
 class ProjectDoc(Doc):
     key: str = Field(max_length=10)
-    name: str = Field(max_length=100)
+    name: str = Field(min_length=1, max_length=100)
     description: str = Field(max_length=65536)
     settings: ProjectSettings
 
@@ -95,7 +95,7 @@ class ExportDocument(Doc):
     version: Literal[1] = 1
     project: ProjectDoc
     members: Annotated[list[MemberDoc], Field(max_length=1000)]
-    statuses: Annotated[list[StatusDoc], Field(max_length=50)]
+    statuses: Annotated[list[StatusDoc], Field(min_length=1, max_length=50)]
     labels: Annotated[list[LabelDoc], Field(max_length=500)]
     items: Annotated[list[ItemDoc], Field(max_length=MAX_ITEMS)]
     links: Annotated[list[LinkDoc], Field(max_length=100_000)]
@@ -105,5 +105,7 @@ class ExportDocument(Doc):
 
 class ImportRequest(Doc):
     key: ProjectKey = Field(description="Key of the new project.")
-    name: str | None = Field(None, max_length=100, description="Default: the exported name.")
+    name: str | None = Field(
+        None, min_length=1, max_length=100, description="Default: the exported name."
+    )
     document: ExportDocument
