@@ -123,3 +123,22 @@ async def seed_work(
         "status_id": status.id,
         "comment_id": comment.id,
     }
+
+
+async def team(app: FastAPI, db: Database, key: str = "API") -> dict[str, Account]:
+    """ada (admin), bob (member), vic (viewer), sam (stranger) and project `key`."""
+    people = {name: await make_user(app, db, name) for name in ("ada", "bob", "vic", "sam")}
+    project_id = await make_project(db, people["ada"], key)
+    await add_member(db, project_id, people["bob"], "member")
+    await add_member(db, project_id, people["vic"], "viewer")
+    return people
+
+
+async def new_item(
+    client: AsyncClient, who: Account, key: str = "API", **fields: object
+) -> dict[str, object]:
+    body = {"title": "Something to do", **fields}
+    response = await client.post(f"/api/v1/projects/{key}/items", json=body, headers=who.headers)
+    assert response.status_code == 201, response.text
+    item: dict[str, object] = response.json()
+    return item
