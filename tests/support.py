@@ -142,3 +142,27 @@ async def new_item(
     assert response.status_code == 201, response.text
     item: dict[str, object] = response.json()
     return item
+
+
+class QueryCounter:
+    """Counts SQL statements sent on the database's engines while active."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.count = 0
+
+    def _on_execute(self, *args: object) -> None:
+        self.count += 1
+
+    def __enter__(self) -> QueryCounter:
+        from sqlalchemy import event
+
+        for engine in self.db.engines():
+            event.listen(engine.sync_engine, "before_cursor_execute", self._on_execute)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        from sqlalchemy import event
+
+        for engine in self.db.engines():
+            event.remove(engine.sync_engine, "before_cursor_execute", self._on_execute)

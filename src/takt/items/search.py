@@ -17,6 +17,7 @@ from sqlalchemy import (
     ColumnElement,
     and_,
     bindparam,
+    column,
     false,
     func,
     literal_column,
@@ -160,9 +161,12 @@ def _text_condition(clause: Text, ctx: SearchContext, index: int) -> ColumnEleme
     if ctx.dialect == "sqlite":
         phrase = '"' + " ".join(words).replace('"', '""') + '"*'
         # `name` is ours (fts_<n>); the user's words travel only as the bound parameter.
-        return text(  # type: ignore[return-value]
-            f"items.rowid IN (SELECT rowid FROM items_fts WHERE items_fts MATCH :{name})"  # noqa: S608
-        ).bindparams(bindparam(name, phrase))
+        matches = (
+            text(f"SELECT rowid FROM items_fts WHERE items_fts MATCH :{name}")  # noqa: S608
+            .bindparams(bindparam(name, phrase))
+            .columns(column("rowid"))
+        )
+        return literal_column("items.rowid").in_(matches)
     tsquery = " <-> ".join([*words[:-1], f"{words[-1]}:*"])
     return literal_column("items.search_vector").op("@@")(
         func.to_tsquery("simple", bindparam(name, tsquery))

@@ -1,0 +1,196 @@
+"""Every framework error is a problem+json: 404, 405, 422 with JSON pointers, 413."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any
+
+import pytest
+from fastapi import APIRouter, FastAPI, Request
+from httpx import AsyncClient, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+AssertProblem = Callable[[Response, int, str], dict[str, Any]]
+
+MIB = 1024 * 1024
+
+router = APIRouter(prefix="/test/errors")
+
+
+class ItemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=255)
+    estimate: int | None = Field(None, ge=0, le=100)
+    labels: list[Annotated[str, Field(max_length=32)]] = Field(default_factory=list, max_length=5)
+
+
+@router.post("/items", status_code=201)
+async def create_item(item: ItemIn) -> ItemIn:
+    return item
+
+
+@router.post("/raw")
+async def count_raw_body(request: Request) -> dict[str, int]:
+    return {"size": len(await request.body())}
+
+
+@pytest.fixture(scope="module")
+def app(make_quiet_app: Callable[..., FastAPI]) -> FastAPI:
+    app = make_quiet_app()
+    app.include_router(router)
+    return app
+
+
+async def _chunks(total: int, size: int = 64 * 1024) -> AsyncIterator[bytes]:
+    sent = 0
+    while sent < total:
+        chunk = b"x" * min(size, total - sent)
+        sent += len(chunk)
+        yield chunk
+
+
+async def test_unknown_path_gets_404_problem(
+    client: AsyncClient, assert_problem: AssertProblem
+) -> None:
+    response = await client.get("/test/errors/nowhere")
+    assert_problem(response, 404, "not-found")
+
+
+async def test_wrong_method_gets_405_problem_with_allow_header(
+    client: AsyncClient, assert_problem: AssertProblem
+) -> None:
+    response = await client.delete("/test/errors/items")
+    assert_problem(response, 405, "method-not-allowed")
+    assert response.headers["allow"] == "POST"
+
+
+async def test_missing_field_gets_422_pointing_at_it(
+    client: AsyncClient, assert_problem: AssertProblem
+) -> None:
+    response = await client.post("/test/errors/items", json={"estimate": 3})
+    body = assert_problem(response, 422, "validation-failed")
+    assert [e["pointer"] for e in body["errors"]] == ["/title"]
+    assert body["detail"].startswith("/title: ")
+
+
+async def test_unknown_field_gets_422_pointing_at_it(
+    client: AsyncClient, assert_problem: AssertProblem
+) -> None:
+    response = await client.post("/test/errors/items", json={"title": "A", "owner": "root"})
+    body = assert_problem(response, 422, "validation-failed")
+    assert [e["pointer"] for e in body["errors"]] == ["/owner"]
+
+
+async def test_over_long_title_gets_422_pointing_at_it(
+    client: AsyncClient, assert_problem: AssertProblem
+) -> None:
+    response = await client.post("/test/errors/items", json={"title": "x" * 256})
+    body = assert_problem(response, 422, "validation-failed")
+    assert [e["pointer"] for e in body["errors"]] == ["/title"]
+    assert "255" in body["errors"][0]["message"]
+
+
+async def test_every_invalid_field_is_listed_with_its_pointer(
+    client: AsyncClient, assert_problem: AssertProblem
+) -> None:
+    response = await client.post(
+        "/test/errors/items", json={"title": "", "estimate": 101, "labels": ["ok", "x" * 33]}
+    )
+    body = assert_problem(response, 422, "validation-failed")
+    assert sorted(e["pointer"] for e in body["errors"]) == ["/estimate", "/labels/1", "/title"]
+    assert body["detail"].endswith("(and 2 more)")
+
+
+async def test_too_many_array_items_gets_422(
+    client: AsyncClient, assert_problem: AssertProblem
+) -> None:
+    response = await client.post("/test/errors/items", json={"title": "A", "labels": ["l"] * 6})
+    body = assert_problem(response, 422, "validation-failed")
+    assert [e["pointer"] for e in body["errors"]] == ["/labels"]
+
+
+async def test_malformed_json_gets_422_problem_pointing_at_the_body(
+    client: AsyncClient, assert_problem: AssertProblem
+) -> None:
+    response = await client.post(
+        "/test/errors/items",
+        content=b'{"title": "A",',
+        headers={"Content-Type": "application/json"},
+    )
+    body = assert_problem(response, 422, "validation-failed")
+    assert [e["pointer"] for e in body["errors"]] == ["/"]
+    assert "Malformed JSON" in body["errors"][0]["message"]
+
+
+async def test_json_of_wrong_shape_gets_422_problem(
+    client: AsyncClient, assert_problem: AssertProblem
+) -> None:
+    response = await client.post("/test/errors/items", json=["not", "an", "object"])
+    body = assert_problem(response, 422, "validation-failed")
+    assert [e["pointer"] for e in body["errors"]] == ["/"]
+
+
+async def test_body_of_exactly_1_mib_is_accepted(client: AsyncClient) -> None:
+    response = await client.post("/test/errors/raw", content=b"x" * MIB)
+    assert response.status_code == 200
+    assert response.json() == {"size": MIB}
+
+
+async def test_body_over_1_mib_with_content_length_gets_413_problem(
+    client: AsyncClient, assert_problem: AssertProblem
+) -> None:
+    response = await client.post("/test/errors/raw", content=b"x" * (MIB + 1))
+    assert response.request.headers["content-length"] == str(MIB + 1)
+    assert_problem(response, 413, "payload-too-large")
+
+
+async def test_streamed_body_over_1_mib_gets_413_problem(
+    client: AsyncClient, assert_problem: AssertProblem
+) -> None:
+    response = await client.post("/test/errors/raw", content=_chunks(MIB + 1))
+    assert "content-length" not in response.request.headers
+    assert_problem(response, 413, "payload-too-large")
+
+
+async def test_streamed_json_body_over_1_mib_gets_413_problem(
+    client: AsyncClient, assert_problem: AssertProblem
+) -> None:
+    response = await client.post(
+        "/test/errors/items",
+        content=_chunks(2 * MIB),
+        headers={"Content-Type": "application/json"},
+    )
+    assert_problem(response, 413, "payload-too-large")
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["content-length", "streamed"])
+async def test_oversized_body_with_idempotency_key_gets_413_problem(
+    client: AsyncClient, assert_problem: AssertProblem, streamed: bool
+) -> None:
+    # The idempotency middleware reads the body before any route does.
+    content = _chunks(MIB + 1) if streamed else b"x" * (MIB + 1)
+    response = await client.post(
+        "/test/errors/raw",
+        content=content,
+        headers={"Idempotency-Key": "big-1", "Authorization": "Bearer someone"},
+    )
+    assert_problem(response, 413, "payload-too-large")
+
+
+async def test_oversized_body_to_a_route_that_ignores_bodies_gets_413_problem(
+    client: AsyncClient, assert_problem: AssertProblem
+) -> None:
+    response = await client.post("/healthz", content=b"x" * (MIB + 1))
+    assert_problem(response, 413, "payload-too-large")
+
+
+async def test_error_response_echoes_the_clients_request_id(
+    client: AsyncClient, assert_problem: AssertProblem
+) -> None:
+    response = await client.post(
+        "/test/errors/items", json={}, headers={"X-Request-ID": "client-req-7"}
+    )
+    body = assert_problem(response, 422, "validation-failed")
+    assert response.headers["x-request-id"] == "client-req-7"
+    assert body["request_id"] == "client-req-7"

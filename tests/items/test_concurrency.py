@@ -1,0 +1,121 @@
+"""ETags, conditional requests, idempotent creates, and constant query counts."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import FastAPI
+from httpx import AsyncClient
+from sqlalchemy import func, select
+
+from takt.core.db import Database
+from takt.items.models import Item
+from tests.support import QueryCounter, new_item, team
+
+ITEMS = "/api/v1/projects/API/items"
+
+
+async def test_fifty_concurrent_patches_with_one_etag_make_one_winner(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    people = await team(app, db)
+    ada = people["ada"]
+    item = await new_item(client, ada)
+    url = f"/api/v1/items/{item['key']}"
+    etag = (await client.get(url, headers=ada.headers)).headers["etag"]
+    responses = await asyncio.gather(
+        *(
+            client.patch(
+                url, json={"title": f"title {i}"}, headers={**ada.headers, "If-Match": etag}
+            )
+            for i in range(50)
+        )
+    )
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200] + [412] * 49
+    winner = next(r for r in responses if r.status_code == 200)
+    assert all(r.json()["code"] == "version-conflict" for r in responses if r.status_code == 412)
+    current = await client.get(url, headers=ada.headers)
+    assert current.json()["title"] == winner.json()["title"]
+    assert current.headers["etag"] != etag
+
+
+async def test_if_none_match_gives_304_until_the_item_changes(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    ada = (await team(app, db))["ada"]
+    item = await new_item(client, ada)
+    url = f"/api/v1/items/{item['key']}"
+    etag = (await client.get(url, headers=ada.headers)).headers["etag"]
+    cached = await client.get(url, headers={**ada.headers, "If-None-Match": etag})
+    assert cached.status_code == 304
+    assert cached.content == b""
+    await client.patch(url, json={"title": "changed"}, headers=ada.headers)
+    fresh = await client.get(url, headers={**ada.headers, "If-None-Match": etag})
+    assert fresh.status_code == 200
+
+
+async def test_stale_if_match_on_delete_is_412(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    ada = (await team(app, db))["ada"]
+    item = await new_item(client, ada)
+    url = f"/api/v1/items/{item['key']}"
+    await client.patch(url, json={"title": "changed"}, headers=ada.headers)
+    stale = await client.delete(url, headers={**ada.headers, "If-Match": f'"v{item["version"]}"'})
+    assert stale.status_code == 412
+    assert (await client.get(url, headers=ada.headers)).status_code == 200
+
+
+async def test_idempotency_key_replays_the_create(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    ada = (await team(app, db))["ada"]
+    headers = {**ada.headers, "Idempotency-Key": "create-42"}
+    first = await client.post(ITEMS, json={"title": "once"}, headers=headers)
+    again = await client.post(ITEMS, json={"title": "once"}, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"
+    other = await client.post(ITEMS, json={"title": "twice"}, headers=headers)
+    assert other.status_code == 422
+    async with db.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(Item)) == 1
+
+
+async def _count_queries(
+    client: AsyncClient, db: Database, url: str, headers: dict[str, str], **params: str
+) -> int:
+    with QueryCounter(db) as counter:
+        response = await client.get(url, params=params, headers=headers)
+    assert response.status_code == 200, response.text
+    return counter.count
+
+
+async def test_list_and_board_use_a_constant_number_of_queries(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    people = await team(app, db)
+    ada = people["ada"]
+    for name in ("api", "web"):
+        await client.post("/api/v1/projects/API/labels", json={"name": name}, headers=ada.headers)
+    for i in range(3):
+        await new_item(client, ada, assignee="bob", labels=["api", "web"], status="To Do")
+    small_list = await _count_queries(client, db, ITEMS, ada.headers, limit="100")
+    small_board = await _count_queries(client, db, "/api/v1/projects/API/board", ada.headers)
+    for i in range(97):
+        await new_item(
+            client,
+            ada,
+            assignee=["bob", "ada"][i % 2],
+            labels=["api"],
+            status=["To Do", "In Progress", "Done"][i % 3],
+        )
+    big_list = await _count_queries(client, db, ITEMS, ada.headers, limit="100")
+    big_board = await _count_queries(client, db, "/api/v1/projects/API/board", ada.headers)
+    assert big_list == small_list
+    assert big_board == small_board
+    # user, project access, items, labels (+ SQLite's explicit BEGIN); the board adds statuses
+    # and column counts
+    assert big_list <= 5
+    assert big_board <= 7
