@@ -177,10 +177,10 @@ async def export_project(session: AsyncSession, access: ProjectAccess) -> Export
 
 
 def _rekey(value: Any, old: str, new: str) -> Any:
-    """Item keys inside event data follow the project to its new key."""
+    """The project key and item keys inside event data follow the project to its new key."""
     pattern = re.compile(rf"^{re.escape(old)}-(\d+)$")
     if isinstance(value, str):
-        return pattern.sub(rf"{new}-\1", value)
+        return new if value == old else pattern.sub(rf"{new}-\1", value)
     if isinstance(value, list):
         return [_rekey(v, old, new) for v in value]
     if isinstance(value, dict):
