@@ -12,6 +12,7 @@ from takt.auth import service as auth_service
 from takt.auth.principal import Principal
 from takt.auth.schemas import RegisterRequest
 from takt.auth.service import Security
+from takt.demo.backlog import load_backlog
 from takt.projects import service as projects
 from takt.projects.schemas import MemberAdd, ProjectCreate, ProjectSettings
 
@@ -77,4 +78,5 @@ async def load_demo(session: AsyncSession, security: Security) -> list[DemoPerso
                 MemberAdd(username=person.username, role=person.role),
                 client=CLIENT,
             )
+    await load_backlog(session, access, {name: Principal(user=u) for name, u in users.items()})
     return list(PEOPLE)

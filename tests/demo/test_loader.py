@@ -1,0 +1,55 @@
+"""The demo data: a living project a new user can explore."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import FastAPI
+from httpx import AsyncClient
+from sqlalchemy import func, select
+
+from takt.core.db import Database
+from takt.core.events import Event
+from takt.core.time import utcnow
+from takt.demo.loader import DEMO_PASSWORD, load_demo
+from takt.items.models import Comment, Item, ItemLink
+from tests.support import login
+
+
+async def test_demo_loads_a_living_backlog(client: AsyncClient, app: FastAPI, db: Database) -> None:
+    async with db.transaction() as session:
+        people = await load_demo(session, app.state.security)
+    assert {p.role for p in people} == {"instance-admin", "admin", "member", "viewer"}
+    async with db.transaction() as session:
+        types = dict(
+            (await session.execute(select(Item.type, func.count()).group_by(Item.type))).all()
+        )
+        oldest = await session.scalar(select(func.min(Event.occurred_at)))
+        events = await session.scalar(select(func.count()).select_from(Event))
+        comments = await session.scalar(select(func.count()).select_from(Comment))
+        links = await session.scalar(select(func.count()).select_from(ItemLink))
+    assert 190 <= sum(types.values()) <= 210
+    assert set(types) == {"epic", "story", "task", "bug"}
+    assert oldest is not None and oldest < utcnow() - timedelta(days=21)
+    assert events and events > 400
+    assert comments and comments >= 40
+    assert links and links >= 20
+
+    tokens = await login(client, "maya", DEMO_PASSWORD)
+    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    board = (await client.get("/api/v1/projects/DEMO/board", headers=headers)).json()
+    assert sum(column["count"] for column in board["columns"]) == sum(types.values())
+    assert all(column["count"] > 0 for column in board["columns"][:5])
+    backlog = await client.get(
+        "/api/v1/projects/DEMO/items",
+        params={"sort": "rank", "q": "type:bug priority:urgent"},
+        headers=headers,
+    )
+    assert backlog.json()["data"]
+    viewer = await login(client, "vera", DEMO_PASSWORD)
+    refused = await client.patch(
+        f"/api/v1/items/{backlog.json()['data'][0]['key']}",
+        json={"title": "x"},
+        headers={"Authorization": f"Bearer {viewer['access_token']}"},
+    )
+    assert refused.status_code == 403
