@@ -47,6 +47,7 @@ TAGS = [
     {"name": "projects", "description": "Projects, their settings and members."},
     {"name": "workflow", "description": "A project's statuses (board columns) and labels."},
     {"name": "items", "description": "Work items: backlog, search, links, comments, history."},
+    {"name": "sprints", "description": "Sprints: scope, capacity, burndown, velocity, forecasts."},
     {"name": "events", "description": "The event log: every change, pulled by cursor."},
     {"name": "audit", "description": "Security-relevant actions: who, what, when, from where."},
     {"name": "operations", "description": "Health, readiness, metrics and error explanations."},

@@ -6,6 +6,7 @@ from takt.core import events, idempotency
 from takt.core.models import Base
 from takt.items import models as item_models
 from takt.projects import models as project_models
+from takt.sprints import models as sprint_models
 from takt.workflow import models as workflow_models
 
 metadata = Base.metadata
@@ -18,5 +19,6 @@ __all__ = [
     "item_models",
     "metadata",
     "project_models",
+    "sprint_models",
     "workflow_models",
 ]

@@ -73,7 +73,9 @@ class Item(IdMixin, TimestampMixin, VersionedMixin, Base):
     parent_id: Mapped[str | None] = mapped_column(
         ForeignKey("items.id", ondelete="SET NULL"), nullable=True, index=True
     )
-    sprint_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    sprint_id: Mapped[str | None] = mapped_column(
+        ForeignKey("sprints.id", ondelete="SET NULL"), nullable=True
+    )
     due_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
     rank: Mapped[str] = mapped_column(RankType)

@@ -35,6 +35,7 @@ from takt.core.errors import BadRequest
 from takt.core.pagination import SortKey
 from takt.items.models import PRIORITIES, Item, ItemLabel
 from takt.items.query import Filter, Query, QuerySyntaxError, Text, parse
+from takt.sprints.models import Sprint
 from takt.workflow.models import Label, Status
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -146,9 +147,10 @@ def _filter_condition(clause: Filter, ctx: SearchContext) -> ColumnElement[bool]
 
 
 def current_sprint_condition(ctx: SearchContext) -> ColumnElement[bool]:
-    """Items of the project's active sprint. Sprints arrive with the sprints module; until a
-    sprint can be active, no item is in the current sprint."""
-    return false()
+    """Items of the project's active sprint (none when no sprint is active)."""
+    return Item.sprint_id.in_(
+        select(Sprint.id).where(Sprint.project_id == ctx.project_id, Sprint.state == "active")
+    )
 
 
 def _text_condition(clause: Text, ctx: SearchContext, index: int) -> ColumnElement[bool] | None:

@@ -19,6 +19,8 @@ from takt.items.models import PARENT_TYPES, PRIORITIES, Item
 from takt.items.schemas import ItemCreate, ItemFields, ItemUpdate
 from takt.projects import repository as projects_repo
 from takt.projects.policies import ProjectAccess
+from takt.sprints import scope
+from takt.sprints.models import Sprint
 from takt.workflow import repository as workflow_repo
 from takt.workflow.models import Status
 
@@ -152,6 +154,7 @@ async def create_item(session: AsyncSession, access: ProjectAccess, data: ItemCr
     project = access.project
     resolved = await _resolve(session, project.id, data, item=None)
     status = resolved.status or await _default_status(session, project.id)
+    sprint = await scope.joinable(session, project.id, data.sprint_id) if data.sprint_id else None
     number = await repo.next_number(session, project.id)  # also serializes concurrent creates
     item = Item(
         project_id=project.id,
@@ -196,6 +199,17 @@ async def create_item(session: AsyncSession, access: ProjectAccess, data: ItemCr
         },
         subject=item,
     )
+    if sprint is not None:
+        await scope.record(
+            session,
+            project,
+            access.principal,
+            sprint,
+            item=item,
+            key=item.key,
+            change="added",
+            estimate=item.estimate,
+        )
     return item
 
 
@@ -217,13 +231,15 @@ async def update_item(
     data: ItemUpdate,
     *,
     if_match: str | None,
+    reason: str | None = None,
 ) -> Item:
-    """Apply the fields sent; one `item.updated` event lists each change as [old, new]."""
+    """Apply the fields sent; one `item.updated` event lists each change as [old, new], and a
+    move between sprints adds `sprint.scope_changed` events (with `reason`, e.g. carry-over)."""
     access.require_write()
     check_if_match(if_match, item.version)
     # One flush at the end: the version (and so the ETag) moves once per update.
     with session.no_autoflush:
-        changes = await _apply_update(session, access, item, data)
+        changes, moves = await _apply_update(session, access, item, data)
     if changes:
         item.updated_at = utcnow()
         await session.flush()
@@ -236,12 +252,24 @@ async def update_item(
             changes,
             subject=item,
         )
+    for sprint, change in moves:
+        await scope.record(
+            session,
+            access.project,
+            access.principal,
+            sprint,
+            item=item,
+            key=item.key,
+            change=change,
+            estimate=item.estimate,
+            reason=reason,
+        )
     return item
 
 
 async def _apply_update(
     session: AsyncSession, access: ProjectAccess, item: Item, data: ItemUpdate
-) -> dict[str, list[Any]]:
+) -> tuple[dict[str, list[Any]], list[tuple[Sprint, str]]]:
     project = access.project
     sent = data.model_fields_set
     resolved = await _resolve(session, project.id, data, item=item)
@@ -251,7 +279,17 @@ async def _apply_update(
         if old != new:
             changes[field] = [old, new]
 
-    for field in ("title", "description", "type", "blocked", "estimate", "sprint_id"):
+    moves: list[tuple[Sprint, str]] = []
+    if "sprint_id" in sent and data.sprint_id != item.sprint_id:
+        if item.sprint_id is not None:
+            left = await scope.leavable(session, project.id, item.sprint_id)
+            if left is not None:
+                moves.append((left, "removed"))
+        if data.sprint_id is not None:
+            moves.append((await scope.joinable(session, project.id, data.sprint_id), "added"))
+        changes["sprint_id"] = [item.sprint_id, data.sprint_id]
+        item.sprint_id = data.sprint_id
+    for field in ("title", "description", "type", "blocked", "estimate"):
         if field in sent:
             new = getattr(data, field)
             change(field, getattr(item, field), new)
@@ -290,7 +328,7 @@ async def _apply_update(
         await repo.set_labels(session, item.id, resolved.label_ids)
         new_labels = sorted((await repo.label_names(session, [item.id])).get(item.id, []))
         change("labels", old_labels, new_labels)
-    return changes
+    return changes, moves
 
 
 def _iso(value: Any) -> str | None:

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import takt.core.models
+from takt.migrations.fts import create_full_text_search, drop_full_text_search
 
 revision: str = "20261124_0003"
 down_revision: str | None = "20261124_0002"
@@ -206,11 +207,11 @@ def upgrade() -> None:
     with op.batch_alter_table("projects", schema=None) as batch_op:
         batch_op.add_column(sa.Column("item_seq", sa.Integer(), server_default="0", nullable=False))
 
-    _create_full_text_search()
+    create_full_text_search()
 
 
 def downgrade() -> None:
-    _drop_full_text_search()
+    drop_full_text_search()
     with op.batch_alter_table("projects", schema=None) as batch_op:
         batch_op.drop_column("item_seq")
 
@@ -244,50 +245,3 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_labels_project_id"))
 
     op.drop_table("labels")
-
-
-# Full-text search over title and description, kept out of the ORM models (see
-# takt.core.migrations.include_object): SQLite gets an FTS5 index kept in sync by triggers,
-# PostgreSQL a generated tsvector column with a GIN index.
-SQLITE_FTS = [
-    """CREATE VIRTUAL TABLE items_fts USING fts5(
-        title, description, content='items', content_rowid='rowid', tokenize='unicode61'
-    )""",
-    """CREATE TRIGGER items_fts_insert AFTER INSERT ON items BEGIN
-        INSERT INTO items_fts(rowid, title, description)
-        VALUES (new.rowid, new.title, new.description);
-    END""",
-    """CREATE TRIGGER items_fts_delete AFTER DELETE ON items BEGIN
-        INSERT INTO items_fts(items_fts, rowid, title, description)
-        VALUES ('delete', old.rowid, old.title, old.description);
-    END""",
-    """CREATE TRIGGER items_fts_update AFTER UPDATE OF title, description ON items BEGIN
-        INSERT INTO items_fts(items_fts, rowid, title, description)
-        VALUES ('delete', old.rowid, old.title, old.description);
-        INSERT INTO items_fts(rowid, title, description)
-        VALUES (new.rowid, new.title, new.description);
-    END""",
-]
-POSTGRES_FTS = [
-    """ALTER TABLE items ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (
-        setweight(to_tsvector('simple', coalesce(title, '')), 'A') ||
-        setweight(to_tsvector('simple', coalesce(description, '')), 'B')
-    ) STORED""",
-    "CREATE INDEX ix_items_search_vector ON items USING gin (search_vector)",
-]
-
-
-def _create_full_text_search() -> None:
-    dialect = op.get_bind().dialect.name
-    for statement in SQLITE_FTS if dialect == "sqlite" else POSTGRES_FTS:
-        op.execute(statement)
-
-
-def _drop_full_text_search() -> None:
-    if op.get_bind().dialect.name == "sqlite":
-        for name in ("items_fts_insert", "items_fts_delete", "items_fts_update"):
-            op.execute(f"DROP TRIGGER IF EXISTS {name}")
-        op.execute("DROP TABLE IF EXISTS items_fts")
-    else:
-        op.execute("DROP INDEX IF EXISTS ix_items_search_vector")
-        op.execute("ALTER TABLE items DROP COLUMN IF EXISTS search_vector")

@@ -1,0 +1,1 @@
+"""Sprints and planning: scope, capacity, commitment, burndown, velocity and forecasts."""

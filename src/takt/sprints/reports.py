@@ -1,0 +1,361 @@
+"""The numbers of METRICS.md: capacity, the sprint report, burndown, velocity and forecasts,
+computed from the event log so they hold for any past day."""
+
+from __future__ import annotations
+
+import statistics
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from takt.auth.schemas import UserSummary
+from takt.core.errors import ValidationFailed
+from takt.core.time import end_of_day, local_date, utcnow, working_days
+from takt.items.models import Item
+from takt.projects.models import Project
+from takt.sprints import forecast
+from takt.sprints import repository as repo
+from takt.sprints.models import Sprint
+from takt.sprints.schemas import (
+    Burndown,
+    BurndownDay,
+    Capacity,
+    ForecastDates,
+    History,
+    MemberCapacity,
+    PointsCapacity,
+    ProjectForecast,
+    ScopeChange,
+    SprintForecast,
+    Velocity,
+    VelocitySprint,
+)
+from takt.sprints.timeline import Replay, daily_counts, ideal_line, totals
+
+MIN_HISTORY_DAYS = 10
+
+
+class NotEnoughHistory(ValidationFailed):
+    """A forecast needs at least 10 working days of history with at least one finished item.
+    Finish some work (or widen `window`) and ask again."""
+
+    code = "not-enough-history"
+    title = "Not enough history"
+
+
+def _zone(project: Project) -> str:
+    return str(project.settings.get("time_zone", "UTC"))
+
+
+def _weekdays(project: Project) -> list[str]:
+    return list(project.settings.get("working_days", ["mon", "tue", "wed", "thu", "fri"]))
+
+
+def _round(value: float) -> float:
+    return round(value, 4)
+
+
+# Capacity ------------------------------------------------------------------------------------
+
+
+async def capacity(session: AsyncSession, project: Project, sprint: Sprint) -> Capacity:
+    days = working_days(sprint.start_date, sprint.end_date, _weekdays(project))
+    day_set = set(days)
+    rows = await repo.capacity_rows(session, sprint.id)
+    members = []
+    for user in await repo.team(session, project.id):
+        row = rows.get(user.id)
+        allocation = row.allocation if row else 1.0
+        absent = sorted(date.fromisoformat(d) for d in (row.absent_days if row else []))
+        absent_working = [d for d in absent if d in day_set]
+        members.append(
+            MemberCapacity(
+                user=UserSummary(
+                    id=user.id, username=user.username, display_name=user.display_name
+                ),
+                allocation=allocation,
+                absent_days=absent,
+                working_days=len(days),
+                available_days=_round((len(days) - len(absent_working)) * allocation),
+            )
+        )
+    person_days = _round(sum(m.available_days for m in members))
+    return Capacity(
+        sprint_id=sprint.id,
+        working_days=days,
+        members=members,
+        person_days=person_days,
+        points=await _points_capacity(session, project, sprint, person_days),
+    )
+
+
+async def _points_capacity(
+    session: AsyncSession, project: Project, sprint: Sprint, person_days: float
+) -> PointsCapacity:
+    """Mean velocity of the last 3 completed sprints, scaled by this sprint's availability."""
+    past = [
+        s
+        for s in await repo.completed_sprints(session, project.id, 3, exclude=sprint.id)
+        if s.report
+    ]
+    if not past:
+        return PointsCapacity(
+            points=None,
+            mean_velocity=None,
+            mean_person_days=None,
+            based_on=[],
+            reason="No completed sprint yet.",
+        )
+    mean_velocity = statistics.fmean(s.report["completed"]["points"] for s in past if s.report)
+    mean_days = statistics.fmean(s.report.get("person_days", 0) for s in past if s.report)
+    if mean_days <= 0:
+        return PointsCapacity(
+            points=None,
+            mean_velocity=_round(mean_velocity),
+            mean_person_days=0,
+            based_on=[s.id for s in past],
+            reason="The past sprints recorded no available person-days.",
+        )
+    return PointsCapacity(
+        points=_round(mean_velocity * person_days / mean_days),
+        mean_velocity=_round(mean_velocity),
+        mean_person_days=_round(mean_days),
+        based_on=[s.id for s in past],
+    )
+
+
+# Sprint report -------------------------------------------------------------------------------
+
+
+def _tally(points: list[float | None]) -> dict[str, Any]:
+    return {"items": len(points), "points": _round(sum(p or 0 for p in points))}
+
+
+async def final_report(
+    session: AsyncSession,
+    project: Project,
+    sprint: Sprint,
+    current: list[tuple[Item, str]],
+    now: datetime,
+) -> dict[str, Any]:
+    commitment = sprint.commitment or []
+    committed_points = sum(c["estimate"] or 0 for c in commitment)
+    in_scope = [(i, c) for i, c in current if c != "cancelled"]
+    done = [i for i, c in in_scope if c == "done"]
+    not_done = [i for i, c in in_scope if c != "done"]
+    done_ids = {i.id for i in done}
+    changes = [
+        e
+        for e in await repo.scope_change_events(session, project.id, sprint.id)
+        if e.data.get("after_start") and e.data.get("reason") != "carry-over"
+    ]
+    added = [e.data.get("estimate") for e in changes if e.data.get("change") == "added"]
+    removed = [e.data.get("estimate") for e in changes if e.data.get("change") == "removed"]
+    committed_done = sum(c["estimate"] or 0 for c in commitment if c["item_id"] in done_ids)
+
+    def ratio(value: float) -> float | None:
+        return _round(value / committed_points) if committed_points else None
+
+    added_points = sum(p or 0 for p in added)
+    removed_points = sum(p or 0 for p in removed)
+    carried_points = sum(i.estimate or 0 for i in not_done)
+    return {
+        "committed": {"items": len(commitment), "points": _round(committed_points)},
+        "completed": _tally([i.estimate for i in done]),
+        "added": _tally(added),
+        "removed": _tally(removed),
+        "carried_over": _tally([i.estimate for i in not_done]),
+        "say_do_ratio": ratio(committed_done),
+        "scope_change": ratio(added_points - removed_points),
+        "carry_over_rate": ratio(carried_points),
+        "unestimated": sum(1 for i, _ in in_scope if i.estimate is None),
+        "person_days": (await capacity(session, project, sprint)).person_days,
+        "carried_over_to": None,
+    }
+
+
+# Burndown ------------------------------------------------------------------------------------
+
+
+async def burndown(session: AsyncSession, project: Project, sprint: Sprint) -> Burndown:
+    zone = _zone(project)
+    today = local_date(utcnow(), zone)
+    last_day = sprint.end_date
+    if sprint.state == "active":
+        last_day = min(last_day, today)
+    elif sprint.state in ("completed", "cancelled") and sprint.completed_at:
+        last_day = min(last_day, local_date(sprint.completed_at, zone))
+    sprint_days = working_days(sprint.start_date, sprint.end_date, _weekdays(project))
+    shown = [d for d in sprint_days if d <= last_day] if sprint.state != "planned" else []
+    # A completed sprint's numbers stop at its completion (carry-over moves come after).
+    cutoff = sprint.completed_at if sprint.state in ("completed", "cancelled") else None
+    subjects = await repo.scope_subjects(session, project.id, sprint.id)
+    replay = Replay(sprint.id, await repo.item_events(session, subjects, cutoff))
+    start_moment = sprint.started_at or end_of_day(sprint.start_date, zone)
+    start_remaining = totals(dict(replay.until(start_moment)).values()).remaining_points
+    ideal = ideal_line(start_remaining, len(sprint_days))
+    changes_by_day: dict[date, list[ScopeChange]] = {}
+    for event in await repo.scope_change_events(session, project.id, sprint.id):
+        data = event.data
+        if not data.get("after_start") or data.get("reason") == "carry-over":
+            continue
+        day = local_date(event.occurred_at, zone)
+        changes_by_day.setdefault(day, []).append(
+            ScopeChange(
+                key=data.get("key", ""),
+                change=data.get("change", "added"),
+                estimate=data.get("estimate"),
+                at=event.occurred_at,
+            )
+        )
+    days: list[BurndownDay] = []
+    unestimated = 0
+    for index, day in enumerate(shown):
+        moment = end_of_day(day, zone)
+        if cutoff is not None:
+            moment = min(moment, cutoff)
+        counted = totals(replay.until(moment).values())
+        unestimated = counted.unestimated
+        days.append(
+            BurndownDay(
+                date=day,
+                remaining_points=_round(counted.remaining_points),
+                remaining_items=counted.remaining_items,
+                completed_points=_round(counted.completed_points),
+                completed_items=counted.completed_items,
+                scope_points=_round(counted.scope_points),
+                scope_items=counted.scope_items,
+                ideal_points=ideal[index],
+                scope_changes=changes_by_day.get(day, []),
+            )
+        )
+    return Burndown(
+        sprint_id=sprint.id,
+        start_date=sprint.start_date,
+        end_date=sprint.end_date,
+        days=days,
+        unestimated_items=unestimated,
+    )
+
+
+# Velocity ------------------------------------------------------------------------------------
+
+
+async def velocity(session: AsyncSession, project: Project, count: int) -> Velocity:
+    sprints = [s for s in await repo.completed_sprints(session, project.id, count) if s.report]
+    rows = [
+        VelocitySprint(
+            id=s.id,
+            name=s.name,
+            start_date=s.start_date,
+            end_date=s.end_date,
+            committed_points=s.report["committed"]["points"],
+            completed_points=s.report["completed"]["points"],
+        )
+        for s in sprints
+        if s.report
+    ]
+    values = [r.completed_points for r in rows]
+    return Velocity(
+        sprints=rows,
+        mean=_round(statistics.fmean(values)) if values else None,
+        std_dev=_round(statistics.stdev(values)) if len(values) > 1 else (0.0 if values else None),
+    )
+
+
+# Forecasts -----------------------------------------------------------------------------------
+
+
+async def throughput_history(
+    session: AsyncSession, project: Project, window: int
+) -> tuple[list[int], History]:
+    """Items finished per working day over the last `window` working days before today."""
+    zone, weekdays = _zone(project), _weekdays(project)
+    today = local_date(utcnow(), zone)
+    first = await repo.first_item_event(session, project.id)
+    if first is None:
+        raise NotEnoughHistory("The project has no items yet.")
+    start = max(local_date(first, zone), today - timedelta(days=window * 2 + 14))
+    days = working_days(start, today - timedelta(days=1), weekdays)[-window:]
+    if len(days) < MIN_HISTORY_DAYS:
+        raise NotEnoughHistory(
+            f"Only {len(days)} working days of history; a forecast needs {MIN_HISTORY_DAYS}."
+        )
+    since = end_of_day(days[0] - timedelta(days=1), zone)
+    finished_on = []
+    for event in await repo.finish_events(session, project.id, since):
+        if event.type == "item.created":
+            entered_done = (event.data or {}).get("category") == "done"
+        else:
+            category = (event.changes or {}).get("category") or [None, None]
+            entered_done = category[1] == "done" and category[0] != "done"
+        if entered_done:
+            finished_on.append(local_date(event.occurred_at, zone))
+    counts = daily_counts(days, finished_on)
+    if not any(counts):
+        raise NotEnoughHistory(f"No item was finished in the last {len(days)} working days.")
+    return counts, History(
+        working_days=len(days), first_day=days[0], last_day=days[-1], finished_items=sum(counts)
+    )
+
+
+def _future_working_days(project: Project, count: int) -> list[date]:
+    """`count` working days starting today (today counts as the first day of the walk)."""
+    today = local_date(utcnow(), _zone(project))
+    days: list[date] = []
+    cursor = today
+    while len(days) < count:
+        span = working_days(cursor, cursor + timedelta(days=60), _weekdays(project))
+        days.extend(span)
+        cursor += timedelta(days=61)
+    return days[:count]
+
+
+async def sprint_forecast(
+    session: AsyncSession, project: Project, sprint: Sprint
+) -> SprintForecast:
+    history, info = await throughput_history(session, project, 60)
+    remaining = sum(
+        1
+        for _, c in await repo.items_with_category(session, sprint.id)
+        if c not in ("done", "cancelled")
+    )
+    today = local_date(utcnow(), _zone(project))
+    left = len(working_days(max(today, sprint.start_date), sprint.end_date, _weekdays(project)))
+    trials = forecast.days_to_finish(history, remaining)
+    return SprintForecast(
+        sprint_id=sprint.id,
+        remaining_items=remaining,
+        working_days_left=left,
+        probability=_round(forecast.probability_within(trials, left)),
+        trials=len(trials),
+        history=info,
+    )
+
+
+async def project_forecast(
+    session: AsyncSession,
+    project: Project,
+    *,
+    item_count: int | None,
+    item_keys: list[str] | None,
+    window: int,
+) -> ProjectForecast:
+    history, info = await throughput_history(session, project, window)
+    items = (
+        item_count
+        if item_count is not None
+        else await repo.open_item_count(session, project.id, item_keys or [])
+    )
+    if items == 0:
+        return ProjectForecast(items=0, finish=None, trials=0, history=info)
+    trials = forecast.days_to_finish(history, items)
+    p50, p85, p95 = forecast.finish_percentiles(trials)
+    calendar = _future_working_days(project, p95)
+    return ProjectForecast(
+        items=items,
+        finish=ForecastDates(p50=calendar[p50 - 1], p85=calendar[p85 - 1], p95=calendar[p95 - 1]),
+        trials=len(trials),
+        history=info,
+    )

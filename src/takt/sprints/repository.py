@@ -1,0 +1,182 @@
+"""Every query of sprints, their scope, capacity and the events their numbers come from."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from takt.auth.models import User
+from takt.core.events import Event
+from takt.items.models import Item
+from takt.projects.models import Project, ProjectMember
+from takt.sprints.models import Sprint, SprintCapacity
+from takt.workflow.models import Status
+
+
+async def get_with_project_key(session: AsyncSession, sprint_id: str) -> tuple[Sprint, str] | None:
+    row = (
+        await session.execute(
+            select(Sprint, Project.key)
+            .join(Project, Project.id == Sprint.project_id)
+            .where(Sprint.id == sprint_id)
+        )
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+async def get_in_project(session: AsyncSession, project_id: str, sprint_id: str) -> Sprint | None:
+    return await session.scalar(
+        select(Sprint).where(Sprint.project_id == project_id, Sprint.id == sprint_id)
+    )
+
+
+def sprints_of(project_id: str, states: Sequence[str] | None = None) -> Select[Sprint]:
+    stmt = select(Sprint).where(Sprint.project_id == project_id)
+    if states:
+        stmt = stmt.where(Sprint.state.in_(list(states)))
+    return stmt
+
+
+async def active_sprint(session: AsyncSession, project_id: str) -> Sprint | None:
+    return await session.scalar(
+        select(Sprint).where(Sprint.project_id == project_id, Sprint.state == "active")
+    )
+
+
+async def next_planned(session: AsyncSession, project_id: str, exclude: str) -> Sprint | None:
+    return await session.scalar(
+        select(Sprint)
+        .where(Sprint.project_id == project_id, Sprint.state == "planned", Sprint.id != exclude)
+        .order_by(Sprint.start_date, Sprint.id)
+        .limit(1)
+    )
+
+
+async def count_sprints(session: AsyncSession, project_id: str) -> int:
+    return len(
+        (await session.scalars(select(Sprint.id).where(Sprint.project_id == project_id))).all()
+    )
+
+
+async def items_with_category(session: AsyncSession, sprint_id: str) -> list[tuple[Item, str]]:
+    rows = await session.execute(
+        select(Item, Status.category)
+        .join(Status, Status.id == Item.status_id)
+        .where(Item.sprint_id == sprint_id)
+        .order_by(Item.rank, Item.id)
+    )
+    return [(item, category) for item, category in rows]
+
+
+async def completed_sprints(
+    session: AsyncSession, project_id: str, limit: int, *, exclude: str | None = None
+) -> list[Sprint]:
+    stmt = (
+        select(Sprint)
+        .where(Sprint.project_id == project_id, Sprint.state == "completed")
+        .order_by(Sprint.completed_at.desc(), Sprint.id.desc())
+        .limit(limit)
+    )
+    if exclude:
+        stmt = stmt.where(Sprint.id != exclude)
+    return list(await session.scalars(stmt))
+
+
+async def capacity_rows(session: AsyncSession, sprint_id: str) -> dict[str, SprintCapacity]:
+    rows = await session.scalars(
+        select(SprintCapacity).where(SprintCapacity.sprint_id == sprint_id)
+    )
+    return {row.user_id: row for row in rows}
+
+
+async def team(session: AsyncSession, project_id: str) -> list[User]:
+    """Members who do the work (admins and members; viewers don't carry capacity)."""
+    return list(
+        await session.scalars(
+            select(User)
+            .join(ProjectMember, ProjectMember.user_id == User.id)
+            .where(ProjectMember.project_id == project_id, ProjectMember.role != "viewer")
+            .order_by(User.username_key)
+        )
+    )
+
+
+async def scope_subjects(session: AsyncSession, project_id: str, sprint_id: str) -> list[str]:
+    """Ids of every item that was ever in the sprint."""
+    rows = await session.scalars(
+        select(Event.subject_id)
+        .where(
+            Event.project_id == project_id,
+            Event.type == "sprint.scope_changed",
+            Event.data["sprint_id"].as_string() == sprint_id,
+        )
+        .distinct()
+    )
+    return [r for r in rows if r]
+
+
+async def scope_change_events(
+    session: AsyncSession, project_id: str, sprint_id: str
+) -> list[Event]:
+    return list(
+        await session.scalars(
+            select(Event)
+            .where(
+                Event.project_id == project_id,
+                Event.type == "sprint.scope_changed",
+                Event.data["sprint_id"].as_string() == sprint_id,
+            )
+            .order_by(Event.seq)
+        )
+    )
+
+
+async def item_events(
+    session: AsyncSession, subject_ids: Sequence[str], before: datetime | None
+) -> list[Event]:
+    if not subject_ids:
+        return []
+    stmt = select(Event).where(
+        Event.subject_id.in_(list(subject_ids)),
+        Event.type.in_(("item.created", "item.updated", "item.deleted")),
+    )
+    if before is not None:
+        stmt = stmt.where(Event.occurred_at < before)
+    return list(await session.scalars(stmt.order_by(Event.occurred_at, Event.seq)))
+
+
+async def finish_events(session: AsyncSession, project_id: str, since: datetime) -> list[Event]:
+    """Events that may mark an item finished (entry into done) since `since`."""
+    return list(
+        await session.scalars(
+            select(Event).where(
+                Event.project_id == project_id,
+                Event.type.in_(("item.created", "item.updated")),
+                Event.occurred_at >= since,
+            )
+        )
+    )
+
+
+async def first_item_event(session: AsyncSession, project_id: str) -> datetime | None:
+    return await session.scalar(
+        select(Event.occurred_at)
+        .where(Event.project_id == project_id, Event.type == "item.created")
+        .order_by(Event.occurred_at)
+        .limit(1)
+    )
+
+
+async def open_item_count(session: AsyncSession, project_id: str, keys: Sequence[str]) -> int:
+    rows = await session.execute(
+        select(Item.key, Status.category)
+        .join(Status, Status.id == Item.status_id)
+        .where(Item.project_id == project_id, Item.key.in_(list(keys)))
+    )
+    return sum(1 for _, category in rows if category not in ("done", "cancelled"))
+
+
+_ = date

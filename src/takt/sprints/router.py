@@ -1,0 +1,260 @@
+"""Sprint endpoints: lifecycle, scope, capacity, burndown, report, velocity and forecasts."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response, status
+
+from takt.core.concurrency import etag_for, is_not_modified, not_modified_response
+from takt.core.deps import CodecDep, CursorQuery, LimitQuery, SessionDep
+from takt.core.openapi import problems
+from takt.core.pagination import Page, SortKey, paginate
+from takt.projects.deps import ProjectAccessDep
+from takt.sprints import reports, service
+from takt.sprints import repository as repo
+from takt.sprints.deps import SprintContextDep
+from takt.sprints.models import Sprint
+from takt.sprints.schemas import (
+    Burndown,
+    Capacity,
+    CapacityUpdate,
+    Commitment,
+    CompleteRequest,
+    ForecastRequest,
+    ProjectForecast,
+    ScopeAdd,
+    SprintCreate,
+    SprintForecast,
+    SprintRead,
+    SprintReport,
+    SprintState,
+    SprintUpdate,
+    Velocity,
+)
+
+router = APIRouter(tags=["sprints"])
+IfMatch = Annotated[
+    str | None, Header(max_length=256, description="ETag from your last read; 412 if stale.")
+]
+IfNoneMatch = Annotated[
+    str | None, Header(max_length=256, description="ETag you hold; 304 if it is current.")
+]
+
+
+def sprint_read(sprint: Sprint, project_key: str) -> SprintRead:
+    commitment = None
+    if sprint.commitment is not None:
+        commitment = Commitment(
+            items=len(sprint.commitment),
+            points=round(sum(c["estimate"] or 0 for c in sprint.commitment), 4),
+            keys=[c["key"] for c in sprint.commitment],
+        )
+    return SprintRead(
+        id=sprint.id,
+        project_key=project_key,
+        name=sprint.name,
+        goal=sprint.goal,
+        start_date=sprint.start_date,
+        end_date=sprint.end_date,
+        state=sprint.state,
+        started_at=sprint.started_at,
+        completed_at=sprint.completed_at,
+        commitment=commitment,
+        report=SprintReport.model_validate(sprint.report) if sprint.report else None,
+        created_at=sprint.created_at,
+        updated_at=sprint.updated_at,
+        version=sprint.version,
+    )
+
+
+def _with_etag(response: Response, sprint: Sprint, project_key: str) -> SprintRead:
+    response.headers["ETag"] = etag_for(sprint.version)
+    return sprint_read(sprint, project_key)
+
+
+@router.get("/projects/{project_key}/sprints", responses=problems(400, 401, 404, 422))
+async def list_sprints(
+    access: ProjectAccessDep,
+    session: SessionDep,
+    codec: CodecDep,
+    state: Annotated[SprintState | None, Query(description="Only sprints in this state.")] = None,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> Page[SprintRead]:
+    """The project's sprints, by start date."""
+    rows, next_cursor = await paginate(
+        session,
+        repo.sprints_of(access.project.id, [state] if state else None),
+        keys=[SortKey(Sprint.start_date), SortKey(Sprint.id)],
+        key_of=lambda s: (s.start_date.isoformat(), s.id),
+        codec=codec,
+        sort_name="sprints",
+        limit=limit,
+        cursor=cursor,
+    )
+    return Page[SprintRead](
+        data=[sprint_read(s, access.project.key) for s in rows], next_cursor=next_cursor
+    )
+
+
+@router.post(
+    "/projects/{project_key}/sprints",
+    status_code=status.HTTP_201_CREATED,
+    responses=problems(401, 403, 404, 422),
+)
+async def create_sprint(
+    body: SprintCreate, access: ProjectAccessDep, session: SessionDep, response: Response
+) -> SprintRead:
+    """Plan a sprint (dates default from the project's sprint length)."""
+    sprint = await service.create_sprint(session, access, body)
+    response.headers["Location"] = f"/api/v1/sprints/{sprint.id}"
+    return _with_etag(response, sprint, access.project.key)
+
+
+@router.get(
+    "/sprints/{sprint_id}", responses={**problems(401, 404), 304: {"description": "Not modified."}}
+)
+async def get_sprint(
+    context: SprintContextDep, response: Response, if_none_match: IfNoneMatch = None
+) -> SprintRead:
+    """One sprint, with its commitment (after start) and report (after completion)."""
+    if is_not_modified(if_none_match, context.sprint.version):
+        return not_modified_response(context.sprint.version)  # type: ignore[return-value]
+    return _with_etag(response, context.sprint, context.access.project.key)
+
+
+@router.patch("/sprints/{sprint_id}", responses=problems(401, 403, 404, 409, 412, 422))
+async def update_sprint(
+    body: SprintUpdate,
+    context: SprintContextDep,
+    session: SessionDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> SprintRead:
+    """Rename, re-goal or re-date a sprint that is not completed."""
+    sprint = await service.update_sprint(session, context, body, if_match=if_match)
+    return _with_etag(response, sprint, context.access.project.key)
+
+
+@router.delete(
+    "/sprints/{sprint_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problems(401, 403, 404, 409, 412),
+)
+async def delete_sprint(
+    context: SprintContextDep, session: SessionDep, if_match: IfMatch = None
+) -> Response:
+    """Delete a planned or cancelled sprint; its items go back to the backlog."""
+    await service.delete_sprint(session, context, if_match=if_match)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/sprints/{sprint_id}/items", responses=problems(401, 403, 404, 409, 422))
+async def add_sprint_items(
+    body: ScopeAdd, context: SprintContextDep, session: SessionDep, response: Response
+) -> SprintRead:
+    """Add items to the sprint (after the start this is recorded as scope change)."""
+    sprint = await service.add_items(session, context, body.item_keys)
+    return _with_etag(response, sprint, context.access.project.key)
+
+
+@router.delete(
+    "/sprints/{sprint_id}/items/{item_key}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problems(401, 403, 404, 409),
+)
+async def remove_sprint_item(
+    item_key: str, context: SprintContextDep, session: SessionDep
+) -> Response:
+    """Take an item out of the sprint."""
+    await service.remove_item(session, context, item_key)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/sprints/{sprint_id}/start", responses=problems(401, 403, 404, 409))
+async def start_sprint(
+    context: SprintContextDep, session: SessionDep, response: Response
+) -> SprintRead:
+    """Start the sprint and freeze its commitment (items and estimates now)."""
+    sprint = await service.start_sprint(session, context)
+    return _with_etag(response, sprint, context.access.project.key)
+
+
+@router.post("/sprints/{sprint_id}/complete", responses=problems(401, 403, 404, 409, 422))
+async def complete_sprint(
+    body: CompleteRequest, context: SprintContextDep, session: SessionDep, response: Response
+) -> SprintRead:
+    """Complete the sprint: freeze its report and carry unfinished items over."""
+    sprint = await service.complete_sprint(session, context, body)
+    return _with_etag(response, sprint, context.access.project.key)
+
+
+@router.post("/sprints/{sprint_id}/cancel", responses=problems(401, 403, 404, 409))
+async def cancel_sprint(
+    context: SprintContextDep, session: SessionDep, response: Response
+) -> SprintRead:
+    """Cancel a planned or active sprint; unfinished items go back to the backlog."""
+    sprint = await service.cancel_sprint(session, context)
+    return _with_etag(response, sprint, context.access.project.key)
+
+
+@router.get("/sprints/{sprint_id}/capacity", responses=problems(401, 404))
+async def get_capacity(context: SprintContextDep, session: SessionDep) -> Capacity:
+    """Team availability in person-days, and a points capacity from recent velocity."""
+    return await reports.capacity(session, context.access.project, context.sprint)
+
+
+@router.put("/sprints/{sprint_id}/capacity/{user_id}", responses=problems(401, 403, 404, 409, 422))
+async def set_capacity(
+    user_id: str, body: CapacityUpdate, context: SprintContextDep, session: SessionDep
+) -> Capacity:
+    """Set a member's allocation and days off for this sprint."""
+    await service.set_capacity(session, context, user_id, body)
+    return await reports.capacity(session, context.access.project, context.sprint)
+
+
+@router.get("/sprints/{sprint_id}/burndown", responses=problems(401, 404))
+async def get_burndown(context: SprintContextDep, session: SessionDep) -> Burndown:
+    """Remaining, completed and scope per working day (burndown and burnup), from the event
+    log, with scope changes on the day they happened."""
+    return await reports.burndown(session, context.access.project, context.sprint)
+
+
+@router.get("/sprints/{sprint_id}/report", responses=problems(401, 404, 409))
+async def get_report(context: SprintContextDep) -> SprintReport:
+    """The frozen report of a completed sprint."""
+    if context.sprint.report is None:
+        raise service.InvalidSprintState("The report exists once the sprint is completed.")
+    return SprintReport.model_validate(context.sprint.report)
+
+
+@router.get("/sprints/{sprint_id}/forecast", responses=problems(401, 404, 422))
+async def get_sprint_forecast(context: SprintContextDep, session: SessionDep) -> SprintForecast:
+    """Chance that the sprint's remaining items finish by its end (Monte Carlo over daily
+    throughput; seeded, so the same data gives the same answer)."""
+    return await reports.sprint_forecast(session, context.access.project, context.sprint)
+
+
+@router.get("/projects/{project_key}/velocity", responses=problems(401, 404, 422))
+async def get_velocity(
+    access: ProjectAccessDep,
+    session: SessionDep,
+    sprints: Annotated[int, Query(ge=1, le=50, description="How many completed sprints.")] = 6,
+) -> Velocity:
+    """Completed points of the last completed sprints, their mean and spread, beside commitment."""
+    return await reports.velocity(session, access.project, sprints)
+
+
+@router.post("/projects/{project_key}/forecast", responses=problems(401, 404, 422))
+async def forecast_items(
+    body: ForecastRequest, access: ProjectAccessDep, session: SessionDep
+) -> ProjectForecast:
+    """When will N items (or these items) be done? Dates at 50, 85 and 95 % confidence."""
+    return await reports.project_forecast(
+        session,
+        access.project,
+        item_count=body.item_count,
+        item_keys=body.item_keys,
+        window=body.window,
+    )

@@ -1,0 +1,231 @@
+"""Shapes of sprints, capacity, reports, burndown, velocity and forecasts."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from takt.auth.schemas import Input, UserSummary
+from takt.items.schemas import ItemKey
+
+SprintState = Literal["planned", "active", "completed", "cancelled"]
+
+
+class SprintCreate(Input):
+    name: str = Field(min_length=1, max_length=100, examples=["Sprint 14"])
+    goal: str = Field("", max_length=2000, description="What the sprint is for.")
+    start_date: date | None = Field(None, description="Default: today in the project's zone.")
+    end_date: date | None = Field(
+        None, description="Default: start + the project's sprint length - 1 day."
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SprintCreate:
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            raise ValueError("end_date is before start_date")
+        return self
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Sprint 14",
+                    "goal": "Card payments live in the EU",
+                    "start_date": "2026-12-01",
+                    "end_date": "2026-12-14",
+                }
+            ]
+        },
+    )
+
+
+class SprintUpdate(Input):
+    name: str | None = Field(None, min_length=1, max_length=100)
+    goal: str | None = Field(None, max_length=2000)
+    start_date: date | None = None
+    end_date: date | None = None
+
+
+class Tally(BaseModel):
+    items: int
+    points: float
+
+
+class SprintReport(BaseModel):
+    """Frozen when the sprint completes (definitions in METRICS.md)."""
+
+    committed: Tally = Field(description="Items and points at start, with estimates at start.")
+    completed: Tally = Field(description="Done at completion, including items added later.")
+    added: Tally = Field(description="Joined after the start (estimate when they joined).")
+    removed: Tally = Field(description="Left after the start (estimate when they left).")
+    carried_over: Tally = Field(description="Not done at completion, moved on.")
+    say_do_ratio: float | None = Field(description="Committed-and-done points / committed.")
+    scope_change: float | None = Field(description="(added - removed points) / committed.")
+    carry_over_rate: float | None = Field(description="Carried-over points / committed.")
+    unestimated: int = Field(description="Items counted with 0 points because unestimated.")
+    person_days: float = Field(description="Team availability in the sprint (capacity).")
+    carried_over_to: str | None = Field(description="`backlog` or the sprint id they went to.")
+
+
+class Commitment(BaseModel):
+    items: int
+    points: float
+    keys: list[str]
+
+
+class SprintRead(BaseModel):
+    id: str
+    project_key: str
+    name: str
+    goal: str
+    start_date: date
+    end_date: date
+    state: SprintState
+    started_at: datetime | None
+    completed_at: datetime | None
+    commitment: Commitment | None = Field(description="Frozen at start; null before.")
+    report: SprintReport | None = Field(description="Frozen at completion; null before.")
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class ScopeAdd(Input):
+    item_keys: Annotated[list[ItemKey], Field(min_length=1, max_length=100)]
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"item_keys": ["API-7", "API-9"]}]}
+    )
+
+
+class CompleteRequest(Input):
+    carry_over_to: str = Field(
+        "backlog",
+        max_length=36,
+        description="`backlog`, `next` (the next planned sprint, created if none) or a sprint id.",
+    )
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"carry_over_to": "next"}]}
+    )
+
+
+class CapacityUpdate(Input):
+    allocation: float = Field(1.0, ge=0, le=1, description="Share of time on this sprint.")
+    absent_days: Annotated[list[date], Field(max_length=90)] = Field(
+        default_factory=list, description="Dates off (only working days in the sprint count)."
+    )
+
+
+class MemberCapacity(BaseModel):
+    user: UserSummary
+    allocation: float
+    absent_days: list[date]
+    working_days: int = Field(description="Working days in the sprint.")
+    available_days: float = Field(description="(working - absent) x allocation.")
+
+
+class PointsCapacity(BaseModel):
+    points: float | None = Field(description="Null when there is no completed sprint to go by.")
+    mean_velocity: float | None
+    mean_person_days: float | None
+    based_on: list[str] = Field(description="Ids of the completed sprints used (up to 3).")
+    reason: str | None = Field(None, description="Why `points` is null.")
+
+
+class Capacity(BaseModel):
+    sprint_id: str
+    working_days: list[date]
+    members: list[MemberCapacity]
+    person_days: float
+    points: PointsCapacity
+
+
+class ScopeChange(BaseModel):
+    key: str
+    change: Literal["added", "removed"]
+    estimate: float | None
+    at: datetime
+
+
+class BurndownDay(BaseModel):
+    date: date
+    remaining_points: float
+    remaining_items: int
+    completed_points: float
+    completed_items: int
+    scope_points: float
+    scope_items: int
+    ideal_points: float
+    scope_changes: list[ScopeChange]
+
+
+class Burndown(BaseModel):
+    """Burndown and burnup in one: remaining, completed and scope per working day."""
+
+    sprint_id: str
+    start_date: date
+    end_date: date
+    days: list[BurndownDay]
+    unestimated_items: int = Field(description="Items in scope counted as 0 points.")
+
+
+class VelocitySprint(BaseModel):
+    id: str
+    name: str
+    start_date: date
+    end_date: date
+    committed_points: float
+    completed_points: float
+
+
+class Velocity(BaseModel):
+    sprints: list[VelocitySprint] = Field(description="Most recent first.")
+    mean: float | None
+    std_dev: float | None = Field(description="Sample standard deviation (n - 1).")
+
+
+class History(BaseModel):
+    working_days: int = Field(description="Days of throughput history used (zero days included).")
+    first_day: date | None
+    last_day: date | None
+    finished_items: int
+
+
+class SprintForecast(BaseModel):
+    sprint_id: str
+    remaining_items: int
+    working_days_left: int
+    probability: float = Field(description="Share of trials finishing by the sprint's end.")
+    trials: int
+    history: History
+
+
+class ForecastRequest(Input):
+    item_count: int | None = Field(None, ge=1, le=100_000)
+    item_keys: Annotated[list[ItemKey], Field(max_length=1000)] | None = None
+    window: int = Field(60, ge=10, le=500, description="Working days of history to use.")
+
+    @model_validator(mode="after")
+    def _one(self) -> ForecastRequest:
+        if (self.item_count is None) == (self.item_keys is None):
+            raise ValueError("give exactly one of item_count, item_keys")
+        return self
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"item_count": 20}]})
+
+
+class ForecastDates(BaseModel):
+    p50: date = Field(description="50 % chance of finishing on or before.")
+    p85: date
+    p95: date
+
+
+class ProjectForecast(BaseModel):
+    items: int = Field(description="Items still to finish.")
+    finish: ForecastDates | None = Field(description="Null when nothing is left to do.")
+    trials: int
+    history: History

@@ -1,0 +1,359 @@
+"""Sprint lifecycle: plan, scope, start (freeze the commitment), complete (carry over, freeze the
+report), cancel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from takt.auth.principal import Principal
+from takt.core.concurrency import check_if_match
+from takt.core.errors import Conflict, NotFound, ValidationFailed
+from takt.core.events import emit
+from takt.core.time import local_date, utcnow
+from takt.items import repository as items_repo
+from takt.items import service as items
+from takt.items.schemas import ItemUpdate
+from takt.projects import repository as projects_repo
+from takt.projects import service as projects
+from takt.projects.policies import ProjectAccess
+from takt.sprints import reports
+from takt.sprints import repository as repo
+from takt.sprints.models import Sprint, SprintCapacity
+from takt.sprints.schemas import CapacityUpdate, CompleteRequest, SprintCreate, SprintUpdate
+
+
+class SprintAlreadyActive(Conflict):
+    """The project already has an active sprint. Complete or cancel it before starting another."""
+
+    code = "sprint-already-active"
+    title = "Sprint already active"
+
+
+class InvalidSprintState(Conflict):
+    """The sprint is not in a state that allows this (e.g. starting a completed sprint). Read its
+    `state`: planned → active → completed, or cancelled."""
+
+    code = "invalid-sprint-state"
+    title = "Invalid sprint state"
+
+
+@dataclass(frozen=True)
+class SprintContext:
+    access: ProjectAccess
+    sprint: Sprint
+
+
+async def context(session: AsyncSession, principal: Principal, sprint_id: str) -> SprintContext:
+    """The sprint if the principal can see its project, else 404 (same answer as unknown)."""
+    found = await repo.get_with_project_key(session, sprint_id)
+    if found is None:
+        raise NotFound("No such sprint.")
+    sprint, project_key = found
+    try:
+        access = await projects.access(session, principal, project_key)
+    except NotFound as exc:
+        raise NotFound("No such sprint.") from exc
+    return SprintContext(access=access, sprint=sprint)
+
+
+def _default_dates(
+    access: ProjectAccess, start: date | None, end: date | None
+) -> tuple[date, date]:
+    settings = access.project.settings
+    start = start or local_date(utcnow(), settings.get("time_zone", "UTC"))
+    end = end or start + timedelta(days=int(settings.get("sprint_length_days", 14)) - 1)
+    if end < start:
+        raise ValidationFailed(
+            "end_date is before start_date.",
+            errors=[{"pointer": "/end_date", "message": "before start_date"}],
+        )
+    return start, end
+
+
+async def create_sprint(session: AsyncSession, access: ProjectAccess, data: SprintCreate) -> Sprint:
+    access.require_write()
+    start, end = _default_dates(access, data.start_date, data.end_date)
+    sprint = Sprint(
+        project_id=access.project.id,
+        name=data.name,
+        goal=data.goal,
+        start_date=start,
+        end_date=end,
+        state="planned",
+    )
+    session.add(sprint)
+    await session.flush()
+    await emit(
+        session,
+        "sprint.created",
+        access.project,
+        access.principal,
+        {
+            "id": sprint.id,
+            "name": sprint.name,
+            "start_date": start.isoformat(),
+            "end_date": end.isoformat(),
+        },
+        subject=sprint,
+    )
+    return sprint
+
+
+def _writable(sprint: Sprint) -> None:
+    if sprint.state in ("completed", "cancelled"):
+        raise InvalidSprintState(f"Sprint {sprint.name!r} is {sprint.state} and read-only.")
+
+
+async def update_sprint(
+    session: AsyncSession, ctx: SprintContext, data: SprintUpdate, *, if_match: str | None
+) -> Sprint:
+    ctx.access.require_write()
+    sprint = ctx.sprint
+    _writable(sprint)
+    check_if_match(if_match, sprint.version)
+    changes: dict[str, list[Any]] = {}
+    for field in ("name", "goal"):
+        value = getattr(data, field)
+        if value is not None and value != getattr(sprint, field):
+            changes[field] = [getattr(sprint, field), value]
+            setattr(sprint, field, value)
+    start = data.start_date or sprint.start_date
+    end = data.end_date or sprint.end_date
+    if (start, end) != (sprint.start_date, sprint.end_date):
+        if sprint.state != "planned" and start != sprint.start_date:
+            raise InvalidSprintState("An active sprint's start date can't change.")
+        if end < start:
+            raise ValidationFailed(
+                "end_date is before start_date.",
+                errors=[{"pointer": "/end_date", "message": "before start"}],
+            )
+        changes["dates"] = [
+            [sprint.start_date.isoformat(), sprint.end_date.isoformat()],
+            [start.isoformat(), end.isoformat()],
+        ]
+        sprint.start_date, sprint.end_date = start, end
+    if changes:
+        await session.flush()
+        await emit(
+            session,
+            "sprint.updated",
+            ctx.access.project,
+            ctx.access.principal,
+            {"id": sprint.id},
+            changes,
+            subject=sprint,
+        )
+    return sprint
+
+
+async def delete_sprint(session: AsyncSession, ctx: SprintContext, *, if_match: str | None) -> None:
+    """Only a planned or cancelled sprint can go; its items return to the backlog."""
+    ctx.access.require_write()
+    sprint = ctx.sprint
+    if sprint.state in ("active", "completed"):
+        raise InvalidSprintState(f"An {sprint.state} sprint can't be deleted.")
+    check_if_match(if_match, sprint.version)
+    for item, _ in await repo.items_with_category(session, sprint.id):
+        await items.update_item(
+            session,
+            ctx.access,
+            item,
+            ItemUpdate(sprint_id=None),
+            if_match=None,
+            reason="sprint deleted",
+        )
+    await emit(
+        session,
+        "sprint.deleted",
+        ctx.access.project,
+        ctx.access.principal,
+        {"id": sprint.id, "name": sprint.name},
+        subject=sprint,
+    )
+    await session.delete(sprint)
+    await session.flush()
+
+
+async def add_items(session: AsyncSession, ctx: SprintContext, keys: list[str]) -> Sprint:
+    ctx.access.require_write()
+    _writable(ctx.sprint)
+    found = {i.key: i for i in await items_repo.get_items(session, ctx.access.project.id, keys)}
+    for index, key in enumerate(keys):
+        if key not in found:
+            raise ValidationFailed(
+                f"No item {key} in this project.",
+                errors=[{"pointer": f"/item_keys/{index}", "message": "unknown item"}],
+            )
+    for key in dict.fromkeys(keys):
+        if found[key].sprint_id != ctx.sprint.id:
+            await items.update_item(
+                session, ctx.access, found[key], ItemUpdate(sprint_id=ctx.sprint.id), if_match=None
+            )
+    return ctx.sprint
+
+
+async def remove_item(session: AsyncSession, ctx: SprintContext, key: str) -> None:
+    ctx.access.require_write()
+    _writable(ctx.sprint)
+    item = await items_repo.get_item(session, ctx.access.project.id, key)
+    if item is None or item.sprint_id != ctx.sprint.id:
+        raise NotFound(f"{key} is not in this sprint.")
+    await items.update_item(session, ctx.access, item, ItemUpdate(sprint_id=None), if_match=None)
+
+
+async def start_sprint(session: AsyncSession, ctx: SprintContext) -> Sprint:
+    """Freeze the commitment: the items and their estimates right now."""
+    ctx.access.require_write()
+    sprint = ctx.sprint
+    if sprint.state != "planned":
+        raise InvalidSprintState(f"Only a planned sprint can start; this one is {sprint.state}.")
+    if await repo.active_sprint(session, sprint.project_id) is not None:
+        raise SprintAlreadyActive("Another sprint of this project is active.")
+    scope = [
+        (i, c) for i, c in await repo.items_with_category(session, sprint.id) if c != "cancelled"
+    ]
+    sprint.commitment = [{"item_id": i.id, "key": i.key, "estimate": i.estimate} for i, _ in scope]
+    sprint.state = "active"
+    sprint.started_at = utcnow()
+    try:
+        # The partial unique index decides a race between two concurrent starts.
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        raise SprintAlreadyActive("Another sprint of this project is active.") from exc
+    points = sum(i.estimate or 0 for i, _ in scope)
+    await emit(
+        session,
+        "sprint.started",
+        ctx.access.project,
+        ctx.access.principal,
+        {
+            "id": sprint.id,
+            "name": sprint.name,
+            "committed_items": len(scope),
+            "committed_points": points,
+        },
+        subject=sprint,
+    )
+    return sprint
+
+
+async def _carry_target(session: AsyncSession, ctx: SprintContext, target: str) -> Sprint | None:
+    sprint, access = ctx.sprint, ctx.access
+    if target == "backlog":
+        return None
+    if target == "next":
+        following = await repo.next_planned(session, sprint.project_id, sprint.id)
+        if following is not None:
+            return following
+        length = (sprint.end_date - sprint.start_date).days + 1
+        count = await repo.count_sprints(session, sprint.project_id)
+        return await create_sprint(
+            session,
+            access,
+            SprintCreate(
+                name=f"Sprint {count + 1}",
+                start_date=sprint.end_date + timedelta(days=1),
+                end_date=sprint.end_date + timedelta(days=length),
+            ),
+        )
+    chosen = await repo.get_in_project(session, sprint.project_id, target)
+    if chosen is None or chosen.id == sprint.id or chosen.state != "planned":
+        raise ValidationFailed(
+            "`carry_over_to` must be backlog, next, or the id of a planned sprint of this project.",
+            errors=[{"pointer": "/carry_over_to", "message": "not a planned sprint"}],
+        )
+    return chosen
+
+
+async def complete_sprint(
+    session: AsyncSession, ctx: SprintContext, data: CompleteRequest
+) -> Sprint:
+    """Freeze the report, then move every unfinished item where the request says."""
+    ctx.access.require_write()
+    sprint = ctx.sprint
+    if sprint.state != "active":
+        raise InvalidSprintState(f"Only an active sprint can complete; this one is {sprint.state}.")
+    target = await _carry_target(session, ctx, data.carry_over_to)
+    now = utcnow()
+    current = await repo.items_with_category(session, sprint.id)
+    report = await reports.final_report(session, ctx.access.project, sprint, current, now)
+    report["carried_over_to"] = target.id if target else "backlog"
+    # Moved while the sprint is still active (a completed sprint's scope is frozen); the report
+    # above was taken first, so these moves are carry-over, not scope change.
+    for item, category in current:
+        if category not in ("done", "cancelled"):
+            await items.update_item(
+                session,
+                ctx.access,
+                item,
+                ItemUpdate(sprint_id=target.id if target else None),
+                if_match=None,
+                reason="carry-over",
+            )
+    sprint.report = report
+    sprint.state = "completed"
+    sprint.completed_at = now
+    await session.flush()
+    await emit(
+        session,
+        "sprint.completed",
+        ctx.access.project,
+        ctx.access.principal,
+        {"id": sprint.id, "name": sprint.name, "report": report},
+        subject=sprint,
+    )
+    return sprint
+
+
+async def cancel_sprint(session: AsyncSession, ctx: SprintContext) -> Sprint:
+    """Abandon a planned or active sprint; its unfinished items return to the backlog."""
+    ctx.access.require_write()
+    sprint = ctx.sprint
+    if sprint.state not in ("planned", "active"):
+        raise InvalidSprintState(f"A {sprint.state} sprint can't be cancelled.")
+    for item, category in await repo.items_with_category(session, sprint.id):
+        if category not in ("done", "cancelled"):
+            await items.update_item(
+                session,
+                ctx.access,
+                item,
+                ItemUpdate(sprint_id=None),
+                if_match=None,
+                reason="sprint cancelled",
+            )
+    sprint.state = "cancelled"
+    sprint.completed_at = utcnow()
+    await session.flush()
+    await emit(
+        session,
+        "sprint.cancelled",
+        ctx.access.project,
+        ctx.access.principal,
+        {"id": sprint.id, "name": sprint.name},
+        subject=sprint,
+    )
+    return sprint
+
+
+async def set_capacity(
+    session: AsyncSession, context: SprintContext, user_id: str, body: CapacityUpdate
+) -> None:
+    """A member's allocation and days off for this sprint (viewers carry no capacity)."""
+    context.access.require_write()
+    if context.sprint.state in ("completed", "cancelled"):
+        raise InvalidSprintState("A finished sprint's capacity is frozen.")
+    member = await projects_repo.get_member(session, context.access.project.id, user_id)
+    if member is None or member[0].role == "viewer":
+        raise NotFound("No such team member in this project.")
+    rows = await repo.capacity_rows(session, context.sprint.id)
+    row = rows.get(user_id) or SprintCapacity(sprint_id=context.sprint.id, user_id=user_id)
+    row.allocation = body.allocation
+    row.absent_days = sorted({d.isoformat() for d in body.absent_days})
+    session.add(row)
+    await session.flush()
