@@ -101,6 +101,8 @@ async def seed_work(
     from takt.items import relations
     from takt.items import service as items
     from takt.items.schemas import ItemCreate
+    from takt.sprints import service as sprints
+    from takt.sprints.schemas import CompleteRequest, SprintCreate
     from takt.workflow import service as workflow
     from takt.workflow.schemas import LabelCreate, StatusCreate
 
@@ -116,12 +118,23 @@ async def seed_work(
         second = await items.create_item(session, access, ItemCreate(title="Second"))
         await relations.create_link(session, access, first, "blocks", second.key)
         comment, _ = await relations.add_comment(session, access, first, "Note from the admin")
+        planned = await sprints.create_sprint(session, access, SprintCreate(name="Next"))
+        await sprints.add_items(
+            session, sprints.SprintContext(access=access, sprint=planned), [first.key]
+        )
+        done = await sprints.create_sprint(session, access, SprintCreate(name="Done"))
+        done_ctx = sprints.SprintContext(access=access, sprint=done)
+        await sprints.start_sprint(session, done_ctx)
+        await sprints.complete_sprint(session, done_ctx, CompleteRequest())
     return {
         "item_key": first.key,
         "other_key": second.key,
         "label_id": label.id,
         "status_id": status.id,
         "comment_id": comment.id,
+        "sprint_id": planned.id,
+        "done_sprint_id": done.id,
+        "member_id": member.id,
     }
 
 

@@ -104,6 +104,11 @@ async def test_matrix_cell(
             f"/api/v1/projects/{PROJECT_KEY}", headers=seed["padmin"].headers
         )
         assert deleted.status_code == 204
+    if spec.get("setup") == "start_sprint":
+        started = await client.post(
+            f"/api/v1/sprints/{seed['work']['sprint_id']}/start", headers=seed["padmin"].headers
+        )
+        assert started.status_code == 200
     values = {
         "project_key": PROJECT_KEY,
         "user_id": seed["user_id"],

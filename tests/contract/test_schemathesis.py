@@ -37,6 +37,9 @@ KEEP_RANDOM_PATHS = {
     "delete_status",
     "delete_label",
     "delete_comment",
+    "delete_sprint",
+    "cancel_sprint",
+    "complete_sprint",
 }
 
 
@@ -71,6 +74,7 @@ async def seeded(settings: Settings, server: str) -> AsyncIterator[dict[str, Any
             "comment_id": work["comment_id"],
             "status_id": work["status_id"],
             "label_id": work["label_id"],
+            "sprint_id": work["sprint_id"],
         },
     }
     await empty_all_tables(database)

@@ -1,5 +1,5 @@
-"""Helpers for the platform tests, as fixtures (test modules here are not importable packages):
-an app of their own per module, a client on any app, problem and event checks."""
+"""Helpers for the platform tests, as fixtures since tests/core is not a package: an app of
+their own per module, a client on any app, problem and event checks."""
 
 from __future__ import annotations
 
