@@ -1,25 +1,32 @@
-"""The demo project's backlog: ~200 items over six epics, with a history spread over the last
-six weeks. Deterministic (seeded), and written through the same services as the API, so every
-item has a real event history; only the timestamps are moved into the past afterwards."""
+"""The demo project's work: ~200 items over six epics, three completed sprints and an active one,
+with seven weeks of history.
+
+Every change is made through the same services as the API, in time order, with the clock pinned
+to the moment it "happened" (`clock_at`), so the event log, burndowns, velocity and forecasts are
+all real. Deterministic for a given day (seeded).
+"""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.auth.principal import Principal
-from takt.core.events import Event
-from takt.core.time import utcnow
+from takt.core.time import clock_at, utcnow
 from takt.items import relations
-from takt.items import repository as repo
+from takt.items import repository as items_repo
 from takt.items import service as items
 from takt.items.models import Item
 from takt.items.schemas import ItemCreate, ItemUpdate
 from takt.projects.policies import ProjectAccess
+from takt.sprints import repository as sprint_repo
+from takt.sprints import service as sprints
+from takt.sprints.models import Sprint
+from takt.sprints.schemas import CompleteRequest, SprintCreate
 from takt.workflow import service as workflow
 from takt.workflow.schemas import LabelCreate
 
@@ -41,29 +48,22 @@ EPICS = [
     ("Checkout observability", ["infra"]),
     ("Retire the legacy cart service", ["tech-debt", "api"]),
 ]
-STORY_VERBS = [
-    "Let buyers",
-    "Allow support to",
-    "Show",
-    "Let merchants",
-    "Notify buyers when",
-    "Record",
-    "Let finance",
-    "Explain to buyers why",
-]
-STORY_OBJECTS = [
-    "save a card for later",
-    "retry a declined payment",
-    "see the order total with tax",
-    "refund part of an order",
-    "a payment is pending review",
-    "every payment attempt",
-    "export daily settlements",
-    "a card was declined",
-    "pay with Apple Pay",
-    "pay with Google Pay",
-    "split a payment across two cards",
-    "apply a voucher code",
+STORIES = [
+    "Buyers can save a card for later",
+    "Buyers can retry a declined payment",
+    "Show the order total with tax",
+    "Merchants can refund part of an order",
+    "Tell buyers when a payment is pending review",
+    "Record every payment attempt",
+    "Finance can export daily settlements",
+    "Explain to buyers why a card was declined",
+    "Pay with Apple Pay",
+    "Pay with Google Pay",
+    "Split a payment across two cards",
+    "Apply a voucher code at checkout",
+    "Remember the last shipping address",
+    "Guest checkout without an account",
+    "Show delivery estimates before paying",
 ]
 TASKS = [
     "Add the endpoint",
@@ -93,182 +93,326 @@ COMMENTS = [
     "@{who} can you take a look?",
     "Reproduced on staging, see the logs.",
     "I think this overlaps with {other}.",
-    "Blocked until the bank sandbox is back.",
+    "Waiting for the bank sandbox to come back.",
     "Pairing with @{who} on this tomorrow.",
     "Merged, waiting for the deploy.",
     "Let's split this: the UI part can wait.",
 ]
-FIBONACCI = [1, 2, 3, 5, 8, 13]
-DAYS = 42
+FIBONACCI = [1, 2, 3, 5, 8]
+SPRINT_DAYS = 14
 
 
-@dataclass
-class Plan:
-    """What will happen to one item and when (minutes after the demo's start)."""
+def sprint_starts(today: date) -> list[date]:
+    """Four two-week sprints starting on Mondays; the last one started on last week's Monday, so
+    it is about half way through."""
+    current = today - timedelta(days=today.weekday() + 7)
+    return [current - timedelta(days=SPRINT_DAYS * n) for n in (3, 2, 1, 0)]
 
-    create_at: int
-    steps: list[tuple[int, str]] = field(default_factory=list)  # (minute, status)
+
+def demo_origin(today: date) -> date:
+    """When the demo team started: five days before the first sprint."""
+    return sprint_starts(today)[0] - timedelta(days=5)
 
 
-def _plan(rng: random.Random, age_days: float) -> Plan:
-    start = int((DAYS - age_days) * 24 * 60)
-    plan = Plan(create_at=start)
-    # Older items are further along; anything over ten days old may well be done.
-    progress = rng.random() ** 0.6 * min(1.0, age_days / 10)
-    now = start
-    for status, threshold in (
-        ("To Do", 0.15),
-        ("In Progress", 0.35),
-        ("In Review", 0.6),
-        ("Done", 0.75),
-    ):
-        if progress < threshold:
-            break
-        now += rng.randint(60, int(max(120, age_days * 24 * 60 / 5)))
-        plan.steps.append((min(now, DAYS * 24 * 60 - 5), status))
-    return plan
+@dataclass(order=True)
+class Action:
+    at: datetime
+    order: int
+    run: Callable[[], Awaitable[None]] = field(compare=False)
+
+
+def _moment(day: date, hour: float) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC) + timedelta(hours=hour)
+
+
+def _working(day: date) -> bool:
+    return day.weekday() < 5
+
+
+class DemoTimeline:
+    def __init__(
+        self, session: AsyncSession, access: ProjectAccess, people: dict[str, Principal], seed: int
+    ) -> None:
+        self.session = session
+        self.lead = access
+        self.rng = random.Random(seed)  # noqa: S311 (demo content, not security)
+        self.workers = [people[n] for n in ("leo", "sara", "omar", "maya")]
+        self.actions: list[Action] = []
+        self.items: list[Item] = []
+        self.today = utcnow().date()
+        self.sprint_starts = sprint_starts(self.today)
+        self.origin = demo_origin(self.today)
+
+    def acting(self, principal: Principal) -> ProjectAccess:
+        return ProjectAccess(project=self.lead.project, principal=principal, member_role="member")
+
+    def at(self, when: datetime, run: Callable[[], Awaitable[None]]) -> None:
+        if when <= utcnow():
+            self.actions.append(Action(when, len(self.actions), run))
+
+    def worker(self) -> Principal:
+        return self.rng.choice(self.workers)
+
+    async def run(self) -> int:
+        self.plan_backlog()
+        self.plan_sprints()
+        self.plan_chatter()
+        for action in sorted(self.actions):
+            with clock_at(action.at):
+                await action.run()
+        return len(self.items)
+
+    # Backlog ---------------------------------------------------------------------------------
+
+    def create(self, when: datetime, who: Principal, data: ItemCreate) -> None:
+        async def run() -> None:
+            self.items.append(await items.create_item(self.session, self.acting(who), data))
+
+        self.at(when, run)
+
+    def plan_backlog(self) -> None:
+        rng = self.rng
+        start = _moment(self.origin, 9)
+
+        async def labels() -> None:
+            for name, color in LABELS.items():
+                await workflow.create_label(
+                    self.session, self.lead, LabelCreate(name=name, color=color)
+                )
+
+        self.at(start, labels)
+        span = (self.today - self.origin).days
+        for index, (title, tags) in enumerate(EPICS):
+            epic_key = f"{self.lead.project.key}-{index + 1}"
+            self.create(
+                start + timedelta(minutes=index + 1),
+                self.lead.principal,
+                ItemCreate(type="epic", title=title, labels=tags, priority="high"),
+            )
+            for story in rng.sample(STORIES, rng.randint(5, 7)):
+                when = start + timedelta(days=rng.uniform(0, span * 0.8), minutes=10 + index)
+                self.create(
+                    when,
+                    self.lead.principal,
+                    ItemCreate(
+                        type="story",
+                        title=story,
+                        parent_key=epic_key,
+                        labels=tags[:1],
+                        estimate=rng.choice(FIBONACCI),
+                        priority=rng.choice(["low", "medium", "high"]),
+                        description=f"**Why:** buyers asked for it.\n\n"
+                        f"**Done when:** {story.lower()}.",
+                    ),
+                )
+        for _ in range(155):
+            when = start + timedelta(days=rng.uniform(0.2, span - 0.5))
+            if rng.random() < 0.6:
+                self.create(
+                    when,
+                    self.worker(),
+                    ItemCreate(
+                        type="task",
+                        title=rng.choice(TASKS),
+                        estimate=rng.choice(FIBONACCI[:3]),
+                        assignee=self.worker().user.username,
+                    ),
+                )
+            else:
+                self.create(
+                    when,
+                    self.worker(),
+                    ItemCreate(
+                        type="bug",
+                        title=rng.choice(BUGS),
+                        labels=[rng.choice(list(LABELS))],
+                        priority=rng.choice(["medium", "high", "urgent"]),
+                        estimate=rng.choice([1, 2, 3]),
+                        description="Steps to reproduce:\n1. Add an item to the cart\n2. Pay\n\n"
+                        "Expected: it works.",
+                    ),
+                )
+
+    # Sprints ---------------------------------------------------------------------------------
+
+    def plan_sprints(self) -> None:
+        previous: list[Sprint] = []
+        for number, start in enumerate(self.sprint_starts, start=1):
+            end = start + timedelta(days=SPRINT_DAYS - 1)
+            self.plan_sprint(number, start, end, previous)
+
+    def plan_sprint(self, number: int, start: date, end: date, previous: list[Sprint]) -> None:
+        rng = self.rng
+        holder: list[Sprint] = []
+
+        async def plan() -> None:
+            carried = await sprint_repo.next_planned(self.session, self.lead.project.id, "")
+            sprint = carried or await sprints.create_sprint(
+                self.session,
+                self.lead,
+                SprintCreate(name=f"Sprint {number}", start_date=start, end_date=end),
+            )
+            sprint.name, sprint.goal = (
+                f"Sprint {number}",
+                rng.choice(
+                    [
+                        "Card payments live in the EU",
+                        "Wallets on mobile",
+                        "Faster checkout",
+                        "Fewer declined payments",
+                    ]
+                ),
+            )
+            sprint.start_date, sprint.end_date = start, end
+            holder.append(sprint)
+            ctx = sprints.SprintContext(access=self.lead, sprint=sprint)
+            open_items = [
+                i
+                for i in self.items
+                if i.sprint_id is None and i.type != "epic" and i.finished_at is None
+            ]
+            chosen = rng.sample(open_items, min(len(open_items), rng.randint(11, 15)))
+            if chosen:
+                await sprints.add_items(self.session, ctx, [i.key for i in chosen])
+            await sprints.start_sprint(self.session, ctx)
+
+        self.at(_moment(start, 9.5), plan)
+
+        for day_offset in range(SPRINT_DAYS):
+            day = start + timedelta(days=day_offset)
+            if not _working(day):
+                continue
+            for slot in range(rng.randint(2, 4)):
+                hour = 10 + slot * 2 + rng.random()
+                self.at(_moment(day, hour), self.progress(holder, day_offset))
+            if day_offset in (3, 6) and rng.random() < 0.7:
+                self.at(_moment(day, 16), self.scope_change(holder))
+
+        if end < self.today:
+
+            async def complete() -> None:
+                ctx = sprints.SprintContext(access=self.lead, sprint=holder[0])
+                await sprints.complete_sprint(
+                    self.session, ctx, CompleteRequest(carry_over_to="next")
+                )
+
+            self.at(_moment(end, 17), complete)
+        previous.extend(holder)
+
+    def progress(self, holder: list[Sprint], day_offset: int) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            if not holder:
+                return
+            sprint = holder[0]
+            steps = {
+                "backlog": "To Do",
+                "todo": "In Progress",
+                "in_progress": "In Review",
+                "in_review": "Done",
+            }
+            candidates = [
+                (i, c)
+                for i, c in await sprint_repo.items_with_category(self.session, sprint.id)
+                if c in steps
+            ]
+            if not candidates:
+                return
+            # Work flows: items further along move first, about one in four stall.
+            candidates.sort(key=lambda ic: list(steps).index(ic[1]), reverse=True)
+            for item, category in candidates[: self.rng.randint(1, 3)]:
+                if self.rng.random() < 0.25:
+                    continue
+                await items.update_item(
+                    self.session,
+                    self.acting(self.worker()),
+                    item,
+                    ItemUpdate(status=steps[category]),
+                    if_match=None,
+                )
+
+        return run
+
+    def scope_change(self, holder: list[Sprint]) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            if not holder:
+                return
+            sprint = holder[0]
+            ctx = sprints.SprintContext(access=self.lead, sprint=sprint)
+            open_items = [
+                i
+                for i in self.items
+                if i.sprint_id is None and i.type == "bug" and i.finished_at is None
+            ]
+            if open_items:
+                await sprints.add_items(self.session, ctx, [self.rng.choice(open_items).key])
+            in_sprint = await sprint_repo.items_with_category(self.session, sprint.id)
+            if in_sprint and self.rng.random() < 0.5:
+                item = self.rng.choice(in_sprint)[0]
+                await items.update_item(
+                    self.session,
+                    self.acting(self.worker()),
+                    item,
+                    ItemUpdate(estimate=self.rng.choice(FIBONACCI)),
+                    if_match=None,
+                )
+
+        return run
+
+    # Links, comments, grooming ---------------------------------------------------------------
+
+    def plan_chatter(self) -> None:
+        rng = self.rng
+        span = (self.today - self.origin).days
+        for _ in range(50):
+            when = _moment(self.origin, 9) + timedelta(days=rng.uniform(1, span))
+
+            async def comment(seed: float = rng.random()) -> None:
+                if len(self.items) < 2:
+                    return
+                local = random.Random(seed)  # noqa: S311
+                item, other = local.sample(self.items, 2)
+                author = local.choice(self.workers)
+                text = local.choice(COMMENTS).format(
+                    who=local.choice(self.workers).user.username, other=other.key
+                )
+                await relations.add_comment(self.session, self.acting(author), item, text)
+
+            self.at(when, comment)
+        for _ in range(25):
+            when = _moment(self.origin, 9) + timedelta(days=rng.uniform(2, span))
+
+            async def link(seed: float = rng.random()) -> None:
+                local = random.Random(seed)  # noqa: S311
+                if len(self.items) < 2:
+                    return
+                a, b = local.sample(self.items, 2)
+                if any(k == b.key for _, k, _, _ in await items_repo.links_of(self.session, a.id)):
+                    return
+                kind = (
+                    "duplicates"
+                    if a.type == b.type == "bug"
+                    else local.choice(["blocks", "relates_to"])
+                )
+                await relations.create_link(self.session, self.lead, a, kind, b.key)
+
+            self.at(when, link)
+
+        async def groom() -> None:
+            urgent = [
+                i
+                for i in self.items
+                if i.type == "bug" and i.priority == 4 and i.finished_at is None
+            ][:6]
+            top = min(self.items, key=lambda i: i.rank)
+            for bug in urgent:
+                if bug.id != top.id:
+                    await items.move_item(self.session, self.lead, bug, before=top.key, after=None)
+                    top = bug
+
+        self.at(utcnow() - timedelta(hours=2), groom)
 
 
 async def load_backlog(
     session: AsyncSession, access: ProjectAccess, people: dict[str, Principal], seed: int = 7
 ) -> int:
-    rng = random.Random(seed)  # noqa: S311 (demo content, not security)
-    workers = [people[n] for n in ("leo", "sara", "omar", "maya")]
-    lead = people["maya"]
-    for name, color in LABELS.items():
-        await workflow.create_label(session, access, LabelCreate(name=name, color=color))
-    plans: dict[str, Plan] = {}
-    created: list[Item] = []
-
-    def acting(principal: Principal) -> ProjectAccess:
-        return ProjectAccess(project=access.project, principal=principal, member_role="member")
-
-    async def add(principal: Principal, data: ItemCreate, age: float) -> Item:
-        item = await items.create_item(session, acting(principal), data)
-        plans[item.id] = _plan(rng, age)
-        created.append(item)
-        return item
-
-    for epic_title, epic_labels in EPICS:
-        epic_age = rng.uniform(30, DAYS)
-        epic = await add(
-            lead,
-            ItemCreate(type="epic", title=epic_title, labels=epic_labels, priority="high"),
-            epic_age,
-        )
-        for _ in range(rng.randint(6, 9)):
-            title = f"{rng.choice(STORY_VERBS)} {rng.choice(STORY_OBJECTS)}"
-            story_age = rng.uniform(3, epic_age)
-            story = await add(
-                lead,
-                ItemCreate(
-                    type="story",
-                    title=title,
-                    parent_key=epic.key,
-                    labels=epic_labels[:1],
-                    estimate=rng.choice(FIBONACCI),
-                    priority=rng.choice(["low", "medium", "high"]),
-                    assignee=rng.choice(workers).user.username,
-                    description=f"**Why:** buyers asked for it.\n\n"
-                    f"**Done when:** {title.lower()} works end to end.",
-                ),
-                story_age,
-            )
-            for task_title in rng.sample(TASKS, rng.randint(1, 3)):
-                await add(
-                    rng.choice(workers),
-                    ItemCreate(
-                        type="task",
-                        title=task_title,
-                        parent_key=story.key,
-                        estimate=rng.choice(FIBONACCI[:4]),
-                        assignee=rng.choice(workers).user.username,
-                    ),
-                    rng.uniform(1, story_age),
-                )
-    epics = [i for i in created if i.type == "epic"]
-    while len(created) < 200:
-        await add(
-            rng.choice(workers),
-            ItemCreate(
-                type="bug",
-                title=rng.choice(BUGS),
-                parent_key=rng.choice(epics).key,
-                priority=rng.choice(["medium", "high", "urgent"]),
-                labels=[rng.choice(list(LABELS))],
-                estimate=rng.choice([1, 2, 3]),
-                assignee=rng.choice(workers).user.username,
-                description="Steps to reproduce:\n1. Add an item to the cart\n2. Pay\n\n"
-                "Expected: it works.",
-            ),
-            rng.uniform(0.5, DAYS),
-        )
-
-    for item in created:
-        mover = acting(rng.choice(workers))
-        for _, status in plans[item.id].steps:
-            await items.update_item(session, mover, item, ItemUpdate(status=status), if_match=None)
-    bugs = [i for i in created if i.type == "bug"]
-    for _ in range(25):
-        a, b = rng.sample(created, 2)
-        kind = rng.choice(["blocks", "relates_to"])
-        if not await _linked(session, a, b):
-            await relations.create_link(session, access, a, kind, b.key)
-    for a, b in zip(bugs[::7], bugs[1::7], strict=False):
-        if not await _linked(session, a, b):
-            await relations.create_link(session, access, a, "duplicates", b.key)
-    for item in rng.sample(created, 50):
-        text = rng.choice(COMMENTS).format(
-            who=rng.choice(workers).user.username, other=rng.choice(created).key
-        )
-        await relations.add_comment(session, acting(rng.choice(workers)), item, text)
-    # A groomed backlog: a few urgent bugs pulled to the top.
-    top = created[0]
-    for bug in [b for b in bugs if b.priority == 4][:8]:
-        await items.move_item(session, access, bug, before=top.key, after=None)
-        top = bug
-    await _backdate(session, created, plans)
-    return len(created)
-
-
-async def _linked(session: AsyncSession, a: Item, b: Item) -> bool:
-    return any(key == b.key for _, key, _, _ in await repo.links_of(session, a.id))
-
-
-async def _backdate(session: AsyncSession, created: list[Item], plans: dict[str, Plan]) -> None:
-    """Spread each item's history over the last six weeks, following its plan."""
-    origin = utcnow() - timedelta(days=DAYS)
-
-    def at(minute: int) -> datetime:
-        return origin + timedelta(minutes=minute)
-
-    for item in created:
-        plan = plans[item.id]
-        events = list(
-            await session.scalars(
-                select(Event).where(Event.subject_id == item.id).order_by(Event.seq)
-            )
-        )
-        moments = [plan.create_at] + [m for m, _ in plan.steps]
-        last = moments[-1]
-        for index, event in enumerate(events):
-            minute = (
-                moments[index]
-                if index < len(moments)
-                else min(last + 30 * (index - len(moments) + 1), DAYS * 24 * 60 - 1)
-            )
-            event.occurred_at = at(minute)
-        started = next((m for m, s in plan.steps if s == "In Progress"), None)
-        finished = next((m for m, s in plan.steps if s == "Done"), None)
-        await session.execute(
-            update(Item)
-            .where(Item.id == item.id)
-            .values(
-                created_at=at(plan.create_at),
-                updated_at=at(max(moments)),
-                started_at=at(started) if started is not None else None,
-                finished_at=at(finished) if finished is not None else None,
-            )
-            .execution_options(synchronize_session=False)
-        )
-    await session.flush()
+    return await DemoTimeline(session, access, people, seed).run()

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, time
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.audit.service import ClientContext
 from takt.auth import repository as users_repo
 from takt.auth import service as auth_service
+from takt.auth.models import User
 from takt.auth.principal import Principal
 from takt.auth.schemas import RegisterRequest
 from takt.auth.service import Security
-from takt.demo.backlog import load_backlog
+from takt.core.time import clock_at, utcnow
+from takt.demo.backlog import demo_origin, load_backlog
 from takt.projects import service as projects
+from takt.projects.policies import ProjectAccess
 from takt.projects.schemas import MemberAdd, ProjectCreate, ProjectSettings
 
 DEMO_PASSWORD = "takt-demo-password"
@@ -43,8 +47,16 @@ async def is_empty(session: AsyncSession) -> bool:
 
 
 async def load_demo(session: AsyncSession, security: Security) -> list[DemoPerson]:
-    """Create the demo people and project. Returns the people, for printing their logins."""
-    users = {}
+    """Create the demo people and project, then its history. Returns the people."""
+    # The team and project exist from the start of the demo's history.
+    with clock_at(datetime.combine(demo_origin(utcnow().date()), time(8), tzinfo=UTC)):
+        users, access = await _team(session, security)
+    await load_backlog(session, access, {name: Principal(user=u) for name, u in users.items()})
+    return list(PEOPLE)
+
+
+async def _team(session: AsyncSession, security: Security) -> tuple[dict[str, User], ProjectAccess]:
+    users: dict[str, User] = {}
     for person in PEOPLE:
         data = RegisterRequest(
             username=person.username,
@@ -78,5 +90,4 @@ async def load_demo(session: AsyncSession, security: Security) -> list[DemoPerso
                 MemberAdd(username=person.username, role=person.role),
                 client=CLIENT,
             )
-    await load_backlog(session, access, {name: Principal(user=u) for name, u in users.items()})
-    return list(PEOPLE)
+    return users, access

@@ -192,7 +192,10 @@ async def burndown(session: AsyncSession, project: Project, sprint: Sprint) -> B
     cutoff = sprint.completed_at if sprint.state in ("completed", "cancelled") else None
     subjects = await repo.scope_subjects(session, project.id, sprint.id)
     replay = Replay(sprint.id, await repo.item_events(session, subjects, cutoff))
-    start_moment = sprint.started_at or end_of_day(sprint.start_date, zone)
+    # Scope as of the start, including changes made in the same instant as the start itself.
+    start_moment = (sprint.started_at or end_of_day(sprint.start_date, zone)) + timedelta(
+        microseconds=1
+    )
     start_remaining = totals(dict(replay.until(start_moment)).values()).remaining_points
     ideal = ideal_line(start_remaining, len(sprint_days))
     changes_by_day: dict[date, list[ScopeChange]] = {}
