@@ -145,7 +145,7 @@ async def empty_all_tables(database: Database) -> None:
     tables = [t.name for t in reversed(metadata.sorted_tables)]
     async with database.transaction() as session:
         for name in tables:
-            await session.execute(text(f"DELETE FROM {name}"))  # noqa: S608 (our table names)
+            await session.execute(text(f"DELETE FROM {name}"))
 
 
 @pytest.fixture(autouse=True)

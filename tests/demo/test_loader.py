@@ -30,10 +30,11 @@ async def test_demo_loads_a_living_backlog(client: AsyncClient, app: FastAPI, db
         links = await session.scalar(select(func.count()).select_from(ItemLink))
     assert 180 <= sum(types.values()) <= 220
     assert set(types) == {"epic", "story", "task", "bug"}
-    assert oldest is not None and oldest < utcnow() - timedelta(days=21)
-    assert events and events > 400
-    assert comments and comments >= 40
-    assert links and links >= 20
+    assert oldest is not None
+    assert oldest < utcnow() - timedelta(days=21)
+    assert (events or 0) > 400
+    assert (comments or 0) >= 40
+    assert (links or 0) >= 20
 
     tokens = await login(client, "maya", DEMO_PASSWORD)
     headers = {"Authorization": f"Bearer {tokens['access_token']}"}

@@ -99,7 +99,7 @@ async def test_list_and_board_use_a_constant_number_of_queries(
     ada = people["ada"]
     for name in ("api", "web"):
         await client.post("/api/v1/projects/API/labels", json={"name": name}, headers=ada.headers)
-    for i in range(3):
+    for _ in range(3):
         await new_item(client, ada, assignee="bob", labels=["api", "web"], status="To Do")
     small_list = await _count_queries(client, db, ITEMS, ada.headers, limit="100")
     small_board = await _count_queries(client, db, "/api/v1/projects/API/board", ada.headers)
