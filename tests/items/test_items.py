@@ -422,3 +422,19 @@ async def test_deleted_item_is_gone_but_its_history_stays(
 
 
 _ = make_user
+
+
+async def test_nul_characters_are_refused_not_500(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    ada = (await team(app, db))["ada"]
+    body = await client.post(ITEMS, json={"title": "bad\u0000title"}, headers=ada.headers)
+    assert body.status_code == 422
+    label = await client.post(
+        "/api/v1/projects/API/labels", json={"name": "x\u0000"}, headers=ada.headers
+    )
+    assert label.status_code == 422
+    path = await client.get("/api/v1/items/API-1%00", headers=ada.headers)
+    assert 400 <= path.status_code < 500
+    query = await client.get(ITEMS, params={"q": 'status:"a\u0000b"'}, headers=ada.headers)
+    assert 400 <= query.status_code < 500

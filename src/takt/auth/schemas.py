@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
+from takt.core.schemas import Input
+
 USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,31}$"
 PROJECT_KEY_PATTERN = r"^[A-Z][A-Z0-9]{1,9}$"
 
@@ -32,12 +34,6 @@ DisplayName = Annotated[
     Field(description="Name shown to colleagues.", examples=["Ada Lovelace"]),
 ]
 Email = Annotated[EmailStr, Field(max_length=254, examples=["ada@example.com"])]
-
-
-class Input(BaseModel):
-    """Base for request bodies: unknown (and so privileged) fields are rejected with 422."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 class RegisterRequest(Input):

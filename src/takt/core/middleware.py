@@ -11,7 +11,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from takt.core.errors import PayloadTooLarge
+from takt.core.errors import BadRequest, PayloadTooLarge
 from takt.core.logging import request_id_var
 from takt.core.metrics import Metrics
 from takt.core.problems import database_error, internal_error_response, problem_response
@@ -20,6 +20,11 @@ access_log = logging.getLogger("takt.access")
 error_log = logging.getLogger("takt.errors")
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+def _has_encoded_nul(scope: Scope) -> bool:
+    raw = (scope.get("raw_path") or b"") + b"?" + (scope.get("query_string") or b"")
+    return b"%00" in raw or "\x00" in scope["path"]
 
 
 def _route_template(scope: Scope) -> str:
@@ -65,6 +70,11 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
+            if _has_encoded_nul(scope):
+                # No database can compare text with NUL in it; refuse before anything tries.
+                error = BadRequest("URLs must not contain NUL characters (%00).")
+                await problem_response(error, scope["path"])(scope, receive, send_wrapper)
+                return
             await self.app(scope, receive, send_wrapper)
         except Exception as exc:
             # Database failures outside a route (e.g. the idempotency claim) mean what they mean

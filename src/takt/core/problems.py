@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from pydantic import ValidationError as PydanticValidationError
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -150,6 +150,13 @@ def database_error(exc: BaseException) -> AppError | None:
         return ServiceUnavailable("The database can't be reached right now; retry shortly.")
     if isinstance(exc, IntegrityError):
         return Conflict("The change conflicts with existing data; re-read it and decide again.")
+    sqlstate = str(getattr(getattr(exc, "orig", None), "pgcode", None) or "")
+    if isinstance(exc, DataError) or sqlstate.startswith("22"):  # SQL class 22: data exception
+        # A value the column type refuses (e.g. a NUL byte in a path or query on PostgreSQL).
+        return ValidationFailed(
+            "A value in the request can't be stored or compared; check for control characters.",
+            errors=[{"pointer": "/", "message": "value refused by the database"}],
+        )
     return None
 
 

@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from takt.auth.schemas import Input, UserSummary
+from takt.auth.schemas import UserSummary
+from takt.core.schemas import Input
 from takt.workflow.schemas import LabelName, StatusRef
 
 ItemType = Literal["epic", "story", "task", "bug", "spike"]

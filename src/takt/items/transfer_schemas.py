@@ -5,16 +5,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from takt.core.schemas import Input
 from takt.projects.schemas import ProjectKey, ProjectSettings
 
 FORMAT = "takt.project"
 MAX_ITEMS = 20_000
 
 
-class Doc(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Doc(Input):
+    """Document parts: strict like every request body."""
 
 
 class ProjectDoc(Doc):

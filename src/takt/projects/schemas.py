@@ -15,7 +15,8 @@ from pydantic import (
     model_validator,
 )
 
-from takt.auth.schemas import PROJECT_KEY_PATTERN, Input, UserSummary
+from takt.auth.schemas import PROJECT_KEY_PATTERN, UserSummary
+from takt.core.schemas import Input
 
 Role = Literal["admin", "member", "viewer"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]

@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from takt.auth.schemas import Input, UserSummary
+from takt.auth.schemas import UserSummary
+from takt.core.schemas import Input
 from takt.items.schemas import ItemKey
 
 SprintState = Literal["planned", "active", "completed", "cancelled"]

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from takt.auth.schemas import Input
+from takt.core.schemas import Input
 
 Category = Literal["backlog", "todo", "in_progress", "in_review", "done", "cancelled"]
 StatusName = Annotated[
