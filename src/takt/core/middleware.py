@@ -11,7 +11,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from takt.core.errors import BadRequest, PayloadTooLarge
+from takt.core.errors import PayloadTooLarge, ValidationFailed
 from takt.core.logging import request_id_var
 from takt.core.metrics import Metrics
 from takt.core.problems import database_error, internal_error_response, problem_response
@@ -72,7 +72,10 @@ class RequestContextMiddleware:
         try:
             if _has_encoded_nul(scope):
                 # No database can compare text with NUL in it; refuse before anything tries.
-                error = BadRequest("URLs must not contain NUL characters (%00).")
+                error = ValidationFailed(
+                    "URLs must not contain NUL characters (%00).",
+                    errors=[{"pointer": "/", "message": "NUL character in the URL"}],
+                )
                 await problem_response(error, scope["path"])(scope, receive, send_wrapper)
                 return
             await self.app(scope, receive, send_wrapper)

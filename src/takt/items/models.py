@@ -52,6 +52,7 @@ class Item(IdMixin, TimestampMixin, VersionedMixin, Base):
         Index("ix_items_project_assignee", "project_id", "assignee_id"),
         Index("ix_items_project_created", "project_id", "created_at", "id"),
         Index("ix_items_project_updated", "project_id", "updated_at", "id"),
+        Index("ix_items_project_priority", "project_id", "priority", "rank", "id"),
         Index("ix_items_sprint", "sprint_id", "status_id"),
     )
 

@@ -316,9 +316,9 @@ def _future_working_days(project: Project, count: int) -> list[date]:
 
 
 async def sprint_forecast(
-    session: AsyncSession, project: Project, sprint: Sprint
+    session: AsyncSession, project: Project, sprint: Sprint, *, window: int = 60
 ) -> SprintForecast:
-    history, info = await throughput_history(session, project, 60)
+    history, info = await throughput_history(session, project, window)
     remaining = sum(
         1
         for _, c in await repo.items_with_category(session, sprint.id)

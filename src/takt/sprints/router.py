@@ -230,10 +230,18 @@ async def get_report(context: SprintContextDep) -> SprintReport:
 
 
 @router.get("/sprints/{sprint_id}/forecast", responses=problems(401, 404, 422))
-async def get_sprint_forecast(context: SprintContextDep, session: SessionDep) -> SprintForecast:
+async def get_sprint_forecast(
+    context: SprintContextDep,
+    session: SessionDep,
+    window: Annotated[
+        int, Query(ge=10, le=500, description="Working days of throughput history to use.")
+    ] = 60,
+) -> SprintForecast:
     """Chance that the sprint's remaining items finish by its end (Monte Carlo over daily
     throughput; seeded, so the same data gives the same answer)."""
-    return await reports.sprint_forecast(session, context.access.project, context.sprint)
+    return await reports.sprint_forecast(
+        session, context.access.project, context.sprint, window=window
+    )
 
 
 @router.get("/projects/{project_key}/velocity", responses=problems(401, 404, 422))

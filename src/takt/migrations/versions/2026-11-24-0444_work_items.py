@@ -129,6 +129,9 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_items_project_updated", ["project_id", "updated_at", "id"], unique=False
         )
+        batch_op.create_index(
+            "ix_items_project_priority", ["project_id", "priority", "rank", "id"], unique=False
+        )
         batch_op.create_index("ix_items_sprint", ["sprint_id", "status_id"], unique=False)
 
     op.create_table(
@@ -229,6 +232,7 @@ def downgrade() -> None:
     op.drop_table("comments")
     with op.batch_alter_table("items", schema=None) as batch_op:
         batch_op.drop_index("ix_items_sprint")
+        batch_op.drop_index("ix_items_project_priority")
         batch_op.drop_index("ix_items_project_updated")
         batch_op.drop_index("ix_items_project_status")
         batch_op.drop_index("ix_items_project_rank")
