@@ -42,7 +42,7 @@ async def build_board(
             .order_by(Item.rank, Item.id)
         )
     ).all()
-    summaries = await views.summaries(session, rows)
+    summaries = views.summaries(rows)
     by_status: dict[str, list[int]] = {}
     for index, row in enumerate(rows):
         by_status.setdefault(row[0].status_id, []).append(index)

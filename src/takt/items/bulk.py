@@ -59,7 +59,7 @@ async def bulk_update(
     if updated:
         found = await session.execute(repo.item_rows().where(Item.id.in_([i.id for i in updated])))
         fetched = found.all()
-        for summary, row in zip(await views.summaries(session, fetched), fetched, strict=True):
+        for summary, row in zip(views.summaries(fetched), fetched, strict=True):
             rows[row[0].key] = summary
     return [
         BulkResult(key=key, status=200, item=rows.get(key))

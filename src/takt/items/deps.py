@@ -12,8 +12,7 @@ from takt.core.deps import SessionDep
 from takt.core.errors import NotFound
 from takt.items import repository as repo
 from takt.items.models import Item
-from takt.items.views import project_key_of
-from takt.projects import service as projects
+from takt.items.repository import ItemRow
 from takt.projects.policies import ProjectAccess
 
 ItemKeyPath = Annotated[
@@ -25,21 +24,23 @@ ItemKeyPath = Annotated[
 class ItemContext:
     access: ProjectAccess
     item: Item
+    row: ItemRow  # everything a read shows, loaded with the item
 
 
 async def get_item_context(
     item_key: ItemKeyPath, principal: CurrentPrincipal, session: SessionDep
 ) -> ItemContext:
-    if "-" not in item_key:
+    """One query: the item's row, its project and the caller's role, through the visibility
+    rule, so an item of a project the caller can't see is simply not found."""
+    row = await repo.get_visible_row(session, principal, item_key)
+    if row is None:
         raise NotFound(f"No item {item_key}.")
-    try:
-        access = await projects.access(session, principal, project_key_of(item_key))
-    except NotFound as exc:
-        raise NotFound(f"No item {item_key}.") from exc
-    item = await repo.get_item(session, access.project.id, item_key)
-    if item is None:
-        raise NotFound(f"No item {item_key}.")
-    return ItemContext(access=access, item=item)
+    project, role = row[-2], row[-1]
+    return ItemContext(
+        access=ProjectAccess(project=project, principal=principal, member_role=role),
+        item=row[0],
+        row=row,
+    )
 
 
 ItemContextDep = Annotated[ItemContext, Depends(get_item_context)]

@@ -15,8 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from takt.auth.models import User
+from takt.auth.principal import Principal
 from takt.items.models import Comment, Item, ItemLabel, ItemLink
 from takt.projects.models import Project
+from takt.projects.repository import restrict_to_visible
 from takt.workflow.models import Label, Status
 
 Assignee = aliased(User, name="assignee")
@@ -27,15 +29,39 @@ ItemRow = Row[*tuple[Any, ...]]
 AnySelect = Select[*tuple[Any, ...]]
 
 
-def item_rows() -> AnySelect:
-    """Items with everything a summary shows except labels: one row per item, no N+1."""
+# Joins label names into one string per item (label names can't contain control characters).
+LABEL_SEPARATOR = "\x1f"
+
+
+def _label_names_column() -> Any:
     return (
-        select(Item, Status, Assignee, Reporter, Parent.key.label("parent_key"))
+        select(func.aggregate_strings(Label.name, LABEL_SEPARATOR))
+        .select_from(ItemLabel)
+        .join(Label, Label.id == ItemLabel.label_id)
+        .where(ItemLabel.item_id == Item.id)
+        .correlate(Item)
+        .scalar_subquery()
+        .label("label_names")
+    )
+
+
+def item_rows() -> AnySelect:
+    """Items with everything a summary shows, labels included: one row per item, one query for
+    any number of items (row: item, status, assignee, reporter, parent key, label names)."""
+    return (
+        select(
+            Item, Status, Assignee, Reporter, Parent.key.label("parent_key"), _label_names_column()
+        )
         .join(Status, Status.id == Item.status_id)
         .outerjoin(Assignee, Assignee.id == Item.assignee_id)
         .outerjoin(Reporter, Reporter.id == Item.reporter_id)
         .outerjoin(Parent, Parent.id == Item.parent_id)
     )
+
+
+def row_labels(row: ItemRow) -> list[str]:
+    names: str | None = row[5]
+    return sorted(names.split(LABEL_SEPARATOR)) if names else []
 
 
 async def label_names(session: AsyncSession, item_ids: Sequence[str]) -> dict[str, list[str]]:
@@ -58,6 +84,16 @@ async def get_row(session: AsyncSession, project_id: str, key: str) -> ItemRow |
     row: ItemRow | None = (
         await session.execute(item_rows().where(Item.project_id == project_id, Item.key == key))
     ).first()
+    return row
+
+
+async def get_visible_row(session: AsyncSession, principal: Principal, key: str) -> ItemRow | None:
+    """The item's row with its Project and the principal's role as the last two columns, if
+    the principal may see the project."""
+    stmt = restrict_to_visible(
+        item_rows().join(Project, Project.id == Item.project_id).add_columns(Project), principal
+    ).where(Item.key == key)
+    row: ItemRow | None = (await session.execute(stmt)).first()
     return row
 
 

@@ -68,7 +68,7 @@ async def _read(session: SessionDep, item: Item, response: Response) -> ItemRead
     if row is None:
         raise NotFound(f"No item {item.key}.")
     response.headers["ETag"] = etag_for(row[0].version)
-    return await views.detail(session, row)
+    return views.detail(row)
 
 
 @router.get("/projects/{project_key}/items", responses=problems(400, 401, 404, 422))
@@ -124,9 +124,7 @@ async def list_items(
         if facet_names
         else None
     )
-    return ItemPage(
-        data=await views.summaries(session, rows), next_cursor=next_cursor, facets=counts
-    )
+    return ItemPage(data=views.summaries(rows), next_cursor=next_cursor, facets=counts)
 
 
 @router.post(
@@ -148,14 +146,14 @@ async def create_item(
 )
 async def get_item(
     context: ItemContextDep,
-    session: SessionDep,
     response: Response,
     if_none_match: IfNoneMatch = None,
 ) -> ItemRead:
     """One item with its description."""
     if is_not_modified(if_none_match, context.item.version):
         return not_modified_response(context.item.version)  # type: ignore[return-value]
-    return await _read(session, context.item, response)
+    response.headers["ETag"] = etag_for(context.item.version)
+    return views.detail(context.row)
 
 
 @router.patch("/items/{item_key}", responses=problems(401, 403, 404, 412, 422))

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from takt.auth.models import User
 from takt.auth.schemas import UserSummary
 from takt.items import repository as repo
@@ -53,14 +51,12 @@ def _fields(row: ItemRow, labels: list[str]) -> dict[str, object]:
     }
 
 
-async def summaries(session: AsyncSession, rows: Sequence[ItemRow]) -> list[ItemSummary]:
-    """Summaries for rows of `repository.item_rows()`, with labels in one extra query."""
-    labels = await repo.label_names(session, [row[0].id for row in rows])
-    return [ItemSummary.model_validate(_fields(row, labels.get(row[0].id, []))) for row in rows]
+def summaries(rows: Sequence[ItemRow]) -> list[ItemSummary]:
+    """Summaries for rows of `repository.item_rows()` (which carry their labels)."""
+    return [ItemSummary.model_validate(_fields(row, repo.row_labels(row))) for row in rows]
 
 
-async def detail(session: AsyncSession, row: ItemRow) -> ItemRead:
-    labels = await repo.label_names(session, [row[0].id])
+def detail(row: ItemRow) -> ItemRead:
     return ItemRead.model_validate(
-        {**_fields(row, labels.get(row[0].id, [])), "description": row[0].description}
+        {**_fields(row, repo.row_labels(row)), "description": row[0].description}
     )

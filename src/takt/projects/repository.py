@@ -1,6 +1,8 @@
-"""Every query of projects and members. `visible_projects` is the one visibility rule."""
+"""Every query of projects and members. `restrict_to_visible` is the one visibility rule."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlalchemy import Select, and_, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,13 +12,14 @@ from takt.auth.principal import Principal
 from takt.projects.models import Project, ProjectMember
 
 
-def visible_projects(
-    principal: Principal, *, include_deleted: bool = False
-) -> Select[Project, str | None]:
-    """Projects the principal may see, each with the principal's role (None for an instance
-    admin who is not a member). Every project-scoped read starts here."""
+def restrict_to_visible(
+    stmt: Select[*tuple[Any, ...]], principal: Principal, *, include_deleted: bool = False
+) -> Select[*tuple[Any, ...]]:
+    """The one visibility rule. `stmt` selects from `projects`; the result keeps only projects
+    the principal may see and adds the principal's role as the last column (None for an instance
+    admin who is not a member). Every project-scoped read goes through here."""
     membership = and_(ProjectMember.project_id == Project.id, ProjectMember.user_id == principal.id)
-    stmt = select(Project, ProjectMember.role).outerjoin(ProjectMember, membership)
+    stmt = stmt.outerjoin(ProjectMember, membership).add_columns(ProjectMember.role)
     if not principal.is_admin:
         stmt = stmt.where(ProjectMember.id.is_not(None))
     if not include_deleted:
@@ -28,6 +31,13 @@ def visible_projects(
             else literal(False)
         )
     return stmt
+
+
+def visible_projects(
+    principal: Principal, *, include_deleted: bool = False
+) -> Select[*tuple[Any, ...]]:
+    """Projects the principal may see, each with the principal's role."""
+    return restrict_to_visible(select(Project), principal, include_deleted=include_deleted)
 
 
 async def get_visible_project(

@@ -16,8 +16,10 @@ StatusName = Annotated[
 ]
 LabelName = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=50, strip_whitespace=True),
-    Field(examples=["api"]),
+    StringConstraints(
+        min_length=1, max_length=50, strip_whitespace=True, pattern=r"^[^\x00-\x1f\x7f]+$"
+    ),
+    Field(description="No control characters.", examples=["api"]),
 ]
 Color = Annotated[
     str,
