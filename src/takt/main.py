@@ -105,12 +105,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.metrics = metrics
     app.state.cursor_codec = CursorCodec(secret_key)
     app.state.security = security
-    metrics.watch_pools(
-        lambda: (
-            [("write", db.write_engine)]
-            + ([("read", db.read_engine)] if db.read_engine is not db.write_engine else [])
-        )
-    )
+    metrics.watch_pools(lambda: list(zip(("write", "read"), db.engines(), strict=False)))
 
     install_error_handlers(app)
     app.include_router(ops_router)

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -82,6 +83,17 @@ def _postgres_engine(url: str, settings: Settings) -> AsyncEngine:
     )
 
 
+class ReadOnlySession(Session):
+    """Sessions of safe requests (GET, HEAD). They may run in autocommit (PostgreSQL), so a write
+    would stick at once: flushing one is refused as the programming error it is."""
+
+
+@event.listens_for(ReadOnlySession, "before_flush")
+def _refuse_writes(session: Session, _context: Any, _instances: Any) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("a read-only (GET) request tried to write")
+
+
 @dataclass
 class Database:
     """The engines a process uses, and session factories for reads and writes."""
@@ -92,7 +104,9 @@ class Database:
 
     def __post_init__(self) -> None:
         self.write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
-        self.read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        self.read_sessions = async_sessionmaker(
+            self.read_engine, expire_on_commit=False, sync_session_class=ReadOnlySession
+        )
 
     @property
     def dialect(self) -> str:
@@ -106,10 +120,14 @@ class Database:
             reader = _sqlite_engine(url, settings, begin="BEGIN", pool_size=5)
             return cls(url=url, write_engine=writer, read_engine=reader)
         engine = _postgres_engine(url, settings)
-        return cls(url=url, write_engine=engine, read_engine=engine)
+        # Reads share the pool but run in autocommit: no BEGIN/ROLLBACK round trips around the
+        # one or two SELECTs a read request makes.
+        reader = engine.execution_options(isolation_level="AUTOCOMMIT")
+        return cls(url=url, write_engine=engine, read_engine=reader)
 
     def engines(self) -> list[AsyncEngine]:
-        if self.read_engine is self.write_engine:
+        """Engines with a pool of their own (the PostgreSQL reader shares the writer's)."""
+        if self.read_engine.sync_engine.pool is self.write_engine.sync_engine.pool:
             return [self.write_engine]
         return [self.write_engine, self.read_engine]
 
