@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Header, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.config import Settings
@@ -64,4 +64,12 @@ CursorQuery = Annotated[
         max_length=1024,
         description="Opaque cursor from the previous page's `next_cursor`; omit for page one.",
     ),
+]
+
+IfMatchHeader = Annotated[
+    str | None,
+    Header(max_length=256, description="ETag from your last read; 412 if it is stale."),
+]
+IfNoneMatchHeader = Annotated[
+    str | None, Header(max_length=256, description="ETag you hold; 304 if it is current.")
 ]

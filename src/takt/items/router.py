@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from takt.auth.deps import ClientDep, CurrentPrincipal
 from takt.auth.models import User
 from takt.auth.schemas import UserSummary
 from takt.core.concurrency import etag_for, is_not_modified, not_modified_response
-from takt.core.deps import CodecDep, CursorQuery, LimitQuery, SessionDep
+from takt.core.deps import (
+    CodecDep,
+    CursorQuery,
+    IfMatchHeader,
+    IfNoneMatchHeader,
+    LimitQuery,
+    SessionDep,
+)
 from takt.core.errors import NotFound, ValidationFailed
 from takt.core.events import Event
 from takt.core.openapi import problems
@@ -45,12 +52,6 @@ from takt.projects.views import project_read
 
 router = APIRouter(tags=["items"])
 
-IfMatch = Annotated[
-    str | None, Header(max_length=256, description="ETag from your last read; 412 if stale.")
-]
-IfNoneMatch = Annotated[
-    str | None, Header(max_length=256, description="ETag you hold; 304 if it is current.")
-]
 SortName = Literal[
     "rank",
     "key",
@@ -147,7 +148,7 @@ async def create_item(
 async def get_item(
     context: ItemContextDep,
     response: Response,
-    if_none_match: IfNoneMatch = None,
+    if_none_match: IfNoneMatchHeader = None,
 ) -> ItemRead:
     """One item with its description."""
     if is_not_modified(if_none_match, context.item.version):
@@ -162,7 +163,7 @@ async def update_item(
     context: ItemContextDep,
     session: SessionDep,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: IfMatchHeader = None,
 ) -> ItemRead:
     """Change fields; send `If-Match` to be sure nobody changed the item since you read it."""
     item = await service.update_item(session, context.access, context.item, body, if_match=if_match)
@@ -175,7 +176,7 @@ async def update_item(
     responses=problems(401, 403, 404, 409, 412),
 )
 async def delete_item(
-    context: ItemContextDep, session: SessionDep, if_match: IfMatch = None
+    context: ItemContextDep, session: SessionDep, if_match: IfMatchHeader = None
 ) -> Response:
     """Delete an item (its history stays in the event log)."""
     await service.delete_item(session, context.access, context.item, if_match=if_match)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Header, Response, status
+from fastapi import APIRouter, Response, status
 
 from takt.auth.deps import ClientDep, CurrentPrincipal
 from takt.auth.schemas import UserSummary
 from takt.core.concurrency import etag_for, is_not_modified, not_modified_response
-from takt.core.deps import CodecDep, CursorQuery, LimitQuery, SessionDep
+from takt.core.deps import (
+    CodecDep,
+    CursorQuery,
+    IfMatchHeader,
+    IfNoneMatchHeader,
+    LimitQuery,
+    SessionDep,
+)
 from takt.core.openapi import problems
 from takt.core.pagination import Page, SortKey, paginate
 from takt.projects import repository as repo
@@ -28,14 +33,6 @@ from takt.projects.schemas import (
 from takt.projects.views import project_read
 
 router = APIRouter(tags=["projects"])
-
-IfMatch = Annotated[
-    str | None,
-    Header(max_length=256, description="ETag from your last read; 412 if it is stale."),
-]
-IfNoneMatch = Annotated[
-    str | None, Header(max_length=256, description="ETag you hold; 304 if it is current.")
-]
 
 
 def _with_etag(response: Response, access: ProjectAccess) -> ProjectRead:
@@ -97,7 +94,7 @@ async def create_project(
     responses={**problems(401, 404), 304: {"description": "Not modified."}},
 )
 async def get_project(
-    access: ProjectAccessDep, response: Response, if_none_match: IfNoneMatch = None
+    access: ProjectAccessDep, response: Response, if_none_match: IfNoneMatchHeader = None
 ) -> ProjectRead:
     """One project, with its settings and your role."""
     if is_not_modified(if_none_match, access.project.version):
@@ -111,7 +108,7 @@ async def update_project(
     access: ProjectAccessDep,
     session: SessionDep,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: IfMatchHeader = None,
 ) -> ProjectRead:
     """Change a project's name, description or settings (admins)."""
     await service.update_project(session, access, body, if_match=if_match)
@@ -124,7 +121,7 @@ async def update_project(
     responses=problems(401, 403, 404, 412),
 )
 async def delete_project(
-    access: ProjectAccessDep, session: SessionDep, client: ClientDep, if_match: IfMatch = None
+    access: ProjectAccessDep, session: SessionDep, client: ClientDep, if_match: IfMatchHeader = None
 ) -> Response:
     """Delete a project (admins). Soft: an instance admin can restore it."""
     await service.delete_project(session, access, if_match=if_match, client=client)

@@ -195,26 +195,43 @@ async def add_member(
         await session.flush()
     except IntegrityError as exc:
         raise AlreadyMember(f"{user.username} is already a member.") from exc
+    await _membership_changed(
+        session, access, "member.added", user, {"role": data.role}, client=client
+    )
+    return member, user
+
+
+async def _membership_changed(
+    session: AsyncSession,
+    access: ProjectAccess,
+    action: str,
+    user: User,
+    details: dict[str, Any],
+    *,
+    client: ClientContext,
+    changes: dict[str, list[Any]] | None = None,
+) -> None:
+    """A membership change is both a project event and a security audit entry."""
     await emit(
         session,
-        "member.added",
-        project,
+        action,
+        access.project,
         access.principal,
-        {"user_id": user.id, "username": user.username, "role": data.role},
+        {"user_id": user.id, "username": user.username, **details},
+        changes,
         subject=user,
     )
     await audit(
         session,
-        "member.added",
+        action,
         client=client,
         actor_id=access.principal.id,
         actor_username=access.principal.user.username,
-        project_id=project.id,
+        project_id=access.project.id,
         target_type="user",
         target_id=user.id,
-        details={"role": data.role},
+        details=details,
     )
-    return member, user
 
 
 async def _member_or_404(
@@ -245,25 +262,14 @@ async def change_role(
         raise LastAdmin("This is the project's last admin.")
     member.role = role
     await session.flush()
-    await emit(
+    await _membership_changed(
         session,
+        access,
         "member.role_changed",
-        project,
-        access.principal,
-        {"user_id": user.id, "username": user.username},
-        {"role": [old, role]},
-        subject=user,
-    )
-    await audit(
-        session,
-        "member.role_changed",
+        user,
+        {"from": old, "to": role},
         client=client,
-        actor_id=access.principal.id,
-        actor_username=access.principal.user.username,
-        project_id=project.id,
-        target_type="user",
-        target_id=user.id,
-        details={"from": old, "to": role},
+        changes={"role": [old, role]},
     )
     return member, user
 
@@ -279,22 +285,6 @@ async def remove_member(
         raise LastAdmin("This is the project's last admin.")
     await session.delete(member)
     await session.flush()
-    await emit(
-        session,
-        "member.removed",
-        project,
-        access.principal,
-        {"user_id": user.id, "username": user.username, "role": member.role},
-        subject=user,
-    )
-    await audit(
-        session,
-        "member.removed",
-        client=client,
-        actor_id=access.principal.id,
-        actor_username=access.principal.user.username,
-        project_id=project.id,
-        target_type="user",
-        target_id=user.id,
-        details={"role": member.role},
+    await _membership_changed(
+        session, access, "member.removed", user, {"role": member.role}, client=client
     )

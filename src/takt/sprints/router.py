@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from takt.core.concurrency import etag_for, is_not_modified, not_modified_response
-from takt.core.deps import CodecDep, CursorQuery, LimitQuery, SessionDep
+from takt.core.deps import (
+    CodecDep,
+    CursorQuery,
+    IfMatchHeader,
+    IfNoneMatchHeader,
+    LimitQuery,
+    SessionDep,
+)
 from takt.core.openapi import problems
 from takt.core.pagination import Page, SortKey, paginate
 from takt.projects.deps import ProjectAccessDep
@@ -34,12 +41,6 @@ from takt.sprints.schemas import (
 )
 
 router = APIRouter(tags=["sprints"])
-IfMatch = Annotated[
-    str | None, Header(max_length=256, description="ETag from your last read; 412 if stale.")
-]
-IfNoneMatch = Annotated[
-    str | None, Header(max_length=256, description="ETag you hold; 304 if it is current.")
-]
 
 
 def sprint_read(sprint: Sprint, project_key: str) -> SprintRead:
@@ -116,7 +117,7 @@ async def create_sprint(
     "/sprints/{sprint_id}", responses={**problems(401, 404), 304: {"description": "Not modified."}}
 )
 async def get_sprint(
-    context: SprintContextDep, response: Response, if_none_match: IfNoneMatch = None
+    context: SprintContextDep, response: Response, if_none_match: IfNoneMatchHeader = None
 ) -> SprintRead:
     """One sprint, with its commitment (after start) and report (after completion)."""
     if is_not_modified(if_none_match, context.sprint.version):
@@ -130,7 +131,7 @@ async def update_sprint(
     context: SprintContextDep,
     session: SessionDep,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: IfMatchHeader = None,
 ) -> SprintRead:
     """Rename, re-goal or re-date a sprint that is not completed."""
     sprint = await service.update_sprint(session, context, body, if_match=if_match)
@@ -143,7 +144,7 @@ async def update_sprint(
     responses=problems(401, 403, 404, 409, 412),
 )
 async def delete_sprint(
-    context: SprintContextDep, session: SessionDep, if_match: IfMatch = None
+    context: SprintContextDep, session: SessionDep, if_match: IfMatchHeader = None
 ) -> Response:
     """Delete a planned or cancelled sprint; its items go back to the backlog."""
     await service.delete_sprint(session, context, if_match=if_match)
