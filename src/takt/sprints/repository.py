@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Row, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.auth.models import User
@@ -134,31 +135,35 @@ async def scope_change_events(
     )
 
 
+# Only what the replay reads, as plain rows: several times cheaper than ORM objects when a
+# sprint has thousands of items.
+_REPLAY_COLUMNS = (Event.type, Event.subject_id, Event.occurred_at, Event.data, Event.changes)
+
+
 async def item_events(
     session: AsyncSession, subject_ids: Sequence[str], before: datetime | None
-) -> list[Event]:
+) -> list[Row[Any]]:
     if not subject_ids:
         return []
-    stmt = select(Event).where(
+    stmt = select(*_REPLAY_COLUMNS).where(
         Event.subject_id.in_(list(subject_ids)),
         Event.type.in_(("item.created", "item.updated", "item.deleted")),
     )
     if before is not None:
         stmt = stmt.where(Event.occurred_at < before)
-    return list(await session.scalars(stmt.order_by(Event.occurred_at, Event.seq)))
+    return list((await session.execute(stmt.order_by(Event.occurred_at, Event.seq))).all())
 
 
-async def finish_events(session: AsyncSession, project_id: str, since: datetime) -> list[Event]:
+async def finish_events(session: AsyncSession, project_id: str, since: datetime) -> list[Row[Any]]:
     """Events that may mark an item finished (entry into done) since `since`."""
-    return list(
-        await session.scalars(
-            select(Event).where(
-                Event.project_id == project_id,
-                Event.type.in_(("item.created", "item.updated")),
-                Event.occurred_at >= since,
-            )
+    rows = await session.execute(
+        select(*_REPLAY_COLUMNS).where(
+            Event.project_id == project_id,
+            Event.type.in_(("item.created", "item.updated")),
+            Event.occurred_at >= since,
         )
     )
+    return list(rows.all())
 
 
 async def first_item_event(session: AsyncSession, project_id: str) -> datetime | None:
