@@ -122,3 +122,16 @@ async def test_list_and_board_use_a_constant_number_of_queries(
     # caller, project access, items with their labels; the board adds statuses and column counts
     assert big_list <= 3 + begin
     assert big_board <= 5 + begin
+
+
+async def test_hot_reads_carry_rate_limit_and_cache_headers(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    ada = (await team(app, db))["ada"]
+    item = await new_item(client, ada)
+    for url in (ITEMS, f"/api/v1/items/{item['key']}", "/api/v1/projects/API/board"):
+        response = await client.get(url, headers=ada.headers)
+        assert response.status_code == 200
+        assert response.headers["ratelimit-limit"] == "600"
+        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["content-type"] == "application/json"

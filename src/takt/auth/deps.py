@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from takt.audit.service import ClientContext
@@ -39,7 +39,6 @@ ClientDep = Annotated[ClientContext, Depends(get_client)]
 
 async def get_principal(
     request: Request,
-    response: Response,
     session: SessionDep,
     database: DatabaseDep,
     security: SecurityDep,
@@ -65,7 +64,9 @@ async def get_principal(
             f"More than {limit} requests a minute.",
             headers={**rate_headers, "Retry-After": str(window.resets_in)},
         )
-    response.headers.update(rate_headers)
+    # Added by the request middleware to whatever response goes out, including responses a
+    # route builds itself.
+    request.state.extra_headers = rate_headers
 
     if request.method not in SAFE_METHODS and not principal.has_scope("write"):
         raise Forbidden("This token has the read scope only.")

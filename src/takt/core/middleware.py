@@ -65,6 +65,8 @@ class RequestContextMiddleware:
                 status = message["status"]
                 response_headers = MutableHeaders(scope=message)
                 response_headers["X-Request-ID"] = request_id
+                for name, value in scope["state"].get("extra_headers", {}).items():
+                    response_headers.setdefault(name, value)
                 if is_api and "cache-control" not in response_headers:
                     response_headers["Cache-Control"] = "no-store"
             await send(message)

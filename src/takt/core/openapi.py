@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
+from starlette.responses import Response
+
 from takt.core.errors import PROBLEM_MEDIA_TYPE
 from takt.core.problems import Problem
 
@@ -48,3 +51,20 @@ def polish_openapi(schema: dict[str, Any]) -> dict[str, Any]:
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
     return schema
+
+
+def json_response(
+    model: BaseModel, *, status_code: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    """Serialize a response model once, straight to JSON bytes.
+
+    FastAPI validates a returned model against the route's `response_model` again before it
+    serializes it; for the big read responses (lists, board) that doubles the work. Routes that
+    return this keep `response_model=` in their decorator so the schema documents the shape.
+    """
+    return Response(
+        model.model_dump_json(),
+        status_code=status_code,
+        media_type="application/json",
+        headers=headers,
+    )

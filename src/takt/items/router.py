@@ -20,7 +20,7 @@ from takt.core.deps import (
 )
 from takt.core.errors import NotFound, ValidationFailed
 from takt.core.events import Event
-from takt.core.openapi import problems
+from takt.core.openapi import json_response, problems
 from takt.core.pagination import Page, SortKey, paginate
 from takt.events import repository as events_repo
 from takt.events.schemas import EventPage, event_read
@@ -72,7 +72,9 @@ async def _read(session: SessionDep, item: Item, response: Response) -> ItemRead
     return views.detail(row)
 
 
-@router.get("/projects/{project_key}/items", responses=problems(400, 401, 404, 422))
+@router.get(
+    "/projects/{project_key}/items", response_model=ItemPage, responses=problems(400, 401, 404, 422)
+)
 async def list_items(
     access: ProjectAccessDep,
     session: SessionDep,
@@ -94,7 +96,7 @@ async def list_items(
     ] = None,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
-) -> ItemPage:
+) -> Response:
     """The project's items (summaries, without descriptions), filtered and sorted."""
     facet_names = [f.strip() for f in facets.split(",") if f.strip()] if facets else []
     unknown = [f for f in facet_names if f not in search.FACETS]
@@ -125,7 +127,9 @@ async def list_items(
         if facet_names
         else None
     )
-    return ItemPage(data=views.summaries(rows), next_cursor=next_cursor, facets=counts)
+    return json_response(
+        ItemPage(data=views.summaries(rows), next_cursor=next_cursor, facets=counts)
+    )
 
 
 @router.post(
@@ -143,18 +147,17 @@ async def create_item(
 
 
 @router.get(
-    "/items/{item_key}", responses={**problems(401, 404), 304: {"description": "Not modified."}}
+    "/items/{item_key}",
+    response_model=ItemRead,
+    responses={**problems(401, 404), 304: {"description": "Not modified."}},
 )
-async def get_item(
-    context: ItemContextDep,
-    response: Response,
-    if_none_match: IfNoneMatchHeader = None,
-) -> ItemRead:
+async def get_item(context: ItemContextDep, if_none_match: IfNoneMatchHeader = None) -> Response:
     """One item with its description."""
     if is_not_modified(if_none_match, context.item.version):
-        return not_modified_response(context.item.version)  # type: ignore[return-value]
-    response.headers["ETag"] = etag_for(context.item.version)
-    return views.detail(context.row)
+        return not_modified_response(context.item.version)
+    return json_response(
+        views.detail(context.row), headers={"ETag": etag_for(context.item.version)}
+    )
 
 
 @router.patch("/items/{item_key}", responses=problems(401, 403, 404, 412, 422))
@@ -362,7 +365,9 @@ async def item_history(
     )
 
 
-@router.get("/projects/{project_key}/board", responses=problems(401, 404, 422))
+@router.get(
+    "/projects/{project_key}/board", response_model=Board, responses=problems(401, 404, 422)
+)
 async def get_board(
     access: ProjectAccessDep,
     session: SessionDep,
@@ -372,10 +377,12 @@ async def get_board(
     per_column: Annotated[
         int, Query(ge=1, le=200, description="Most items listed per column.")
     ] = 50,
-) -> Board:
+) -> Response:
     """Items by status in workflow order, each column in rank order with its count and WIP
     limit."""
-    return await board.build_board(session, access, sprint_id=sprint_id, per_column=per_column)
+    return json_response(
+        await board.build_board(session, access, sprint_id=sprint_id, per_column=per_column)
+    )
 
 
 @router.post("/projects/{project_key}/items/bulk", responses=problems(401, 403, 404, 422))
