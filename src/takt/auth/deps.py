@@ -24,12 +24,12 @@ bearer_scheme = OAuth2PasswordBearer(
 )
 
 
-def get_security(request: Request) -> Security:
+async def get_security(request: Request) -> Security:
     security: Security = request.app.state.security
     return security
 
 
-def get_client(request: Request) -> ClientContext:
+async def get_client(request: Request) -> ClientContext:
     return ClientContext(address=request.client.host if request.client else None)
 
 
@@ -87,9 +87,3 @@ async def get_principal(
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
-
-
-def require_admin_scope(principal: Principal, action: str) -> None:
-    """Admin actions (settings, members, deletion, audit) need a token with the admin scope."""
-    if not principal.has_scope("admin"):
-        raise Forbidden(f"{action} needs a token with the admin scope.")

@@ -15,12 +15,14 @@ from takt.core.pagination import CursorCodec
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_database(request: Request) -> Database:
+# Dependencies are `async def` even when they don't await: FastAPI runs a plain `def` dependency
+# in a worker thread, a thread hop per dependency per request.
+async def get_database(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -29,7 +31,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request, committed after the handler returns and before the response
     is sent, so a commit failure becomes an error response and a client never sees a 2xx for a
     write that did not happen. Reads use the read engine and are rolled back."""
-    db = get_database(request)
+    db: Database = request.app.state.db
     write = request.method not in SAFE_METHODS
     factory = db.write_sessions if write else db.read_sessions
     async with factory() as session:
@@ -49,7 +51,7 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
-def get_cursor_codec(request: Request) -> CursorCodec:
+async def get_cursor_codec(request: Request) -> CursorCodec:
     codec: CursorCodec = request.app.state.cursor_codec
     return codec
 
