@@ -123,6 +123,9 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         # Cheap hashes keep the suite fast; production parameters are tested on their own.
         argon2_memory_kib=64,
         argon2_time_cost=1,
+        # Two xdist workers, live servers and fresh databases share PostgreSQL's 100 connections.
+        db_pool_size=8,
+        db_max_overflow=4,
         _env_file=None,  # type: ignore[call-arg]
     )
 

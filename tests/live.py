@@ -34,6 +34,8 @@ def live_server(database_url: str, data_dir: Path, **env: str) -> Iterator[str]:
         "TAKT_LOG_LEVEL": "WARNING",
         "TAKT_ARGON2_MEMORY_KIB": "64",
         "TAKT_ARGON2_TIME_COST": "1",
+        "TAKT_DB_POOL_SIZE": "5",
+        "TAKT_DB_MAX_OVERFLOW": "2",
         **env,
     }
     process = subprocess.Popen(
