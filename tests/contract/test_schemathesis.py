@@ -100,7 +100,7 @@ def problem_json_for_errors(ctx: Any, response: Any, case: Any) -> bool | None:
 
 @schema.parametrize()
 @settings(
-    max_examples=15,
+    max_examples=10,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
