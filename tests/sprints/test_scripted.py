@@ -192,3 +192,20 @@ async def test_only_one_sprint_is_active(client: AsyncClient, app: FastAPI, db: 
         "/api/v1/projects/API/sprints", params={"state": "active"}, headers=ada.headers
     )
     assert len(listed.json()["data"]) == 1
+
+
+async def test_a_sprint_is_at_most_a_year(client: AsyncClient, app: FastAPI, db: Database) -> None:
+    ada = (await team(app, db))["ada"]
+    too_long = await client.post(
+        "/api/v1/projects/API/sprints",
+        json={"name": "Forever", "start_date": "2026-01-01", "end_date": "2027-01-02"},
+        headers=ada.headers,
+    )
+    assert too_long.status_code == 422
+    sprint = (
+        await client.post("/api/v1/projects/API/sprints", json={"name": "Ok"}, headers=ada.headers)
+    ).json()
+    stretched = await client.patch(
+        f"/api/v1/sprints/{sprint['id']}", json={"start_date": "0001-01-01"}, headers=ada.headers
+    )
+    assert stretched.status_code == 422

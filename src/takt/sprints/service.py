@@ -61,17 +61,30 @@ async def context(session: AsyncSession, principal: Principal, sprint_id: str) -
     return SprintContext(access=access, sprint=sprint)
 
 
+# A sprint is a time box: bounding it also bounds every per-day report over it.
+MAX_SPRINT_DAYS = 366
+
+
+def _check_span(start: date, end: date) -> None:
+    if end < start:
+        raise ValidationFailed(
+            "end_date is before start_date.",
+            errors=[{"pointer": "/end_date", "message": "before start_date"}],
+        )
+    if (end - start).days + 1 > MAX_SPRINT_DAYS:
+        raise ValidationFailed(
+            f"A sprint lasts at most {MAX_SPRINT_DAYS} days.",
+            errors=[{"pointer": "/end_date", "message": f"more than {MAX_SPRINT_DAYS} days"}],
+        )
+
+
 def _default_dates(
     access: ProjectAccess, start: date | None, end: date | None
 ) -> tuple[date, date]:
     settings = access.project.settings
     start = start or local_date(utcnow(), settings.get("time_zone", "UTC"))
     end = end or start + timedelta(days=int(settings.get("sprint_length_days", 14)) - 1)
-    if end < start:
-        raise ValidationFailed(
-            "end_date is before start_date.",
-            errors=[{"pointer": "/end_date", "message": "before start_date"}],
-        )
+    _check_span(start, end)
     return start, end
 
 
@@ -127,11 +140,7 @@ async def update_sprint(
     if (start, end) != (sprint.start_date, sprint.end_date):
         if sprint.state != "planned" and start != sprint.start_date:
             raise InvalidSprintState("An active sprint's start date can't change.")
-        if end < start:
-            raise ValidationFailed(
-                "end_date is before start_date.",
-                errors=[{"pointer": "/end_date", "message": "before start"}],
-            )
+        _check_span(start, end)
         changes["dates"] = [
             [sprint.start_date.isoformat(), sprint.end_date.isoformat()],
             [start.isoformat(), end.isoformat()],
