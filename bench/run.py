@@ -68,7 +68,7 @@ class RunResult:
 
 
 class StatementLog:
-    """Records SQL statements sent on a Database's engines (as tests/support.py QueryCounter)."""
+    """Records SQL statements sent on a Database's engines (tests count with it too)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db

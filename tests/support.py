@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bench.run import StatementLog
 from fastapi import FastAPI
 from httpx import AsyncClient
 
@@ -157,25 +158,9 @@ async def new_item(
     return item
 
 
-class QueryCounter:
+class QueryCounter(StatementLog):
     """Counts SQL statements sent on the database's engines while active."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
-        self.count = 0
-
-    def _on_execute(self, *args: object) -> None:
-        self.count += 1
-
-    def __enter__(self) -> QueryCounter:
-        from sqlalchemy import event
-
-        for engine in self.db.engines():
-            event.listen(engine.sync_engine, "before_cursor_execute", self._on_execute)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        from sqlalchemy import event
-
-        for engine in self.db.engines():
-            event.remove(engine.sync_engine, "before_cursor_execute", self._on_execute)
+    @property
+    def count(self) -> int:
+        return len(self.statements)
