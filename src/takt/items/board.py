@@ -10,7 +10,7 @@ from takt.items import views
 from takt.items.models import Item
 from takt.items.schemas import Board, BoardColumn
 from takt.projects.policies import ProjectAccess
-from takt.workflow import repository as workflow_repo
+from takt.workflow.models import Status
 from takt.workflow.schemas import StatusRef
 
 
@@ -22,11 +22,24 @@ async def build_board(
     if sprint_id is not None:
         scope.append(Item.sprint_id == sprint_id)
 
-    statuses = await workflow_repo.statuses(session, project_id)
-    count_rows = await session.execute(
-        select(Item.status_id, func.count()).where(*scope).group_by(Item.status_id)
+    # Columns and their counts in one query (a status with no items counts 0).
+    counted = (
+        select(Item.status_id, func.count().label("item_count"))
+        .where(*scope)
+        .group_by(Item.status_id)
+        .subquery()
     )
-    counts = {status_id: int(count) for status_id, count in count_rows}
+    column_rows = await session.execute(
+        select(Status, counted.c.item_count)
+        .outerjoin(counted, counted.c.status_id == Status.id)
+        .where(Status.project_id == project_id)
+        .order_by(Status.position)
+    )
+    statuses: list[Status] = []
+    counts: dict[str, int] = {}
+    for status, item_count in column_rows:
+        statuses.append(status)
+        counts[status.id] = int(item_count or 0)
     # The first `per_column` items of every column by rank, in one query.
     position = (
         func.row_number()
