@@ -35,6 +35,3 @@ class Principal:
 
     def has_scope(self, scope: Scope) -> bool:
         return any(SCOPE_ORDER[s] >= SCOPE_ORDER[scope] for s in self.scopes)
-
-    def may_touch_project(self, key: str) -> bool:
-        return self.project_keys is None or key in self.project_keys

@@ -33,11 +33,6 @@ def clock_at(moment: datetime) -> Iterator[None]:
         _pinned.reset(token)
 
 
-def isoformat_z(value: datetime) -> str:
-    """RFC 3339 with a `Z`, as the API contract wants."""
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def working_days(start: date, end: date, weekdays: Iterable[str]) -> list[date]:
     """The dates from `start` to `end` (inclusive) that fall on the given weekday names."""
     wanted = {WEEKDAY_NAMES.index(day) for day in weekdays}

@@ -190,7 +190,10 @@ async def burndown(session: AsyncSession, project: Project, sprint: Sprint) -> B
     shown = [d for d in sprint_days if d <= last_day] if sprint.state != "planned" else []
     # A completed sprint's numbers stop at its completion (carry-over moves come after).
     cutoff = sprint.completed_at if sprint.state in ("completed", "cancelled") else None
-    subjects = await repo.scope_subjects(session, project.id, sprint.id)
+    # One read of the scope changes: they name every item that was ever in the sprint, and the
+    # ones after the start are listed on their day.
+    scope_events = await repo.scope_change_events(session, project.id, sprint.id)
+    subjects = sorted({e.subject_id for e in scope_events if e.subject_id})
     replay = Replay(sprint.id, await repo.item_events(session, subjects, cutoff))
     # Scope as of the start, including changes made in the same instant as the start itself.
     start_moment = (sprint.started_at or end_of_day(sprint.start_date, zone)) + timedelta(
@@ -199,7 +202,7 @@ async def burndown(session: AsyncSession, project: Project, sprint: Sprint) -> B
     start_remaining = totals(dict(replay.until(start_moment)).values()).remaining_points
     ideal = ideal_line(start_remaining, len(sprint_days))
     changes_by_day: dict[date, list[ScopeChange]] = {}
-    for event in await repo.scope_change_events(session, project.id, sprint.id):
+    for event in scope_events:
         data = event.data
         if not data.get("after_start") or data.get("reason") == "carry-over":
             continue

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.auth.models import User
@@ -57,9 +57,10 @@ async def next_planned(session: AsyncSession, project_id: str, exclude: str) -> 
 
 
 async def count_sprints(session: AsyncSession, project_id: str) -> int:
-    return len(
-        (await session.scalars(select(Sprint.id).where(Sprint.project_id == project_id))).all()
+    count = await session.scalar(
+        select(func.count()).select_from(Sprint).where(Sprint.project_id == project_id)
     )
+    return int(count or 0)
 
 
 async def items_with_category(session: AsyncSession, sprint_id: str) -> list[tuple[Item, str]]:
@@ -103,20 +104,6 @@ async def team(session: AsyncSession, project_id: str) -> list[User]:
             .order_by(User.username_key)
         )
     )
-
-
-async def scope_subjects(session: AsyncSession, project_id: str, sprint_id: str) -> list[str]:
-    """Ids of every item that was ever in the sprint."""
-    rows = await session.scalars(
-        select(Event.subject_id)
-        .where(
-            Event.project_id == project_id,
-            Event.type == "sprint.scope_changed",
-            Event.data["sprint_id"].as_string() == sprint_id,
-        )
-        .distinct()
-    )
-    return [r for r in rows if r]
 
 
 async def scope_change_events(
