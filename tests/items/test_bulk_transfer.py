@@ -177,3 +177,26 @@ async def test_import_refuses_a_taken_key_and_a_broken_document(
     assert broken.status_code == 422
     assert broken.json()["errors"][0]["pointer"] == "/document/items/0/status"
     assert (await client.get("/api/v1/projects/NEW", headers=ada.headers)).status_code == 404
+
+
+async def test_import_refuses_malformed_rank_keys(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    ada = (await team(app, db))["ada"]
+    await new_item(client, ada)
+    document = (await client.get("/api/v1/projects/API/export", headers=ada.headers)).json()
+    for bad in ("", "V0", "a b", "!"):
+        document["items"][0]["rank"] = bad
+        response = await client.post(
+            "/api/v1/projects/import",
+            json={"key": "NEW", "document": document},
+            headers=ada.headers,
+        )
+        assert response.status_code == 422, (bad, response.text)
+    # A project imported with valid ranks keeps working: new items go after them.
+    document["items"][0]["rank"] = "zzz1"
+    imported = await client.post(
+        "/api/v1/projects/import", json={"key": "NEW", "document": document}, headers=ada.headers
+    )
+    assert imported.status_code == 201
+    assert (await new_item(client, ada, "NEW"))["rank"] > "zzz1"

@@ -5,13 +5,21 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from takt.core.schemas import Input
+from takt.items.ranking import is_valid_rank
 from takt.projects.schemas import ProjectKey, ProjectSettings
 
 FORMAT = "takt.project"
 MAX_ITEMS = 20_000
+
+
+def _valid_rank(key: str) -> str:
+    # A malformed key would make the next create or move in the project fail.
+    if not is_valid_rank(key):
+        raise ValueError("not a rank key this server issues (base 62, not ending in 0)")
+    return key
 
 
 class Doc(Input):
@@ -58,7 +66,7 @@ class ItemDoc(Doc):
     sprint_id: str | None = Field(max_length=36)
     due_date: date | None
     blocked: bool
-    rank: str = Field(max_length=64)
+    rank: Annotated[str, AfterValidator(_valid_rank)] = Field(max_length=64)
     created_at: datetime
     updated_at: datetime
     started_at: datetime | None
