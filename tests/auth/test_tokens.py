@@ -278,3 +278,25 @@ async def test_redis_counter_store_is_shared_between_instances() -> None:
     finally:
         await first.close()
         await second.close()
+
+
+@pytest.mark.skipif(
+    not answers("127.0.0.1", 6379) and not os.environ.get("TAKT_REQUIRE_REDIS"),
+    reason="no Redis on 127.0.0.1:6379 (CI sets TAKT_REQUIRE_REDIS=1 and runs it)",
+)
+async def test_two_processes_share_the_rate_limit_through_redis(
+    settings: Settings, db: Database
+) -> None:
+    shared = settings.model_copy(update={"rate_limit_per_minute": 3, "redis_url": REDIS_URL})
+    first, second = create_app(shared, database=db), create_app(shared, database=db)
+    assert isinstance(first.state.security.counters, RedisCounterStore)
+    ada = await make_user(first, db, "ada")
+    try:
+        statuses = []
+        for app in (first, second, first, second):
+            async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as c:
+                statuses.append((await c.get(ME, headers=ada.headers)).status_code)
+        assert statuses == [200, 200, 200, 429]
+    finally:
+        await first.state.security.counters.close()
+        await second.state.security.counters.close()
