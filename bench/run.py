@@ -311,9 +311,12 @@ async def _full(args: argparse.Namespace, generator: str, description: str) -> N
         warmup=args.warmup,
         generator=generator,
         write_duration=args.write_duration or write_duration,
+        only=set(args.only.split(",")) if args.only else None,
     )
     print(f"Load generator: {description}; {args.concurrency} connections, {args.duration} s each")
     main = await measure(config)
+    if config.only:
+        return  # a trial: its lines are printed as it goes
     baseline = None
     if args.baseline_url:
         print("Baseline (S): E1, E2, E4, E7 query counts; E2 and E4 under load")
@@ -349,6 +352,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--baseline-url", help="A database with dataset S, for R3 and R4.")
     parser.add_argument("--load-generator", choices=("auto", "wrk", "asyncio"), default="auto")
+    parser.add_argument(
+        "--only",
+        help="Comma-separated endpoints (e.g. E0,E1): a trial run, printed and not written to "
+        "results/ or RESULTS.md.",
+    )
     parser.add_argument(
         "--smoke", action="store_true", help="Quick correctness pass (errors, query counts)."
     )

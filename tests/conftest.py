@@ -161,10 +161,13 @@ async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
 
 @pytest.fixture(autouse=True)
 async def _reset_counters(request: pytest.FixtureRequest) -> AsyncIterator[None]:
-    """Rate-limit and login-throttle counters live in the (shared) app; start each test clean."""
+    """Rate-limit and login-throttle counters and the principal cache live in the (shared) app;
+    start each test clean."""
     yield
     if "app" in request.fixturenames:
-        await request.getfixturevalue("app").state.security.counters.close()
+        security = request.getfixturevalue("app").state.security
+        await security.counters.close()
+        security.principals.clear()
 
 
 @pytest.fixture

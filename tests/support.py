@@ -62,7 +62,7 @@ async def make_pat(
         pat, secret = await auth_service.create_pat(
             session,
             app.state.security,
-            Principal(user=account.user),
+            Principal.of(account.user),
             TokenCreate(name="test", scopes=scopes, projects=projects),  # type: ignore[arg-type]
             client=CLIENT,
         )
@@ -73,7 +73,7 @@ async def make_project(db: Database, owner: Account, key: str = "API") -> str:
     async with db.transaction() as session:
         access = await project_service.create_project(
             session,
-            Principal(user=owner.user),
+            Principal.of(owner.user),
             ProjectCreate(key=key, name=f"Project {key}"),
             client=CLIENT,
         )
@@ -108,7 +108,7 @@ async def seed_work(
     from takt.workflow.schemas import LabelCreate, StatusCreate
 
     async with db.transaction() as session:
-        access = await project_service.access(session, Principal(user=admin.user), key)
+        access = await project_service.access(session, Principal.of(admin.user), key)
         label = await workflow.create_label(session, access, LabelCreate(name="lab"))
         status = await workflow.create_status(
             session, access, StatusCreate(name="Extra", category="todo")

@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     )
     redis_url: str | None = Field(None, description="Shares rate limits across processes.")
     rate_limit_per_minute: int = Field(600, ge=1)
+    principal_cache_seconds: float = Field(
+        2.0,
+        ge=0,
+        le=60,
+        description="How long a worker keeps a resolved bearer token; changes made through "
+        "another worker reach it within this time. 0 turns the cache off.",
+    )
     login_max_failures: int = Field(5, ge=1, description="Failures before login is throttled.")
     login_window_seconds: int = Field(300, ge=1)
     access_token_minutes: int = Field(15, ge=1, le=60 * 24)

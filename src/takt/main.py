@@ -14,6 +14,7 @@ from fastapi.openapi.utils import get_openapi
 
 import takt
 from takt.api import api_router
+from takt.auth.cache import PrincipalCache
 from takt.auth.service import Security
 from takt.config import Settings, get_settings
 from takt.core.db import Database
@@ -68,6 +69,7 @@ def build_security(settings: Settings, secret_key: str) -> Security:
         refresh_lifetime=timedelta(days=settings.refresh_token_days),
         pat_default_lifetime=timedelta(days=settings.pat_default_days),
         login_max_failures=settings.login_max_failures,
+        principals=PrincipalCache(settings.principal_cache_seconds),
         login_window_seconds=settings.login_window_seconds,
     )
 

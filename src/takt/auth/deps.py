@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -47,7 +48,12 @@ async def get_principal(
 ) -> Principal:
     if not token:
         raise Unauthorized("Send `Authorization: Bearer <token>`.")
-    principal = await resolve_bearer(session, security, token)
+    cache = security.principals
+    cache_key = cache.key(token)
+    principal = cache.get(cache_key)
+    if principal is None:
+        principal = await resolve_bearer(session, security, token)
+        cache.put(cache_key, principal, token_expires=principal.token_expires_at, now=utcnow())
 
     limit = settings.rate_limit_per_minute
     subject = f"pat:{principal.token_id}" if principal.via == "pat" else f"user:{principal.id}"
@@ -83,6 +89,8 @@ async def get_principal(
                 await repo.touch_pat(write, principal.token_id, now)
         else:
             await repo.touch_pat(session, principal.token_id, now)
+        principal = replace(principal, token_last_used_at=now)
+        cache.replace(cache_key, principal)
     return principal
 
 

@@ -11,6 +11,7 @@ from takt.auth import repository as repo
 from takt.auth import service
 from takt.auth.deps import ClientDep, CurrentPrincipal, SecurityDep
 from takt.auth.models import PersonalAccessToken, User
+from takt.auth.principal import Account
 from takt.auth.schemas import (
     AdminUserCreate,
     RefreshRequest,
@@ -36,7 +37,7 @@ from takt.core.pagination import Page, SortKey, paginate
 router = APIRouter(tags=["auth"])
 
 
-def user_read(user: User) -> UserRead:
+def user_read(user: User | Account) -> UserRead:
     return UserRead.model_validate(user, from_attributes=True)
 
 
@@ -184,8 +185,12 @@ async def create_token(
     responses=problems(401, 403, 404),
 )
 async def revoke_token(
-    token_id: str, principal: CurrentPrincipal, session: SessionDep, client: ClientDep
+    token_id: str,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    security: SecurityDep,
+    client: ClientDep,
 ) -> Response:
     """Revoke one of your personal access tokens."""
-    await service.revoke_pat(session, principal, token_id, client=client)
+    await service.revoke_pat(session, security, principal, token_id, client=client)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

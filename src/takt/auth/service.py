@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from takt.audit.service import ClientContext
 from takt.audit.service import record as audit
 from takt.auth import repository as repo
+from takt.auth.cache import PrincipalCache
 from takt.auth.models import PersonalAccessToken, RefreshToken, User
 from takt.auth.principal import ALL_SCOPES, Principal
 from takt.auth.schemas import (
@@ -81,6 +82,7 @@ class Security:
     pat_default_lifetime: timedelta
     login_max_failures: int
     login_window_seconds: int
+    principals: PrincipalCache
 
 
 async def _create_user(
@@ -296,13 +298,14 @@ async def resolve_bearer(session: AsyncSession, security: Security, bearer: str)
         user = await repo.get_user(session, pat.user_id)
         if user is None or not user.is_active:
             raise InvalidCredentials()
-        return Principal(
-            user=user,
+        return Principal.of(
+            user,
             scopes=frozenset(pat.scopes),
             project_keys=frozenset(pat.project_keys) if pat.project_keys is not None else None,
             token_id=pat.id,
             via="pat",
             token_last_used_at=pat.last_used_at,
+            token_expires_at=pat.expires_at,
         )
     try:
         claims = security.access_tokens.verify(bearer)
@@ -311,7 +314,13 @@ async def resolve_bearer(session: AsyncSession, security: Security, bearer: str)
     user = await repo.get_user(session, claims.user_id)
     if user is None or not user.is_active:
         raise InvalidCredentials()
-    return Principal(user=user, scopes=ALL_SCOPES, token_id=claims.token_id, via="jwt")
+    return Principal.of(
+        user,
+        scopes=ALL_SCOPES,
+        token_id=claims.token_id,
+        via="jwt",
+        token_expires_at=claims.expires_at,
+    )
 
 
 def pat_needs_touch(last_used_at: datetime | None, now: datetime) -> bool:
@@ -321,7 +330,9 @@ def pat_needs_touch(last_used_at: datetime | None, now: datetime) -> bool:
 async def update_me(
     session: AsyncSession, security: Security, principal: Principal, data: UserUpdate
 ) -> User:
-    user = principal.user
+    user = await repo.get_user(session, principal.id)
+    if user is None:
+        raise InvalidCredentials()
     changes = data.model_dump(exclude_unset=True)
     if "email" in changes and changes["email"] is not None:
         email_key = str(changes["email"]).lower()
@@ -338,6 +349,7 @@ async def update_me(
             raise Forbidden("The password must not equal the username.")
         user.password_hash = await security.passwords.hash(changes["password"])
     await session.flush()
+    security.principals.forget_user(user.id)
     return user
 
 
@@ -393,7 +405,12 @@ async def create_pat(
 
 
 async def revoke_pat(
-    session: AsyncSession, principal: Principal, token_id: str, *, client: ClientContext
+    session: AsyncSession,
+    security: Security,
+    principal: Principal,
+    token_id: str,
+    *,
+    client: ClientContext,
 ) -> None:
     if principal.via == "pat" and not principal.has_scope("admin"):
         raise Forbidden("Revoking tokens with a token needs the admin scope.")
@@ -401,6 +418,7 @@ async def revoke_pat(
     if pat is None:
         raise NotFound("No such token.")
     pat.revoked_at = utcnow()
+    security.principals.forget_user(principal.id)
     await audit(
         session,
         "token.revoked",

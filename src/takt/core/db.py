@@ -72,7 +72,10 @@ def _postgres_engine(url: str, settings: Settings) -> AsyncEngine:
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        pool_pre_ping=True,
+        # No pre-ping: it costs a round trip on every checkout, i.e. on every request. A
+        # connection that died (database restart) fails its request with a 503, and SQLAlchemy
+        # then invalidates every older connection of the pool, so one request pays, not each.
+        pool_recycle=1800,
         pool_timeout=30,
         connect_args={
             "server_settings": {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from pydantic import BaseModel
 from starlette.responses import Response
 
@@ -67,4 +68,21 @@ def json_response(
         status_code=status_code,
         media_type="application/json",
         headers=headers,
+    )
+
+
+def json_bytes(payload: Any) -> bytes:
+    """JSON for plain data shaped like a response model, written as pydantic writes it
+    (UTC timestamps end in `Z`)."""
+    return orjson.dumps(payload, option=orjson.OPT_UTC_Z)
+
+
+def json_data_response(
+    payload: Any, *, status_code: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    """A response from plain data (dicts, lists, datetimes) with no model in between: the hot
+    reads build their rows as dicts and write them once. Routes keep `response_model=` in their
+    decorator for the schema, and the contract test checks the two agree."""
+    return Response(
+        json_bytes(payload), status_code=status_code, media_type="application/json", headers=headers
     )

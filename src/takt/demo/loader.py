@@ -51,7 +51,7 @@ async def load_demo(session: AsyncSession, security: Security) -> list[DemoPerso
     # The team and project exist from the start of the demo's history.
     with clock_at(datetime.combine(demo_origin(utcnow().date()), time(8), tzinfo=UTC)):
         users, access = await _team(session, security)
-    await load_backlog(session, access, {name: Principal(user=u) for name, u in users.items()})
+    await load_backlog(session, access, {name: Principal.of(u) for name, u in users.items()})
     return list(PEOPLE)
 
 
@@ -70,7 +70,7 @@ async def _team(session: AsyncSession, security: Security) -> tuple[dict[str, Us
             users[person.username] = await auth_service._create_user(
                 session, security, data, is_admin=False
             )
-    lead = Principal(user=users["maya"])
+    lead = Principal.of(users["maya"])
     access = await projects.create_project(
         session,
         lead,

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.items import repository as repo
 from takt.items import views
 from takt.items.models import Item
-from takt.items.schemas import Board, BoardColumn
 from takt.projects.policies import ProjectAccess
 from takt.workflow.models import Status
-from takt.workflow.schemas import StatusRef
 
 
 async def build_board(
     session: AsyncSession, access: ProjectAccess, *, sprint_id: str | None, per_column: int
-) -> Board:
+) -> dict[str, Any]:
+    """The `Board` shape as plain data (see `views.summary`)."""
     project_id = access.project.id
     scope: list[ColumnElement[bool]] = [Item.project_id == project_id]
     if sprint_id is not None:
@@ -55,20 +56,19 @@ async def build_board(
             .order_by(Item.rank, Item.id)
         )
     ).all()
-    summaries = views.summaries(rows)
-    by_status: dict[str, list[int]] = {}
-    for index, row in enumerate(rows):
-        by_status.setdefault(row[0].status_id, []).append(index)
+    by_status: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_status.setdefault(row.status_id, []).append(views.summary(row))
     columns = []
     for status in statuses:
         count = int(counts.get(status.id, 0))
         columns.append(
-            BoardColumn(
-                status=StatusRef(id=status.id, name=status.name, category=status.category),
-                wip_limit=status.wip_limit,
-                count=count,
-                over_limit=status.wip_limit is not None and count > status.wip_limit,
-                items=[summaries[i] for i in by_status.get(status.id, [])],
-            )
+            {
+                "status": {"id": status.id, "name": status.name, "category": status.category},
+                "wip_limit": status.wip_limit,
+                "count": count,
+                "over_limit": status.wip_limit is not None and count > status.wip_limit,
+                "items": by_status.get(status.id, []),
+            }
         )
-    return Board(sprint_id=sprint_id, columns=columns)
+    return {"sprint_id": sprint_id, "columns": columns}

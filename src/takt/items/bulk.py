@@ -10,7 +10,7 @@ from takt.core.errors import AppError, NotFound, ValidationFailed
 from takt.items import repository as repo
 from takt.items import service, views
 from takt.items.models import Item
-from takt.items.schemas import BulkError, BulkRequest, BulkResult, ItemUpdate
+from takt.items.schemas import BulkError, BulkRequest, BulkResult, ItemSummary, ItemUpdate
 from takt.projects.policies import ProjectAccess
 
 
@@ -58,9 +58,8 @@ async def bulk_update(
     rows: dict[str, Any] = {}
     if updated:
         found = await session.execute(repo.item_rows().where(Item.id.in_([i.id for i in updated])))
-        fetched = found.all()
-        for summary, row in zip(views.summaries(fetched), fetched, strict=True):
-            rows[row[0].key] = summary
+        for row in found:
+            rows[row.key] = ItemSummary.model_validate(views.summary(row))
     return [
         BulkResult(key=key, status=200, item=rows.get(key))
         if error is None

@@ -24,23 +24,32 @@ ItemKeyPath = Annotated[
 class ItemContext:
     access: ProjectAccess
     item: Item
-    row: ItemRow  # everything a read shows, loaded with the item
 
 
 async def get_item_context(
     item_key: ItemKeyPath, principal: CurrentPrincipal, session: SessionDep
 ) -> ItemContext:
-    """One query: the item's row, its project and the caller's role, through the visibility
-    rule, so an item of a project the caller can't see is simply not found."""
-    row = await repo.get_visible_row(session, principal, item_key)
-    if row is None:
+    """One query: the item, its project and the caller's role, through the visibility rule, so
+    an item of a project the caller can't see is simply not found."""
+    found = await repo.get_visible_item(session, principal, item_key)
+    if found is None:
         raise NotFound(f"No item {item_key}.")
-    project, role = row[-2], row[-1]
+    item, project, role = found
     return ItemContext(
-        access=ProjectAccess(project=project, principal=principal, member_role=role),
-        item=row[0],
-        row=row,
+        access=ProjectAccess(project=project, principal=principal, member_role=role), item=item
     )
 
 
+async def get_item_detail(
+    item_key: ItemKeyPath, principal: CurrentPrincipal, session: SessionDep
+) -> ItemRow:
+    """The row `GET /items/{key}` shows, through the same visibility rule, as columns (no
+    entities): reading one item is the hottest request there is."""
+    row = await repo.get_visible_detail(session, principal, item_key)
+    if row is None:
+        raise NotFound(f"No item {item_key}.")
+    return row
+
+
 ItemContextDep = Annotated[ItemContext, Depends(get_item_context)]
+ItemDetailDep = Annotated[ItemRow, Depends(get_item_detail)]

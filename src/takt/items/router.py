@@ -20,13 +20,13 @@ from takt.core.deps import (
 )
 from takt.core.errors import NotFound, ValidationFailed
 from takt.core.events import Event
-from takt.core.openapi import json_response, problems
+from takt.core.openapi import json_data_response, problems
 from takt.core.pagination import Page, SortKey, paginate
 from takt.events import repository as events_repo
 from takt.events.schemas import EventPage, event_read
 from takt.items import board, bulk, relations, search, service, transfer, views
 from takt.items import repository as repo
-from takt.items.deps import ItemContextDep
+from takt.items.deps import ItemContextDep, ItemDetailDep
 from takt.items.models import Comment, Item
 from takt.items.schemas import (
     Board,
@@ -64,12 +64,17 @@ SortName = Literal[
 ]
 
 
-async def _read(session: SessionDep, item: Item, response: Response) -> ItemRead:
+async def _read(
+    session: SessionDep, item: Item, *, status_code: int = 200, location: bool = False
+) -> Response:
+    """The item as `GET /items/{key}` shows it, with its ETag (the answer of every write)."""
     row = await repo.get_row(session, item.project_id, item.key)
     if row is None:
         raise NotFound(f"No item {item.key}.")
-    response.headers["ETag"] = etag_for(row[0].version)
-    return views.detail(row)
+    headers = {"ETag": etag_for(row.version)}
+    if location:
+        headers["Location"] = f"/api/v1/items/{item.key}"
+    return json_data_response(views.detail(row), status_code=status_code, headers=headers)
 
 
 @router.get(
@@ -115,7 +120,7 @@ async def list_items(
         session,
         repo.item_rows().where(Item.project_id == access.project.id, *where),
         keys=search.SORTS[sort],
-        key_of=lambda row: search.sort_values(sort, row[0]),
+        key_of=lambda row: search.sort_values(sort, row),
         codec=codec,
         sort_name=f"items:{sort}",
         limit=limit,
@@ -127,23 +132,21 @@ async def list_items(
         if facet_names
         else None
     )
-    return json_response(
-        ItemPage(data=views.summaries(rows), next_cursor=next_cursor, facets=counts)
+    return json_data_response(
+        {"data": views.summaries(rows), "next_cursor": next_cursor, "facets": counts}
     )
 
 
 @router.post(
     "/projects/{project_key}/items",
     status_code=status.HTTP_201_CREATED,
+    response_model=ItemRead,
     responses=problems(401, 403, 404, 409, 422),
 )
-async def create_item(
-    body: ItemCreate, access: ProjectAccessDep, session: SessionDep, response: Response
-) -> ItemRead:
+async def create_item(body: ItemCreate, access: ProjectAccessDep, session: SessionDep) -> Response:
     """Create an item at the bottom of the backlog; its key is `PROJECT-N`."""
     item = await service.create_item(session, access, body)
-    response.headers["Location"] = f"/api/v1/items/{item.key}"
-    return await _read(session, item, response)
+    return await _read(session, item, status_code=status.HTTP_201_CREATED, location=True)
 
 
 @router.get(
@@ -151,26 +154,25 @@ async def create_item(
     response_model=ItemRead,
     responses={**problems(401, 404), 304: {"description": "Not modified."}},
 )
-async def get_item(context: ItemContextDep, if_none_match: IfNoneMatchHeader = None) -> Response:
+async def get_item(row: ItemDetailDep, if_none_match: IfNoneMatchHeader = None) -> Response:
     """One item with its description."""
-    if is_not_modified(if_none_match, context.item.version):
-        return not_modified_response(context.item.version)
-    return json_response(
-        views.detail(context.row), headers={"ETag": etag_for(context.item.version)}
-    )
+    if is_not_modified(if_none_match, row.version):
+        return not_modified_response(row.version)
+    return json_data_response(views.detail(row), headers={"ETag": etag_for(row.version)})
 
 
-@router.patch("/items/{item_key}", responses=problems(401, 403, 404, 412, 422))
+@router.patch(
+    "/items/{item_key}", response_model=ItemRead, responses=problems(401, 403, 404, 412, 422)
+)
 async def update_item(
     body: ItemUpdate,
     context: ItemContextDep,
     session: SessionDep,
-    response: Response,
     if_match: IfMatchHeader = None,
-) -> ItemRead:
+) -> Response:
     """Change fields; send `If-Match` to be sure nobody changed the item since you read it."""
     item = await service.update_item(session, context.access, context.item, body, if_match=if_match)
-    return await _read(session, item, response)
+    return await _read(session, item)
 
 
 @router.delete(
@@ -186,15 +188,15 @@ async def delete_item(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/items/{item_key}/move", responses=problems(401, 403, 404, 422))
-async def move_item(
-    body: MoveRequest, context: ItemContextDep, session: SessionDep, response: Response
-) -> ItemRead:
+@router.post(
+    "/items/{item_key}/move", response_model=ItemRead, responses=problems(401, 403, 404, 422)
+)
+async def move_item(body: MoveRequest, context: ItemContextDep, session: SessionDep) -> Response:
     """Put the item right before or after another item in backlog order."""
     item = await service.move_item(
         session, context.access, context.item, before=body.before, after=body.after
     )
-    return await _read(session, item, response)
+    return await _read(session, item)
 
 
 @router.get("/items/{item_key}/links", responses=problems(401, 404))
@@ -380,7 +382,7 @@ async def get_board(
 ) -> Response:
     """Items by status in workflow order, each column in rank order with its count and WIP
     limit."""
-    return json_response(
+    return json_data_response(
         await board.build_board(session, access, sprint_id=sprint_id, per_column=per_column)
     )
 

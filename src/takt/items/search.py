@@ -211,8 +211,9 @@ SORTS: dict[str, list[SortKey]] = {
 }
 
 
-def sort_values(sort: str, item: Item) -> tuple[Any, ...]:
-    return tuple(getattr(item, key.column.key) for key in SORTS[sort])
+def sort_values(sort: str, row: Any) -> tuple[Any, ...]:
+    """The cursor values of an item (or a row of `repository.item_rows()`) for `sort`."""
+    return tuple(getattr(row, key.column.key) for key in SORTS[sort])
 
 
 FACETS = ("status", "assignee", "label", "type", "priority")

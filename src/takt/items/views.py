@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from takt.auth.models import User
 from takt.auth.schemas import UserSummary
 from takt.items import repository as repo
-from takt.items.models import PRIORITIES, Item
+from takt.items.models import PRIORITIES
 from takt.items.repository import ItemRow
-from takt.items.schemas import ItemRead, ItemSummary
-from takt.workflow.models import Status
-from takt.workflow.schemas import StatusRef
 
 
 def user_summary(user: User | None) -> UserSummary | None:
@@ -24,39 +22,43 @@ def project_key_of(item_key: str) -> str:
     return item_key.rsplit("-", 1)[0]
 
 
-def _fields(row: ItemRow, labels: list[str]) -> dict[str, object]:
-    item: Item = row[0]
-    status: Status = row[1]
+def _user(user_id: str | None, username: str | None, display_name: str | None) -> Any:
+    if user_id is None:
+        return None
+    return {"id": user_id, "username": username, "display_name": display_name}
+
+
+def summary(row: ItemRow) -> dict[str, Any]:
+    """An `ItemSummary` as a plain dict, for rows of `repository.item_rows()`. Hot reads serialize
+    these straight to JSON (`json_bytes`); the schema classes document the shape."""
     return {
-        "key": item.key,
-        "project_key": project_key_of(item.key),
-        "type": item.type,
-        "title": item.title,
-        "status": StatusRef(id=status.id, name=status.name, category=status.category),
-        "priority": PRIORITIES[item.priority],
-        "assignee": user_summary(row[2]),
-        "reporter": user_summary(row[3]),
-        "estimate": item.estimate,
-        "labels": labels,
-        "parent_key": row[4],
-        "sprint_id": item.sprint_id,
-        "due_date": item.due_date,
-        "blocked": item.blocked,
-        "rank": item.rank,
-        "created_at": item.created_at,
-        "updated_at": item.updated_at,
-        "started_at": item.started_at,
-        "finished_at": item.finished_at,
-        "version": item.version,
+        "key": row.key,
+        "project_key": project_key_of(row.key),
+        "type": row.type,
+        "title": row.title,
+        "status": {"id": row.status_id, "name": row.status_name, "category": row.status_category},
+        "priority": PRIORITIES[row.priority],
+        "assignee": _user(row.assignee_id, row.assignee_username, row.assignee_display_name),
+        "reporter": _user(row.reporter_id, row.reporter_username, row.reporter_display_name),
+        "estimate": row.estimate,
+        "labels": repo.row_labels(row),
+        "parent_key": row.parent_key,
+        "sprint_id": row.sprint_id,
+        "due_date": row.due_date,
+        "blocked": row.blocked,
+        "rank": row.rank,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+        "started_at": row.started_at,
+        "finished_at": row.finished_at,
+        "version": row.version,
     }
 
 
-def summaries(rows: Sequence[ItemRow]) -> list[ItemSummary]:
-    """Summaries for rows of `repository.item_rows()` (which carry their labels)."""
-    return [ItemSummary.model_validate(_fields(row, repo.row_labels(row))) for row in rows]
+def summaries(rows: Sequence[ItemRow]) -> list[dict[str, Any]]:
+    return [summary(row) for row in rows]
 
 
-def detail(row: ItemRow) -> ItemRead:
-    return ItemRead.model_validate(
-        {**_fields(row, repo.row_labels(row)), "description": row[0].description}
-    )
+def detail(row: ItemRow) -> dict[str, Any]:
+    """An `ItemRead` as a plain dict, for rows of `repository.item_rows(description=True)`."""
+    return {**summary(row), "description": row.description}
