@@ -6,11 +6,12 @@ so each query here takes a project id that already passed the visibility rule.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, Select, delete, func, insert, select, update
+from sqlalchemy import Row, Select, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -18,7 +19,7 @@ from takt.auth.models import User
 from takt.auth.principal import Principal
 from takt.items.models import Comment, Item, ItemLabel, ItemLink
 from takt.projects.models import Project
-from takt.projects.repository import restrict_to_visible
+from takt.projects.repository import viewer_params, viewer_shape, visible_to
 from takt.workflow.models import Label, Status
 
 Assignee = aliased(User, name="assignee")
@@ -121,14 +122,31 @@ async def get_row(session: AsyncSession, project_id: str, key: str) -> ItemRow |
     return row
 
 
+@functools.cache
+def _visible_detail(*, admin: bool, limited: bool) -> AnySelect:
+    return visible_to(
+        item_rows(description=True).join(Project, Project.id == Item.project_id),
+        admin=admin,
+        limited=limited,
+    ).where(Item.key == bindparam("item_key"))
+
+
+@functools.cache
+def _visible_item(*, admin: bool, limited: bool) -> AnySelect:
+    return visible_to(
+        select(Item, Project).join(Project, Project.id == Item.project_id),
+        admin=admin,
+        limited=limited,
+    ).where(Item.key == bindparam("item_key"))
+
+
 async def get_visible_detail(
     session: AsyncSession, principal: Principal, key: str
 ) -> ItemRow | None:
     """The detail row of an item, if the principal may see its project (one query)."""
-    stmt = restrict_to_visible(
-        item_rows(description=True).join(Project, Project.id == Item.project_id), principal
-    ).where(Item.key == key)
-    row: ItemRow | None = (await session.execute(stmt)).first()
+    stmt = _visible_detail(**viewer_shape(principal))
+    params = {**viewer_params(principal), "item_key": key}
+    row: ItemRow | None = (await session.execute(stmt, params)).first()
     return row
 
 
@@ -136,10 +154,9 @@ async def get_visible_item(
     session: AsyncSession, principal: Principal, key: str
 ) -> tuple[Item, Project, str | None] | None:
     """The item, its project and the principal's role, if the principal may see the project."""
-    stmt = restrict_to_visible(
-        select(Item, Project).join(Project, Project.id == Item.project_id), principal
-    ).where(Item.key == key)
-    row = (await session.execute(stmt)).first()
+    stmt = _visible_item(**viewer_shape(principal))
+    params = {**viewer_params(principal), "item_key": key}
+    row = (await session.execute(stmt, params)).first()
     return (row[0], row[1], row[2]) if row else None
 
 
