@@ -94,11 +94,6 @@ def item_rows(*, description: bool = False) -> AnySelect:
     )
 
 
-def row_labels(row: ItemRow) -> list[str]:
-    names: str | None = row.label_names
-    return sorted(names.split(LABEL_SEPARATOR)) if names else []
-
-
 async def label_names(session: AsyncSession, item_ids: Sequence[str]) -> dict[str, list[str]]:
     """Label names per item id, in one query."""
     found: dict[str, list[str]] = defaultdict(list)
