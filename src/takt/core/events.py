@@ -27,6 +27,8 @@ class Event(Base):
     __table_args__ = (
         Index("ix_events_project_seq", "project_id", "seq"),
         Index("ix_events_subject", "subject_id", "seq"),
+        # One type of event of a project over a period (a sprint's scope changes).
+        Index("ix_events_project_type_time", "project_id", "type", "occurred_at"),
     )
 
     # The cursor order. SQLite only auto-increments an INTEGER PRIMARY KEY.

@@ -51,16 +51,20 @@ class Resolved:
     """Client references (names, usernames, keys) turned into rows of this project."""
 
     status: Status | None = None
+    # The item's status before the update, read with `status` (None when no status was sent).
+    previous_status: Status | None = None
     assignee: User | None = None
     parent: Item | None = None
     label_ids: list[str] | None = None
 
 
-async def _resolve_status(session: AsyncSession, project_id: str, ref: str) -> Status:
-    status = await workflow_repo.find_status(session, project_id, ref)
+async def _resolve_status(
+    session: AsyncSession, project_id: str, ref: str, *, current_id: str | None
+) -> tuple[Status, Status | None]:
+    status, current = await workflow_repo.find_status_and(session, project_id, ref, current_id)
     if status is None:
         raise _invalid("/status", f"no status {ref!r} in this project")
-    return status
+    return status, current
 
 
 async def _resolve_assignee(session: AsyncSession, project_id: str, ref: str) -> User:
@@ -111,7 +115,9 @@ async def _resolve(
     sent = data.model_fields_set
     resolved = Resolved()
     if data.status is not None:
-        resolved.status = await _resolve_status(session, project_id, data.status)
+        resolved.status, resolved.previous_status = await _resolve_status(
+            session, project_id, data.status, current_id=item.status_id if item else None
+        )
     if data.assignee is not None:
         resolved.assignee = await _resolve_assignee(session, project_id, data.assignee)
     if data.labels is not None:
@@ -301,7 +307,7 @@ async def _apply_update(
         change("priority", PRIORITIES[item.priority], data.priority)
         item.priority = PRIORITIES.index(data.priority)
     if resolved.status is not None and resolved.status.id != item.status_id:
-        old_status = await session.get(Status, item.status_id)
+        old_status = resolved.previous_status
         old_name = old_status.name if old_status else None
         old_category = old_status.category if old_status else None
         change("status", old_name, resolved.status.name)

@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, Float, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from takt.core.models import (
@@ -57,3 +68,23 @@ class SprintCapacity(IdMixin, Base):
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     allocation: Mapped[float] = mapped_column(Float, default=1.0)
     absent_days: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class BurndownPoint(Base):
+    """A sprint's totals as of one past moment (a working day's end, or the start), computed
+    once from the event log and kept: the log only grows at its end, so a moment that has
+    passed never changes. The burndown of a big sprint then reads these few rows instead of
+    replaying tens of thousands of events. A point is keyed by its exact moment, so a change
+    of time zone or working days simply asks for other moments."""
+
+    __tablename__ = "sprint_burndown_points"
+
+    sprint_id: Mapped[str] = mapped_column(
+        ForeignKey("sprints.id", ondelete="CASCADE"), primary_key=True
+    )
+    moment: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    scope_points: Mapped[float] = mapped_column(Float)
+    scope_items: Mapped[int] = mapped_column(Integer)
+    remaining_points: Mapped[float] = mapped_column(Float)
+    remaining_items: Mapped[int] = mapped_column(Integer)
+    unestimated: Mapped[int] = mapped_column(Integer)

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.auth.schemas import UserSummary
+from takt.core.db import Database
 from takt.core.errors import ValidationFailed
 from takt.core.time import end_of_day, local_date, utcnow, working_days
 from takt.items.models import Item
@@ -31,7 +32,7 @@ from takt.sprints.schemas import (
     Velocity,
     VelocitySprint,
 )
-from takt.sprints.timeline import Replay, daily_counts, ideal_line, totals
+from takt.sprints.timeline import Replay, Totals, daily_counts, ideal_line, totals
 
 MIN_HISTORY_DAYS = 10
 
@@ -178,9 +179,21 @@ async def final_report(
 # Burndown ------------------------------------------------------------------------------------
 
 
-async def burndown(session: AsyncSession, project: Project, sprint: Sprint) -> Burndown:
+# A moment is final (its point may be kept) once this long has passed: a write whose
+# transaction began before the moment has committed by then.
+FINAL_AFTER = timedelta(minutes=5)
+
+
+async def burndown(
+    session: AsyncSession, project: Project, sprint: Sprint, *, keep: Database | None = None
+) -> Burndown:
+    """The burndown from the event log. Each day's point is the sprint's totals at the day's end;
+    points of past moments are replayed once and kept (`keep` writes them in a short transaction
+    of their own, as the request itself only reads); a moment still ahead is the items' current
+    state. So a big sprint costs a few small queries, not a replay of its whole history."""
     zone = _zone(project)
-    today = local_date(utcnow(), zone)
+    now = utcnow()
+    today = local_date(now, zone)
     last_day = sprint.end_date
     if sprint.state == "active":
         last_day = min(last_day, today)
@@ -190,19 +203,19 @@ async def burndown(session: AsyncSession, project: Project, sprint: Sprint) -> B
     shown = [d for d in sprint_days if d <= last_day] if sprint.state != "planned" else []
     # A completed sprint's numbers stop at its completion (carry-over moves come after).
     cutoff = sprint.completed_at if sprint.state in ("completed", "cancelled") else None
-    # One read of the scope changes: they name every item that was ever in the sprint, and the
-    # ones after the start are listed on their day.
-    scope_events = await repo.scope_change_events(session, project.id, sprint.id)
-    subjects = sorted({e.subject_id for e in scope_events if e.subject_id})
-    replay = Replay(sprint.id, await repo.item_events(session, subjects, cutoff))
     # Scope as of the start, including changes made in the same instant as the start itself.
     start_moment = (sprint.started_at or end_of_day(sprint.start_date, zone)) + timedelta(
         microseconds=1
     )
-    start_remaining = totals(dict(replay.until(start_moment)).values()).remaining_points
-    ideal = ideal_line(start_remaining, len(sprint_days))
+    day_moments = [
+        min(end_of_day(day, zone), cutoff) if cutoff is not None else end_of_day(day, zone)
+        for day in shown
+    ]
+    at = await _totals_at(session, project, sprint, [start_moment, *day_moments], now, keep)
+    ideal = ideal_line(at[start_moment].remaining_points, len(sprint_days))
     changes_by_day: dict[date, list[ScopeChange]] = {}
-    for event in scope_events:
+    since = sprint.started_at or end_of_day(sprint.start_date, zone)
+    for event in await repo.scope_changes_since(session, project.id, sprint.id, since):
         data = event.data
         if not data.get("after_start") or data.get("reason") == "carry-over":
             continue
@@ -217,11 +230,8 @@ async def burndown(session: AsyncSession, project: Project, sprint: Sprint) -> B
         )
     days: list[BurndownDay] = []
     unestimated = 0
-    for index, day in enumerate(shown):
-        moment = end_of_day(day, zone)
-        if cutoff is not None:
-            moment = min(moment, cutoff)
-        counted = totals(replay.until(moment).values())
+    for index, (day, moment) in enumerate(zip(shown, day_moments, strict=True)):
+        counted = at[moment]
         unestimated = counted.unestimated
         days.append(
             BurndownDay(
@@ -243,6 +253,35 @@ async def burndown(session: AsyncSession, project: Project, sprint: Sprint) -> B
         days=days,
         unestimated_items=unestimated,
     )
+
+
+async def _totals_at(
+    session: AsyncSession,
+    project: Project,
+    sprint: Sprint,
+    moments: list[datetime],
+    now: datetime,
+    keep: Database | None,
+) -> dict[datetime, Totals]:
+    """The sprint's totals at each moment: kept points, then one replay for the past moments
+    without one (kept if final), and the items' current state for moments still ahead."""
+    found = await repo.burndown_points(session, sprint.id)
+    past = sorted({m for m in moments if m <= now and m not in found})
+    if past:
+        # Every item ever in the sprint is named by a scope-change event.
+        scope_events = await repo.scope_change_events(session, project.id, sprint.id)
+        subjects = sorted({e.subject_id for e in scope_events if e.subject_id})
+        replay = Replay(sprint.id, await repo.item_events(session, subjects, past[-1]))
+        replayed = {m: totals(dict(replay.until(m)).values()) for m in past}
+        found.update(replayed)
+        final = {m: t for m, t in replayed.items() if m + FINAL_AFTER <= now}
+        if keep is not None and final:
+            async with keep.transaction() as write:
+                await repo.save_burndown_points(write, sprint.id, final)
+    if any(m > now for m in moments):
+        current = await repo.current_totals(session, sprint.id)
+        found.update({m: current for m in moments if m > now})
+    return found
 
 
 # Velocity ------------------------------------------------------------------------------------

@@ -6,14 +6,17 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, func, select
+from sqlalchemy import Row, Select, case, func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.auth.models import User
 from takt.core.events import Event
 from takt.items.models import Item
 from takt.projects.models import Project, ProjectMember
-from takt.sprints.models import Sprint, SprintCapacity
+from takt.sprints.models import BurndownPoint, Sprint, SprintCapacity
+from takt.sprints.timeline import Totals
 from takt.workflow.models import Status
 
 
@@ -119,6 +122,99 @@ async def scope_change_events(
             )
             .order_by(Event.seq)
         )
+    )
+
+
+async def scope_changes_since(
+    session: AsyncSession, project_id: str, sprint_id: str, since: datetime
+) -> list[Event]:
+    """The sprint's scope-change events from `since` on (the index on project, type and time
+    keeps this to the period's events, not the project's whole log)."""
+    return list(
+        await session.scalars(
+            select(Event)
+            .where(
+                Event.project_id == project_id,
+                Event.type == "sprint.scope_changed",
+                Event.occurred_at >= since,
+                Event.data["sprint_id"].as_string() == sprint_id,
+            )
+            .order_by(Event.seq)
+        )
+    )
+
+
+async def burndown_points(session: AsyncSession, sprint_id: str) -> dict[datetime, Totals]:
+    rows = await session.execute(
+        select(
+            BurndownPoint.moment,
+            BurndownPoint.scope_points,
+            BurndownPoint.scope_items,
+            BurndownPoint.remaining_points,
+            BurndownPoint.remaining_items,
+            BurndownPoint.unestimated,
+        ).where(BurndownPoint.sprint_id == sprint_id)
+    )
+    return {
+        row.moment: Totals(
+            scope_points=row.scope_points,
+            scope_items=row.scope_items,
+            remaining_points=row.remaining_points,
+            remaining_items=row.remaining_items,
+            unestimated=row.unestimated,
+        )
+        for row in rows
+    }
+
+
+async def save_burndown_points(
+    session: AsyncSession, sprint_id: str, points: dict[datetime, Totals]
+) -> None:
+    """Store points; one that a concurrent request stored first is left as it is (same value)."""
+    if not points:
+        return
+    values = [
+        {
+            "sprint_id": sprint_id,
+            "moment": moment,
+            "scope_points": t.scope_points,
+            "scope_items": t.scope_items,
+            "remaining_points": t.remaining_points,
+            "remaining_items": t.remaining_items,
+            "unestimated": t.unestimated,
+        }
+        for moment, t in points.items()
+    ]
+    dialect_insert = (
+        postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    )
+    await session.execute(dialect_insert(BurndownPoint).values(values).on_conflict_do_nothing())
+
+
+async def current_totals(session: AsyncSession, sprint_id: str) -> Totals:
+    """The sprint's totals now, from the items themselves (what a replay to this instant gives)."""
+    points = func.coalesce(Item.estimate, 0.0)
+    open_ = Status.category != "done"
+    row = (
+        await session.execute(
+            select(
+                func.coalesce(func.sum(points), 0.0),
+                func.count(),
+                func.coalesce(func.sum(case((open_, points), else_=0.0)), 0.0),
+                func.coalesce(func.sum(case((open_, 1), else_=0)), 0),
+                func.coalesce(func.sum(case((Item.estimate.is_(None), 1), else_=0)), 0),
+            )
+            .select_from(Item)
+            .join(Status, Status.id == Item.status_id)
+            .where(Item.sprint_id == sprint_id, Status.category != "cancelled")
+        )
+    ).one()
+    return Totals(
+        scope_points=float(row[0]),
+        scope_items=int(row[1]),
+        remaining_points=float(row[2]),
+        remaining_items=int(row[3]),
+        unestimated=int(row[4]),
     )
 
 

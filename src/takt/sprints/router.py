@@ -10,6 +10,7 @@ from takt.core.concurrency import etag_for, is_not_modified, not_modified_respon
 from takt.core.deps import (
     CodecDep,
     CursorQuery,
+    DatabaseDep,
     IfMatchHeader,
     IfNoneMatchHeader,
     LimitQuery,
@@ -216,10 +217,12 @@ async def set_capacity(
 
 
 @router.get("/sprints/{sprint_id}/burndown", responses=problems(401, 404))
-async def get_burndown(context: SprintContextDep, session: SessionDep) -> Burndown:
+async def get_burndown(
+    context: SprintContextDep, session: SessionDep, database: DatabaseDep
+) -> Burndown:
     """Remaining, completed and scope per working day (burndown and burnup), from the event
     log, with scope changes on the day they happened."""
-    return await reports.burndown(session, context.access.project, context.sprint)
+    return await reports.burndown(session, context.access.project, context.sprint, keep=database)
 
 
 @router.get("/sprints/{sprint_id}/report", responses=problems(401, 404, 409))

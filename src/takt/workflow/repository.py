@@ -26,12 +26,26 @@ async def get_status(session: AsyncSession, project_id: str, status_id: str) -> 
 
 async def find_status(session: AsyncSession, project_id: str, name_or_id: str) -> Status | None:
     """By id, or by name ignoring case."""
-    return await session.scalar(
-        select(Status).where(
-            Status.project_id == project_id,
-            (Status.id == name_or_id) | (func.lower(Status.name) == name_or_id.lower()),
-        )
+    status, _ = await find_status_and(session, project_id, name_or_id, None)
+    return status
+
+
+async def find_status_and(
+    session: AsyncSession, project_id: str, name_or_id: str, other_id: str | None
+) -> tuple[Status | None, Status | None]:
+    """`find_status`, and the status `other_id` (an item's current one, which an update compares
+    with) in the same query."""
+    wanted = (Status.id == name_or_id) | (func.lower(Status.name) == name_or_id.lower())
+    if other_id is not None:
+        wanted = wanted | (Status.id == other_id)
+    found = (
+        await session.scalars(select(Status).where(Status.project_id == project_id, wanted))
+    ).all()
+    match = next(
+        (s for s in found if s.id == name_or_id or s.name.lower() == name_or_id.lower()), None
     )
+    other = next((s for s in found if s.id == other_id), None)
+    return match, other
 
 
 async def first_status(session: AsyncSession, project_id: str, category: str) -> Status | None:

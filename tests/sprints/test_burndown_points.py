@@ -1,0 +1,56 @@
+"""Burndown points: past moments are replayed once and kept, the current day comes from the items
+themselves, and all three ways give the numbers a full replay gives."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from httpx import AsyncClient
+from sqlalchemy import delete, func, select
+
+from takt.core.db import Database
+from takt.sprints.models import BurndownPoint
+from tests.sprints.test_scripted import _first_sprint, at
+from tests.support import QueryCounter, team
+
+
+async def _points(db: Database, sprint_id: str) -> int:
+    async with db.transaction(write=False) as session:
+        count = await session.scalar(
+            select(func.count()).where(BurndownPoint.sprint_id == sprint_id)
+        )
+    return int(count or 0)
+
+
+async def test_points_are_kept_for_past_days_and_agree_with_a_full_replay(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    ada = (await team(app, db))["ada"]
+    s, sid, _ = await _first_sprint(client, ada)
+    url = f"/api/v1/sprints/{sid}/burndown"
+
+    # Day 12 at 18:00: days 2-11 and the start are past (kept); day 12 is today (live).
+    first = await s.call(at(12, 18), "GET", url)
+    assert await _points(db, sid) == 1 + 8  # the start and the working days Nov 2-11
+    with QueryCounter(db) as counter:
+        again = await s.call(at(12, 18), "GET", url)
+    assert again == first
+    assert not any("FROM events" in sql and "subject_id IN" in sql for sql in counter.statements)
+
+    # The same answers from a replay of the whole log, with nothing kept.
+    async with db.transaction() as session:
+        await session.execute(delete(BurndownPoint).where(BurndownPoint.sprint_id == sid))
+    # Next day: Nov 12 is now past, so it is replayed, and must equal what the items said live.
+    replayed = await s.call(at(13, 18), "GET", url)
+    assert replayed["days"][: len(first["days"])] == first["days"]
+    assert replayed["days"][-1]["date"] == "2026-11-13"
+
+
+async def test_a_moment_not_yet_final_is_not_kept(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    ada = (await team(app, db))["ada"]
+    s, sid, _ = await _first_sprint(client, ada)
+    # One minute after midnight local (UTC here): Nov 11's end has passed but is not final, as a
+    # write begun before midnight could still be committing.
+    await s.call(at(12, 0).replace(minute=1), "GET", f"/api/v1/sprints/{sid}/burndown")
+    assert await _points(db, sid) == 1 + 7  # the start and the working days Nov 2-10
