@@ -215,18 +215,12 @@ async def burndown(
     ideal = ideal_line(at[start_moment].remaining_points, len(sprint_days))
     changes_by_day: dict[date, list[ScopeChange]] = {}
     since = sprint.started_at or end_of_day(sprint.start_date, zone)
-    for event in await repo.scope_changes_since(session, project.id, sprint.id, since):
-        data = event.data
-        if not data.get("after_start") or data.get("reason") == "carry-over":
-            continue
-        day = local_date(event.occurred_at, zone)
+    for occurred_at, key, change, estimate in await repo.scope_changes_since(
+        session, project.id, sprint.id, since
+    ):
+        day = local_date(occurred_at, zone)
         changes_by_day.setdefault(day, []).append(
-            ScopeChange(
-                key=data.get("key", ""),
-                change=data.get("change", "added"),
-                estimate=data.get("estimate"),
-                at=event.occurred_at,
-            )
+            ScopeChange(key=key, change=change, estimate=estimate, at=occurred_at)
         )
     days: list[BurndownDay] = []
     unestimated = 0

@@ -16,7 +16,7 @@ from takt.core.deps import (
     LimitQuery,
     SessionDep,
 )
-from takt.core.openapi import problems
+from takt.core.openapi import json_response, problems
 from takt.core.pagination import Page, SortKey, paginate
 from takt.projects.deps import ProjectAccessDep
 from takt.sprints import reports, service
@@ -216,13 +216,15 @@ async def set_capacity(
     return await reports.capacity(session, context.access.project, context.sprint)
 
 
-@router.get("/sprints/{sprint_id}/burndown", responses=problems(401, 404))
+@router.get("/sprints/{sprint_id}/burndown", response_model=Burndown, responses=problems(401, 404))
 async def get_burndown(
     context: SprintContextDep, session: SessionDep, database: DatabaseDep
-) -> Burndown:
+) -> Response:
     """Remaining, completed and scope per working day (burndown and burnup), from the event
     log, with scope changes on the day they happened."""
-    return await reports.burndown(session, context.access.project, context.sprint, keep=database)
+    return json_response(
+        await reports.burndown(session, context.access.project, context.sprint, keep=database)
+    )
 
 
 @router.get("/sprints/{sprint_id}/report", responses=problems(401, 404, 409))
