@@ -65,7 +65,7 @@ async def migration_state(engine: AsyncEngine) -> str | None:
 
 
 # Database objects that migrations create but models don't describe (full-text search).
-UNMODELLED = {"items_fts", "search_vector", "ix_items_search_vector"}
+UNMODELLED = {"items_fts", "search_vector", "ix_items_search_vector", "ix_items_project_search"}
 
 
 def include_object(
