@@ -13,6 +13,7 @@ from takt.core.errors import NotFound
 from takt.items import repository as repo
 from takt.items.models import Item
 from takt.items.repository import ItemRow
+from takt.items.views import Shown
 from takt.projects.policies import ProjectAccess
 
 ItemKeyPath = Annotated[
@@ -24,6 +25,7 @@ ItemKeyPath = Annotated[
 class ItemContext:
     access: ProjectAccess
     item: Item
+    shown: Shown  # what the item shows besides its own columns, for a write's answer
 
 
 async def get_item_context(
@@ -34,9 +36,11 @@ async def get_item_context(
     found = await repo.get_visible_item(session, principal, item_key)
     if found is None:
         raise NotFound(f"No item {item_key}.")
-    item, project, role = found
+    item, project, shown, role = found
     return ItemContext(
-        access=ProjectAccess(project=project, principal=principal, member_role=role), item=item
+        access=ProjectAccess(project=project, principal=principal, member_role=role),
+        item=item,
+        shown=Shown(*shown),
     )
 
 

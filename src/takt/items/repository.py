@@ -78,6 +78,19 @@ _SUMMARY_COLUMNS = (
 )
 
 
+# What an item shows besides its own columns, in `views.Shown` order: loaded with the item entity
+# by the write context, so a write's answer needs no second read.
+_SHOWN_COLUMNS = (
+    Status.name.label("status_name"),
+    Status.category.label("status_category"),
+    Assignee.username.label("assignee_username"),
+    Assignee.display_name.label("assignee_display_name"),
+    Reporter.username.label("reporter_username"),
+    Reporter.display_name.label("reporter_display_name"),
+    Parent.key.label("parent_key"),
+)
+
+
 def item_rows(*, description: bool = False) -> AnySelect:
     """Items with everything a summary shows, labels included: one row of columns per item, one
     query for any number of items. Rows are read by name (`row.key`, `row.status_name`, ...);
@@ -129,7 +142,12 @@ def _visible_detail(*, admin: bool, limited: bool) -> AnySelect:
 @functools.cache
 def _visible_item(*, admin: bool, limited: bool) -> AnySelect:
     return visible_to(
-        select(Item, Project).join(Project, Project.id == Item.project_id),
+        select(Item, Project, *_SHOWN_COLUMNS, _label_names_column())
+        .join(Project, Project.id == Item.project_id)
+        .join(Status, Status.id == Item.status_id)
+        .outerjoin(Assignee, Assignee.id == Item.assignee_id)
+        .outerjoin(Reporter, Reporter.id == Item.reporter_id)
+        .outerjoin(Parent, Parent.id == Item.parent_id),
         admin=admin,
         limited=limited,
     ).where(Item.key == bindparam("item_key"))
@@ -147,12 +165,15 @@ async def get_visible_detail(
 
 async def get_visible_item(
     session: AsyncSession, principal: Principal, key: str
-) -> tuple[Item, Project, str | None] | None:
-    """The item, its project and the principal's role, if the principal may see the project."""
+) -> tuple[Item, Project, tuple[Any, ...], str | None] | None:
+    """The item, its project, what it shows besides its own columns (`views.Shown` values) and
+    the principal's role, if the principal may see the project; one query."""
     stmt = _visible_item(**viewer_shape(principal))
     params = {**viewer_params(principal), "item_key": key}
     row = (await session.execute(stmt, params)).first()
-    return (row[0], row[1], row[2]) if row else None
+    if row is None:
+        return None
+    return row[0], row[1], tuple(row[2:-1]), row[-1]
 
 
 async def get_item(session: AsyncSession, project_id: str, key: str) -> Item | None:

@@ -77,6 +77,13 @@ async def _read(
     return json_data_response(views.detail(row), status_code=status_code, headers=headers)
 
 
+def _answer(item: Item, shown: views.Shown) -> Response:
+    """A write's answer from the item and what it shows, with no second read."""
+    return json_data_response(
+        views.detail_of(item, shown), headers={"ETag": etag_for(item.version)}
+    )
+
+
 @router.get(
     "/projects/{project_key}/items", response_model=ItemPage, responses=problems(400, 401, 404, 422)
 )
@@ -171,8 +178,10 @@ async def update_item(
     if_match: IfMatchHeader = None,
 ) -> Response:
     """Change fields; send `If-Match` to be sure nobody changed the item since you read it."""
-    item = await service.update_item(session, context.access, context.item, body, if_match=if_match)
-    return await _read(session, item)
+    updated = await service.update_item(
+        session, context.access, context.item, body, if_match=if_match
+    )
+    return _answer(updated.item, views.shown_after(context.shown, updated))
 
 
 @router.delete(
@@ -196,7 +205,7 @@ async def move_item(body: MoveRequest, context: ItemContextDep, session: Session
     item = await service.move_item(
         session, context.access, context.item, before=body.before, after=body.after
     )
-    return await _read(session, item)
+    return _answer(item, context.shown)
 
 
 @router.get("/items/{item_key}/links", responses=problems(401, 404))

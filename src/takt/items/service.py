@@ -230,6 +230,17 @@ async def _default_status(session: AsyncSession, project_id: str) -> Status:
     return statuses[0]
 
 
+@dataclass(frozen=True)
+class Updated:
+    """An update's outcome: the item, each change as [old, new], and the rows the request named
+    (so the answer can show them without reading the item again)."""
+
+    item: Item
+    changes: dict[str, list[Any]]
+    status: Status | None
+    assignee: User | None
+
+
 async def update_item(
     session: AsyncSession,
     access: ProjectAccess,
@@ -238,14 +249,14 @@ async def update_item(
     *,
     if_match: str | None,
     reason: str | None = None,
-) -> Item:
+) -> Updated:
     """Apply the fields sent; one `item.updated` event lists each change as [old, new], and a
     move between sprints adds `sprint.scope_changed` events (with `reason`, e.g. carry-over)."""
     access.require_write()
     check_if_match(if_match, item.version)
     # One flush at the end: the version (and so the ETag) moves once per update.
     with session.no_autoflush:
-        changes, moves = await _apply_update(session, access, item, data)
+        changes, moves, resolved = await _apply_update(session, access, item, data)
     if changes:
         item.updated_at = utcnow()
         await session.flush()
@@ -270,12 +281,12 @@ async def update_item(
             estimate=item.estimate,
             reason=reason,
         )
-    return item
+    return Updated(item=item, changes=changes, status=resolved.status, assignee=resolved.assignee)
 
 
 async def _apply_update(
     session: AsyncSession, access: ProjectAccess, item: Item, data: ItemUpdate
-) -> tuple[dict[str, list[Any]], list[tuple[Sprint, str]]]:
+) -> tuple[dict[str, list[Any]], list[tuple[Sprint, str]], Resolved]:
     project = access.project
     sent = data.model_fields_set
     resolved = await _resolve(session, project.id, data, item=item)
@@ -334,7 +345,7 @@ async def _apply_update(
         await repo.set_labels(session, item.id, resolved.label_ids)
         new_labels = sorted((await repo.label_names(session, [item.id])).get(item.id, []))
         change("labels", old_labels, new_labels)
-    return changes, moves
+    return changes, moves, resolved
 
 
 def _iso(value: Any) -> str | None:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from takt.auth.models import User
 from takt.auth.schemas import UserSummary
 from takt.items import repository as repo
-from takt.items.models import PRIORITIES
+from takt.items.models import PRIORITIES, Item
 from takt.items.repository import ItemRow
+from takt.items.service import Updated
 
 
 def user_summary(user: User | None) -> UserSummary | None:
@@ -62,7 +64,7 @@ SUMMARY_FIELDS = (
 _COUNT = len(SUMMARY_FIELDS)
 
 
-def summary(row: ItemRow) -> dict[str, Any]:
+def summary(row: Sequence[Any]) -> dict[str, Any]:
     """An `ItemSummary` as a plain dict, for rows of `repository.item_rows()`. Hot reads serialize
     these straight to JSON (`json_bytes`); the schema classes document the shape."""
     (
@@ -118,10 +120,82 @@ def summary(row: ItemRow) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Shown:
+    """What an item shows besides its own columns (the write context loads it with the item)."""
+
+    status_name: str
+    status_category: str
+    assignee_username: str | None
+    assignee_display_name: str | None
+    reporter_username: str | None
+    reporter_display_name: str | None
+    parent_key: str | None
+    label_names: str | None
+
+
+def shown_after(before: Shown, updated: Updated) -> Shown:
+    """What the item shows after an update: the changed parts from the update, the rest as
+    before."""
+    changes = updated.changes
+    shown = before
+    if "status" in changes and updated.status is not None:
+        shown = replace(
+            shown, status_name=updated.status.name, status_category=updated.status.category
+        )
+    if "assignee" in changes:
+        user = updated.assignee
+        shown = replace(
+            shown,
+            assignee_username=user.username if user else None,
+            assignee_display_name=user.display_name if user else None,
+        )
+    if "parent_key" in changes:
+        shown = replace(shown, parent_key=changes["parent_key"][1])
+    if "labels" in changes:
+        shown = replace(shown, label_names=repo.LABEL_SEPARATOR.join(changes["labels"][1]) or None)
+    return shown
+
+
+def detail_of(item: Item, shown: Shown) -> dict[str, Any]:
+    """`detail` for an item entity and what it shows: the answer of a write, with no re-read."""
+    row = (
+        item.id,
+        item.key,
+        item.type,
+        item.title,
+        item.priority,
+        item.estimate,
+        item.sprint_id,
+        item.due_date,
+        item.blocked,
+        item.rank,
+        item.number,
+        item.created_at,
+        item.updated_at,
+        item.started_at,
+        item.finished_at,
+        item.version,
+        item.status_id,
+        shown.status_name,
+        shown.status_category,
+        item.assignee_id,
+        shown.assignee_username,
+        shown.assignee_display_name,
+        item.reporter_id,
+        shown.reporter_username,
+        shown.reporter_display_name,
+        shown.parent_key,
+        shown.label_names,
+        item.description,
+    )
+    return detail(row)
+
+
 def summaries(rows: Sequence[ItemRow]) -> list[dict[str, Any]]:
     return [summary(row) for row in rows]
 
 
-def detail(row: ItemRow) -> dict[str, Any]:
+def detail(row: Sequence[Any]) -> dict[str, Any]:
     """An `ItemRead` as a plain dict, for rows of `repository.item_rows(description=True)`."""
     return {**summary(row), "description": row[_COUNT]}

@@ -1,0 +1,68 @@
+"""A write answers with the item as a read shows it, without reading it again: the answer of
+every kind of change equals the GET that follows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from httpx import AsyncClient
+
+from takt.core.db import Database
+from tests.support import QueryCounter, new_item, team
+
+CHANGES: list[dict[str, Any]] = [
+    {"title": "Renamed"},
+    {"status": "In Progress"},
+    {"status": "Done"},
+    {"assignee": "bob"},
+    {"assignee": None},
+    {"labels": ["api", "ui"]},
+    {"labels": []},
+    {"estimate": 8, "priority": "high", "due_date": "2026-12-24", "blocked": True},
+    {"description": "Longer text", "type": "bug"},
+    {"parent_key": "API-1"},
+    {"parent_key": None},
+    {"status": "In Review", "assignee": "ada", "labels": ["ui"], "title": "All at once"},
+    {},
+]
+
+
+@pytest.mark.parametrize("change", CHANGES, ids=lambda c: ",".join(c) or "nothing")
+async def test_the_answer_of_a_patch_is_what_a_get_shows(
+    client: AsyncClient, app: FastAPI, db: Database, change: dict[str, Any]
+) -> None:
+    people = await team(app, db)
+    ada = people["ada"]
+    for name in ("api", "ui"):
+        made = await client.post(
+            "/api/v1/projects/API/labels", json={"name": name}, headers=ada.headers
+        )
+        assert made.status_code == 201, made.text
+    await new_item(client, ada, title="Parent story", type="story")
+    item = await new_item(
+        client, ada, title="Child", assignee="ada", labels=["api"], parent_key="API-1"
+    )
+    url = f"/api/v1/items/{item['key']}"
+    with QueryCounter(db) as counter:
+        patched = await client.patch(url, json=change, headers=ada.headers)
+    assert patched.status_code == 200, patched.text
+    shown = await client.get(url, headers=ada.headers)
+    assert patched.json() == shown.json()
+    assert patched.headers["etag"] == shown.headers["etag"]
+    # No statement reads the item again after the update (the detail query starts this way).
+    assert not [sql for sql in counter.statements if "FROM items JOIN statuses" in sql]
+
+
+async def test_the_answer_of_a_move_is_what_a_get_shows(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    ada = (await team(app, db))["ada"]
+    first = await new_item(client, ada, title="First")
+    second = await new_item(client, ada, title="Second", assignee="ada")
+    url = f"/api/v1/items/{second['key']}"
+    moved = await client.post(f"{url}/move", json={"before": first["key"]}, headers=ada.headers)
+    assert moved.status_code == 200, moved.text
+    assert moved.json() == (await client.get(url, headers=ada.headers)).json()
+    assert moved.json()["rank"] < first["rank"]
