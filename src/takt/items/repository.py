@@ -91,10 +91,14 @@ _SHOWN_COLUMNS = (
 )
 
 
+@functools.cache
 def item_rows(*, description: bool = False) -> AnySelect:
     """Items with everything a summary shows, labels included: one row of columns per item, one
-    query for any number of items. Rows are read by name (`row.key`, `row.status_name`, ...);
-    `views` turns them into API shapes."""
+    query for any number of items. `views` turns the rows into API shapes.
+
+    Built once: constructing this select (aliases, joins, the label subquery) cost ~350 µs, a
+    tenth of a list request. Selects are immutable (`.where()` returns a new one), so sharing it
+    is safe."""
     columns: list[Any] = [*_SUMMARY_COLUMNS, _label_names_column()]
     if description:
         columns.append(Item.description)
