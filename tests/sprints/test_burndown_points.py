@@ -54,3 +54,50 @@ async def test_a_moment_not_yet_final_is_not_kept(
     # write begun before midnight could still be committing.
     await s.call(at(12, 0).replace(minute=1), "GET", f"/api/v1/sprints/{sid}/burndown")
     assert await _points(db, sid) == 1 + 7  # the start and the working days Nov 2-10
+
+
+async def test_a_workflow_change_is_in_the_log_so_today_and_its_replay_agree(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    ada = (await team(app, db))["ada"]
+    s, sid, keys = await _first_sprint(client, ada)
+    await s.patch(at(12, 9), keys["C"], status="In Review")
+    statuses = (await s.call(at(12, 10), "GET", "/api/v1/projects/API/statuses"))["data"]
+    review = next(st for st in statuses if st["name"] == "In Review")
+    # In Review now counts as done: C (13 points) leaves the remaining work today...
+    await s.call(
+        at(12, 11),
+        "PATCH",
+        f"/api/v1/projects/API/statuses/{review['id']}",
+        json={"category": "done"},
+    )
+    url = f"/api/v1/sprints/{sid}/burndown"
+    live = (await s.call(at(12, 18), "GET", url))["days"][-1]
+    # ...and the day replayed from the log after it ended says the same.
+    replayed = (await s.call(at(13, 18), "GET", url))["days"]
+    assert [d for d in replayed if d["date"] == "2026-11-12"] == [live]
+    history = await s.call(at(13, 18), "GET", f"/api/v1/items/{keys['C']}/history")
+    assert any(e["changes"] == {"category": ["in_review", "done"]} for e in history["data"])
+
+
+async def test_deleting_a_status_records_where_its_items_went(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    ada = (await team(app, db))["ada"]
+    s, sid, keys = await _first_sprint(client, ada)
+    await s.patch(at(12, 9), keys["C"], status="In Review")
+    statuses = (await s.call(at(12, 10), "GET", "/api/v1/projects/API/statuses"))["data"]
+    review = next(st for st in statuses if st["name"] == "In Review")
+    await s.call(
+        at(12, 11),
+        "DELETE",
+        f"/api/v1/projects/API/statuses/{review['id']}",
+        params={"move_to": "Done"},
+    )
+    url = f"/api/v1/sprints/{sid}/burndown"
+    live = (await s.call(at(12, 18), "GET", url))["days"][-1]
+    replayed = (await s.call(at(13, 18), "GET", url))["days"]
+    assert [d for d in replayed if d["date"] == "2026-11-12"] == [live]
+    assert (await s.call(at(13, 18), "GET", f"/api/v1/items/{keys['C']}"))["status"][
+        "name"
+    ] == "Done"

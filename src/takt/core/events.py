@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import BigInteger, Index, Integer, String
+from sqlalchemy import BigInteger, Index, Integer, String, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -81,3 +81,32 @@ async def emit(
     session.add(event)
     await session.flush()
     return event
+
+
+async def emit_each(
+    session: AsyncSession,
+    type: str,
+    project: HasId | str | None,
+    actor: HasId | str | None,
+    entries: list[tuple[str, dict[str, Any], dict[str, list[Any]] | None]],
+) -> None:
+    """`emit` once per (subject id, data, changes) entry, in one INSERT: a change to many items
+    at once (a workflow edit) still records each item's change in the caller's transaction."""
+    if not entries:
+        return
+    now = utcnow()
+    await session.execute(
+        insert(Event),
+        [
+            {
+                "type": type,
+                "project_id": _id_of(project),
+                "subject_id": subject_id,
+                "actor_id": _id_of(actor),
+                "data": data,
+                "changes": changes,
+                "occurred_at": now,
+            }
+            for subject_id, data, changes in entries
+        ],
+    )

@@ -262,6 +262,12 @@ async def count_in_status(session: AsyncSession, status_id: str) -> int:
     return int(await session.scalar(select(func.count()).where(Item.status_id == status_id)) or 0)
 
 
+async def keys_in_status(session: AsyncSession, status_id: str) -> list[tuple[str, str]]:
+    """(id, key) of every item in the status."""
+    rows = await session.execute(select(Item.id, Item.key).where(Item.status_id == status_id))
+    return [(item_id, key) for item_id, key in rows]
+
+
 async def move_all_to_status(session: AsyncSession, from_id: str, to_id: str) -> None:
     await session.execute(
         update(Item)

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.core.errors import Conflict, NotFound, ValidationFailed
-from takt.core.events import emit
+from takt.core.events import emit, emit_each
 from takt.items import repository as items_repo
 from takt.projects.models import Project
 from takt.projects.policies import ProjectAccess
@@ -109,6 +109,18 @@ async def update_status(
         status.name = data.name
     if data.category is not None and data.category != status.category:
         changes["category"] = [status.category, data.category]
+        # Its items change category too: the item events say so, so that burndowns, reports
+        # and flow metrics replayed from the log agree with the items as they are.
+        await emit_each(
+            session,
+            "item.updated",
+            project,
+            access.principal,
+            [
+                (item_id, {"key": key, "reason": "workflow"}, {"category": changes["category"]})
+                for item_id, key in await items_repo.keys_in_status(session, status.id)
+            ],
+        )
         status.category = data.category
     if data.wip_limit is not None:
         new_limit = data.wip_limit or None
@@ -153,6 +165,19 @@ async def delete_status(
     if in_use and target is None:
         raise StatusInUse(f"{in_use} items are in {status.name!r}; say where they go.")
     if target is not None and in_use:
+        moved: dict[str, list[Any]] = {"status": [status.name, target.name]}
+        if target.category != status.category:
+            moved["category"] = [status.category, target.category]
+        await emit_each(
+            session,
+            "item.updated",
+            project,
+            access.principal,
+            [
+                (item_id, {"key": key, "reason": "workflow"}, moved)
+                for item_id, key in await items_repo.keys_in_status(session, status.id)
+            ],
+        )
         await items_repo.move_all_to_status(session, status.id, target.id)
     await session.delete(status)
     await session.flush()
