@@ -82,27 +82,38 @@ def test_an_entry_never_outlives_its_token() -> None:
     cache = PrincipalCache(60)
     now = utcnow()
     key = cache.key("token-a")
-    cache.put(key, _principal(), token_expires=now - timedelta(seconds=1), now=now)
+    cache.put(key, _principal(), token_expires=now - timedelta(seconds=1), now=now, epoch=0)
     assert cache.get(key) is None
-    cache.put(key, _principal(), token_expires=now + timedelta(hours=1), now=now)
+    cache.put(key, _principal(), token_expires=now + timedelta(hours=1), now=now, epoch=0)
     assert cache.get(key) is not None
 
 
 def test_entries_expire_and_the_cache_stays_bounded() -> None:
     expired = PrincipalCache(0.000001)
     key = expired.key("token-a")
-    expired.put(key, _principal(), token_expires=None, now=utcnow())
+    expired.put(key, _principal(), token_expires=None, now=utcnow(), epoch=0)
     assert expired.get(key) is None
 
     off = PrincipalCache(0)
-    off.put(key, _principal(), token_expires=None, now=utcnow())
+    off.put(key, _principal(), token_expires=None, now=utcnow(), epoch=0)
     assert off.get(key) is None
 
     small = PrincipalCache(60, max_entries=2)
     keys = [small.key(f"token-{n}") for n in range(3)]
     for n, k in enumerate(keys):
-        small.put(k, _principal(f"u{n}"), token_expires=None, now=utcnow())
+        small.put(k, _principal(f"u{n}"), token_expires=None, now=utcnow(), epoch=0)
     assert small.get(keys[0]) is None  # the oldest went first
     assert small.get(keys[2]) is not None
     small.forget_user("u2")
     assert small.get(keys[2]) is None
+
+
+def test_a_lookup_that_overlapped_a_change_is_not_kept() -> None:
+    cache = PrincipalCache(60)
+    key = cache.key("token-a")
+    epoch = cache.epoch  # a request starts resolving the token...
+    cache.forget_user("u1")  # ...while another one revokes it and commits
+    cache.put(key, _principal(), token_expires=None, now=utcnow(), epoch=epoch)
+    assert cache.get(key) is None
+    cache.put(key, _principal(), token_expires=None, now=utcnow(), epoch=cache.epoch)
+    assert cache.get(key) is not None

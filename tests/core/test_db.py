@@ -146,3 +146,12 @@ async def test_commit_failure_after_handler_returns_is_not_a_2xx(
     assert "uq_events_id" not in response.text
     assert "INSERT" not in body["detail"]
     assert await count_events() == 1
+
+
+def test_json_columns_read_what_the_standard_library_wrote() -> None:
+    # orjson reads columns fast but refuses NaN, which json.dumps (the writer) produces.
+    from takt.core.db import _read_json
+
+    assert _read_json('{"a": [1, 2.5, "x"]}') == {"a": [1, 2.5, "x"]}
+    value = _read_json('{"a": NaN}')["a"]
+    assert value != value  # NaN

@@ -18,6 +18,9 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from takt.auth.principal import Principal
 
 
@@ -32,6 +35,9 @@ class PrincipalCache:
         self.ttl = ttl_seconds
         self.max_entries = max_entries
         self._entries: OrderedDict[bytes, _Entry] = OrderedDict()
+        # Counts `forget_user` calls. A lookup notes it before reading the database; if a
+        # forget happened meanwhile, what it read may predate that change and is not kept.
+        self.epoch = 0
 
     @staticmethod
     def key(bearer: str) -> bytes:
@@ -55,8 +61,10 @@ class PrincipalCache:
         *,
         token_expires: datetime | None,
         now: datetime,
+        epoch: int,
     ) -> None:
-        if self.ttl <= 0:
+        """Keep `principal`, read from the database after `epoch` was noted."""
+        if self.ttl <= 0 or epoch != self.epoch:
             return
         lifetime = self.ttl
         if token_expires is not None:
@@ -75,9 +83,21 @@ class PrincipalCache:
             self._entries[bearer_key] = _Entry(principal, entry.expires)
 
     def forget_user(self, user_id: str) -> None:
-        """Drop every entry of a user (their account or one of their tokens changed)."""
+        """Drop every entry of a user (their account or one of their tokens changed). Call it
+        once the change is committed (`forget_user_after_commit`), so no request re-reads the
+        old state after it."""
+        self.epoch += 1
         for key in [k for k, e in self._entries.items() if e.principal.id == user_id]:
             del self._entries[key]
 
     def clear(self) -> None:
         self._entries.clear()
+
+
+def forget_user_after_commit(session: AsyncSession, cache: PrincipalCache, user_id: str) -> None:
+    """Drop the user's entries now and again when `session` commits: a request that resolved
+    the token in between read the state before the change."""
+    cache.forget_user(user_id)
+    event.listen(
+        session.sync_session, "after_commit", lambda _s: cache.forget_user(user_id), once=True
+    )

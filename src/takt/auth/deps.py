@@ -52,8 +52,15 @@ async def get_principal(
     cache_key = cache.key(token)
     principal = cache.get(cache_key)
     if principal is None:
+        epoch = cache.epoch
         principal = await resolve_bearer(session, security, token)
-        cache.put(cache_key, principal, token_expires=principal.token_expires_at, now=utcnow())
+        cache.put(
+            cache_key,
+            principal,
+            token_expires=principal.token_expires_at,
+            now=utcnow(),
+            epoch=epoch,
+        )
 
     limit = settings.rate_limit_per_minute
     subject = f"pat:{principal.token_id}" if principal.via == "pat" else f"user:{principal.id}"

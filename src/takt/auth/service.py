@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from takt.audit.service import ClientContext
 from takt.audit.service import record as audit
 from takt.auth import repository as repo
-from takt.auth.cache import PrincipalCache
+from takt.auth.cache import PrincipalCache, forget_user_after_commit
 from takt.auth.models import PersonalAccessToken, RefreshToken, User
 from takt.auth.principal import ALL_SCOPES, Principal
 from takt.auth.schemas import (
@@ -349,7 +349,7 @@ async def update_me(
             raise Forbidden("The password must not equal the username.")
         user.password_hash = await security.passwords.hash(changes["password"])
     await session.flush()
-    security.principals.forget_user(user.id)
+    forget_user_after_commit(session, security.principals, user.id)
     return user
 
 
@@ -418,7 +418,7 @@ async def revoke_pat(
     if pat is None:
         raise NotFound("No such token.")
     pat.revoked_at = utcnow()
-    security.principals.forget_user(principal.id)
+    forget_user_after_commit(session, security.principals, principal.id)
     await audit(
         session,
         "token.revoked",

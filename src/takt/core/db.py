@@ -8,6 +8,7 @@ transactions so they never queue behind writers (WAL lets them run side by side)
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -42,14 +43,22 @@ def ensure_sqlite_directory(url: str) -> None:
 
 # JSON columns (event payloads, reports) are read with orjson: the standard library's decoder was a
 # quarter of a big burndown's time. Writing keeps SQLAlchemy's default (json.dumps), which also
-# accepts the non-string keys orjson refuses.
+# accepts the non-string keys orjson refuses, so what orjson can't read (NaN, which json.dumps
+# writes) falls back to the standard library.
+
+
+def _read_json(text: str | bytes) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def _sqlite_engine(url: str, settings: Settings, *, begin: str, pool_size: int) -> AsyncEngine:
     ensure_sqlite_directory(url)
     engine = create_async_engine(
         url,
-        json_deserializer=orjson.loads,
+        json_deserializer=_read_json,
         pool_size=pool_size,
         max_overflow=0,
         pool_timeout=settings.sqlite_busy_timeout_ms / 1000,
@@ -77,7 +86,7 @@ def _sqlite_engine(url: str, settings: Settings, *, begin: str, pool_size: int) 
 def _postgres_engine(url: str, settings: Settings) -> AsyncEngine:
     return create_async_engine(
         url,
-        json_deserializer=orjson.loads,
+        json_deserializer=_read_json,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         # No pre-ping: it costs a round trip on every checkout, i.e. on every request. A

@@ -3,10 +3,12 @@ computed from the event log so they hold for any past day."""
 
 from __future__ import annotations
 
+import logging
 import statistics
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.auth.schemas import UserSummary
@@ -33,6 +35,8 @@ from takt.sprints.schemas import (
     VelocitySprint,
 )
 from takt.sprints.timeline import Replay, Totals, daily_counts, ideal_line, totals
+
+log = logging.getLogger(__name__)
 
 MIN_HISTORY_DAYS = 10
 
@@ -249,6 +253,17 @@ async def burndown(
     )
 
 
+async def _keep_points(database: Database, sprint_id: str, points: dict[datetime, Totals]) -> None:
+    """Keep replayed points, best effort: the answer is already computed, so a failure to store
+    them (the writer busy past its timeout, the sprint deleted meanwhile) only means the next
+    request replays again."""
+    try:
+        async with database.transaction() as write:
+            await repo.save_burndown_points(write, sprint_id, points)
+    except SQLAlchemyError:
+        log.warning("burndown points not kept", extra={"sprint_id": sprint_id}, exc_info=True)
+
+
 async def _totals_at(
     session: AsyncSession,
     project: Project,
@@ -270,8 +285,7 @@ async def _totals_at(
         found.update(replayed)
         final = {m: t for m, t in replayed.items() if m + FINAL_AFTER <= now}
         if keep is not None and final:
-            async with keep.transaction() as write:
-                await repo.save_burndown_points(write, sprint.id, final)
+            await _keep_points(keep, sprint.id, final)
     if any(m > now for m in moments):
         current = await repo.current_totals(session, sprint.id)
         found.update({m: current for m in moments if m > now})
