@@ -12,7 +12,9 @@ from takt.audit.service import ClientContext
 from takt.auth import repository as repo
 from takt.auth.principal import Principal
 from takt.auth.service import Security, pat_needs_touch, resolve_bearer
-from takt.core.deps import SAFE_METHODS, DatabaseDep, SessionDep, SettingsDep
+from takt.config import Settings
+from takt.core.db import Database
+from takt.core.deps import SAFE_METHODS, SessionDep
 from takt.core.errors import Forbidden, RateLimited, Unauthorized
 from takt.core.time import utcnow
 
@@ -41,11 +43,14 @@ ClientDep = Annotated[ClientContext, Depends(get_client)]
 async def get_principal(
     request: Request,
     session: SessionDep,
-    database: DatabaseDep,
-    security: SecurityDep,
-    settings: SettingsDep,
     token: Annotated[str | None, Depends(bearer_scheme)],
 ) -> Principal:
+    # The process-wide objects come straight from the app rather than as dependencies of their
+    # own: this runs on every request, and each dependency costs FastAPI a resolution step.
+    state = request.app.state
+    database: Database = state.db
+    security: Security = state.security
+    settings: Settings = state.settings
     if not token:
         raise Unauthorized("Send `Authorization: Bearer <token>`.")
     cache = security.principals
