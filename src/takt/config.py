@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(20, ge=1, le=200)
     db_max_overflow: int = Field(10, ge=0, le=200)
     db_statement_timeout_ms: int = Field(30_000, ge=100)
+    db_plan_cache_mode: Literal["auto", "force_generic_plan", "force_custom_plan"] = Field(
+        "force_generic_plan",
+        description="PostgreSQL's plan_cache_mode for Takt's connections (see core/db.py).",
+    )
     sqlite_busy_timeout_ms: int = Field(30_000, ge=100)
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     bench_endpoints: bool = Field(False, description="Enables /bench/ping for benchmarks.")

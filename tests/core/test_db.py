@@ -76,6 +76,16 @@ async def test_sqlite_connections_use_wal_foreign_keys_and_busy_timeout(
     assert busy_timeout == settings.sqlite_busy_timeout_ms
 
 
+async def test_postgres_connections_plan_prepared_statements_generically(
+    db: Database, settings: Settings
+) -> None:
+    if db.dialect != "postgresql":
+        pytest.skip("PostgreSQL setting")
+    async with db.read_engine.connect() as connection:
+        mode = (await connection.exec_driver_sql("SHOW plan_cache_mode")).scalar()
+    assert mode == settings.db_plan_cache_mode == "force_generic_plan"
+
+
 async def test_sixteen_concurrent_writers_lose_nothing(
     db: Database, settings: Settings, count_events: CountEvents
 ) -> None:
