@@ -17,6 +17,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy.ext.asyncio import AsyncAttrs
 from sqlalchemy.orm import Mapped, mapped_column
 
 from takt.core.models import (
@@ -31,7 +32,7 @@ from takt.core.models import (
 STATES = ("planned", "active", "completed", "cancelled")
 
 
-class Sprint(IdMixin, TimestampMixin, VersionedMixin, Base):
+class Sprint(AsyncAttrs, IdMixin, TimestampMixin, VersionedMixin, Base):
     __tablename__ = "sprints"
     __table_args__ = (
         Index("ix_sprints_project_start", "project_id", "start_date", "id"),
@@ -55,7 +56,12 @@ class Sprint(IdMixin, TimestampMixin, VersionedMixin, Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # Frozen at start: [{"item_id", "key", "estimate"}]. Never changes afterwards.
-    commitment: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType, nullable=True)
+    # Deferred: a big sprint's commitment is hundreds of KB of JSON (400 KB for 5,000 items), and
+    # most sprint requests (burndown, scope, capacity) never look at it. Read it with
+    # `await sprint.awaitable_attrs.commitment`.
+    commitment: Mapped[list[dict[str, Any]] | None] = mapped_column(
+        JSONType, nullable=True, deferred=True
+    )
     # Frozen at completion (see METRICS.md): committed, completed, added, removed, …
     report: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
 

@@ -144,7 +144,7 @@ async def final_report(
     current: list[tuple[Item, str]],
     now: datetime,
 ) -> dict[str, Any]:
-    commitment = sprint.commitment or []
+    commitment = await sprint.awaitable_attrs.commitment or []
     committed_points = sum(c["estimate"] or 0 for c in commitment)
     in_scope = [(i, c) for i, c in current if c != "cancelled"]
     done = [i for i, c in in_scope if c == "done"]

@@ -10,6 +10,7 @@ from sqlalchemy import Row, Select, case, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import undefer
 
 from takt.auth.models import User
 from takt.core.events import Event
@@ -38,7 +39,8 @@ async def get_in_project(session: AsyncSession, project_id: str, sprint_id: str)
 
 
 def sprints_of(project_id: str, states: Sequence[str] | None = None) -> Select[Sprint]:
-    stmt = select(Sprint).where(Sprint.project_id == project_id)
+    """The list shows each sprint's commitment: load the deferred column with the rows."""
+    stmt = select(Sprint).options(undefer(Sprint.commitment)).where(Sprint.project_id == project_id)
     if states:
         stmt = stmt.where(Sprint.state.in_(list(states)))
     return stmt

@@ -44,13 +44,14 @@ from takt.sprints.schemas import (
 router = APIRouter(tags=["sprints"])
 
 
-def sprint_read(sprint: Sprint, project_key: str) -> SprintRead:
+async def sprint_read(sprint: Sprint, project_key: str) -> SprintRead:
     commitment = None
-    if sprint.commitment is not None:
+    frozen = await sprint.awaitable_attrs.commitment  # deferred: loaded here when needed
+    if frozen is not None:
         commitment = Commitment(
-            items=len(sprint.commitment),
-            points=round(sum(c["estimate"] or 0 for c in sprint.commitment), 4),
-            keys=[c["key"] for c in sprint.commitment],
+            items=len(frozen),
+            points=round(sum(c["estimate"] or 0 for c in frozen), 4),
+            keys=[c["key"] for c in frozen],
         )
     return SprintRead(
         id=sprint.id,
@@ -70,9 +71,9 @@ def sprint_read(sprint: Sprint, project_key: str) -> SprintRead:
     )
 
 
-def _with_etag(response: Response, sprint: Sprint, project_key: str) -> SprintRead:
+async def _with_etag(response: Response, sprint: Sprint, project_key: str) -> SprintRead:
     response.headers["ETag"] = etag_for(sprint.version)
-    return sprint_read(sprint, project_key)
+    return await sprint_read(sprint, project_key)
 
 
 @router.get("/projects/{project_key}/sprints", responses=problems(400, 401, 404, 422))
@@ -96,7 +97,7 @@ async def list_sprints(
         cursor=cursor,
     )
     return Page[SprintRead](
-        data=[sprint_read(s, access.project.key) for s in rows], next_cursor=next_cursor
+        data=[await sprint_read(s, access.project.key) for s in rows], next_cursor=next_cursor
     )
 
 
@@ -111,7 +112,7 @@ async def create_sprint(
     """Plan a sprint (dates default from the project's sprint length)."""
     sprint = await service.create_sprint(session, access, body)
     response.headers["Location"] = f"/api/v1/sprints/{sprint.id}"
-    return _with_etag(response, sprint, access.project.key)
+    return await _with_etag(response, sprint, access.project.key)
 
 
 @router.get(
@@ -123,7 +124,7 @@ async def get_sprint(
     """One sprint, with its commitment (after start) and report (after completion)."""
     if is_not_modified(if_none_match, context.sprint.version):
         return not_modified_response(context.sprint.version)  # type: ignore[return-value]
-    return _with_etag(response, context.sprint, context.access.project.key)
+    return await _with_etag(response, context.sprint, context.access.project.key)
 
 
 @router.patch("/sprints/{sprint_id}", responses=problems(401, 403, 404, 409, 412, 422))
@@ -136,7 +137,7 @@ async def update_sprint(
 ) -> SprintRead:
     """Rename, re-goal or re-date a sprint that is not completed."""
     sprint = await service.update_sprint(session, context, body, if_match=if_match)
-    return _with_etag(response, sprint, context.access.project.key)
+    return await _with_etag(response, sprint, context.access.project.key)
 
 
 @router.delete(
@@ -158,7 +159,7 @@ async def add_sprint_items(
 ) -> SprintRead:
     """Add items to the sprint (after the start this is recorded as scope change)."""
     sprint = await service.add_items(session, context, body.item_keys)
-    return _with_etag(response, sprint, context.access.project.key)
+    return await _with_etag(response, sprint, context.access.project.key)
 
 
 @router.delete(
@@ -180,7 +181,7 @@ async def start_sprint(
 ) -> SprintRead:
     """Start the sprint and freeze its commitment (items and estimates now)."""
     sprint = await service.start_sprint(session, context)
-    return _with_etag(response, sprint, context.access.project.key)
+    return await _with_etag(response, sprint, context.access.project.key)
 
 
 @router.post("/sprints/{sprint_id}/complete", responses=problems(401, 403, 404, 409, 422))
@@ -189,7 +190,7 @@ async def complete_sprint(
 ) -> SprintRead:
     """Complete the sprint: freeze its report and carry unfinished items over."""
     sprint = await service.complete_sprint(session, context, body)
-    return _with_etag(response, sprint, context.access.project.key)
+    return await _with_etag(response, sprint, context.access.project.key)
 
 
 @router.post("/sprints/{sprint_id}/cancel", responses=problems(401, 403, 404, 409))
@@ -198,7 +199,7 @@ async def cancel_sprint(
 ) -> SprintRead:
     """Cancel a planned or active sprint; unfinished items go back to the backlog."""
     sprint = await service.cancel_sprint(session, context)
-    return _with_etag(response, sprint, context.access.project.key)
+    return await _with_etag(response, sprint, context.access.project.key)
 
 
 @router.get("/sprints/{sprint_id}/capacity", responses=problems(401, 404))
