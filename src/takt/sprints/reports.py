@@ -21,15 +21,12 @@ from takt.sprints import forecast
 from takt.sprints import repository as repo
 from takt.sprints.models import Sprint
 from takt.sprints.schemas import (
-    Burndown,
-    BurndownDay,
     Capacity,
     ForecastDates,
     History,
     MemberCapacity,
     PointsCapacity,
     ProjectForecast,
-    ScopeChange,
     SprintForecast,
     Velocity,
     VelocitySprint,
@@ -190,11 +187,14 @@ FINAL_AFTER = timedelta(minutes=5)
 
 async def burndown(
     session: AsyncSession, project: Project, sprint: Sprint, *, keep: Database | None = None
-) -> Burndown:
+) -> dict[str, Any]:
     """The burndown from the event log. Each day's point is the sprint's totals at the day's end;
     points of past moments are replayed once and kept (`keep` writes them in a short transaction
     of their own, as the request itself only reads); a moment still ahead is the items' current
-    state. So a big sprint costs a few small queries, not a replay of its whole history."""
+    state. So a big sprint costs a few small queries, not a replay of its whole history.
+
+    The answer is the `Burndown` shape as plain data: a big sprint lists hundreds of scope
+    changes, and building a model for each cost more than the queries."""
     zone = _zone(project)
     now = utcnow()
     today = local_date(now, zone)
@@ -217,40 +217,40 @@ async def burndown(
     ]
     at = await _totals_at(session, project, sprint, [start_moment, *day_moments], now, keep)
     ideal = ideal_line(at[start_moment].remaining_points, len(sprint_days))
-    changes_by_day: dict[date, list[ScopeChange]] = {}
+    changes_by_day: dict[date, list[dict[str, Any]]] = {}
     since = sprint.started_at or end_of_day(sprint.start_date, zone)
     for occurred_at, key, change, estimate in await repo.scope_changes_since(
         session, project.id, sprint.id, since
     ):
         day = local_date(occurred_at, zone)
         changes_by_day.setdefault(day, []).append(
-            ScopeChange(key=key, change=change, estimate=estimate, at=occurred_at)
+            {"key": key, "change": change, "estimate": estimate, "at": occurred_at}
         )
-    days: list[BurndownDay] = []
+    days: list[dict[str, Any]] = []
     unestimated = 0
     for index, (day, moment) in enumerate(zip(shown, day_moments, strict=True)):
         counted = at[moment]
         unestimated = counted.unestimated
         days.append(
-            BurndownDay(
-                date=day,
-                remaining_points=_round(counted.remaining_points),
-                remaining_items=counted.remaining_items,
-                completed_points=_round(counted.completed_points),
-                completed_items=counted.completed_items,
-                scope_points=_round(counted.scope_points),
-                scope_items=counted.scope_items,
-                ideal_points=ideal[index],
-                scope_changes=changes_by_day.get(day, []),
-            )
+            {
+                "date": day,
+                "remaining_points": _round(counted.remaining_points),
+                "remaining_items": counted.remaining_items,
+                "completed_points": _round(counted.completed_points),
+                "completed_items": counted.completed_items,
+                "scope_points": _round(counted.scope_points),
+                "scope_items": counted.scope_items,
+                "ideal_points": ideal[index],
+                "scope_changes": changes_by_day.get(day, []),
+            }
         )
-    return Burndown(
-        sprint_id=sprint.id,
-        start_date=sprint.start_date,
-        end_date=sprint.end_date,
-        days=days,
-        unestimated_items=unestimated,
-    )
+    return {
+        "sprint_id": sprint.id,
+        "start_date": sprint.start_date,
+        "end_date": sprint.end_date,
+        "days": days,
+        "unestimated_items": unestimated,
+    }
 
 
 async def _keep_points(database: Database, sprint_id: str, points: dict[datetime, Totals]) -> None:

@@ -16,7 +16,7 @@ from takt.core.deps import (
     LimitQuery,
     SessionDep,
 )
-from takt.core.openapi import json_response, problems
+from takt.core.openapi import json_data_response, problems
 from takt.core.pagination import Page, SortKey, paginate
 from takt.projects.deps import ProjectAccessDep
 from takt.sprints import reports, service
@@ -223,7 +223,7 @@ async def get_burndown(
 ) -> Response:
     """Remaining, completed and scope per working day (burndown and burnup), from the event
     log, with scope changes on the day they happened."""
-    return json_response(
+    return json_data_response(
         await reports.burndown(session, context.access.project, context.sprint, keep=database)
     )
 
