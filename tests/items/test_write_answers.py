@@ -12,6 +12,8 @@ from httpx import AsyncClient
 from takt.core.db import Database
 from tests.support import QueryCounter, new_item, team
 
+DETAIL_READ = "SELECT items.id, items.key, items.type, items.title"
+
 CHANGES: list[dict[str, Any]] = [
     {"title": "Renamed"},
     {"status": "In Progress"},
@@ -51,8 +53,10 @@ async def test_the_answer_of_a_patch_is_what_a_get_shows(
     shown = await client.get(url, headers=ada.headers)
     assert patched.json() == shown.json()
     assert patched.headers["etag"] == shown.headers["etag"]
-    # No statement reads the item again after the update (the detail query starts this way).
-    assert not [sql for sql in counter.statements if "FROM items JOIN statuses" in sql]
+    # No statement reads the item again after the update. The statement log keeps 90 characters;
+    # the detail read begins like this (quotes aside); the write context's read does not.
+    assert counter.statements
+    assert not [sql for sql in counter.statements if sql.replace('"', "").startswith(DETAIL_READ)]
 
 
 async def test_the_answer_of_a_move_is_what_a_get_shows(

@@ -3,8 +3,10 @@ computed from the event log so they hold for any past day."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import statistics
+import weakref
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -277,19 +279,45 @@ async def _totals_at(
     found = await repo.burndown_points(session, sprint.id)
     past = sorted({m for m in moments if m <= now and m not in found})
     if past:
-        # Every item ever in the sprint is named by a scope-change event.
-        scope_events = await repo.scope_change_events(session, project.id, sprint.id)
-        subjects = sorted({e.subject_id for e in scope_events if e.subject_id})
-        replay = Replay(sprint.id, await repo.item_events(session, subjects, past[-1]))
-        replayed = {m: totals(dict(replay.until(m)).values()) for m in past}
-        found.update(replayed)
-        final = {m: t for m, t in replayed.items() if m + FINAL_AFTER <= now}
-        if keep is not None and final:
-            await _keep_points(keep, sprint.id, final)
+        # One replay at a time per sprint in this process: after midnight the first burndowns
+        # of a big sprint would otherwise each replay its history at once. Those that waited
+        # read what the first one kept (on PostgreSQL; SQLite's read snapshot predates it).
+        lock = _replay_locks.get(sprint.id)
+        if lock is None:
+            lock = _replay_locks[sprint.id] = asyncio.Lock()
+        async with lock:
+            found.update(await repo.burndown_points(session, sprint.id))
+            past = sorted({m for m in moments if m <= now and m not in found})
+            if past:
+                found.update(await _replay(session, project, sprint, past, now, keep))
     if any(m > now for m in moments):
         current = await repo.current_totals(session, sprint.id)
         found.update({m: current for m in moments if m > now})
     return found
+
+
+# Sprint id -> lock, kept only while a request holds or awaits it.
+_replay_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+
+async def _replay(
+    session: AsyncSession,
+    project: Project,
+    sprint: Sprint,
+    past: list[datetime],
+    now: datetime,
+    keep: Database | None,
+) -> dict[datetime, Totals]:
+    """Totals at the past moments `past` (sorted) by replaying the log; final ones are kept."""
+    # Every item ever in the sprint is named by a scope-change event.
+    scope_events = await repo.scope_change_events(session, project.id, sprint.id)
+    subjects = sorted({e.subject_id for e in scope_events if e.subject_id})
+    replay = Replay(sprint.id, await repo.item_events(session, subjects, past[-1]))
+    replayed = {m: totals(dict(replay.until(m)).values()) for m in past}
+    final = {m: t for m, t in replayed.items() if m + FINAL_AFTER <= now}
+    if keep is not None and final:
+        await _keep_points(keep, sprint.id, final)
+    return replayed
 
 
 # Velocity ------------------------------------------------------------------------------------
