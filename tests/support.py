@@ -113,10 +113,12 @@ async def seed_work(
         status = await workflow.create_status(
             session, access, StatusCreate(name="Extra", category="todo")
         )
-        first = await items.create_item(
-            session, access, ItemCreate(title="First", labels=["lab"], assignee=member.username)
-        )
-        second = await items.create_item(session, access, ItemCreate(title="Second"))
+        first = (
+            await items.create_item(
+                session, access, ItemCreate(title="First", labels=["lab"], assignee=member.username)
+            )
+        ).item
+        second = (await items.create_item(session, access, ItemCreate(title="Second"))).item
         await relations.create_link(session, access, first, "blocks", second.key)
         comment, _ = await relations.add_comment(session, access, first, "Note from the admin")
         planned = await sprints.create_sprint(session, access, SprintCreate(name="Next"))

@@ -70,3 +70,35 @@ async def test_the_answer_of_a_move_is_what_a_get_shows(
     assert moved.status_code == 200, moved.text
     assert moved.json() == (await client.get(url, headers=ada.headers)).json()
     assert moved.json()["rank"] < first["rank"]
+
+
+CREATES: list[dict[str, Any]] = [
+    {},
+    {"labels": ["UI", "api"], "assignee": "bob"},
+    {"status": "In Progress", "estimate": 3, "priority": "urgent"},
+    {"status": "Done", "type": "story", "due_date": "2027-01-31", "blocked": True},
+    {"parent_key": "API-1", "description": "With a parent"},
+]
+
+
+@pytest.mark.parametrize("fields", CREATES, ids=lambda f: ",".join(f) or "title only")
+async def test_the_answer_of_a_create_is_what_a_get_shows(
+    client: AsyncClient, app: FastAPI, db: Database, fields: dict[str, Any]
+) -> None:
+    ada = (await team(app, db))["ada"]
+    for name in ("api", "ui"):
+        made = await client.post(
+            "/api/v1/projects/API/labels", json={"name": name}, headers=ada.headers
+        )
+        assert made.status_code == 201, made.text
+    await new_item(client, ada, title="Parent story", type="story")
+    with QueryCounter(db) as counter:
+        created = await client.post(
+            "/api/v1/projects/API/items", json={"title": "New", **fields}, headers=ada.headers
+        )
+    assert created.status_code == 201, created.text
+    shown = await client.get(created.headers["location"], headers=ada.headers)
+    assert created.json() == shown.json()
+    assert created.headers["etag"] == shown.headers["etag"]
+    assert counter.statements
+    assert not [sql for sql in counter.statements if sql.replace('"', "").startswith(DETAIL_READ)]

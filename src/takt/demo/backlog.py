@@ -166,7 +166,8 @@ class DemoTimeline:
 
     def create(self, when: datetime, who: Principal, data: ItemCreate) -> None:
         async def run() -> None:
-            self.items.append(await items.create_item(self.session, self.acting(who), data))
+            created = await items.create_item(self.session, self.acting(who), data)
+            self.items.append(created.item)
 
         self.at(when, run)
 

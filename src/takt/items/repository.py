@@ -127,13 +127,6 @@ async def label_names(session: AsyncSession, item_ids: Sequence[str]) -> dict[st
     return found
 
 
-async def get_row(session: AsyncSession, project_id: str, key: str) -> ItemRow | None:
-    """The detail row of an item (after a write, for the response)."""
-    stmt = item_rows(description=True).where(Item.project_id == project_id, Item.key == key)
-    row: ItemRow | None = (await session.execute(stmt)).first()
-    return row
-
-
 @functools.cache
 def _visible_detail(*, admin: bool, limited: bool) -> AnySelect:
     return visible_to(

@@ -18,7 +18,7 @@ from takt.core.deps import (
     LimitQuery,
     SessionDep,
 )
-from takt.core.errors import NotFound, ValidationFailed
+from takt.core.errors import ValidationFailed
 from takt.core.events import Event
 from takt.core.openapi import json_data_response, problems
 from takt.core.pagination import Page, SortKey, paginate
@@ -64,23 +64,18 @@ SortName = Literal[
 ]
 
 
-async def _read(
-    session: SessionDep, item: Item, *, status_code: int = 200, location: bool = False
+def _answer(
+    item: Item,
+    shown: views.Shown,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
 ) -> Response:
-    """The item as `GET /items/{key}` shows it, with its ETag (the answer of every write)."""
-    row = await repo.get_row(session, item.project_id, item.key)
-    if row is None:
-        raise NotFound(f"No item {item.key}.")
-    headers = {"ETag": etag_for(row.version)}
-    if location:
-        headers["Location"] = f"/api/v1/items/{item.key}"
-    return json_data_response(views.detail(row), status_code=status_code, headers=headers)
-
-
-def _answer(item: Item, shown: views.Shown) -> Response:
     """A write's answer from the item and what it shows, with no second read."""
     return json_data_response(
-        views.detail_of(item, shown), headers={"ETag": etag_for(item.version)}
+        views.detail_of(item, shown),
+        status_code=status_code,
+        headers={"ETag": etag_for(item.version), **(headers or {})},
     )
 
 
@@ -152,8 +147,14 @@ async def list_items(
 )
 async def create_item(body: ItemCreate, access: ProjectAccessDep, session: SessionDep) -> Response:
     """Create an item at the bottom of the backlog; its key is `PROJECT-N`."""
-    item = await service.create_item(session, access, body)
-    return await _read(session, item, status_code=status.HTTP_201_CREATED, location=True)
+    created = await service.create_item(session, access, body)
+    item = created.item
+    return _answer(
+        item,
+        views.shown_of_created(created, access.principal.user),
+        status_code=status.HTTP_201_CREATED,
+        headers={"Location": f"/api/v1/items/{item.key}"},
+    )
 
 
 @router.get(

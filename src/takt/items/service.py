@@ -56,6 +56,7 @@ class Resolved:
     assignee: User | None = None
     parent: Item | None = None
     label_ids: list[str] | None = None
+    label_names: list[str] | None = None  # as the project spells them, sorted
 
 
 async def _resolve_status(
@@ -77,12 +78,16 @@ async def _resolve_assignee(session: AsyncSession, project_id: str, ref: str) ->
     return user
 
 
-async def _resolve_labels(session: AsyncSession, project_id: str, names: list[str]) -> list[str]:
+async def _resolve_labels(
+    session: AsyncSession, project_id: str, names: list[str]
+) -> tuple[list[str], list[str]]:
+    """The labels' ids and their names as the project spells them (names match in any case)."""
     found = await workflow_repo.labels_by_name(session, project_id, names)
     for index, name in enumerate(names):
         if name.lower() not in found:
             raise _invalid(f"/labels/{index}", f"no label {name!r} in this project")
-    return sorted({found[n.lower()].id for n in names})
+    labels = {found[n.lower()] for n in names}
+    return sorted(label.id for label in labels), sorted(label.name for label in labels)
 
 
 async def _resolve_parent(
@@ -121,7 +126,9 @@ async def _resolve(
     if data.assignee is not None:
         resolved.assignee = await _resolve_assignee(session, project_id, data.assignee)
     if data.labels is not None:
-        resolved.label_ids = await _resolve_labels(session, project_id, data.labels)
+        resolved.label_ids, resolved.label_names = await _resolve_labels(
+            session, project_id, data.labels
+        )
     child_type = data.type or (item.type if item else "task")
     if data.parent_key is not None:
         resolved.parent = await _resolve_parent(
@@ -155,7 +162,18 @@ def _apply_status(item: Item, status: Status, old_category: str | None) -> None:
     item.status_id = status.id
 
 
-async def create_item(session: AsyncSession, access: ProjectAccess, data: ItemCreate) -> Item:
+@dataclass(frozen=True)
+class Created:
+    """A new item and the rows it shows (so the answer needs no second read)."""
+
+    item: Item
+    status: Status
+    assignee: User | None
+    parent_key: str | None
+    label_names: list[str]
+
+
+async def create_item(session: AsyncSession, access: ProjectAccess, data: ItemCreate) -> Created:
     access.require_write()
     project = access.project
     resolved = await _resolve(session, project.id, data, item=None)
@@ -201,7 +219,7 @@ async def create_item(session: AsyncSession, access: ProjectAccess, data: ItemCr
             "assignee": resolved.assignee.username if resolved.assignee else None,
             "parent_key": resolved.parent.key if resolved.parent else None,
             "sprint_id": item.sprint_id,
-            "labels": sorted(data.labels or []),
+            "labels": resolved.label_names or [],
         },
         subject=item,
     )
@@ -216,7 +234,13 @@ async def create_item(session: AsyncSession, access: ProjectAccess, data: ItemCr
             change="added",
             estimate=item.estimate,
         )
-    return item
+    return Created(
+        item=item,
+        status=status,
+        assignee=resolved.assignee,
+        parent_key=resolved.parent.key if resolved.parent else None,
+        label_names=resolved.label_names or [],
+    )
 
 
 async def _default_status(session: AsyncSession, project_id: str) -> Status:
@@ -343,8 +367,7 @@ async def _apply_update(
     if resolved.label_ids is not None:
         old_labels = sorted((await repo.label_names(session, [item.id])).get(item.id, []))
         await repo.set_labels(session, item.id, resolved.label_ids)
-        new_labels = sorted((await repo.label_names(session, [item.id])).get(item.id, []))
-        change("labels", old_labels, new_labels)
+        change("labels", old_labels, resolved.label_names or [])
     return changes, moves, resolved
 
 

@@ -7,11 +7,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from takt.auth.models import User
+from takt.auth.principal import Account
 from takt.auth.schemas import UserSummary
 from takt.items import repository as repo
 from takt.items.models import PRIORITIES, Item
 from takt.items.repository import ItemRow
-from takt.items.service import Updated
+from takt.items.service import Created, Updated
 
 
 def user_summary(user: User | None) -> UserSummary | None:
@@ -155,6 +156,21 @@ def shown_after(before: Shown, updated: Updated) -> Shown:
     if "labels" in changes:
         shown = replace(shown, label_names=repo.LABEL_SEPARATOR.join(changes["labels"][1]) or None)
     return shown
+
+
+def shown_of_created(created: Created, reporter: Account) -> Shown:
+    """What a new item shows: the rows its creation named, and its reporter (the caller)."""
+    assignee = created.assignee
+    return Shown(
+        status_name=created.status.name,
+        status_category=created.status.category,
+        assignee_username=assignee.username if assignee else None,
+        assignee_display_name=assignee.display_name if assignee else None,
+        reporter_username=reporter.username,
+        reporter_display_name=reporter.display_name,
+        parent_key=created.parent_key,
+        label_names=repo.LABEL_SEPARATOR.join(created.label_names) or None,
+    )
 
 
 def detail_of(item: Item, shown: Shown) -> dict[str, Any]:
