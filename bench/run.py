@@ -68,13 +68,19 @@ class RunResult:
 
 
 class StatementLog:
-    """Records SQL statements sent on a Database's engines (tests count with it too)."""
+    """Records SQL statements sent on a Database's engines (tests count with it too).
+
+    A transaction's BEGIN is not counted: asyncpg opens PostgreSQL transactions without a
+    statement this hook sees, while on SQLite Takt sends its own `BEGIN IMMEDIATE`/`BEGIN`; not
+    counting it measures both databases alike (queries, not transaction control)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
         self.statements: list[str] = []
 
     def _on_execute(self, _conn: Any, _cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip()[:5].upper() == "BEGIN":
+            return
         self.statements.append(" ".join(statement.split())[:90])
 
     def __enter__(self) -> StatementLog:
