@@ -149,13 +149,10 @@ async def final_report(
     done = [i for i, c in in_scope if c == "done"]
     not_done = [i for i, c in in_scope if c != "done"]
     done_ids = {i.id for i in done}
-    changes = [
-        e
-        for e in await repo.scope_change_events(session, project.id, sprint.id)
-        if e.data.get("after_start") and e.data.get("reason") != "carry-over"
-    ]
-    added = [e.data.get("estimate") for e in changes if e.data.get("change") == "added"]
-    removed = [e.data.get("estimate") for e in changes if e.data.get("change") == "removed"]
+    since = sprint.started_at or now
+    changes = await repo.scope_changes_since(session, project.id, sprint.id, since)
+    added = [estimate for _, _, change, estimate in changes if change == "added"]
+    removed = [estimate for _, _, change, estimate in changes if change == "removed"]
     committed_done = sum(c["estimate"] or 0 for c in commitment if c["item_id"] in done_ids)
 
     def ratio(value: float) -> float | None:
@@ -309,9 +306,7 @@ async def _replay(
     keep: Database | None,
 ) -> dict[datetime, Totals]:
     """Totals at the past moments `past` (sorted) by replaying the log; final ones are kept."""
-    # Every item ever in the sprint is named by a scope-change event.
-    scope_events = await repo.scope_change_events(session, project.id, sprint.id)
-    subjects = sorted({e.subject_id for e in scope_events if e.subject_id})
+    subjects = await repo.scope_subjects(session, project.id, sprint.id)
     replay = Replay(sprint.id, await repo.item_events(session, subjects, past[-1]))
     replayed = {m: totals(dict(replay.until(m)).values()) for m in past}
     final = {m: t for m, t in replayed.items() if m + FINAL_AFTER <= now}

@@ -112,20 +112,18 @@ async def team(session: AsyncSession, project_id: str) -> list[User]:
     )
 
 
-async def scope_change_events(
-    session: AsyncSession, project_id: str, sprint_id: str
-) -> list[Event]:
-    return list(
-        await session.scalars(
-            select(Event)
-            .where(
-                Event.project_id == project_id,
-                Event.type == "sprint.scope_changed",
-                Event.data["sprint_id"].as_string() == sprint_id,
-            )
-            .order_by(Event.seq)
+async def scope_subjects(session: AsyncSession, project_id: str, sprint_id: str) -> list[str]:
+    """Ids of every item that was ever in the sprint (its scope-change events name them)."""
+    rows = await session.scalars(
+        select(Event.subject_id)
+        .where(
+            Event.project_id == project_id,
+            Event.type == "sprint.scope_changed",
+            Event.data["sprint_id"].as_string() == sprint_id,
         )
+        .distinct()
     )
+    return sorted(r for r in rows if r)
 
 
 async def scope_changes_since(
