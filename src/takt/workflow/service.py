@@ -94,6 +94,23 @@ async def _status_or_404(session: AsyncSession, project: Project, status_id: str
     return status
 
 
+async def _record_items_changed(
+    session: AsyncSession, access: ProjectAccess, status: Status, changes: dict[str, list[Any]]
+) -> None:
+    """An `item.updated` event for each item in `status`, which a workflow edit changes: so
+    burndowns, reports and flow metrics replayed from the log agree with the items as they are."""
+    await emit_each(
+        session,
+        "item.updated",
+        access.project,
+        access.principal,
+        [
+            (item_id, {"key": key, "reason": "workflow"}, changes)
+            for item_id, key in await items_repo.keys_in_status(session, status.id)
+        ],
+    )
+
+
 async def update_status(
     session: AsyncSession, access: ProjectAccess, status_id: str, data: StatusUpdate
 ) -> Status:
@@ -109,18 +126,7 @@ async def update_status(
         status.name = data.name
     if data.category is not None and data.category != status.category:
         changes["category"] = [status.category, data.category]
-        # Its items change category too: the item events say so, so that burndowns, reports
-        # and flow metrics replayed from the log agree with the items as they are.
-        await emit_each(
-            session,
-            "item.updated",
-            project,
-            access.principal,
-            [
-                (item_id, {"key": key, "reason": "workflow"}, {"category": changes["category"]})
-                for item_id, key in await items_repo.keys_in_status(session, status.id)
-            ],
-        )
+        await _record_items_changed(session, access, status, {"category": changes["category"]})
         status.category = data.category
     if data.wip_limit is not None:
         new_limit = data.wip_limit or None
@@ -168,16 +174,7 @@ async def delete_status(
         moved: dict[str, list[Any]] = {"status": [status.name, target.name]}
         if target.category != status.category:
             moved["category"] = [status.category, target.category]
-        await emit_each(
-            session,
-            "item.updated",
-            project,
-            access.principal,
-            [
-                (item_id, {"key": key, "reason": "workflow"}, moved)
-                for item_id, key in await items_repo.keys_in_status(session, status.id)
-            ],
-        )
+        await _record_items_changed(session, access, status, moved)
         await items_repo.move_all_to_status(session, status.id, target.id)
     await session.delete(status)
     await session.flush()
