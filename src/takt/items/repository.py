@@ -46,9 +46,9 @@ def _label_names_column() -> Any:
     )
 
 
-# What a summary (and, with the description, a detail) shows, as plain columns: reading rows of
+# An item's own columns that a summary shows, in `views.ITEM_FIELDS` order. Reading rows of
 # columns is several times cheaper than loading five ORM entities per item.
-_SUMMARY_COLUMNS = (
+_ITEM_COLUMNS = (
     Item.id,
     Item.key,
     Item.type,
@@ -66,49 +66,46 @@ _SUMMARY_COLUMNS = (
     Item.finished_at,
     Item.version,
     Item.status_id,
-    Status.name.label("status_name"),
-    Status.category.label("status_category"),
     Item.assignee_id,
-    Assignee.username.label("assignee_username"),
-    Assignee.display_name.label("assignee_display_name"),
     Item.reporter_id,
-    Reporter.username.label("reporter_username"),
-    Reporter.display_name.label("reporter_display_name"),
-    Parent.key.label("parent_key"),
 )
 
 
-# What an item shows besides its own columns, in `views.Shown` order: loaded with the item entity
-# by the write context, so a write's answer needs no second read.
-_SHOWN_COLUMNS = (
-    Status.name.label("status_name"),
-    Status.category.label("status_category"),
-    Assignee.username.label("assignee_username"),
-    Assignee.display_name.label("assignee_display_name"),
-    Reporter.username.label("reporter_username"),
-    Reporter.display_name.label("reporter_display_name"),
-    Parent.key.label("parent_key"),
-)
-
-
-@functools.cache
-def item_rows(*, description: bool = False) -> AnySelect:
-    """Items with everything a summary shows, labels included: one row of columns per item, one
-    query for any number of items. `views` turns the rows into API shapes.
-
-    Built once: constructing this select (aliases, joins, the label subquery) cost ~350 µs, a
-    tenth of a list request. Selects are immutable (`.where()` returns a new one), so sharing it
-    is safe."""
-    columns: list[Any] = [*_SUMMARY_COLUMNS, _label_names_column()]
-    if description:
-        columns.append(Item.description)
+def _shown_columns() -> tuple[Any, ...]:
+    """What an item shows besides its own columns, in `views.Shown` order; `_join_shown` brings
+    the tables they come from."""
     return (
-        select(*columns)
-        .join(Status, Status.id == Item.status_id)
+        Status.name.label("status_name"),
+        Status.category.label("status_category"),
+        Assignee.username.label("assignee_username"),
+        Assignee.display_name.label("assignee_display_name"),
+        Reporter.username.label("reporter_username"),
+        Reporter.display_name.label("reporter_display_name"),
+        Parent.key.label("parent_key"),
+        _label_names_column(),
+    )
+
+
+def _join_shown(stmt: AnySelect) -> AnySelect:
+    return (
+        stmt.join(Status, Status.id == Item.status_id)
         .outerjoin(Assignee, Assignee.id == Item.assignee_id)
         .outerjoin(Reporter, Reporter.id == Item.reporter_id)
         .outerjoin(Parent, Parent.id == Item.parent_id)
     )
+
+
+@functools.cache
+def item_rows(*, description: bool = False) -> AnySelect:
+    """Items with everything a summary shows, labels included: one row of columns per item
+    (`views.SUMMARY_FIELDS`), one query for any number of items. `views` turns the rows into API
+    shapes.
+
+    Built once: constructing this select (aliases, joins, the label subquery) cost ~350 µs, a
+    tenth of a list request. Selects are immutable (`.where()` returns a new one), so sharing it
+    is safe."""
+    extra = (Item.description,) if description else ()
+    return _join_shown(select(*_ITEM_COLUMNS, *_shown_columns(), *extra))
 
 
 async def label_names(session: AsyncSession, item_ids: Sequence[str]) -> dict[str, list[str]]:
@@ -139,12 +136,9 @@ def _visible_detail(*, admin: bool, limited: bool) -> AnySelect:
 @functools.cache
 def _visible_item(*, admin: bool, limited: bool) -> AnySelect:
     return visible_to(
-        select(Item, Project, *_SHOWN_COLUMNS, _label_names_column())
-        .join(Project, Project.id == Item.project_id)
-        .join(Status, Status.id == Item.status_id)
-        .outerjoin(Assignee, Assignee.id == Item.assignee_id)
-        .outerjoin(Reporter, Reporter.id == Item.reporter_id)
-        .outerjoin(Parent, Parent.id == Item.parent_id),
+        _join_shown(select(Item, Project, *_shown_columns())).join(
+            Project, Project.id == Item.project_id
+        ),
         admin=admin,
         limited=limited,
     ).where(Item.key == bindparam("item_key"))
