@@ -9,9 +9,11 @@ import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import OperationalError
 
 from takt.core.db import Database
 from takt.core.time import clock_at
+from takt.sprints import repository as sprint_repo
 from takt.sprints.models import BurndownPoint
 from tests.sprints.test_scripted import _first_sprint, at
 from tests.support import QueryCounter, team
@@ -114,3 +116,18 @@ async def test_concurrent_first_burndowns_replay_the_log_once(
         assert len(replays) == 1
     else:
         assert 1 <= len(replays) <= 4
+
+
+async def test_a_burndown_answers_when_its_points_cannot_be_kept(
+    client: AsyncClient, app: FastAPI, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ada = (await team(app, db))["ada"]
+    s, sid, _ = await _first_sprint(client, ada)
+
+    async def writer_busy(*_args: object) -> None:
+        raise OperationalError("INSERT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(sprint_repo, "save_burndown_points", writer_busy)
+    answer = await s.call(at(12, 18), "GET", f"/api/v1/sprints/{sid}/burndown")
+    assert len(answer["days"]) == 9
+    assert await _points(db, sid) == 0  # nothing kept: the next request replays again
