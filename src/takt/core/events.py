@@ -9,9 +9,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import BigInteger, Index, Integer, String, insert
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Index,
+    Integer,
+    String,
+    insert,
+    literal_column,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql import text
 
 from takt.core.models import Base, JSONType, UTCDateTime, new_id
 from takt.core.time import utcnow
@@ -26,6 +35,7 @@ class Event(Base):
     __tablename__ = "events"
     __table_args__ = (
         Index("ix_events_project_seq", "project_id", "seq"),
+        Index("ix_events_project_position", "project_id", "tx", "seq"),
         Index("ix_events_subject", "subject_id", "seq"),
         # One type of event of a project over a period (a sprint's scope changes).
         Index("ix_events_project_type_time", "project_id", "type", "occurred_at"),
@@ -35,6 +45,10 @@ class Event(Base):
     seq: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
     )
+    # With `seq`, the event's place in the cursor order: the id of the writing transaction on
+    # PostgreSQL (a column default, pg_current_xact_id(), set by the migration), 0 on SQLite.
+    # See `committed_horizon` for why `seq` alone can't be the cursor on PostgreSQL.
+    tx: Mapped[int] = mapped_column(BigInteger(), server_default=text("0"))
     id: Mapped[str] = mapped_column(String(36), unique=True, default=new_id)
     type: Mapped[str] = mapped_column(String(64), index=True)
     project_id: Mapped[str | None] = mapped_column(String(36))
@@ -45,6 +59,21 @@ class Event(Base):
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     changes: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+
+
+def committed_horizon(dialect: str) -> ColumnElement[bool] | None:
+    """The condition that keeps a cursor reader from passing over an event that commits later.
+
+    PostgreSQL numbers `seq` when a row is inserted, not when its transaction commits, so a reader
+    could see seq 8 while seq 7 is still uncommitted, move its cursor past 7, and never see it.
+    Events are therefore ordered by (writing transaction id, seq) and read only from transactions
+    older than the oldest one still running (the snapshot's xmin): those have all ended, and
+    every transaction that ends later has a larger id than anything already read. On SQLite one
+    writer at a time numbers and commits, so `seq` is the commit order and there is no horizon.
+    """
+    if dialect != "postgresql":
+        return None
+    return Event.tx < literal_column("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
 
 
 def _id_of(thing: HasId | str | None) -> str | None:

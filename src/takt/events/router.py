@@ -15,7 +15,8 @@ from takt.events.schemas import EventPage, event_read
 from takt.projects.deps import ProjectAccessDep
 
 router = APIRouter(tags=["events"])
-SEQ = [SortKey(Event.seq)]
+# The cursor order (see takt.core.events.committed_horizon): commit order on both databases.
+POSITION = [SortKey(Event.tx), SortKey(Event.seq)]
 
 
 @router.get("/projects/{project_key}/events", responses=problems(400, 401, 404, 422))
@@ -37,18 +38,20 @@ async def list_events(
     type_list = [t.strip() for t in types.split(",") if t.strip()][:50] if types else None
     rows, next_cursor = await paginate(
         session,
-        repo.project_events(access.project.id, type_list),
-        keys=SEQ,
-        key_of=lambda row: (row[0].seq,),
+        repo.project_events(access.project.id, type_list, session.get_bind().dialect.name),
+        keys=POSITION,
+        key_of=lambda row: (row[0].tx, row[0].seq),
         codec=codec,
-        sort_name="events",
+        sort_name="event-log",
         limit=limit,
         cursor=after,
         scalars=False,
     )
     if next_cursor is None:
         # The log goes on: hand back a cursor to resume from even on the last page.
-        next_cursor = codec.encode("events", (rows[-1][0].seq,)) if rows else after
+        next_cursor = (
+            codec.encode("event-log", (rows[-1][0].tx, rows[-1][0].seq)) if rows else after
+        )
     return EventPage(
         data=[event_read(e, username, access.project.key) for e, username in rows],
         next_cursor=next_cursor,
