@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 
+import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
 
@@ -63,3 +64,29 @@ async def test_a_poller_sees_every_committed_event_once_in_cursor_order(
     # Cursor order is stable: reading the log again from the start gives the same sequence.
     from_start, _ = await _poll(client, headers, None)
     assert [i for i in from_start if i in set(committed)] == seen
+
+
+async def test_a_write_running_in_another_database_does_not_hold_the_log_back(
+    app: FastAPI, db: Database, client: AsyncClient, test_database_url_base: str | None
+) -> None:
+    if not test_database_url_base or "postgresql" not in test_database_url_base:
+        pytest.skip("transaction ids shared across databases are a PostgreSQL matter")
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    server = make_url(test_database_url_base)
+    other = await asyncpg.connect(
+        host=server.host, port=server.port or 5432, user=server.username, database="postgres"
+    )
+    try:
+        transaction = other.transaction()
+        await transaction.start()
+        await other.fetchval("SELECT pg_current_xact_id()")  # holds a transaction id open
+
+        owner = await make_user(app, db, "owner")
+        await make_project(db, owner, "LOG")
+        ids, _ = await _poll(client, bearer(owner.token), None)
+        assert ids, "the project's events waited for another database's transaction"
+        await transaction.rollback()
+    finally:
+        await other.close()

@@ -70,10 +70,27 @@ def committed_horizon(dialect: str) -> ColumnElement[bool] | None:
     older than the oldest one still running (the snapshot's xmin): those have all ended, and
     every transaction that ends later has a larger id than anything already read. On SQLite one
     writer at a time numbers and commits, so `seq` is the commit order and there is no horizon.
+
+    Transaction ids are shared by every database of the server, so a write running in another
+    database (another application, or a parallel test run) would hold the horizon back for no
+    reason: those are left out when their backend is seen in another database. A transaction that
+    ends between the snapshot and that look is kept in, which only delays, never skips. Only
+    writing transactions have ids: long read-only ones (reports, pg_dump) hold nothing back.
     """
     if dialect != "postgresql":
         return None
-    return Event.tx < literal_column("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+    return Event.tx < literal_column(_POSTGRES_HORIZON)
+
+
+# The oldest transaction running at this statement's snapshot, other databases' left out; with
+# none running, the snapshot's xmax (every id below it has ended). `backend_xid` is a 32-bit xid.
+_POSTGRES_HORIZON = """coalesce(
+    (SELECT min(running::text::bigint) FROM pg_snapshot_xip(pg_current_snapshot()) AS running
+     WHERE NOT EXISTS (
+        SELECT 1 FROM pg_stat_activity AS backend
+        WHERE backend.datname <> current_database()
+          AND backend.backend_xid::text = (running::text::bigint % 4294967296)::text)),
+    pg_snapshot_xmax(pg_current_snapshot())::text::bigint)"""
 
 
 def _id_of(thing: HasId | str | None) -> str | None:
