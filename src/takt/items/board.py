@@ -7,10 +7,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from takt.core.errors import NotFound
 from takt.items import repository as repo
 from takt.items import views
 from takt.items.models import Item
 from takt.projects.policies import ProjectAccess
+from takt.sprints import repository as sprints_repo
 from takt.workflow.models import Status
 
 
@@ -19,8 +21,11 @@ async def build_board(
 ) -> dict[str, Any]:
     """The `Board` shape as plain data (see `views.summary`)."""
     project_id = access.project.id
-    scope: list[ColumnElement[bool]] = [Item.project_id == project_id]
+    scope: list[ColumnElement[bool]] = [repo.live_in_project(project_id)]
     if sprint_id is not None:
+        # A sprint of another project, or none at all, is not an empty board.
+        if await sprints_repo.get_in_project(session, project_id, sprint_id) is None:
+            raise NotFound(f"There is no sprint {sprint_id!r} in project {access.project.key}.")
         scope.append(Item.sprint_id == sprint_id)
 
     # Columns and their counts in one query (a status with no items counts 0).

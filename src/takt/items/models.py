@@ -54,6 +54,8 @@ class Item(IdMixin, TimestampMixin, VersionedMixin, Base):
         Index("ix_items_project_updated", "project_id", "updated_at", "id"),
         Index("ix_items_project_priority", "project_id", "priority", "rank", "id"),
         Index("ix_items_sprint", "sprint_id", "status_id"),
+        # The trash list (newest first) and the purge of what has been there 30 days.
+        Index("ix_items_project_deleted", "project_id", "deleted_at"),
     )
 
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
@@ -82,6 +84,15 @@ class Item(IdMixin, TimestampMixin, VersionedMixin, Base):
     rank: Mapped[str] = mapped_column(RankType)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Set while the item is in the trash (`takt.items.trash`): every read leaves it out
+    # (`repository.LIVE`) until it is restored or purged.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Who deleted it; a plain id like an event's actor (no constraint, see migration 0011).
+    deleted_by_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    # People as an imported document named them (`takt.transfer`): kept as names, never turned
+    # into local accounts; reporter_id / assignee_id are then null.
+    reporter_name: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    assignee_name: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class ItemLabel(Base):
@@ -121,3 +132,5 @@ class Comment(IdMixin, TimestampMixin, Base):
     )
     body: Mapped[str] = mapped_column(Text)
     mention_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The author as an imported document named them (author_id is then null).
+    author_name: Mapped[str | None] = mapped_column(String(32), nullable=True)

@@ -1,7 +1,9 @@
 """Every query of work items, their labels, links and comments.
 
 Items are only ever found inside a project the caller can see (`takt.projects.service.access`),
-so each query here takes a project id that already passed the visibility rule.
+so each query here takes a project id that already passed the visibility rule. Items in the
+trash are left out of every read by `LIVE` (the trash rule), here and in the other domains that
+query items; the few queries that must see them too say so.
 """
 
 from __future__ import annotations
@@ -9,9 +11,21 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -28,6 +42,17 @@ Parent = aliased(Item, name="parent")
 
 ItemRow = Row[*tuple[Any, ...]]
 AnySelect = Select[*tuple[Any, ...]]
+
+# The trash rule: an item in the trash is invisible to every read (lists, search, the board,
+# detail, links, children, sprint scope and numbers, counts, export) until it is restored. Added
+# to each statement where it is built, not by a session-wide loader criterion: that re-hashes
+# every statement on every execution (~200 µs, more than reading an item costs).
+LIVE = Item.deleted_at.is_(None)
+
+
+def live_in_project(project_id: str) -> ColumnElement[bool]:
+    """The project's items outside the trash."""
+    return and_(Item.project_id == project_id, LIVE)
 
 
 # Joins label names into one string per item (label names can't contain control characters).
@@ -91,7 +116,7 @@ def _join_shown(stmt: AnySelect) -> AnySelect:
         stmt.join(Status, Status.id == Item.status_id)
         .outerjoin(Assignee, Assignee.id == Item.assignee_id)
         .outerjoin(Reporter, Reporter.id == Item.reporter_id)
-        .outerjoin(Parent, Parent.id == Item.parent_id)
+        .outerjoin(Parent, and_(Parent.id == Item.parent_id, Parent.deleted_at.is_(None)))
     )
 
 
@@ -105,7 +130,7 @@ def item_rows(*, description: bool = False) -> AnySelect:
     tenth of a list request. Selects are immutable (`.where()` returns a new one), so sharing it
     is safe."""
     extra = (Item.description,) if description else ()
-    return _join_shown(select(*_ITEM_COLUMNS, *_shown_columns(), *extra))
+    return _join_shown(select(*_ITEM_COLUMNS, *_shown_columns(), *extra)).where(LIVE)
 
 
 async def label_names(session: AsyncSession, item_ids: Sequence[str]) -> dict[str, list[str]]:
@@ -130,7 +155,7 @@ def _visible_detail(*, admin: bool, limited: bool) -> AnySelect:
         item_rows(description=True).join(Project, Project.id == Item.project_id),
         admin=admin,
         limited=limited,
-    ).where(Item.key == bindparam("item_key"))
+    ).where(Item.key == bindparam("item_key"), LIVE)
 
 
 @functools.cache
@@ -141,7 +166,7 @@ def _visible_item(*, admin: bool, limited: bool) -> AnySelect:
         ),
         admin=admin,
         limited=limited,
-    ).where(Item.key == bindparam("item_key"))
+    ).where(Item.key == bindparam("item_key"), LIVE)
 
 
 async def get_visible_detail(
@@ -168,15 +193,72 @@ async def get_visible_item(
 
 
 async def get_item(session: AsyncSession, project_id: str, key: str) -> Item | None:
-    return await session.scalar(select(Item).where(Item.project_id == project_id, Item.key == key))
+    return await session.scalar(select(Item).where(live_in_project(project_id), Item.key == key))
 
 
 async def get_items(session: AsyncSession, project_id: str, keys: Sequence[str]) -> list[Item]:
     return list(
         await session.scalars(
-            select(Item).where(Item.project_id == project_id, Item.key.in_(list(keys)))
+            select(Item).where(live_in_project(project_id), Item.key.in_(list(keys)))
         )
     )
+
+
+# The trash ------------------------------------------------------------------------------------
+
+
+@functools.cache
+def _visible_trashed(*, admin: bool, limited: bool) -> AnySelect:
+    return visible_to(
+        select(Item, Project).join(Project, Project.id == Item.project_id),
+        admin=admin,
+        limited=limited,
+    ).where(
+        Item.key == bindparam("item_key"),
+        Item.deleted_at.is_not(None),
+        Item.deleted_at > bindparam("kept_since"),
+    )
+
+
+async def get_visible_trashed(
+    session: AsyncSession, principal: Principal, key: str, kept_since: datetime
+) -> tuple[Item, Project, str | None] | None:
+    """A trashed item (deleted after `kept_since`), its project and the principal's role, if the
+    principal may see the project."""
+    stmt = _visible_trashed(**viewer_shape(principal))
+    params = {**viewer_params(principal), "item_key": key, "kept_since": kept_since}
+    row = (await session.execute(stmt, params)).first()
+    return (row[0], row[1], row[2]) if row else None
+
+
+def trashed_in(project_id: str, kept_since: datetime) -> AnySelect:
+    """The project's trash (items deleted after `kept_since`), each with who deleted it."""
+    return (
+        select(Item, User)
+        .outerjoin(User, User.id == Item.deleted_by_id)
+        .where(
+            Item.project_id == project_id,
+            Item.deleted_at.is_not(None),
+            Item.deleted_at > kept_since,
+        )
+    )
+
+
+async def purge_trashed(
+    session: AsyncSession, deleted_before: datetime, *, project_id: str | None = None
+) -> int:
+    """Delete for good the items trashed at or before `deleted_before` (of one project, or all).
+    Their labels, links and comments go with them (ON DELETE CASCADE); their events stay."""
+    stmt = delete(Item).where(Item.deleted_at.is_not(None), Item.deleted_at <= deleted_before)
+    if project_id is not None:
+        stmt = stmt.where(Item.project_id == project_id)
+    result = await session.execute(stmt.execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def is_trashed(session: AsyncSession, item_id: str) -> bool:
+    deleted_at = await session.scalar(select(Item.deleted_at).where(Item.id == item_id))
+    return deleted_at is not None
 
 
 async def next_number(session: AsyncSession, project_id: str) -> int:
@@ -191,6 +273,10 @@ async def next_number(session: AsyncSession, project_id: str) -> int:
     )
     assert number is not None
     return int(number)
+
+
+# Ranks, ancestry and statuses see trashed items too: a restored item returns to its place in
+# the backlog, and a status can't be deleted from under an item waiting in the trash.
 
 
 async def last_rank(session: AsyncSession, project_id: str) -> str | None:
@@ -265,8 +351,9 @@ async def move_all_to_status(session: AsyncSession, from_id: str, to_id: str) ->
 
 
 async def has_children(session: AsyncSession, item_id: str) -> bool:
+    """Children outside the trash (a trashed child doesn't hold its parent back)."""
     return (
-        await session.scalar(select(Item.id).where(Item.parent_id == item_id).limit(1))
+        await session.scalar(select(Item.id).where(Item.parent_id == item_id, LIVE).limit(1))
     ) is not None
 
 
@@ -280,12 +367,12 @@ async def links_of(session: AsyncSession, item_id: str) -> list[tuple[ItemLink, 
     outgoing = await session.execute(
         select(ItemLink, Other.key, Other.title)
         .join(Other, Other.id == ItemLink.target_id)
-        .where(ItemLink.source_id == item_id)
+        .where(ItemLink.source_id == item_id, Other.deleted_at.is_(None))
     )
     incoming = await session.execute(
         select(ItemLink, Other.key, Other.title)
         .join(Other, Other.id == ItemLink.source_id)
-        .where(ItemLink.target_id == item_id)
+        .where(ItemLink.target_id == item_id, Other.deleted_at.is_(None))
     )
     found = [(link, key, title, True) for link, key, title in outgoing]
     found += [(link, key, title, False) for link, key, title in incoming]
@@ -322,3 +409,63 @@ async def users_by_id(session: AsyncSession, ids: Sequence[str]) -> dict[str, Us
     if not ids:
         return {}
     return {u.id: u for u in await session.scalars(select(User).where(User.id.in_(list(ids))))}
+
+
+# Export and import (`takt.transfer`) ----------------------------------------------------------
+
+
+async def project_items(session: AsyncSession, project_id: str) -> list[Item]:
+    """The project's items outside the trash, by number."""
+    return list(
+        await session.scalars(select(Item).where(live_in_project(project_id)).order_by(Item.number))
+    )
+
+
+async def project_item_labels(session: AsyncSession, project_id: str) -> list[tuple[str, str]]:
+    """(item id, label name) of every labelled item of the project."""
+    rows = await session.execute(
+        select(ItemLabel.item_id, Label.name)
+        .join(Item, Item.id == ItemLabel.item_id)
+        .join(Label, Label.id == ItemLabel.label_id)
+        .where(live_in_project(project_id))
+    )
+    return [(item_id, name) for item_id, name in rows]
+
+
+async def project_links(session: AsyncSession, project_id: str) -> list[ItemLink]:
+    """Links between the project's items, oldest first."""
+    return list(
+        await session.scalars(
+            select(ItemLink)
+            .join(Item, Item.id == ItemLink.source_id)
+            .where(live_in_project(project_id))
+            .order_by(ItemLink.created_at, ItemLink.id)
+        )
+    )
+
+
+async def project_comments(session: AsyncSession, project_id: str) -> list[Comment]:
+    """Comments on the project's items, oldest first."""
+    return list(
+        await session.scalars(
+            select(Comment)
+            .join(Item, Item.id == Comment.item_id)
+            .where(live_in_project(project_id))
+            .order_by(Comment.created_at, Comment.id)
+        )
+    )
+
+
+async def insert_imported(
+    session: AsyncSession,
+    *,
+    items: Sequence[dict[str, Any]],
+    labels: Sequence[dict[str, Any]],
+    links: Sequence[dict[str, Any]],
+    comments: Sequence[dict[str, Any]],
+) -> None:
+    """An imported project's items (parents before children) and what hangs off them, in one
+    INSERT per table."""
+    for model, rows in ((Item, items), (ItemLabel, labels), (ItemLink, links), (Comment, comments)):
+        if rows:
+            await session.execute(insert(model), list(rows))

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
+from typing_extensions import TypeAliasType
 
-from takt.auth.deps import ClientDep, CurrentPrincipal
+from takt.auth.deps import CurrentPrincipal
 from takt.auth.models import User
 from takt.auth.schemas import UserSummary
 from takt.core.concurrency import etag_for, is_not_modified, not_modified_response
@@ -22,11 +23,12 @@ from takt.core.errors import ValidationFailed
 from takt.core.events import Event
 from takt.core.openapi import json_data_response, problems
 from takt.core.pagination import Page, SortKey, paginate
+from takt.core.time import utcnow
 from takt.events import repository as events_repo
 from takt.events.schemas import EventPage, event_read
-from takt.items import board, bulk, relations, search, service, transfer, views
+from takt.items import board, bulk, relations, search, service, trash, views
 from takt.items import repository as repo
-from takt.items.deps import ItemContextDep, ItemDetailDep
+from takt.items.deps import ItemContextDep, ItemDetailDep, ItemKeyPath
 from takt.items.models import Comment, Item
 from takt.items.schemas import (
     Board,
@@ -44,24 +46,30 @@ from takt.items.schemas import (
     LinkRead,
     LinkType,
     MoveRequest,
+    TrashedItem,
+    TrashPage,
 )
-from takt.items.transfer_schemas import ExportDocument, ImportRequest
 from takt.projects.deps import ProjectAccessDep
-from takt.projects.schemas import ProjectRead
-from takt.projects.views import project_read
 
 router = APIRouter(tags=["items"])
 
-SortName = Literal[
-    "rank",
-    "key",
-    "created_at",
-    "-created_at",
-    "updated_at",
-    "-updated_at",
-    "priority",
-    "-priority",
-]
+ItemSort = TypeAliasType(
+    "ItemSort",
+    Literal[
+        "rank",
+        "key",
+        "created_at",
+        "-created_at",
+        "updated_at",
+        "-updated_at",
+        "priority",
+        "-priority",
+    ],
+)
+SortName = ItemSort
+_FACET = "(" + "|".join(search.FACETS) + ")"
+# The schema says which names `facets` takes, so clients (and schemathesis) can know.
+FACETS_PATTERN = f"^ *{_FACET} *(, *{_FACET} *)*$"
 
 
 def _answer(
@@ -98,7 +106,9 @@ async def list_items(
     facets: Annotated[
         str | None,
         Query(
-            max_length=100, description="Comma-separated: status, assignee, label, type, priority."
+            max_length=100,
+            pattern=FACETS_PATTERN,
+            description="Comma-separated: status, assignee, label, type, priority.",
         ),
     ] = None,
     limit: LimitQuery = 50,
@@ -117,7 +127,7 @@ async def list_items(
         principal_id=access.principal.id,
         dialect=session.get_bind().dialect.name,
     )
-    where = search.conditions(search.parse_query(q), ctx)
+    where = await search.filter_conditions(session, q, ctx)
     rows, next_cursor = await paginate(
         session,
         repo.item_rows().where(Item.project_id == access.project.id, *where),
@@ -193,9 +203,62 @@ async def update_item(
 async def delete_item(
     context: ItemContextDep, session: SessionDep, if_match: IfMatchHeader = None
 ) -> Response:
-    """Delete an item (its history stays in the event log)."""
-    await service.delete_item(session, context.access, context.item, if_match=if_match)
+    """Move an item to the trash: gone from every list and read, restorable for 30 days; in a
+    planned or active sprint this is a scope removal. Its history stays in the event log."""
+    await trash.delete_item(session, context.access, context.item, if_match=if_match)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/items/{item_key}/restore", response_model=ItemRead, responses=problems(401, 403, 404, 409)
+)
+async def restore_item(
+    item_key: ItemKeyPath, principal: CurrentPrincipal, session: SessionDep
+) -> Response:
+    """Bring an item back from the trash (within 30 days of its deletion), to its place in the
+    backlog and, if that sprint is planned or active, into its sprint (a scope addition)."""
+    await trash.restore_item(session, principal, item_key)
+    row = await repo.get_visible_detail(session, principal, item_key)
+    assert row is not None  # restored in this transaction, by a caller who sees the project
+    return json_data_response(views.detail(row), headers={"ETag": etag_for(row.version)})
+
+
+@router.get("/projects/{project_key}/trash", responses=problems(400, 401, 404, 422))
+async def list_trash(
+    access: ProjectAccessDep,
+    session: SessionDep,
+    codec: CodecDep,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> TrashPage:
+    """The project's deleted items, most recent first, each restorable until its `purge_at`."""
+    rows, next_cursor = await paginate(
+        session,
+        repo.trashed_in(access.project.id, trash.kept_since(utcnow())),
+        keys=[SortKey(Item.deleted_at, True), SortKey(Item.id, True)],
+        key_of=lambda row: (row[0].deleted_at, row[0].id),
+        codec=codec,
+        sort_name="trash",
+        limit=limit,
+        cursor=cursor,
+        scalars=False,
+    )
+    return TrashPage(
+        data=[
+            TrashedItem(
+                key=item.key,
+                type=item.type,
+                title=item.title,
+                estimate=item.estimate,
+                sprint_id=item.sprint_id,
+                deleted_at=item.deleted_at,
+                deleted_by=views.user_summary(user),
+                purge_at=item.deleted_at + trash.KEPT_FOR,
+            )
+            for item, user in rows
+        ],
+        next_cursor=next_cursor,
+    )
 
 
 @router.post(
@@ -268,6 +331,7 @@ def _comment_read(comment: Comment, item_key: str, users: dict[str, User]) -> Co
         id=comment.id,
         item_key=item_key,
         author=views.user_summary(author),
+        imported_author=comment.author_name,
         body=comment.body,
         mentions=[
             UserSummary(id=u.id, username=u.username, display_name=u.display_name)
@@ -403,28 +467,3 @@ async def bulk_update_items(
 ) -> BulkResponse:
     """Update up to 100 items; each gets its own result. With `atomic`, all or nothing."""
     return BulkResponse(results=await bulk.bulk_update(session, access, body))
-
-
-@router.get("/projects/{project_key}/export", responses=problems(401, 403, 404))
-async def export_project(access: ProjectAccessDep, session: SessionDep) -> ExportDocument:
-    """The whole project as one JSON document (people by username, items by key)."""
-    return await transfer.export_project(session, access)
-
-
-@router.post(
-    "/projects/import",
-    status_code=status.HTTP_201_CREATED,
-    responses=problems(401, 403, 409, 413, 422),
-)
-async def import_project(
-    body: ImportRequest,
-    principal: CurrentPrincipal,
-    session: SessionDep,
-    client: ClientDep,
-    response: Response,
-) -> ProjectRead:
-    """Recreate an exported project under a new key; you become its admin."""
-    access = await transfer.import_project(session, principal, body, client=client)
-    response.headers["Location"] = f"/api/v1/projects/{access.project.key}"
-    response.headers["ETag"] = etag_for(access.project.version)
-    return project_read(access.project, "admin")

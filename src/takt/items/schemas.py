@@ -6,14 +6,22 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from typing_extensions import TypeAliasType
 
 from takt.auth.schemas import UserSummary
-from takt.core.schemas import Input
+from takt.core.bounds import CalendarDate
+from takt.core.schemas import NOT_NULL, Input
 from takt.workflow.schemas import LabelName, StatusRef
 
-ItemType = Literal["epic", "story", "task", "bug", "spike"]
-Priority = Literal["none", "low", "medium", "high", "urgent"]
-LinkType = Literal["blocks", "blocked_by", "relates_to", "duplicates", "duplicated_by"]
+# Named aliases (TypeAliasType): each is one shared component of the OpenAPI schema, so a
+# generated client has one enum per concept, whichever model it appears in.
+ItemType = TypeAliasType("ItemType", Literal["epic", "story", "task", "bug", "spike"])
+Priority = TypeAliasType("Priority", Literal["none", "low", "medium", "high", "urgent"])
+LinkType = TypeAliasType(
+    "LinkType", Literal["blocks", "blocked_by", "relates_to", "duplicates", "duplicated_by"]
+)
+StoredLinkType = TypeAliasType("StoredLinkType", Literal["blocks", "relates_to", "duplicates"])
+"""A link as stored, from its source; `blocked_by` and `duplicated_by` are the other side."""
 ItemKey = Annotated[
     str,
     StringConstraints(pattern=r"^[A-Z][A-Z0-9]{1,9}-[0-9]{1,9}$"),
@@ -35,18 +43,21 @@ Labels = Annotated[list[LabelName], Field(max_length=20, description="Label name
 class ItemFields(Input):
     """Fields a client may set; the server owns key, rank, timestamps and version."""
 
-    title: Title | None = None
-    description: Markdown | None = None
-    type: ItemType | None = None
-    status: str | None = Field(None, max_length=50, description="Status name or id.")
-    priority: Priority | None = None
+    # NOT_NULL: may be left out, can't be cleared (null is refused).
+    title: Annotated[Title | None, NOT_NULL] = None
+    description: Annotated[Markdown | None, NOT_NULL] = None
+    type: Annotated[ItemType | None, NOT_NULL] = None
+    status: Annotated[str | None, NOT_NULL] = Field(
+        None, max_length=50, description="Status name or id."
+    )
+    priority: Annotated[Priority | None, NOT_NULL] = None
     assignee: UserRef | None = Field(None, description="Username or id; null unassigns.")
     estimate: Estimate | None = None
-    labels: Labels | None = None
+    labels: Annotated[Labels | None, NOT_NULL] = None
     parent_key: ItemKey | None = Field(None, description="Parent item in the same project.")
     sprint_id: str | None = Field(None, max_length=36)
-    due_date: date | None = None
-    blocked: bool | None = None
+    due_date: CalendarDate | None = None
+    blocked: Annotated[bool | None, NOT_NULL] = None
 
 
 class ItemCreate(ItemFields):
@@ -72,19 +83,12 @@ class ItemCreate(ItemFields):
 
 class ItemUpdate(ItemFields):
     """Only the fields you send change; send null to clear assignee, estimate, parent, sprint or
-    due date."""
+    due date (the other fields can't be null)."""
 
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{"status": "In Progress", "assignee": "sara"}]},
     )
-
-    @model_validator(mode="after")
-    def _not_null_where_required(self) -> ItemUpdate:
-        for name in ("title", "type", "status", "priority", "labels", "blocked", "description"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} can't be null")
-        return self
 
 
 class ItemSummary(BaseModel):
@@ -178,6 +182,11 @@ class CommentRead(BaseModel):
     id: str
     item_key: str
     author: UserSummary | None
+    imported_author: str | None = Field(
+        None,
+        description="A comment brought in by a project import: its author's username as the "
+        "document gave it (`author` is then null; never an account here).",
+    )
     body: str
     mentions: list[UserSummary] = Field(description="Project members mentioned with @username.")
     created_at: datetime
@@ -237,3 +246,21 @@ class BulkResult(BaseModel):
 
 class BulkResponse(BaseModel):
     results: list[BulkResult]
+
+
+class TrashedItem(BaseModel):
+    """An item in the trash: restorable until `purge_at`, then gone for good."""
+
+    key: str = Field(examples=["API-42"], description="Kept: a key is never handed out again.")
+    type: ItemType
+    title: str
+    estimate: float | None
+    sprint_id: str | None = Field(description="The sprint it was in when deleted.")
+    deleted_at: datetime
+    deleted_by: UserSummary | None = Field(description="Who deleted it.")
+    purge_at: datetime = Field(description="When it is purged (30 days after deletion).")
+
+
+class TrashPage(BaseModel):
+    data: list[TrashedItem] = Field(description="Most recently deleted first.")
+    next_cursor: str | None

@@ -1,15 +1,19 @@
-"""Turns a parsed `q=` query into SQL conditions, sort orders and facet counts.
+"""Turns `q=` text into SQL conditions, sort orders and facet counts.
 
-Semantics: equality filters on the same field are OR-ed (`label:api label:web` = either label),
-everything else is AND-ed; `-` negates a clause. Free text searches title and description with
-SQLite FTS5 or PostgreSQL full-text search (each word a prefix, all words required).
+Semantics (see `query.py`): terms are AND-ed, OR makes alternatives, `-` negates a term or a
+group; plain equality filters on the same field in one AND-group are OR-ed (`label:api label:web`
+= either label). Names (statuses, labels, users, parent items, sprints) are looked up in the
+project first, one query per kind used: a name that matches nothing there is a 400
+`invalid-query` at the name's position, not an empty list. Free text searches title and
+description with SQLite FTS5 or PostgreSQL full-text search (each word a prefix, all words
+required).
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -18,6 +22,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     column,
+    exists,
     false,
     func,
     literal_column,
@@ -33,22 +38,48 @@ from sqlalchemy.orm import aliased
 from takt.auth.models import User
 from takt.core.errors import BadRequest
 from takt.core.pagination import SortKey
+from takt.core.time import utcnow
 from takt.items.models import PRIORITIES, Item, ItemLabel
-from takt.items.query import Filter, Query, QuerySyntaxError, Text, parse
+from takt.items.query import (
+    Filter,
+    Group,
+    Query,
+    QuerySyntaxError,
+    Term,
+    Text,
+    day_of,
+    leaves,
+    parse,
+)
+from takt.projects.models import ProjectMember
 from takt.sprints.models import Sprint
 from takt.workflow.models import Label, Status
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-ParentItem = aliased(Item, name="parent_item")
 TaggedItem = aliased(ItemLabel, name="tagged_item")
+# Fields whose values name something of the project, looked up before the query runs.
+NAMED_FIELDS = ("status", "label", "assignee", "parent", "sprint")
+_KEYWORDS: dict[str, tuple[str, ...]] = {
+    "assignee": ("@me", "none"),
+    "parent": ("none",),
+    "sprint": ("current", "none"),
+}
 
 
 class InvalidQuery(BadRequest):
-    """The `q` filter has a syntax error. `detail` says what and at which character position;
-    see the filter language in the API guide."""
+    """The `q` filter can't be used: a syntax error, a value out of range, or a status, label,
+    user, parent item or sprint that doesn't exist in the project. `detail` says what, and
+    `position` is the 0-based character offset it points at; see the filter language in the API
+    guide."""
 
     code = "invalid-query"
     title = "Invalid query"
+
+
+def _invalid(exc: QuerySyntaxError) -> InvalidQuery:
+    return InvalidQuery(
+        f"{exc.message} (at position {exc.position})", extra={"position": exc.position}
+    )
 
 
 def parse_query(q: str | None) -> Query | None:
@@ -57,9 +88,7 @@ def parse_query(q: str | None) -> Query | None:
     try:
         return parse(q)
     except QuerySyntaxError as exc:
-        raise InvalidQuery(
-            f"{exc.message} (at position {exc.position})", extra={"position": exc.position}
-        ) from exc
+        raise _invalid(exc) from exc
 
 
 @dataclass(frozen=True)
@@ -69,8 +98,89 @@ class SearchContext:
     dialect: str
 
 
-def _day_start(value: str) -> datetime:
-    return datetime.combine(date.fromisoformat(value), datetime.min.time(), tzinfo=UTC)
+@dataclass
+class _Names:
+    """What the query's names are in the project: lower-cased name (or id, key) → ids."""
+
+    ids: dict[str, dict[str, list[str]]] = field(default_factory=lambda: defaultdict(dict))
+
+    def of(self, clause: Filter) -> list[str]:
+        return self.ids[clause.field].get(_name_key(clause), [])
+
+
+def _name_key(clause: Filter) -> str:
+    return clause.value if clause.field == "parent" else clause.value.lower()
+
+
+async def _lookup(
+    session: AsyncSession, kind: str, wanted: set[str], project_id: str
+) -> dict[str, list[str]]:
+    """Ids of the project's things of `kind` by each wanted name (lower-cased; keys as written)."""
+    found: dict[str, list[str]] = defaultdict(list)
+    if kind in ("status", "label", "sprint"):
+        # All the project's (few) statuses, labels or sprints, matched here: SQLite's lower() is
+        # ASCII-only, so matching names in SQL would miss "Überprüfung".
+        model: Any = {"status": Status, "label": Label, "sprint": Sprint}[kind]
+        rows = await session.execute(
+            select(model.id, model.name).where(model.project_id == project_id)
+        )
+        for thing_id, name in rows:
+            # A sprint is named by its name or its id.
+            keys = {name.strip().lower(), *([thing_id.lower()] if kind == "sprint" else [])}
+            for key in keys & wanted:
+                found[key].append(thing_id)
+    elif kind == "assignee":
+        # Only the project's people (members, or assignees of its items): a query can't tell
+        # whether an account exists elsewhere.
+        rows = await session.execute(
+            select(User.username_key, User.id).where(
+                User.username_key.in_(sorted(wanted)),
+                or_(
+                    exists().where(
+                        ProjectMember.project_id == project_id, ProjectMember.user_id == User.id
+                    ),
+                    exists().where(Item.project_id == project_id, Item.assignee_id == User.id),
+                ),
+            )
+        )
+        for username_key, user_id in rows:
+            found[username_key].append(user_id)
+    else:
+        rows = await session.execute(
+            select(Item.key, Item.id).where(
+                Item.project_id == project_id,
+                Item.deleted_at.is_(None),
+                Item.key.in_(sorted(wanted)),
+            )
+        )
+        for key, item_id in rows:
+            found[key].append(item_id)
+    return found
+
+
+async def _resolve_names(session: AsyncSession, query: Query, project_id: str) -> _Names:
+    named = [
+        clause
+        for clause in leaves(query.clauses)
+        if isinstance(clause, Filter)
+        and clause.field in NAMED_FIELDS
+        and clause.value not in _KEYWORDS.get(clause.field, ())
+    ]
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for clause in named:
+        wanted[clause.field].add(_name_key(clause))
+    names = _Names()
+    for kind, values in wanted.items():
+        names.ids[kind] = await _lookup(session, kind, values, project_id)
+    for clause in named:
+        if not names.of(clause):
+            what = "item" if clause.field == "parent" else clause.field
+            raise _invalid(
+                QuerySyntaxError(
+                    f"there is no {what} {clause.value!r} in this project", clause.position
+                )
+            )
+    return names
 
 
 def _compare(column: Any, op: str, value: Any) -> ColumnElement[bool]:
@@ -83,67 +193,105 @@ def _compare(column: Any, op: str, value: Any) -> ColumnElement[bool]:
     return result
 
 
-def _date_condition(column: Any, op: str, value: str) -> ColumnElement[bool]:
-    """Whole UTC days: `created:2026-01-05` is that day, `>2026-01-05` starts the day after."""
-    start = _day_start(value)
-    end = start + timedelta(days=1)
+def _timestamp_condition(column: Any, op: str, day: date) -> ColumnElement[bool]:
+    """Whole UTC days: `created:2026-01-05` is that day, `>2026-01-05` starts the day after.
+
+    The day after 9999-12-31 doesn't exist: nothing is after it."""
+    start = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+    end = start + timedelta(days=1) if day < date.max else None
     if op == ":":
-        return and_(column >= start, column < end)
+        return and_(column >= start, column < end) if end else column >= start
     bounds: dict[str, ColumnElement[bool]] = {
-        ">": column >= end,
+        ">": column >= end if end else false(),
         ">=": column >= start,
         "<": column < start,
-        "<=": column < end,
+        "<=": column < end if end else true(),
     }
     return bounds[op]
 
 
-def _filter_condition(clause: Filter, ctx: SearchContext) -> ColumnElement[bool]:
-    field, op, value = clause.field, clause.op, clause.value
-    statuses = select(Status.id).where(Status.project_id == ctx.project_id)
-    if field == "status":
-        return Item.status_id.in_(statuses.where(func.lower(Status.name) == value.lower()))
-    if field == "category":
-        return Item.status_id.in_(statuses.where(Status.category == value))
-    if field == "type":
-        return Item.type == value
-    if field == "key":
-        return Item.key == value
-    if field == "assignee":
-        if value == "@me":
-            return Item.assignee_id == ctx.principal_id
-        if value == "none":
-            return Item.assignee_id.is_(None)
-        return Item.assignee_id.in_(select(User.id).where(User.username_key == value.lower()))
-    if field == "label":
-        labels = select(Label.id).where(
-            Label.project_id == ctx.project_id, func.lower(Label.name) == value.lower()
+@dataclass
+class _Builder:
+    ctx: SearchContext
+    names: _Names
+    today: date
+    texts: int = 0
+
+    def conjunction(self, terms: tuple[Term, ...]) -> list[ColumnElement[bool]]:
+        result: list[ColumnElement[bool]] = []
+        same_field: dict[str, list[ColumnElement[bool]]] = defaultdict(list)
+        for term in terms:
+            condition = self.term(term)
+            if condition is None:
+                continue
+            if term.negated:
+                # NULL-safe: `-assignee:ada` keeps unassigned items (NOT NULL would drop them).
+                result.append(not_(func.coalesce(condition, false())))
+            elif isinstance(term, Filter) and term.op == ":":
+                same_field[term.field].append(condition)
+            else:
+                result.append(condition)
+        result.extend(or_(*group) if len(group) > 1 else group[0] for group in same_field.values())
+        return result
+
+    def term(self, term: Term) -> ColumnElement[bool] | None:
+        if isinstance(term, Group):
+            return or_(*(and_(true(), *self.conjunction(terms)) for terms in term.alternatives))
+        if isinstance(term, Text):
+            self.texts += 1
+            return _text_condition(term, self.ctx, self.texts)
+        return self.filter(term)
+
+    def filter(self, clause: Filter) -> ColumnElement[bool]:
+        field, op, value = clause.field, clause.op, clause.value
+        if field in NAMED_FIELDS:
+            return self.named(clause)
+        if field == "category":
+            statuses = select(Status.id).where(Status.project_id == self.ctx.project_id)
+            return Item.status_id.in_(statuses.where(Status.category == value))
+        if field == "type":
+            return Item.type == value
+        if field == "key":
+            return Item.key == value
+        if field == "priority":
+            return _compare(Item.priority, op, PRIORITIES.index(value))
+        if field == "blocked":
+            return Item.blocked.is_(value == "true")
+        if field == "estimate":
+            if value == "none":
+                return Item.estimate.is_(None)
+            return _compare(Item.estimate, op, float(value))
+        try:
+            day = day_of(clause, self.today)
+        except QuerySyntaxError as exc:
+            raise _invalid(exc) from exc
+        if field == "due":
+            return Item.due_date.is_(None) if day is None else _compare(Item.due_date, op, day)
+        if day is None or field not in ("created", "updated"):
+            raise InvalidQuery(f"Unknown field {field!r}.")
+        return _timestamp_condition(
+            Item.created_at if field == "created" else Item.updated_at, op, day
         )
-        # Uncorrelated IN, so it composes with facet queries that join item_labels themselves.
-        return Item.id.in_(select(TaggedItem.item_id).where(TaggedItem.label_id.in_(labels)))
-    if field == "priority":
-        return _compare(Item.priority, op, PRIORITIES.index(value))
-    if field == "sprint":
-        if value == "none":
-            return Item.sprint_id.is_(None)
-        if value == "current":
-            return current_sprint_condition(ctx)
-        return Item.sprint_id == value
-    if field == "parent":
-        if value == "none":
-            return Item.parent_id.is_(None)
-        return Item.parent_id.in_(
-            select(ParentItem.id).where(
-                ParentItem.project_id == ctx.project_id, ParentItem.key == value
-            )
-        )
-    if field == "blocked":
-        return Item.blocked.is_(value == "true")
-    if field in ("created", "updated"):
-        return _date_condition(
-            Item.created_at if field == "created" else Item.updated_at, op, value
-        )
-    raise InvalidQuery(f"Unknown field {field!r}.")
+
+    def named(self, clause: Filter) -> ColumnElement[bool]:
+        field, value = clause.field, clause.value
+        if field == "assignee" and value == "@me":
+            return Item.assignee_id == self.ctx.principal_id
+        if field == "sprint" and value == "current":
+            return current_sprint_condition(self.ctx)
+        column = {
+            "status": Item.status_id,
+            "assignee": Item.assignee_id,
+            "parent": Item.parent_id,
+            "sprint": Item.sprint_id,
+        }.get(field)
+        if value == "none" and column is not None:
+            return column.is_(None)
+        ids = self.names.of(clause)
+        if column is None:
+            # Uncorrelated IN, so it composes with facet queries that join item_labels themselves.
+            return Item.id.in_(select(TaggedItem.item_id).where(TaggedItem.label_id.in_(ids)))
+        return column.in_(ids)
 
 
 def current_sprint_condition(ctx: SearchContext) -> ColumnElement[bool]:
@@ -175,28 +323,16 @@ def _text_condition(clause: Text, ctx: SearchContext, index: int) -> ColumnEleme
     )
 
 
-def conditions(query: Query | None, ctx: SearchContext) -> list[ColumnElement[bool]]:
-    """SQL conditions for the parsed query (to AND with the project filter)."""
+async def filter_conditions(
+    session: AsyncSession, q: str | None, ctx: SearchContext
+) -> list[ColumnElement[bool]]:
+    """SQL conditions for `q=` (to AND with the project filter); `InvalidQuery` if it can't be
+    used. Looks up the names it uses in the project first."""
+    query = parse_query(q)
     if query is None:
         return []
-    result: list[ColumnElement[bool]] = []
-    same_field: dict[str, list[ColumnElement[bool]]] = defaultdict(list)
-    for index, clause in enumerate(query.clauses):
-        if isinstance(clause, Text):
-            condition = _text_condition(clause, ctx, index)
-            if condition is not None:
-                result.append(not_(condition) if clause.negated else condition)
-            continue
-        condition = _filter_condition(clause, ctx)
-        if clause.negated:
-            # NULL-safe: `-assignee:ada` keeps unassigned items (NOT NULL would drop them).
-            result.append(not_(func.coalesce(condition, false())))
-        elif clause.op == ":":
-            same_field[clause.field].append(condition)
-        else:
-            result.append(condition)
-    result.extend(or_(*group) if len(group) > 1 else group[0] for group in same_field.values())
-    return result
+    names = await _resolve_names(session, query, ctx.project_id)
+    return _Builder(ctx, names, utcnow().date()).conjunction(query.clauses)
 
 
 SORTS: dict[str, list[SortKey]] = {
@@ -223,7 +359,7 @@ async def facet_counts(
     session: AsyncSession, facets: list[str], project_id: str, where: list[ColumnElement[bool]]
 ) -> dict[str, dict[str, int]]:
     """Counts per value over the whole filtered set, one GROUP BY per facet."""
-    scope = and_(Item.project_id == project_id, *where) if where else Item.project_id == project_id
+    scope = and_(Item.project_id == project_id, Item.deleted_at.is_(None), *where)
     result: dict[str, dict[str, int]] = {}
     for facet in facets:
         count = func.count(Item.id)
@@ -256,4 +392,11 @@ async def facet_counts(
     return result
 
 
-__all__ = ["FACETS", "SORTS", "InvalidQuery", "conditions", "facet_counts", "parse_query", "true"]
+__all__ = [
+    "FACETS",
+    "SORTS",
+    "InvalidQuery",
+    "facet_counts",
+    "filter_conditions",
+    "parse_query",
+]

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.auth import repository as users_repo
 from takt.auth.models import User
-from takt.core.concurrency import check_if_match
+from takt.core.concurrency import claim, claim_all
 from takt.core.errors import Conflict, ValidationFailed
 from takt.core.events import emit
 from takt.core.time import utcnow
@@ -18,6 +18,7 @@ from takt.items import repository as repo
 from takt.items.models import PARENT_TYPES, PRIORITIES, Item
 from takt.items.schemas import ItemCreate, ItemFields, ItemUpdate
 from takt.projects import repository as projects_repo
+from takt.projects.models import Project
 from takt.projects.policies import ProjectAccess
 from takt.sprints import scope
 from takt.sprints.models import Sprint
@@ -31,13 +32,6 @@ class InvalidParent(ValidationFailed):
 
     code = "invalid-parent"
     title = "Invalid parent"
-
-
-class HasChildren(Conflict):
-    """This item has child items. Move or delete them first, or give them another parent."""
-
-    code = "item-has-children"
-    title = "Item has children"
 
 
 def _invalid(pointer: str, message: str) -> ValidationFailed:
@@ -69,13 +63,52 @@ async def _resolve_status(
 
 
 async def _resolve_assignee(session: AsyncSession, project_id: str, ref: str) -> User:
-    """A project member, by username or id; anyone else is reported as unknown (no leak)."""
+    """A project member who can work on items, by username or id; anyone else is reported as
+    unknown (no leak). A viewer only reads, so a viewer can't be made assignee."""
     user = await users_repo.find_user(
         session, user_id=ref, username=None, email=None
     ) or await users_repo.find_user(session, user_id=None, username=ref, email=None)
-    if user is None or await projects_repo.get_member(session, project_id, user.id) is None:
+    member = await projects_repo.get_member(session, project_id, user.id) if user else None
+    if user is None or member is None:
         raise _invalid("/assignee", f"{ref!r} is not a member of this project")
+    if member[0].role == "viewer":
+        raise _invalid(
+            "/assignee", f"{ref!r} is a viewer of this project; viewers can't be assigned"
+        )
     return user
+
+
+class EstimateOffScale(ValidationFailed):
+    """The estimate is not a value of the project's estimate scale (`settings.estimate_scale`):
+    `fibonacci` takes 0, 0.5, 1, 2, 3, 5, 8, 13, 20, 40, 100 (the planning-poker deck);
+    `tshirt` takes the points of its sizes, XS 1, S 2, M 3, L 5, XL 8, XXL 13 (and 0). Pick one
+    of those, or change the project's scale."""
+
+    code = "estimate-off-scale"
+    title = "Estimate off the project's scale"
+
+
+# The values each estimate scale allows (points). Estimates are summed into commitment and
+# velocity, so a scale is a set of point values, and every estimate written is one of them.
+ESTIMATE_SCALES: dict[str, tuple[float, ...]] = {
+    "fibonacci": (0, 0.5, 1, 2, 3, 5, 8, 13, 20, 40, 100),
+    "tshirt": (0, 1, 2, 3, 5, 8, 13),
+}
+
+
+def _check_estimate(project: Project, data: ItemFields) -> None:
+    """An estimate written must be on the project's scale. Estimates already stored (from before
+    a change of scale, or imported) stay as they are."""
+    if "estimate" not in data.model_fields_set or data.estimate is None:
+        return
+    scale = str(project.settings.get("estimate_scale", "fibonacci"))
+    allowed = ESTIMATE_SCALES.get(scale)
+    if allowed is not None and data.estimate not in allowed:
+        values = ", ".join(f"{v:g}" for v in allowed)
+        raise EstimateOffScale(
+            f"{data.estimate:g} is not on the project's {scale} scale ({values}).",
+            errors=[{"pointer": "/estimate", "message": f"not one of {values}"}],
+        )
 
 
 async def _resolve_labels(
@@ -176,6 +209,7 @@ class Created:
 async def create_item(session: AsyncSession, access: ProjectAccess, data: ItemCreate) -> Created:
     access.require_write()
     project = access.project
+    _check_estimate(project, data)
     resolved = await _resolve(session, project.id, data, item=None)
     status = resolved.status or await _default_status(session, project.id)
     sprint = await scope.joinable(session, project.id, data.sprint_id) if data.sprint_id else None
@@ -277,7 +311,8 @@ async def update_item(
     """Apply the fields sent; one `item.updated` event lists each change as [old, new], and a
     move between sprints adds `sprint.scope_changed` events (with `reason`, e.g. carry-over)."""
     access.require_write()
-    check_if_match(if_match, item.version)
+    # The write applies to the current version; 412 only if the client sent If-Match.
+    await claim(session, item, if_match)
     # One flush at the end: the version (and so the ETag) moves once per update.
     with session.no_autoflush:
         changes, moves, resolved = await _apply_update(session, access, item, data)
@@ -313,6 +348,7 @@ async def _apply_update(
 ) -> tuple[dict[str, list[Any]], list[tuple[Sprint, str]], Resolved]:
     project = access.project
     sent = data.model_fields_set
+    _check_estimate(project, data)
     resolved = await _resolve(session, project.id, data, item=item)
     changes: dict[str, list[Any]] = {}
 
@@ -375,25 +411,6 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-async def delete_item(
-    session: AsyncSession, access: ProjectAccess, item: Item, *, if_match: str | None
-) -> None:
-    access.require_write()
-    check_if_match(if_match, item.version)
-    if await repo.has_children(session, item.id):
-        raise HasChildren(f"{item.key} has child items.")
-    await emit(
-        session,
-        "item.deleted",
-        access.project,
-        access.principal,
-        {"key": item.key, "title": item.title},
-        subject=item,
-    )
-    await session.delete(item)
-    await session.flush()
-
-
 async def move_item(
     session: AsyncSession,
     access: ProjectAccess,
@@ -412,6 +429,7 @@ async def move_item(
     anchor = await repo.get_item(session, access.project.id, anchor_key)
     if anchor is None:
         raise _invalid("/before" if before else "/after", f"no item {anchor_key} in this project")
+    await claim(session, item, None)
     new_rank = await _rank_next_to(session, item, anchor, place_before=before is not None)
     if ranking.needs_rebalance(new_rank):
         await rebalance(session, access.project.id)
@@ -446,6 +464,7 @@ async def _rank_next_to(
 async def rebalance(session: AsyncSession, project_id: str) -> None:
     """Respace every rank of the project evenly, keeping the order."""
     items = await repo.items_in_rank_order(session, project_id)
+    await claim_all(session, items)
     for item, rank in zip(items, ranking.initial_ranks(len(items)), strict=True):
         item.rank = rank
     await session.flush()

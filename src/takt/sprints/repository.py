@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, case, func, or_, select
+from sqlalchemy import Row, Select, bindparam, case, func, insert, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +16,7 @@ from sqlalchemy.orm import undefer
 from takt.auth.models import User
 from takt.core.events import Event
 from takt.items.models import Item
+from takt.items.repository import LIVE, live_in_project
 from takt.projects.models import Project, ProjectMember
 from takt.sprints.models import BurndownPoint, Sprint, SprintCapacity
 from takt.sprints.timeline import Totals
@@ -62,6 +63,15 @@ async def next_planned(session: AsyncSession, project_id: str, exclude: str) -> 
     )
 
 
+async def last_end_date(session: AsyncSession, project_id: str) -> date | None:
+    """When the project's last sprint (not cancelled) ends."""
+    return await session.scalar(
+        select(func.max(Sprint.end_date)).where(
+            Sprint.project_id == project_id, Sprint.state != "cancelled"
+        )
+    )
+
+
 async def count_sprints(session: AsyncSession, project_id: str) -> int:
     count = await session.scalar(
         select(func.count()).select_from(Sprint).where(Sprint.project_id == project_id)
@@ -73,7 +83,7 @@ async def items_with_category(session: AsyncSession, sprint_id: str) -> list[tup
     rows = await session.execute(
         select(Item, Status.category)
         .join(Status, Status.id == Item.status_id)
-        .where(Item.sprint_id == sprint_id)
+        .where(Item.sprint_id == sprint_id, LIVE)
         .order_by(Item.rank, Item.id)
     )
     return [(item, category) for item, category in rows]
@@ -216,7 +226,7 @@ def _current_totals() -> Select[Any]:
         )
         .select_from(Item)
         .join(Status, Status.id == Item.status_id)
-        .where(Item.sprint_id == bindparam("sprint_id"), Status.category != "cancelled")
+        .where(Item.sprint_id == bindparam("sprint_id"), LIVE, Status.category != "cancelled")
     )
 
 
@@ -245,7 +255,7 @@ async def item_events(
         return []
     stmt = select(*_REPLAY_COLUMNS).where(
         Event.subject_id.in_(list(subject_ids)),
-        Event.type.in_(("item.created", "item.updated", "item.deleted")),
+        Event.type.in_(("item.created", "item.updated", "item.deleted", "item.restored")),
     )
     if before is not None:
         stmt = stmt.where(Event.occurred_at < before)
@@ -277,9 +287,47 @@ async def open_item_count(session: AsyncSession, project_id: str, keys: Sequence
     rows = await session.execute(
         select(Item.key, Status.category)
         .join(Status, Status.id == Item.status_id)
-        .where(Item.project_id == project_id, Item.key.in_(list(keys)))
+        .where(live_in_project(project_id), Item.key.in_(list(keys)))
     )
     return sum(1 for _, category in rows if category not in ("done", "cancelled"))
 
 
 _ = date
+
+
+# Export and import (`takt.transfer`) ----------------------------------------------------------
+
+
+async def project_sprints(session: AsyncSession, project_id: str) -> list[Sprint]:
+    """Every sprint of the project with its commitment, oldest first."""
+    return list(
+        await session.scalars(sprints_of(project_id).order_by(Sprint.created_at, Sprint.id))
+    )
+
+
+async def project_capacity(
+    session: AsyncSession, project_id: str
+) -> list[tuple[str, str, SprintCapacity]]:
+    """(sprint id, username, row) of every capacity row of the project's sprints."""
+    rows = await session.execute(
+        select(SprintCapacity.sprint_id, User.username, SprintCapacity)
+        .join(Sprint, Sprint.id == SprintCapacity.sprint_id)
+        .join(User, User.id == SprintCapacity.user_id)
+        .where(Sprint.project_id == project_id)
+        .order_by(User.username_key)
+    )
+    return [(sprint_id, username, row) for sprint_id, username, row in rows]
+
+
+async def insert_imported(
+    session: AsyncSession,
+    *,
+    sprints: Sequence[dict[str, Any]],
+    capacity: Sequence[dict[str, Any]],
+) -> None:
+    """An imported project's sprints as they stood (state, commitment, report) and their
+    capacity rows."""
+    if sprints:
+        await session.execute(insert(Sprint), list(sprints))
+    if capacity:
+        await session.execute(insert(SprintCapacity), list(capacity))

@@ -60,6 +60,9 @@ def apply(state: ItemState, event: EventLike, sprint_id: str) -> None:
             state.category = changes["category"][1]
     elif event.type == "item.deleted":
         state.in_sprint = False
+    elif event.type == "item.restored":
+        # Back from the trash, into the sprint it names (None when it returned to the backlog).
+        state.in_sprint = data.get("sprint_id") == sprint_id
 
 
 @dataclass
@@ -117,11 +120,12 @@ class Replay:
 
 
 def ideal_line(start_remaining: float, days: int) -> list[float]:
-    """Ideal remaining at the end of each of `days` working days: falls evenly from the
-    remaining points at the start to zero at the end of the last day."""
+    """The ideal remaining on each of `days` working days, `I(k) = R(start) x (1 - k/K)`
+    (METRICS.md): the first day carries the remaining points at the start, and each day after
+    takes off an even share."""
     if days <= 0:
         return []
-    return [round(start_remaining * (1 - (k + 1) / days), 4) for k in range(days)]
+    return [round(start_remaining * (1 - k / days), 4) for k in range(days)]
 
 
 def percentile_nearest_rank(sorted_values: Sequence[int], percent: float) -> int:

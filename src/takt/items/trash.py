@@ -1,0 +1,171 @@
+"""The trash: deleting an item moves it here for 30 days; restoring brings it back; then it is
+purged for good.
+
+A deleted item keeps its row (and so its key: numbers come from the project's sequence and are
+never handed out again), marked with `deleted_at`; every read leaves it out (`repository.LIVE`).
+For the sprint's numbers a deletion is a scope removal and a restore a scope addition, each with
+the item's estimate at that moment, recorded as `sprint.scope_changed` like any other move.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from takt.auth.principal import Principal
+from takt.core.concurrency import claim
+from takt.core.errors import Conflict, NotFound
+from takt.core.events import emit
+from takt.core.time import utcnow
+from takt.items import repository as repo
+from takt.items.models import Item
+from takt.projects.policies import ProjectAccess
+from takt.sprints import repository as sprints_repo
+from takt.sprints import scope
+
+# How long a deleted item can be restored; after that it is purged.
+TRASH_DAYS = 30
+KEPT_FOR = timedelta(days=TRASH_DAYS)
+
+
+class HasChildren(Conflict):
+    """This item has child items. Move or delete them first, or give them another parent."""
+
+    code = "item-has-children"
+    title = "Item has children"
+
+
+class ParentInTrash(Conflict):
+    """This item's parent is in the trash. Restore the parent first."""
+
+    code = "item-parent-in-trash"
+    title = "Parent is in the trash"
+
+
+def kept_since(now: datetime) -> datetime:
+    """Items deleted after this moment are still in the trash; older ones are (due to be)
+    purged, and count as gone even before the purge has run."""
+    return now - KEPT_FOR
+
+
+# The sprint states whose scope a deletion or restore changes. A completed or cancelled
+# sprint's numbers are frozen at its end, so they don't move.
+_OPEN_SPRINT = ("planned", "active")
+
+
+async def delete_item(
+    session: AsyncSession, access: ProjectAccess, item: Item, *, if_match: str | None
+) -> None:
+    """Move the item to the trash. If its sprint is planned or active, the item leaves the
+    sprint's scope (a removal, with its estimate now); it keeps its `sprint_id`, so a restore
+    knows where it came from."""
+    access.require_write()
+    # Locks the row at its current version (412 only for a stale `If-Match`).
+    await claim(session, item, if_match)
+    if item.deleted_at is not None:  # trashed by a concurrent request meanwhile
+        raise NotFound(f"No item {item.key}.")
+    if await repo.has_children(session, item.id):
+        raise HasChildren(f"{item.key} has child items.")
+    now = utcnow()
+    if item.sprint_id is not None:
+        sprint = await sprints_repo.get_in_project(session, access.project.id, item.sprint_id)
+        if sprint is not None and sprint.state in _OPEN_SPRINT:
+            await scope.record(
+                session,
+                access.project,
+                access.principal,
+                sprint,
+                item=item,
+                key=item.key,
+                change="removed",
+                estimate=item.estimate,
+                reason="deleted",
+            )
+    item.deleted_at = now
+    item.deleted_by_id = access.principal.id
+    await session.flush()
+    await emit(
+        session,
+        "item.deleted",
+        access.project,
+        access.principal,
+        {"key": item.key, "title": item.title, "sprint_id": item.sprint_id},
+        subject=item,
+    )
+    # Opportunistic: the project's expired trash goes in the same write (see `purge_trash`).
+    await purge_trash(session, now=now, project_id=access.project.id)
+
+
+async def restore_item(
+    session: AsyncSession, principal: Principal, key: str
+) -> tuple[ProjectAccess, Item]:
+    """Bring a trashed item back (project members, within `TRASH_DAYS`). It returns to its
+    place in the backlog and to its sprint: into the scope of a planned or active sprint (a
+    scope addition, with its estimate now); to the backlog if its sprint ended while it was in
+    the trash (it was not part of that sprint at the end). An item deleted from an already
+    finished sprint goes back to that sprint, whose numbers it was part of all along."""
+    now = utcnow()
+    found = await repo.get_visible_trashed(session, principal, key, kept_since(now))
+    if found is None:
+        raise NotFound(f"No item {key} in the trash.")
+    item, project, role = found
+    access = ProjectAccess(project=project, principal=principal, member_role=role)
+    access.require_write()
+    await claim(session, item, None)
+    if item.deleted_at is None:  # restored by a concurrent request meanwhile
+        raise NotFound(f"No item {key} in the trash.")
+    if item.parent_id is not None and await repo.is_trashed(session, item.parent_id):
+        raise ParentInTrash(f"Restore the parent of {item.key} first.")
+    sprint = None
+    changes: dict[str, list[object]] = {}
+    if item.sprint_id is not None:
+        sprint = await sprints_repo.get_in_project(session, project.id, item.sprint_id)
+        if sprint is not None and sprint.state not in _OPEN_SPRINT:
+            deleted_at = item.deleted_at
+            ended_after = sprint.completed_at is None or (
+                deleted_at is not None and deleted_at < sprint.completed_at
+            )
+            if ended_after:
+                changes["sprint_id"] = [item.sprint_id, None]
+                item.sprint_id = None
+            sprint = None
+    item.deleted_at = None
+    item.deleted_by_id = None
+    item.updated_at = now
+    await session.flush()
+    await emit(
+        session,
+        "item.restored",
+        project,
+        principal,
+        {"key": item.key, "title": item.title, "sprint_id": item.sprint_id},
+        changes or None,
+        subject=item,
+    )
+    if sprint is not None:
+        await scope.record(
+            session,
+            project,
+            principal,
+            sprint,
+            item=item,
+            key=item.key,
+            change="added",
+            estimate=item.estimate,
+            reason="restored",
+        )
+    return access, item
+
+
+async def purge_trash(
+    session: AsyncSession, *, now: datetime | None = None, project_id: str | None = None
+) -> int:
+    """Delete for good what has been in the trash for `TRASH_DAYS` (of one project, or of all):
+    the item rows with their labels, links and comments; their events stay in the log, so past
+    sprint numbers don't change. Returns how many items went.
+
+    Idempotent and cheap (an index range), so it can run anywhere: each item deletion runs it
+    for its project, `takt purge-trash` for every project, and the future worker on a schedule.
+    Expired items are invisible even before this runs (`kept_since`)."""
+    return await repo.purge_trashed(session, kept_since(now or utcnow()), project_id=project_id)
