@@ -8,6 +8,7 @@ from takt.events.router import router as events_router
 from takt.items.router import router as items_router
 from takt.projects.router import router as projects_router
 from takt.sprints.router import router as sprints_router
+from takt.transfer.router import router as transfer_router
 from takt.workflow.router import router as workflow_router
 
 api_router = APIRouter(prefix="/api/v1")
@@ -16,5 +17,6 @@ api_router.include_router(projects_router)
 api_router.include_router(workflow_router)
 api_router.include_router(items_router)
 api_router.include_router(sprints_router)
+api_router.include_router(transfer_router)
 api_router.include_router(events_router)
 api_router.include_router(audit_router)

@@ -28,8 +28,9 @@ class Settings(BaseSettings):
         "development", description="`production` enforces a real secret key."
     )
     database_url: str = Field(
-        "sqlite+aiosqlite:///./data/takt.db",
-        description="SQLAlchemy URL: sqlite+aiosqlite:///… or postgresql+asyncpg://…",
+        "",
+        description="SQLAlchemy URL: sqlite+aiosqlite:///… or postgresql+asyncpg://…; unset: the"
+        " SQLite file `takt.db` in the data directory.",
     )
     data_dir: Path = Field(Path("./data"), description="Where SQLite and generated files live.")
     secret_key: str = Field("", description="Signs tokens and cursors; at least 32 bytes.")
@@ -37,6 +38,11 @@ class Settings(BaseSettings):
     access_log: bool = Field(True, description="One JSON log line per request.")
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Comma-separated origins allowed by CORS."
+    )
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated addresses (or networks) of reverse proxies whose "
+        "X-Forwarded-For / X-Forwarded-Proto are believed; empty: no proxy headers are trusted.",
     )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
@@ -71,15 +77,28 @@ class Settings(BaseSettings):
     )
     sqlite_busy_timeout_ms: int = Field(30_000, ge=100)
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    max_import_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=1024,
+        description="Body limit of `POST /api/v1/projects/import` alone (an export can be big).",
+    )
     bench_endpoints: bool = Field(False, description="Enables /bench/ping for benchmarks.")
 
     @model_validator(mode="before")
     @classmethod
-    def _split_origins(cls, values: dict[str, object]) -> dict[str, object]:
-        origins = values.get("cors_origins")
-        if isinstance(origins, str):
-            values["cors_origins"] = [o.strip() for o in origins.split(",") if o.strip()]
+    def _split_comma_lists(cls, values: dict[str, object]) -> dict[str, object]:
+        for name in ("cors_origins", "forwarded_allow_ips"):
+            listed = values.get(name)
+            if isinstance(listed, str):
+                values[name] = [o.strip() for o in listed.split(",") if o.strip()]
         return values
+
+    @model_validator(mode="after")
+    def _default_database_in_data_dir(self) -> Settings:
+        # Derived, not a fixed `./data/takt.db`: moving the data directory moves the database too.
+        if not self.database_url:
+            self.database_url = default_database_url(self.data_dir)
+        return self
 
     @property
     def is_production(self) -> bool:
@@ -116,6 +135,11 @@ class Settings(BaseSettings):
         key_file.write_text(key)
         key_file.chmod(0o600)
         return key
+
+
+def default_database_url(data_dir: Path) -> str:
+    """The SQLite file Takt uses when TAKT_DATABASE_URL is unset: `takt.db` in `data_dir`."""
+    return f"sqlite+aiosqlite:///{data_dir / 'takt.db'}"
 
 
 @lru_cache

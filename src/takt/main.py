@@ -10,26 +10,36 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
+from fastapi.security.utils import get_authorization_scheme_param
+from starlette.datastructures import Headers
+from starlette.types import Scope
 
 import takt
 from takt.api import api_router
 from takt.auth.cache import PrincipalCache
-from takt.auth.service import Security
+from takt.auth.service import Security, resolve_bearer
 from takt.config import Settings, get_settings
 from takt.core.db import Database
-from takt.core.idempotency import IdempotencyMiddleware, caller_from_authorization
+from takt.core.docs import install_docs
+from takt.core.errors import Unauthorized
+from takt.core.idempotency import CallerScope, IdempotencyMiddleware
 from takt.core.logging import configure_logging
 from takt.core.metrics import Metrics
-from takt.core.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from takt.core.middleware import (
+    BodyLimitMiddleware,
+    ProblemCORSMiddleware,
+    RequestContextMiddleware,
+)
 from takt.core.openapi import polish_openapi
 from takt.core.pagination import CursorCodec
 from takt.core.problems import install_error_handlers
-from takt.core.ratelimit import counter_store
+from takt.core.ratelimit import DatabaseCounterStore, counter_store
 from takt.core.security import AccessTokens, Passwords
+from takt.core.time import utcnow
 from takt.ops.router import bench_router
 from takt.ops.router import router as ops_router
+from takt.transfer.router import IMPORT_PATH
 
 log = logging.getLogger("takt")
 
@@ -56,7 +66,15 @@ TAGS = [
 ]
 
 
-def build_security(settings: Settings, secret_key: str) -> Security:
+def build_security(
+    settings: Settings, secret_key: str, database: Database | None = None
+) -> Security:
+    counters = counter_store(settings.redis_url)
+    # Failed logins must be counted across every worker process: in Redis when there is one,
+    # else in the database (logins are rare enough for a write each).
+    login_counters = (
+        counters if settings.redis_url or database is None else DatabaseCounterStore(database)
+    )
     return Security(
         passwords=Passwords(
             time_cost=settings.argon2_time_cost,
@@ -66,13 +84,44 @@ def build_security(settings: Settings, secret_key: str) -> Security:
         access_tokens=AccessTokens(
             secret_key, lifetime=timedelta(minutes=settings.access_token_minutes)
         ),
-        counters=counter_store(settings.redis_url),
+        counters=counters,
+        login_counters=login_counters,
         refresh_lifetime=timedelta(days=settings.refresh_token_days),
         pat_default_lifetime=timedelta(days=settings.pat_default_days),
         login_max_failures=settings.login_max_failures,
         principals=PrincipalCache(settings.principal_cache_seconds),
         login_window_seconds=settings.login_window_seconds,
     )
+
+
+def idempotency_caller(db: Database, security: Security) -> CallerScope:
+    """What an `Idempotency-Key` is scoped to: the account, and the personal access token when
+    one is used (a token is a credential of its own, with its own scopes and projects), not the
+    header text. Access tokens from logins act as the account itself, so a client that
+    refreshes its access token between two attempts still gets its replay. A missing, invalid
+    or revoked credential gives None: the request runs undeduplicated and gets its 401."""
+
+    async def caller(scope: Scope) -> str | None:
+        scheme, token = get_authorization_scheme_param(Headers(scope=scope).get("authorization"))
+        if scheme.lower() != "bearer" or not token:
+            return None
+        cache = security.principals
+        cache_key = cache.key(token)
+        principal = cache.get(cache_key)
+        if principal is None:
+            epoch = cache.epoch
+            try:
+                async with db.transaction(write=False) as session:
+                    principal = await resolve_bearer(session, security, token)
+            except Unauthorized:
+                return None
+            expires = principal.token_expires_at
+            cache.put(cache_key, principal, token_expires=expires, now=utcnow(), epoch=epoch)
+        if principal.via == "pat":
+            return f"user:{principal.id}/pat:{principal.token_id}"
+        return f"user:{principal.id}"
+
+    return caller
 
 
 def _tune_garbage_collector() -> None:
@@ -93,7 +142,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     metrics = Metrics()
     owns_database = database is None
     db = database or Database.from_settings(settings)
-    security = build_security(settings, secret_key)
+    security = build_security(settings, secret_key, db)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -101,6 +150,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         _tune_garbage_collector()
         yield
         await security.counters.close()
+        metrics.close()
         if owns_database:
             await db.dispose()
         log.info("takt stopped")
@@ -113,7 +163,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         openapi_tags=TAGS,
         lifespan=lifespan,
         generate_unique_id_function=lambda route: route.name,
-        swagger_ui_parameters={"persistAuthorization": True},
+        docs_url=None,  # served by install_docs, without CDNs
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db = db
@@ -127,13 +178,20 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     if settings.bench_endpoints:
         app.include_router(bench_router)
     app.include_router(api_router)
+    install_docs(app)
 
     # Added last = outermost: the request id and the 500 fallback wrap everything else.
-    app.add_middleware(IdempotencyMiddleware, database=lambda: db, caller=caller_from_authorization)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        IdempotencyMiddleware, database=lambda: db, caller=idempotency_caller(db, security)
+    )
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        larger={("POST", f"{api_router.prefix}{IMPORT_PATH}"): settings.max_import_bytes},
+    )
     if settings.cors_origins:
         app.add_middleware(
-            CORSMiddleware,
+            ProblemCORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["*"],
             allow_headers=["*"],

@@ -6,15 +6,19 @@ takes its events with it (transactional outbox).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
+from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     ColumnElement,
     Index,
     Integer,
     String,
+    false,
     insert,
     literal_column,
 )
@@ -59,6 +63,81 @@ class Event(Base):
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     changes: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    # History brought in by an import (`takt.transfer`), not an act on this server; its actor is
+    # `actor_name`, the name the document gave (actor_id is then null: never a local account).
+    imported: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    actor_name: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class EventChanges(BaseModel):
+    """What an event changed: each field present maps to `[old, new]`.
+
+    Subclasses list the fields an event type may change, each typed
+    `tuple[Old, New] | None = None`; only the fields set are written.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EventData(BaseModel):
+    """The `data` of one event type: subclasses name the type and register themselves.
+
+    A payload changes only by adding fields with defaults (old rows still parse, and consumers
+    that ignore unknown fields keep working); renaming or removing a field is a new type.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_type: ClassVar[str]
+    changes_model: ClassVar[type[EventChanges] | None] = None
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if "event_type" in cls.__dict__:
+            if cls.event_type in EVENT_TYPES:
+                raise TypeError(f"Event type {cls.event_type!r} is declared twice.")
+            EVENT_TYPES[cls.event_type] = cls
+
+
+EVENT_TYPES: dict[str, type[EventData]] = {}
+
+
+class InvalidEvent(ValueError):
+    """An event whose type is not in the catalogue, or whose data or changes don't fit it."""
+
+
+def parse_event(
+    type: str, data: dict[str, Any], changes: dict[str, Any] | None = None
+) -> tuple[EventData, EventChanges | None]:
+    """Read a stored (or imported) event through its type's models."""
+    declared = EVENT_TYPES.get(type)
+    if declared is None:
+        raise InvalidEvent(f"{type!r} is not an event type of the catalogue.")
+    try:
+        parsed = declared.model_validate(data)
+        if changes is None:
+            return parsed, None
+        if declared.changes_model is None:
+            raise InvalidEvent(f"{type!r} events carry no changes.")
+        return parsed, declared.changes_model.model_validate(changes)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, error['loc'])) or 'data'}: {error['msg']}"
+            for error in exc.errors(include_url=False)[:5]
+        )
+        raise InvalidEvent(f"{type!r} doesn't fit the catalogue: {problems}") from exc
+
+
+def _stored(data: EventData, changes: EventChanges | None) -> tuple[dict[str, Any], Any]:
+    if not isinstance(data, EventData):
+        raise TypeError("emit takes an EventData model of the catalogue (docs/events.md).")
+    if changes is not None and not isinstance(changes, data.changes_model or ()):
+        raise InvalidEvent(f"{data.event_type!r} events don't carry {type(changes).__name__}.")
+    return (
+        data.model_dump(mode="json", by_alias=True),
+        None if changes is None else changes.model_dump(mode="json", exclude_unset=True),
+    )
 
 
 def committed_horizon(dialect: str) -> ColumnElement[bool] | None:
@@ -101,27 +180,28 @@ def _id_of(thing: HasId | str | None) -> str | None:
 
 async def emit(
     session: AsyncSession,
-    type: str,
+    data: EventData,
     project: HasId | str | None,
     actor: HasId | str | None,
-    data: dict[str, Any],
-    changes: dict[str, list[Any]] | None = None,
+    changes: EventChanges | None = None,
     *,
     subject: HasId | str | None = None,
     occurred_at: datetime | None = None,
 ) -> Event:
-    """Record that `type` happened, inside the caller's transaction (never committed here).
+    """Record that `data.event_type` happened, inside the caller's transaction (never committed
+    here). `data` is a catalogue model; `changes`, when the type has them, its `changes_model`.
 
-    `changes` maps a field to `[old, new]`. The row is flushed so a failure shows up now, in the
-    request that caused it, and so the caller can read its `seq`.
+    The row is flushed so a failure shows up now, in the request that caused it, and so the
+    caller can read its `seq`.
     """
+    stored_data, stored_changes = _stored(data, changes)
     event = Event(
-        type=type,
+        type=data.event_type,
         project_id=_id_of(project),
         subject_id=_id_of(subject),
         actor_id=_id_of(actor),
-        data=data,
-        changes=changes,
+        data=stored_data,
+        changes=stored_changes,
         occurred_at=occurred_at or utcnow(),
     )
     session.add(event)
@@ -131,28 +211,27 @@ async def emit(
 
 async def emit_each(
     session: AsyncSession,
-    type: str,
     project: HasId | str | None,
     actor: HasId | str | None,
-    entries: list[tuple[str, dict[str, Any], dict[str, list[Any]] | None]],
+    entries: Sequence[tuple[str, EventData, EventChanges | None]],
 ) -> None:
     """`emit` once per (subject id, data, changes) entry, in one INSERT: a change to many items
     at once (a workflow edit) still records each item's change in the caller's transaction."""
     if not entries:
         return
     now = utcnow()
-    await session.execute(
-        insert(Event),
-        [
+    rows = []
+    for subject_id, data, changes in entries:
+        stored_data, stored_changes = _stored(data, changes)
+        rows.append(
             {
-                "type": type,
+                "type": data.event_type,
                 "project_id": _id_of(project),
                 "subject_id": subject_id,
                 "actor_id": _id_of(actor),
-                "data": data,
-                "changes": changes,
+                "data": stored_data,
+                "changes": stored_changes,
                 "occurred_at": now,
             }
-            for subject_id, data, changes in entries
-        ],
-    )
+        )
+    await session.execute(insert(Event), rows)

@@ -1,4 +1,5 @@
-"""The outermost ASGI layer: request id, access log, metrics, and the last-resort 500."""
+"""The outermost ASGI layer: request id, access log, metrics, security headers and the
+last-resort 500; the body-size limit; CORS whose refusals are problems."""
 
 from __future__ import annotations
 
@@ -9,9 +10,16 @@ import uuid
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from takt.core.errors import PayloadTooLarge, ValidationFailed
+from takt.core.errors import (
+    CorsPreflightRefused,
+    PayloadTooLarge,
+    UriTooLong,
+    ValidationFailed,
+)
 from takt.core.logging import request_id_var
 from takt.core.metrics import Metrics
 from takt.core.problems import database_error, internal_error_response, problem_response
@@ -21,10 +29,57 @@ error_log = logging.getLogger("takt.errors")
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
+# Path and query string together; servers refuse longer request lines themselves (uvicorn's h11
+# at 16 KiB of head, as plain text), so this answers a problem before they would.
+MAX_URL_BYTES = 8 * 1024
+# How long a client should wait after a 503 before it retries.
+RETRY_AFTER_503_SECONDS = "5"
+# API answers are data, never pages: nothing may run, load or frame them.
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+# HTML pages (the API docs, the problem pages) load their scripts, styles, fonts and workers
+# from this server only; Swagger UI and ReDoc start with inline scripts and styles.
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; "
+    "connect-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
 
 def _has_encoded_nul(scope: Scope) -> bool:
     raw = (scope.get("raw_path") or b"") + b"?" + (scope.get("query_string") or b"")
     return b"%00" in raw or "\x00" in scope["path"]
+
+
+def _url_length(scope: Scope) -> int:
+    path = scope.get("raw_path") or scope["path"].encode()
+    return len(path) + len(scope.get("query_string") or b"")
+
+
+def _allowed_methods(scope: Scope, allowed: str) -> str:
+    """Every method some route accepts at this path (Starlette's 405 lists only the first
+    route that matched the path, while e.g. `GET` and `POST /projects` are two routes)."""
+    from takt.core.routes import iter_operations  # imports FastAPI's routing; only on a 405
+
+    methods = {m.strip().upper() for m in allowed.split(",") if m.strip()}
+    app = scope.get("app")
+    if app is not None:
+        for method, template, _ in iter_operations(app):
+            if compile_path(template)[0].match(scope["path"]):
+                methods.add(method)
+    return ", ".join(sorted(methods))
+
+
+def _secure(headers: MutableHeaders, scope: Scope, status: int) -> None:
+    """Headers a security scanner looks for, on every response."""
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("X-Frame-Options", "DENY")
+    is_page = headers.get("content-type", "").startswith("text/html")
+    headers.setdefault("Content-Security-Policy", PAGE_CSP if is_page else API_CSP)
+    if status == 503:
+        headers.setdefault("Retry-After", RETRY_AFTER_503_SECONDS)
+    elif status == 405:
+        headers["Allow"] = _allowed_methods(scope, headers.get("allow", ""))
 
 
 def _route_template(scope: Scope) -> str:
@@ -69,6 +124,7 @@ class RequestContextMiddleware:
                     response_headers.setdefault(name, value)
                 if is_api and "cache-control" not in response_headers:
                     response_headers["Cache-Control"] = "no-store"
+                _secure(response_headers, scope, status)
             await send(message)
 
         try:
@@ -79,6 +135,10 @@ class RequestContextMiddleware:
                     errors=[{"pointer": "/", "message": "NUL character in the URL"}],
                 )
                 await problem_response(error, scope["path"])(scope, receive, send_wrapper)
+                return
+            if _url_length(scope) > MAX_URL_BYTES:
+                too_long = UriTooLong(f"The URL is longer than {MAX_URL_BYTES} bytes.")
+                await problem_response(too_long, scope["path"])(scope, receive, send_wrapper)
                 return
             await self.app(scope, receive, send_wrapper)
         except Exception as exc:
@@ -130,17 +190,22 @@ class BodyLimitMiddleware:
     It sits outside the idempotency middleware, which reads the body before any route does.
     """
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, larger: dict[tuple[str, str], int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # Routes whose documents are legitimately bigger (a project import), by (method, path).
+        self.larger = larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get((scope["method"], scope["path"]), self.max_bytes)
         declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, receive, send)
+        if declared.isdigit() and int(declared) > limit:
+            await self._refuse(scope, receive, send, limit)
             return
         received = 0
         started = False
@@ -150,8 +215,8 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _BodyTooLarge(self.max_bytes)
+                if received > limit:
+                    raise _BodyTooLarge(limit)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -164,8 +229,32 @@ class BodyLimitMiddleware:
         except _BodyTooLarge:
             if started:
                 raise
-            await self._refuse(scope, receive, send)
+            await self._refuse(scope, receive, send, limit)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        error = PayloadTooLarge(f"The request body is larger than {self.max_bytes} bytes.")
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        error = PayloadTooLarge(f"The request body is larger than {limit} bytes.")
         await problem_response(error, scope["path"])(scope, receive, send)
+
+
+class ProblemCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS, except that a refused preflight answers a problem like every other
+    refusal rather than a plain-text 400 (its CORS headers kept)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "OPTIONS":
+            headers = Headers(scope=scope)
+            if "origin" in headers and "access-control-request-method" in headers:
+                response = self.preflight_response(request_headers=headers)
+                if response.status_code >= 400:
+                    error = CorsPreflightRefused(
+                        f"{bytes(response.body).decode()}.",
+                        headers={
+                            name: value
+                            for name, value in response.headers.items()
+                            if name.startswith("access-control-") or name == "vary"
+                        },
+                    )
+                    response = problem_response(error, scope["path"])
+                await response(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)

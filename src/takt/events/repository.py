@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.auth.models import User
 from takt.core.events import Event, committed_horizon
@@ -30,3 +32,28 @@ def project_events(
 def subject_events(subject_id: str) -> Select[Event, str | None]:
     return _with_actor().where(Event.subject_id == subject_id)
 
+
+# Export and import (`takt.transfer`) ----------------------------------------------------------
+
+
+async def project_log(session: AsyncSession, project_id: str) -> list[Event]:
+    """The project's whole event log, oldest first."""
+    return list(
+        await session.scalars(
+            select(Event).where(Event.project_id == project_id).order_by(Event.seq)
+        )
+    )
+
+
+async def replace_project_log(
+    session: AsyncSession, project_id: str, rows: Sequence[dict[str, Any]]
+) -> None:
+    """An imported project's log is the history its document brings: the events its creation
+    wrote a moment ago would be a second beginning, so they give way to it. Every row is marked
+    `imported`."""
+    await session.execute(delete(Event).where(Event.project_id == project_id))
+    if rows:
+        await session.execute(
+            insert(Event),
+            [{**row, "project_id": project_id, "imported": True} for row in rows],
+        )

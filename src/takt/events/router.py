@@ -1,4 +1,4 @@
-"""`GET /projects/{key}/events`: the project's event log, pulled by cursor."""
+"""The project's event log, pulled by cursor, and the catalogue of event types."""
 
 from __future__ import annotations
 
@@ -6,12 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from takt.auth.deps import CurrentPrincipal
 from takt.core.deps import CodecDep, LimitQuery, SessionDep
 from takt.core.events import Event
 from takt.core.openapi import problems
 from takt.core.pagination import SortKey, paginate
 from takt.events import repository as repo
-from takt.events.schemas import EventPage, event_read
+from takt.events.catalogue import event_types
+from takt.events.schemas import EventPage, EventTypeList, EventTypeRead, event_read
 from takt.projects.deps import ProjectAccessDep
 
 router = APIRouter(tags=["events"])
@@ -55,4 +57,20 @@ async def list_events(
     return EventPage(
         data=[event_read(e, username, access.project.key) for e, username in rows],
         next_cursor=next_cursor,
+    )
+
+
+@router.get("/event-types", responses=problems(401))
+async def list_event_types(principal: CurrentPrincipal) -> EventTypeList:
+    """Every event type, with the JSON Schema of its `data` and `changes` (see docs/events.md)."""
+    return EventTypeList(
+        data=[
+            EventTypeRead(
+                type=e.type,
+                description=e.description,
+                data_schema=e.data_schema,
+                changes_schema=e.changes_schema,
+            )
+            for e in event_types()
+        ]
     )

@@ -23,6 +23,14 @@ class EventRead(BaseModel):
     actor: Actor | None
     data: dict[str, Any]
     changes: dict[str, list[Any]] | None = Field(description="field → [old, new].")
+    imported: bool = Field(
+        False,
+        description="Brought in by a project import: history from elsewhere, not an act on this "
+        "server. Its `actor` is null and `imported_actor` names who the document said did it.",
+    )
+    imported_actor: str | None = Field(
+        None, description="For imported events: the actor's username as the document gave it."
+    )
 
 
 class EventPage(BaseModel):
@@ -41,4 +49,19 @@ def event_read(event: Event, username: str | None, project_key: str | None) -> E
         actor=Actor(id=event.actor_id, username=username) if event.actor_id else None,
         data=event.data,
         changes=event.changes,
+        imported=event.imported,
+        imported_actor=event.actor_name,
     )
+
+
+class EventTypeRead(BaseModel):
+    type: str = Field(examples=["item.updated"], description="The event's `type`.")
+    description: str = Field(description="When it is written and what it means.")
+    data_schema: dict[str, Any] = Field(description="JSON Schema of the event's `data`.")
+    changes_schema: dict[str, Any] | None = Field(
+        description="JSON Schema of its `changes` (field → [old, new]); null if it has none."
+    )
+
+
+class EventTypeList(BaseModel):
+    data: list[EventTypeRead]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.workflow.models import Label, Status
@@ -90,3 +91,20 @@ async def labels_by_name(
         select(Label).where(Label.project_id == project_id, func.lower(Label.name).in_(lowered))
     )
     return {label.name.lower(): label for label in rows}
+
+
+async def replace_workflow(
+    session: AsyncSession,
+    project_id: str,
+    statuses: Sequence[dict[str, Any]],
+    labels: Sequence[dict[str, Any]],
+) -> None:
+    """An imported project's statuses and labels in place of the default workflow (which no
+    item uses yet)."""
+    await session.execute(delete(Status).where(Status.project_id == project_id))
+    await session.execute(delete(Label).where(Label.project_id == project_id))
+    for model, rows in ((Status, statuses), (Label, labels)):
+        if rows:
+            await session.execute(
+                insert(model), [{**row, "project_id": project_id} for row in rows]
+            )

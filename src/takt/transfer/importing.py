@@ -1,0 +1,390 @@
+"""The steps of an import: check the document, then write each part through its domain."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from takt.audit.service import ClientContext
+from takt.auth.principal import Principal
+from takt.core.errors import NotFound, ValidationFailed
+from takt.core.events import InvalidEvent, parse_event
+from takt.core.models import new_id
+from takt.core.time import utcnow
+from takt.events import repository as events_repo
+from takt.items import repository as items_repo
+from takt.items.models import PRIORITIES
+from takt.projects import repository as projects_repo
+from takt.projects import service as projects
+from takt.projects.policies import ProjectAccess
+from takt.projects.schemas import MemberAdd, ProjectCreate
+from takt.sprints import repository as sprints_repo
+from takt.transfer.refs import FromRefs
+from takt.transfer.schemas import ExportDocument, ImportRequest, ItemDoc
+from takt.workflow import repository as workflow_repo
+
+
+def _problem(pointer: str, message: str) -> ValidationFailed:
+    return ValidationFailed(
+        f"{pointer}: {message}", errors=[{"pointer": pointer, "message": message}]
+    )
+
+
+def _unique(values: Iterable[str | None], pointer: str, what: str) -> None:
+    seen: set[str] = set()
+    for index, value in enumerate(values):
+        if value is None:
+            continue
+        if value in seen:
+            raise _problem(pointer.format(index), f"duplicate {what}")
+        seen.add(value)
+
+
+def check(doc: ExportDocument) -> None:
+    """Everything the document refers to is in it, once: a broken document writes nothing."""
+    _unique((s.name for s in doc.statuses), "/document/statuses/{}/name", "status")
+    _unique((lb.name for lb in doc.labels), "/document/labels/{}/name", "label")
+    _unique((i.key for i in doc.items), "/document/items/{}/key", "key")
+    _unique((str(i.number) for i in doc.items), "/document/items/{}/number", "number")
+    rows: list[tuple[str, list[str | None]]] = [
+        ("project", [doc.project.ref]),
+        ("statuses", [s.ref for s in doc.statuses]),
+        ("labels", [lb.ref for lb in doc.labels]),
+        ("sprints", [s.ref for s in doc.sprints]),
+        ("items", [i.ref for i in doc.items]),
+        ("links", [link.ref for link in doc.links]),
+        ("comments", [c.ref for c in doc.comments]),
+    ]
+    seen: set[str] = set()
+    for part, refs in rows:
+        for index, ref in enumerate(refs):
+            if ref is not None and ref in seen:
+                raise _problem(f"/document/{part}/{index}/ref", "reference used twice")
+            seen.add(ref or "")
+    statuses = {s.name for s in doc.statuses}
+    labels = {lb.name for lb in doc.labels}
+    sprints = {s.ref for s in doc.sprints}
+    keys = {i.key for i in doc.items}
+    for index, item in enumerate(doc.items):
+        at = f"/document/items/{index}"
+        if item.status not in statuses:
+            raise _problem(f"{at}/status", f"unknown status {item.status!r}")
+        for name in item.labels:
+            if name not in labels:
+                raise _problem(f"{at}/labels", f"unknown label {name!r}")
+        if item.parent_key is not None and item.parent_key not in keys:
+            raise _problem(f"{at}/parent_key", "unknown parent")
+        if item.sprint is not None and item.sprint not in sprints:
+            raise _problem(f"{at}/sprint", "unknown sprint")
+    _parents_first(doc.items)
+    for index, link in enumerate(doc.links):
+        if link.source not in keys or link.target not in keys:
+            raise _problem(f"/document/links/{index}", "unknown item")
+    _unique(
+        (f"{link.source} {link.target} {link.type}" for link in doc.links),
+        "/document/links/{}",
+        "link",
+    )
+    for index, comment in enumerate(doc.comments):
+        if comment.item_key not in keys:
+            raise _problem(f"/document/comments/{index}/item_key", "unknown item")
+    active = [index for index, s in enumerate(doc.sprints) if s.state == "active"]
+    if len(active) > 1:
+        raise _problem(f"/document/sprints/{active[1]}/state", "a second active sprint")
+    for index, event in enumerate(doc.history):
+        # History is read back by burndowns, reports and consumers through the catalogue's models.
+        try:
+            parse_event(event.type, event.data, event.changes)
+        except InvalidEvent as exc:
+            raise _problem(f"/document/history/{index}", str(exc)[:300]) from exc
+
+
+def _parents_first(items: list[ItemDoc]) -> list[ItemDoc]:
+    """Items ordered so every parent comes before its children (foreign keys are checked row by
+    row); a cycle in a hand-edited document is refused."""
+    by_key = {i.key: i for i in items}
+    placed: set[str] = set()
+    ordered: list[ItemDoc] = []
+    for item in items:
+        chain: list[ItemDoc] = []
+        current: ItemDoc | None = item
+        while current is not None and current.key not in placed:
+            if current in chain:
+                raise _problem("/document/items", f"parent cycle at {current.key}")
+            chain.append(current)
+            current = by_key.get(current.parent_key) if current.parent_key else None
+        for link in reversed(chain):
+            placed.add(link.key)
+            ordered.append(link)
+    return ordered
+
+
+def _rekey(value: Any, old: str, new: str) -> Any:
+    """The project key and item keys inside data follow the project to its new key."""
+    pattern = re.compile(rf"^{re.escape(old)}-(\d+)$")
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, str):
+            return new if value == old else pattern.sub(rf"{new}-\1", value)
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        if isinstance(value, dict):
+            return {k: walk(v) for k, v in value.items()}
+        return value
+
+    return walk(value)
+
+
+class Plan:
+    """The document with a new id for each of its rows, bound to the rows' references before any
+    data is read, so an id in a report or in history lands on the row it named."""
+
+    def __init__(self, doc: ExportDocument, *, old_key: str, new_key: str) -> None:
+        self.doc, self.old_key, self.new_key = doc, old_key, new_key
+        self.refs = refs = FromRefs()
+        self.status_ids = dict(
+            zip(
+                (s.name for s in doc.statuses),
+                refs.ids_in_order([s.ref for s in doc.statuses]),
+                strict=True,
+            )
+        )
+        self.label_ids = dict(
+            zip(
+                (lb.name for lb in doc.labels),
+                refs.ids_in_order([lb.ref for lb in doc.labels]),
+                strict=True,
+            )
+        )
+        self.sprint_ids = refs.ids_in_order([s.ref for s in doc.sprints])
+        self.item_ids = dict(
+            zip(
+                (i.key for i in doc.items),
+                refs.ids_in_order([i.ref for i in doc.items]),
+                strict=True,
+            )
+        )
+        self.link_ids = refs.ids_in_order([link.ref for link in doc.links])
+        self.comment_ids = refs.ids_in_order([c.ref for c in doc.comments])
+
+    def data(self, value: Any) -> Any:
+        """Machine data (history, reports, commitments) as the new project sees it."""
+        return self.refs.data(_rekey(value, self.old_key, self.new_key))
+
+
+async def create_project(
+    session: AsyncSession,
+    principal: Principal,
+    request: ImportRequest,
+    plan: Plan,
+    *,
+    client: ClientContext,
+) -> ProjectAccess:
+    doc = request.document
+    access = await projects.create_project(
+        session,
+        principal,
+        ProjectCreate(
+            key=request.key,
+            name=request.name or doc.project.name,
+            description=doc.project.description,
+            settings=doc.project.settings,
+        ),
+        client=client,
+    )
+    plan.refs.bind(doc.project.ref, access.project.id)
+    access.project.item_seq = max(
+        [doc.project.next_number, *(i.number for i in doc.items)], default=0
+    )
+    return access
+
+
+async def add_members(
+    session: AsyncSession, access: ProjectAccess, doc: ExportDocument, *, client: ClientContext
+) -> dict[str, tuple[str, str]]:
+    """The importer is the admin. Only an instance admin, who may add anyone to any project,
+    brings the other exported members along (those with an account here); anyone else would be
+    adding people without their consent. Returns the members: username (lower case) → (user
+    id, role)."""
+    if access.principal.is_instance_admin:
+        for member in doc.members:
+            if member.username.lower() == access.principal.user.username.lower():
+                continue
+            try:
+                await projects.add_member(
+                    session,
+                    access,
+                    MemberAdd(username=member.username, role=member.role),
+                    client=client,
+                )
+            except NotFound:
+                continue
+    rows = await session.execute(projects_repo.members_of(access.project.id))
+    return {user.username.lower(): (user.id, m.role) for m, user in rows}
+
+
+async def write_workflow(session: AsyncSession, project_id: str, plan: Plan) -> None:
+    doc = plan.doc
+    await workflow_repo.replace_workflow(
+        session,
+        project_id,
+        [
+            {
+                "id": plan.status_ids[s.name],
+                "name": s.name,
+                "category": s.category,
+                "position": s.position,
+                "wip_limit": s.wip_limit,
+            }
+            for s in doc.statuses
+        ],
+        [{"id": plan.label_ids[lb.name], "name": lb.name, "color": lb.color} for lb in doc.labels],
+    )
+
+
+async def write_sprints(
+    session: AsyncSession, project_id: str, plan: Plan, members: dict[str, tuple[str, str]]
+) -> None:
+    """Sprints as they stood, frozen commitment and report included; capacity only of people
+    who are members here (the report keeps the team's person-days either way)."""
+    sprints = plan.doc.sprints
+    await sprints_repo.insert_imported(
+        session,
+        sprints=[
+            {
+                "id": sprint_id,
+                "project_id": project_id,
+                "name": s.name,
+                "goal": s.goal,
+                "start_date": s.start_date,
+                "end_date": s.end_date,
+                "state": s.state,
+                "started_at": s.started_at,
+                "completed_at": s.completed_at,
+                "created_at": s.created_at,
+                "updated_at": s.updated_at,
+                "commitment": plan.data(s.commitment),
+                "report": plan.data(s.report),
+                "version": 1,
+            }
+            for s, sprint_id in zip(sprints, plan.sprint_ids, strict=True)
+        ],
+        capacity=[
+            {
+                "id": new_id(),
+                "sprint_id": sprint_id,
+                "user_id": members[c.username.lower()][0],
+                "allocation": c.allocation,
+                "absent_days": [d.isoformat() for d in c.absent_days],
+            }
+            for s, sprint_id in zip(sprints, plan.sprint_ids, strict=True)
+            for c in s.capacity
+            if c.username.lower() in members
+        ],
+    )
+
+
+async def write_items(
+    session: AsyncSession, project_id: str, plan: Plan, members: dict[str, tuple[str, str]]
+) -> None:
+    """Items, their labels, links and comments. Reporters and comment authors stay the names
+    the document gives; an assignee is the account only when it is a member here who may be
+    assigned (not a viewer), else the name."""
+    doc = plan.doc
+    sprint_of = {s.ref: i for s, i in zip(doc.sprints, plan.sprint_ids, strict=True)}
+
+    def assignee(name: str | None) -> tuple[str | None, str | None]:
+        found = members.get(name.lower()) if name else None
+        if found is not None and found[1] != "viewer":
+            return found[0], None
+        return None, name
+
+    items = []
+    for i in _parents_first(doc.items):
+        assignee_id, assignee_name = assignee(i.assignee)
+        items.append(
+            {
+                "id": plan.item_ids[i.key],
+                "project_id": project_id,
+                "number": i.number,
+                "key": f"{plan.new_key}-{i.number}",
+                "type": i.type,
+                "title": i.title,
+                "description": i.description,
+                "status_id": plan.status_ids[i.status],
+                "priority": PRIORITIES.index(i.priority),
+                "assignee_id": assignee_id,
+                "assignee_name": assignee_name,
+                "reporter_id": None,
+                "reporter_name": i.reporter,
+                "estimate": i.estimate,
+                "parent_id": plan.item_ids[i.parent_key] if i.parent_key else None,
+                "sprint_id": sprint_of[i.sprint] if i.sprint else None,
+                "due_date": i.due_date,
+                "blocked": i.blocked,
+                "rank": i.rank,
+                "created_at": i.created_at,
+                "updated_at": i.updated_at,
+                "started_at": i.started_at,
+                "finished_at": i.finished_at,
+                "version": 1,
+            }
+        )
+    now = utcnow()
+    await items_repo.insert_imported(
+        session,
+        items=items,
+        labels=[
+            {"item_id": plan.item_ids[i.key], "label_id": plan.label_ids[name]}
+            for i in doc.items
+            for name in i.labels
+        ],
+        links=[
+            {
+                "id": link_id,
+                "source_id": plan.item_ids[link.source],
+                "target_id": plan.item_ids[link.target],
+                "type": link.type,
+                "created_at": link.created_at or now,
+            }
+            for link, link_id in zip(doc.links, plan.link_ids, strict=True)
+        ],
+        comments=[
+            {
+                "id": comment_id,
+                "item_id": plan.item_ids[c.item_key],
+                "author_id": None,
+                "author_name": c.author,
+                "body": c.body,
+                "mention_ids": [],
+                "created_at": c.created_at,
+                "updated_at": c.updated_at,
+            }
+            for c, comment_id in zip(doc.comments, plan.comment_ids, strict=True)
+        ],
+    )
+
+
+async def write_history(session: AsyncSession, project_id: str, plan: Plan) -> None:
+    """The document's history becomes the project's log, each event marked imported, its actor
+    the name the document gave (never an account here)."""
+    await events_repo.replace_project_log(
+        session,
+        project_id,
+        [
+            {
+                "id": new_id(),
+                "type": e.type,
+                "subject_id": plan.refs.id(e.subject) if e.subject else None,
+                "actor_id": None,
+                "actor_name": e.actor,
+                "occurred_at": e.occurred_at,
+                "data": plan.data(e.data),
+                "changes": plan.data(e.changes),
+            }
+            for e in plan.doc.history
+        ],
+    )

@@ -1,0 +1,55 @@
+"""Export a project as one document, and import a document as a new project.
+
+Export, import, export gives the same document except the project key (and so the item keys):
+people are named by username, items by key, and every id the server keeps is a reference local
+to the document (`refs`). Import never makes anyone a member or an author: the importer becomes
+the project's admin, other exported members join only when an instance admin imports, and the
+people the history and comments name stay names (`*_name` columns, `imported` events).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from takt.audit.service import ClientContext
+from takt.audit.service import record as audit
+from takt.auth.principal import Principal
+from takt.projects.policies import ProjectAccess
+from takt.transfer import exporting, importing
+from takt.transfer.schemas import ExportDocument, ImportRequest
+
+
+async def export_project(session: AsyncSession, access: ProjectAccess) -> ExportDocument:
+    """The whole project as a document (any member may export what they can read)."""
+    return await exporting.document(session, access.project)
+
+
+async def import_project(
+    session: AsyncSession, principal: Principal, request: ImportRequest, *, client: ClientContext
+) -> ProjectAccess:
+    """Recreate an exported project under `request.key`, in steps: check the document whole
+    (nothing is written for a broken one), create the project, bring in members (instance admins
+    only), its workflow, sprints, items and what hangs off them, then its history."""
+    doc = request.document
+    importing.check(doc)
+    plan = importing.Plan(doc, old_key=doc.project.key, new_key=request.key)
+    access = await importing.create_project(session, principal, request, plan, client=client)
+    members = await importing.add_members(session, access, doc, client=client)
+    await importing.write_workflow(session, access.project.id, plan)
+    await importing.write_sprints(session, access.project.id, plan, members)
+    await importing.write_items(session, access.project.id, plan, members)
+    await importing.write_history(session, access.project.id, plan)
+    await audit(
+        session,
+        "project.imported",
+        client=client,
+        actor_id=principal.id,
+        actor_username=principal.user.username,
+        project_id=access.project.id,
+        target_type="project",
+        target_id=access.project.key,
+        details={"from_key": plan.old_key, "items": len(doc.items), "members": len(members)},
+    )
+    await session.flush()
+    await session.refresh(access.project)
+    return access
