@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PG_DEFAULT_URL := postgresql+asyncpg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
-.PHONY: run test check test-sqlite test-postgres format openapi clean lock
+.PHONY: run test check test-sqlite test-postgres format openapi docs clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,10 @@ lock: | $(BIN)/python
 run: $(VENV)/.installed
 	$(BIN)/takt migrate
 	$(BIN)/takt demo --if-empty
-	@echo "Takt API docs: http://$${TAKT_HOST:-127.0.0.1}:$${TAKT_PORT:-8000}/docs"
+	@base="http://$${TAKT_HOST:-127.0.0.1}:$${TAKT_PORT:-8000}"; \
+	echo "Swagger UI: $$base/docs"; \
+	echo "ReDoc:      $$base/redoc"; \
+	echo "Schema:     $$base/openapi.json"
 	$(BIN)/takt serve
 
 check: $(VENV)/.installed-test
@@ -68,6 +71,10 @@ test-postgres: $(VENV)/.installed-test
 format: $(VENV)/.installed-test
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
+
+# docs/events.md is generated from the event catalogue (a test checks it is up to date).
+docs: $(VENV)/.installed
+	$(BIN)/python -m takt.events.catalogue > docs/events.md
 
 openapi: $(VENV)/.installed
 	$(BIN)/takt openapi

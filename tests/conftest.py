@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
 from takt.config import Settings
@@ -22,6 +22,7 @@ from takt.main import create_app
 from takt.models_registry import metadata
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-production-use"
+CHECK_EVENTS = os.environ.get("TAKT_TEST_CHECK_EVENTS", "1") == "1"
 
 
 def _server_url(url: str) -> str:
@@ -151,12 +152,34 @@ async def empty_all_tables(database: Database) -> None:
             await session.execute(text(f"DELETE FROM {name}"))
 
 
+async def events_outside_the_catalogue(database: Database) -> list[str]:
+    """Every stored event whose type is unregistered or whose payload doesn't fit its models."""
+    from takt.core.events import Event, InvalidEvent, parse_event
+    from takt.events import catalogue  # registers every domain's event types
+
+    assert catalogue.DOMAIN_EVENT_MODULES
+    found = []
+    async with database.transaction(write=False) as session:
+        for type_, data, changes in (
+            await session.execute(select(Event.type, Event.data, Event.changes))
+        ).all():
+            try:
+                parse_event(type_, data, changes)
+            except InvalidEvent as exc:
+                found.append(str(exc))
+    return found
+
+
 @pytest.fixture(autouse=True)
 async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
-    """Every test starts from the migrated schema with no rows (only if it used the database)."""
+    """Every test starts from the migrated schema with no rows (only if it used the database),
+    and every event a test caused must fit the event catalogue."""
     yield
     if "db" in request.fixturenames:
-        await empty_all_tables(request.getfixturevalue("db"))
+        database = request.getfixturevalue("db")
+        misfits = await events_outside_the_catalogue(database) if CHECK_EVENTS else []
+        await empty_all_tables(database)
+        assert not misfits, f"events outside the catalogue: {misfits[:3]}"
 
 
 @pytest.fixture(autouse=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from bench.run import StatementLog
 from fastapi import FastAPI
@@ -14,6 +15,7 @@ from takt.auth.models import User
 from takt.auth.principal import Principal
 from takt.auth.schemas import RegisterRequest, TokenCreate
 from takt.core.db import Database
+from takt.core.events import EventData
 from takt.projects import service as project_service
 from takt.projects.models import ProjectMember
 from takt.projects.schemas import ProjectCreate
@@ -166,3 +168,12 @@ class QueryCounter(StatementLog):
     @property
     def count(self) -> int:
         return len(self.statements)
+
+
+class Probe(EventData):
+    """A test's own event: platform tests write it where any event would do."""
+
+    event_type: ClassVar[str] = "test.probe"
+    label: str = ""
+    writer: int | None = None
+    number: int | None = None

@@ -24,7 +24,7 @@ async def test_security_actions_are_audited_with_context(
     await client.post("/api/v1/projects", json={"key": "API", "name": "x"}, headers=ada.headers)
     await client.post(
         "/api/v1/projects/API/members",
-        json={"username": "bob", "role": "viewer"},
+        json={"user_id": bob.id, "role": "viewer"},
         headers=ada.headers,
     )
     await client.patch(
@@ -45,6 +45,7 @@ async def test_security_actions_are_audited_with_context(
         "token.revoked",
         "member.added",
         "member.role_changed",
+        "project.created",
         "project.deleted",
     ):
         assert expected in actions, expected
@@ -63,10 +64,10 @@ async def test_project_admin_reads_only_their_project(
     sam = await make_user(app, db, "sam")
     project_id = await make_project(db, ada, "API")
     await add_member(db, project_id, bob, "member")
-    await client.post("/api/v1/projects/API/members", json={"username": "sam"}, headers=ada.headers)
+    await client.post("/api/v1/projects/API/members", json={"user_id": sam.id}, headers=ada.headers)
     own = await client.get(AUDIT, params={"project": "API"}, headers=ada.headers)
     assert own.status_code == 200
-    assert [e["action"] for e in own.json()["data"]] == ["member.added"]
+    assert [e["action"] for e in own.json()["data"]] == ["member.added", "project.created"]
     assert (await client.get(AUDIT, headers=ada.headers)).status_code == 403
     assert (
         await client.get(AUDIT, params={"project": "API"}, headers=bob.headers)

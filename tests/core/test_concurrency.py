@@ -29,6 +29,7 @@ from takt.core.deps import SessionDep
 from takt.core.errors import NotFound
 from takt.core.events import Event, emit
 from takt.core.models import IdMixin, VersionedMixin
+from tests.support import Probe
 
 AssertProblem = Callable[[httpx.Response, int, str], dict[str, Any]]
 
@@ -147,12 +148,12 @@ async def lose_connection_mid_request(request: Request, session: SessionDep) -> 
     async with db.write_engine.connect() as other:
         # With a timeout (ms) it returns once the backend is gone (PostgreSQL 14+).
         await other.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
-    await emit(session, "test.after-drop", None, None, {})
+    await emit(session, Probe(label="after-drop"), None, None)
 
 
 @failures.post("/duplicate")
 async def emit_the_same_event_id_twice(session: SessionDep) -> None:
-    first = await emit(session, "test.duplicate", None, None, {})
+    first = await emit(session, Probe(label="duplicate"), None, None)
     session.add(Event(id=first.id, type="test.duplicate", data={}))
     await session.flush()
 

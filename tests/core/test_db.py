@@ -16,6 +16,7 @@ from takt.core.db import Database
 from takt.core.deps import SessionDep
 from takt.core.errors import Conflict
 from takt.core.events import Event, emit
+from tests.support import Probe
 
 AssertProblem = Callable[[Response, int, str], dict[str, Any]]
 CountEvents = Callable[..., Awaitable[int]]
@@ -25,25 +26,25 @@ router = APIRouter(prefix="/test/db")
 
 @router.post("/commit", status_code=201)
 async def emit_and_return(session: SessionDep) -> dict[str, int]:
-    event = await emit(session, "test.committed", None, None, {})
+    event = await emit(session, Probe(label="committed"), None, None)
     return {"seq": event.seq}
 
 
 @router.post("/conflict")
 async def emit_then_conflict(session: SessionDep) -> None:
-    await emit(session, "test.conflicted", None, None, {})
+    await emit(session, Probe(label="conflicted"), None, None)
     raise Conflict("The sprint is already active.")
 
 
 @router.post("/crash")
 async def emit_then_crash(session: SessionDep) -> None:
-    await emit(session, "test.crashed", None, None, {})
+    await emit(session, Probe(label="crashed"), None, None)
     raise RuntimeError("secret internals: password=hunter2")
 
 
 @router.get("/read-only")
 async def emit_in_a_read(session: SessionDep) -> dict[str, bool]:
-    await emit(session, "test.read", None, None, {})
+    await emit(session, Probe(label="read"), None, None)
     return {"ok": True}
 
 
@@ -96,15 +97,15 @@ async def test_sixteen_concurrent_writers_lose_nothing(
         database = db if n % 2 else other
         for i in range(20):
             async with database.transaction() as session:
-                await emit(session, "test.written", None, None, {"writer": n, "i": i})
+                await emit(session, Probe(label="written", writer=n, number=i), None, None)
 
     try:
         await asyncio.gather(*(writer(n) for n in range(16)))
     finally:
         await other.dispose()
     async with db.transaction(write=False) as session:
-        rows = (await session.scalars(select(Event.data).where(Event.type == "test.written"))).all()
-    assert sorted((row["writer"], row["i"]) for row in rows) == [
+        rows = (await session.scalars(select(Event.data).where(Event.type == "test.probe"))).all()
+    assert sorted((row["writer"], row["number"]) for row in rows) == [
         (n, i) for n in range(16) for i in range(20)
     ]
     assert await count_events() == 16 * 20
@@ -115,7 +116,7 @@ async def test_request_commits_its_event_once_handler_returns(
 ) -> None:
     response = await client.post("/test/db/commit")
     assert response.status_code == 201
-    assert await count_events("test.committed") == 1
+    assert await count_events("test.probe") == 1
 
 
 async def test_domain_error_after_emit_gets_409_and_leaves_no_event(
@@ -150,7 +151,7 @@ async def test_commit_failure_after_handler_returns_is_not_a_2xx(
     client: AsyncClient, db: Database, assert_problem: AssertProblem, count_events: CountEvents
 ) -> None:
     async with db.transaction() as session:
-        existing = await emit(session, "test.original", None, None, {})
+        existing = await emit(session, Probe(label="original"), None, None)
     response = await client.post(f"/test/db/fails-at-commit/{existing.id}")
     body = assert_problem(response, 409, "conflict")
     assert "uq_events_id" not in response.text

@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any, ClassVar
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import StatementError
 
 from takt.core.db import Database
-from takt.core.events import Event, emit
+from takt.core.events import Event, EventChanges, EventData, emit
+from tests.support import Probe
 
 CountEvents = Callable[..., Awaitable[int]]
 
@@ -25,7 +27,7 @@ async def test_emit_writes_in_the_callers_transaction_and_commits_with_it(
     db: Database, count_events: CountEvents
 ) -> None:
     async with db.transaction() as session:
-        await emit(session, "item.created", None, None, {})
+        await emit(session, Probe(), None, None)
         inside = await session.scalar(select(func.count()).select_from(Event))
         outside = await count_events()
     assert inside == 1
@@ -38,12 +40,25 @@ async def test_error_after_emit_rolls_the_event_back(
 ) -> None:
     async def change_that_fails_after_its_event() -> None:
         async with db.transaction() as session:
-            await emit(session, "item.created", None, None, {})
+            await emit(session, Probe(), None, None)
             raise LookupError("the change failed after its event")
 
     with pytest.raises(LookupError):
         await change_that_fails_after_its_event()
     assert await count_events() == 0
+
+
+class TitleChanges(EventChanges):
+    title: tuple[str, str] | None = None
+
+
+class RoundTrip(EventData):
+    event_type: ClassVar[str] = "test.round_trip"
+    changes_model: ClassVar[type[EventChanges] | None] = TitleChanges
+    title: str
+    labels: list[str]
+    estimate: float
+    nested: dict[str, Any]
 
 
 async def test_event_fields_round_trip(db: Database) -> None:
@@ -52,11 +67,10 @@ async def test_event_fields_round_trip(db: Database) -> None:
     async with db.transaction() as session:
         emitted = await emit(
             session,
-            "item.updated",
+            RoundTrip.model_validate(data),
             "project-1",
             Actor(id="user-1"),
-            data,
-            {"title": ["Fix logn", "Fix login"]},
+            TitleChanges(title=("Fix logn", "Fix login")),
             subject="item-1",
             occurred_at=occurred_at,
         )
@@ -64,7 +78,7 @@ async def test_event_fields_round_trip(db: Database) -> None:
         stored = await session.scalar(select(Event).where(Event.id == emitted.id))
     assert stored is not None
     assert (stored.type, stored.project_id, stored.actor_id, stored.subject_id) == (
-        "item.updated",
+        "test.round_trip",
         "project-1",
         "user-1",
         "item-1",
@@ -78,18 +92,18 @@ async def test_event_fields_round_trip(db: Database) -> None:
 
 async def test_event_without_changes_stores_null(db: Database) -> None:
     async with db.transaction() as session:
-        emitted = await emit(session, "item.created", None, None, {})
+        emitted = await emit(session, Probe(), None, None)
     async with db.transaction(write=False) as session:
         stored = await session.get(Event, emitted.seq)
     assert stored is not None
     assert stored.changes is None
-    assert stored.data == {}
+    assert stored.data == {"label": "", "writer": None, "number": None}
 
 
 async def test_event_time_defaults_to_now_in_utc(db: Database) -> None:
     before = datetime.now(UTC)
     async with db.transaction() as session:
-        emitted = await emit(session, "item.created", None, None, {})
+        emitted = await emit(session, Probe(), None, None)
     async with db.transaction(write=False) as session:
         stored = await session.get(Event, emitted.seq)
     assert stored is not None
@@ -100,7 +114,7 @@ async def test_event_time_defaults_to_now_in_utc(db: Database) -> None:
 async def test_naive_event_time_is_refused(db: Database, count_events: CountEvents) -> None:
     with pytest.raises(StatementError, match="naive datetimes"):
         async with db.transaction() as session:
-            await emit(session, "item.created", None, None, {}, occurred_at=datetime(2026, 1, 1))
+            await emit(session, Probe(), None, None, occurred_at=datetime(2026, 1, 1))
     assert await count_events() == 0
 
 
@@ -108,6 +122,6 @@ async def test_events_are_numbered_in_commit_order(db: Database) -> None:
     seqs = []
     for _ in range(3):
         async with db.transaction() as session:
-            seqs.append((await emit(session, "item.created", None, None, {})).seq)
+            seqs.append((await emit(session, Probe(), None, None)).seq)
     assert seqs == sorted(seqs)
     assert len(set(seqs)) == 3

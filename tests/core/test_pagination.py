@@ -5,7 +5,7 @@ from __future__ import annotations
 import string
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import pytest
 from fastapi import APIRouter, FastAPI, Request
@@ -19,7 +19,7 @@ from sqlalchemy import select
 from takt.core.db import Database
 from takt.core.deps import CursorQuery, LimitQuery, SessionDep
 from takt.core.errors import InvalidCursor
-from takt.core.events import Event
+from takt.core.events import Event, EventData
 from takt.core.pagination import CursorCodec, Page, SortKey, paginate
 
 AssertProblem = Callable[[Response, int, str], dict[str, Any]]
@@ -32,7 +32,7 @@ ORDERINGS: dict[str, list[SortKey]] = {
     "-occurred_at,seq": [SortKey(Event.occurred_at, descending=True), SortKey(Event.seq)],
 }
 ROWS = 120
-TYPES = ("page.b", "page.a", "page.c")
+TYPES = ("test.page_b", "test.page_a", "test.page_c")
 BASE_TIME = datetime(2026, 3, 1, 9, 30, 0, 123456, tzinfo=UTC)
 
 router = APIRouter(prefix="/test/pages")
@@ -74,6 +74,18 @@ def app(make_app: Callable[..., FastAPI]) -> FastAPI:
     app = make_app()
     app.include_router(router)
     return app
+
+
+class PageB(EventData):
+    event_type: ClassVar[str] = "test.page_b"
+
+
+class PageA(EventData):
+    event_type: ClassVar[str] = "test.page_a"
+
+
+class PageC(EventData):
+    event_type: ClassVar[str] = "test.page_c"
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from httpx import AsyncClient
 
 from takt.core.db import Database
 from takt.core.events import emit
-from tests.support import bearer, make_project, make_user
+from tests.support import Probe, bearer, make_project, make_user
 
 WRITERS = 40
 
@@ -20,7 +20,7 @@ WRITERS = 40
 async def _write_slowly(db: Database, project_id: str, delay: float) -> str:
     """One transaction that writes an event, then holds its commit back for `delay` seconds."""
     async with db.transaction() as session:
-        event = await emit(session, "project.updated", project_id, None, {"delay": delay})
+        event = await emit(session, Probe(label=f"delay {delay}"), project_id, None)
         await asyncio.sleep(delay)
         return event.id
 

@@ -8,10 +8,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.auth import repository as users_repo
 from takt.auth.models import User
+from takt.core.concurrency import claim_all
 from takt.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from takt.core.events import emit
 from takt.core.time import utcnow
 from takt.items import repository as repo
+from takt.items.events import (
+    BodyChanges,
+    CommentCreated,
+    CommentDeleted,
+    CommentMentioned,
+    CommentUpdated,
+    ItemLinked,
+    ItemUnlinked,
+)
 from takt.items.models import Comment, Item, ItemLink
 from takt.projects import repository as projects_repo
 from takt.projects.policies import ProjectAccess
@@ -42,6 +52,14 @@ class LinkExists(Conflict):
     title = "Link exists"
 
 
+class LinkCycle(Conflict):
+    """The link would close a cycle of two: the other item already blocks this one, so this
+    one can't block it (each would wait for the other). Remove the existing link first."""
+
+    code = "link-cycle"
+    title = "Link would make a cycle"
+
+
 def seen_from(link: ItemLink, *, is_source: bool) -> str:
     return link.type if is_source else INVERSE[link.type]
 
@@ -66,7 +84,11 @@ async def create_link(
         )
     canonical, item_is_source = CANONICAL[link_type]
     source, other = (item, target) if item_is_source else (target, item)
+    # Both ends locked (id order): two opposite `blocks` links made at once can't both pass.
+    await claim_all(session, [item, target])
     existing = await repo.find_link(session, source.id, other.id, canonical)
+    if canonical == "blocks" and await repo.find_link(session, other.id, source.id, "blocks"):
+        raise LinkCycle(f"{other.key} already blocks {source.key}.")
     if existing is None and canonical == "relates_to":
         existing = await repo.find_link(session, other.id, source.id, canonical)
     if existing is not None:
@@ -83,10 +105,9 @@ async def create_link(
     ):
         await emit(
             session,
-            "item.linked",
+            ItemLinked(key=subject.key, type=seen_type, target=other_item.key, link_id=link.id),
             access.project,
             access.principal,
-            {"key": subject.key, "type": seen_type, "target": other_item.key, "link_id": link.id},
             subject=subject,
         )
     return link, target
@@ -113,10 +134,9 @@ async def delete_link(
     ):
         await emit(
             session,
-            "item.unlinked",
+            ItemUnlinked(key=subject.key, type=seen_type, target=other_item.key),
             access.project,
             access.principal,
-            {"key": subject.key, "type": seen_type, "target": other_item.key},
             subject=subject,
         )
 
@@ -144,15 +164,11 @@ async def _announce_mentions(
             continue
         await emit(
             session,
-            "comment.mentioned",
+            CommentMentioned(
+                key=item.key, comment_id=comment.id, user_id=user.id, username=user.username
+            ),
             access.project,
             access.principal,
-            {
-                "key": item.key,
-                "comment_id": comment.id,
-                "user_id": user.id,
-                "username": user.username,
-            },
             subject=item,
         )
 
@@ -172,10 +188,9 @@ async def add_comment(
     await session.flush()
     await emit(
         session,
-        "comment.created",
+        CommentCreated(key=item.key, comment_id=comment.id, body=body[:500]),
         access.project,
         access.principal,
-        {"key": item.key, "comment_id": comment.id, "body": body[:500]},
         subject=item,
     )
     await _announce_mentions(session, access, item, comment, mentioned, set())
@@ -209,11 +224,10 @@ async def edit_comment(
     await session.flush()
     await emit(
         session,
-        "comment.updated",
+        CommentUpdated(key=item.key, comment_id=comment.id),
         access.project,
         access.principal,
-        {"key": item.key, "comment_id": comment.id},
-        {"body": [old_body[:500], body[:500]]},
+        BodyChanges(body=(old_body[:500], body[:500])),
         subject=item,
     )
     await _announce_mentions(session, access, item, comment, mentioned, already)
@@ -229,9 +243,8 @@ async def delete_comment(
     await session.flush()
     await emit(
         session,
-        "comment.deleted",
+        CommentDeleted(key=item.key, comment_id=comment.id),
         access.project,
         access.principal,
-        {"key": item.key, "comment_id": comment.id},
         subject=item,
     )

@@ -15,6 +15,7 @@ from takt.core.events import emit
 from takt.core.time import utcnow
 from takt.items import ranking
 from takt.items import repository as repo
+from takt.items.events import ItemChanges, ItemCreated, ItemMoved, ItemUpdated, RankChanges
 from takt.items.models import PARENT_TYPES, PRIORITIES, Item
 from takt.items.schemas import ItemCreate, ItemFields, ItemUpdate
 from takt.projects import repository as projects_repo
@@ -239,22 +240,21 @@ async def create_item(session: AsyncSession, access: ProjectAccess, data: ItemCr
         await repo.set_labels(session, item.id, resolved.label_ids)
     await emit(
         session,
-        "item.created",
+        ItemCreated(
+            key=item.key,
+            title=item.title,
+            type=item.type,
+            status=status.name,
+            category=status.category,
+            priority=data.priority or "none",
+            estimate=item.estimate,
+            assignee=resolved.assignee.username if resolved.assignee else None,
+            parent_key=resolved.parent.key if resolved.parent else None,
+            sprint_id=item.sprint_id,
+            labels=resolved.label_names or [],
+        ),
         project,
         access.principal,
-        {
-            "key": item.key,
-            "title": item.title,
-            "type": item.type,
-            "status": status.name,
-            "category": status.category,
-            "priority": data.priority or "none",
-            "estimate": item.estimate,
-            "assignee": resolved.assignee.username if resolved.assignee else None,
-            "parent_key": resolved.parent.key if resolved.parent else None,
-            "sprint_id": item.sprint_id,
-            "labels": resolved.label_names or [],
-        },
         subject=item,
     )
     if sprint is not None:
@@ -321,11 +321,10 @@ async def update_item(
         await session.flush()
         await emit(
             session,
-            "item.updated",
+            ItemUpdated(key=item.key),
             access.project,
             access.principal,
-            {"key": item.key},
-            changes,
+            ItemChanges.model_validate(changes),
             subject=item,
         )
     for sprint, change in moves:
@@ -440,11 +439,10 @@ async def move_item(
     await session.flush()
     await emit(
         session,
-        "item.moved",
+        ItemMoved(key=item.key, before=before, after=after),
         access.project,
         access.principal,
-        {"key": item.key, "before": before, "after": after},
-        {"rank": [old_rank, new_rank]},
+        RankChanges(rank=(old_rank, new_rank)),
         subject=item,
     )
     return item

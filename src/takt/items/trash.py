@@ -19,6 +19,7 @@ from takt.core.errors import Conflict, NotFound
 from takt.core.events import emit
 from takt.core.time import utcnow
 from takt.items import repository as repo
+from takt.items.events import ItemChanges, ItemDeleted, ItemRestored
 from takt.items.models import Item
 from takt.projects.policies import ProjectAccess
 from takt.sprints import repository as sprints_repo
@@ -87,10 +88,9 @@ async def delete_item(
     await session.flush()
     await emit(
         session,
-        "item.deleted",
+        ItemDeleted(key=item.key, title=item.title, sprint_id=item.sprint_id),
         access.project,
         access.principal,
-        {"key": item.key, "title": item.title, "sprint_id": item.sprint_id},
         subject=item,
     )
     # Opportunistic: the project's expired trash goes in the same write (see `purge_trash`).
@@ -136,11 +136,10 @@ async def restore_item(
     await session.flush()
     await emit(
         session,
-        "item.restored",
+        ItemRestored(key=item.key, title=item.title, sprint_id=item.sprint_id),
         project,
         principal,
-        {"key": item.key, "title": item.title, "sprint_id": item.sprint_id},
-        changes or None,
+        ItemChanges.model_validate(changes or None),
         subject=item,
     )
     if sprint is not None:

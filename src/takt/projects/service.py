@@ -9,14 +9,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.audit.service import ClientContext
 from takt.audit.service import record as audit
-from takt.auth import repository as users_repo
 from takt.auth.models import User
 from takt.auth.principal import Principal
-from takt.core.concurrency import check_if_match
-from takt.core.errors import Conflict, Forbidden, NotFound
-from takt.core.events import emit
+from takt.core.concurrency import claim
+from takt.core.errors import Conflict, NotFound
+from takt.core.events import EVENT_TYPES, emit
 from takt.core.time import utcnow
 from takt.projects import repository as repo
+from takt.projects.events import (
+    ProjectChanges,
+    ProjectCreated,
+    ProjectDeleted,
+    ProjectRestored,
+    ProjectUpdated,
+    RoleChanges,
+)
 from takt.projects.models import Project, ProjectMember
 from takt.projects.policies import ProjectAccess
 from takt.projects.schemas import MemberAdd, ProjectCreate, ProjectSettings, ProjectUpdate
@@ -35,6 +42,18 @@ class LastAdmin(Conflict):
 
     code = "last-admin"
     title = "Last admin"
+
+
+class UnknownUser(NotFound):
+    """No account you can add by that id, username or email. By username or email you find only
+    people who share a project with you (instance admins: everyone); anyone else can tell you
+    their user id (`GET /api/v1/users/me`), which always works."""
+
+    code = "unknown-user"
+    title = "Unknown user"
+
+    def __init__(self) -> None:
+        super().__init__("No account you can add by that id, username or email.")
 
 
 class AlreadyMember(Conflict):
@@ -59,8 +78,7 @@ async def access(
 async def create_project(
     session: AsyncSession, principal: Principal, data: ProjectCreate, *, client: ClientContext
 ) -> ProjectAccess:
-    if principal.project_keys is not None:
-        raise Forbidden("A project-limited token can't create projects.")
+    principal.require_unlimited("Creating a project")
     if await repo.key_exists(session, data.key):
         raise ProjectKeyTaken(f"The key {data.key} is taken.")
     project = Project(
@@ -80,11 +98,20 @@ async def create_project(
     await workflow.create_default_workflow(session, project)
     await emit(
         session,
-        "project.created",
+        ProjectCreated(key=project.key, name=project.name),
         project,
         principal,
-        {"key": project.key, "name": project.name},
         subject=project,
+    )
+    await audit(
+        session,
+        "project.created",
+        client=client,
+        actor_id=principal.id,
+        actor_username=principal.user.username,
+        project_id=project.id,
+        target_type="project",
+        target_id=project.key,
     )
     return ProjectAccess(project=project, principal=principal, member_role="admin")
 
@@ -94,7 +121,7 @@ async def update_project(
 ) -> ProjectAccess:
     access.require_admin("Changing project settings")
     project = access.project
-    check_if_match(if_match, project.version)
+    await claim(session, project, if_match)
     changes: dict[str, list[Any]] = {}
     if data.name is not None and data.name != project.name:
         changes["name"] = [project.name, data.name]
@@ -115,11 +142,10 @@ async def update_project(
         await session.flush()
         await emit(
             session,
-            "project.updated",
+            ProjectUpdated(key=project.key),
             project,
             access.principal,
-            {"key": project.key},
-            changes,
+            ProjectChanges.model_validate(changes),
             subject=project,
         )
     return access
@@ -130,12 +156,10 @@ async def delete_project(
 ) -> None:
     access.require_admin("Deleting a project")
     project = access.project
-    check_if_match(if_match, project.version)
+    await claim(session, project, if_match)
     project.deleted_at = utcnow()
     await session.flush()
-    await emit(
-        session, "project.deleted", project, access.principal, {"key": project.key}, subject=project
-    )
+    await emit(session, ProjectDeleted(key=project.key), project, access.principal, subject=project)
     await audit(
         session,
         "project.deleted",
@@ -152,7 +176,7 @@ async def restore_project(
     session: AsyncSession, principal: Principal, key: str, *, client: ClientContext
 ) -> ProjectAccess:
     """Undo a soft delete. Instance admins only."""
-    if not principal.is_admin or not principal.has_scope("admin"):
+    if not principal.is_instance_admin:
         raise NotFound(f"No deleted project with key {key!r}.")
     found = await access(session, principal, key, include_deleted=True)
     project = found.project
@@ -160,9 +184,7 @@ async def restore_project(
         raise Conflict(f"Project {key} is not deleted.")
     project.deleted_at = None
     await session.flush()
-    await emit(
-        session, "project.restored", project, principal, {"key": project.key}, subject=project
-    )
+    await emit(session, ProjectRestored(key=project.key), project, principal, subject=project)
     await audit(
         session,
         "project.restored",
@@ -180,11 +202,13 @@ async def add_member(
     session: AsyncSession, access: ProjectAccess, data: MemberAdd, *, client: ClientContext
 ) -> tuple[ProjectMember, User]:
     access.require_admin("Adding members")
-    user = await users_repo.find_user(
-        session, user_id=data.user_id, username=data.username, email=data.email
+    user = await repo.find_user_for(
+        session, access.principal, user_id=data.user_id, username=data.username, email=data.email
     )
-    if user is None or not user.is_active:
-        raise NotFound("No such user.")
+    if user is None:
+        # The same answer for an unknown account, a disabled one and one the caller may not look
+        # up: adding a member must not tell whether an email address has an account.
+        raise UnknownUser()
     project = access.project
     await repo.lock_project(session, project.id)
     if await repo.get_member(session, project.id, user.id):
@@ -212,13 +236,13 @@ async def _membership_changed(
     changes: dict[str, list[Any]] | None = None,
 ) -> None:
     """A membership change is both a project event and a security audit entry."""
+    declared = EVENT_TYPES[action]
     await emit(
         session,
-        action,
+        declared.model_validate({"user_id": user.id, "username": user.username, **details}),
         access.project,
         access.principal,
-        {"user_id": user.id, "username": user.username, **details},
-        changes,
+        RoleChanges.model_validate(changes) if changes else None,
         subject=user,
     )
     await audit(

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from takt.core.errors import Conflict, ValidationFailed
 from takt.core.events import HasId, emit
 from takt.sprints import repository as repo
+from takt.sprints.events import SprintScopeChanged
 from takt.sprints.models import Sprint
 
 
@@ -56,16 +57,15 @@ async def record(
     had at that moment."""
     await emit(
         session,
-        "sprint.scope_changed",
+        SprintScopeChanged(
+            sprint_id=sprint.id,
+            key=key,
+            change=change,
+            estimate=estimate,
+            after_start=sprint.state == "active",
+            reason=reason,
+        ),
         project,
         actor,
-        {
-            "sprint_id": sprint.id,
-            "key": key,
-            "change": change,
-            "estimate": estimate,
-            "after_start": sprint.state == "active",
-            "reason": reason,
-        },
         subject=item,
     )

@@ -11,7 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.auth.principal import Principal
-from takt.core.concurrency import check_if_match
+from takt.core.bounds import FIRST_DATE, LAST_DATE, in_calendar
+from takt.core.concurrency import claim, claim_all
 from takt.core.errors import Conflict, NotFound, ValidationFailed
 from takt.core.events import emit
 from takt.core.time import local_date, utcnow
@@ -23,6 +24,15 @@ from takt.projects import service as projects
 from takt.projects.policies import ProjectAccess
 from takt.sprints import reports
 from takt.sprints import repository as repo
+from takt.sprints.events import (
+    SprintCancelled,
+    SprintChanges,
+    SprintCompleted,
+    SprintCreated,
+    SprintDeleted,
+    SprintStarted,
+    SprintUpdated,
+)
 from takt.sprints.models import Sprint, SprintCapacity
 from takt.sprints.schemas import CapacityUpdate, CompleteRequest, SprintCreate, SprintUpdate
 
@@ -66,6 +76,14 @@ MAX_SPRINT_DAYS = 366
 
 
 def _check_span(start: date, end: date) -> None:
+    """Dates the calendar arithmetic can carry (a default or a carried-over sprint's dates are
+    computed, so they are checked here as well as in the request schema)."""
+    for pointer, day in (("/start_date", start), ("/end_date", end)):
+        if not in_calendar(day):
+            raise ValidationFailed(
+                f"Sprint dates run from {FIRST_DATE} to {LAST_DATE}.",
+                errors=[{"pointer": pointer, "message": f"outside {FIRST_DATE}..{LAST_DATE}"}],
+            )
     if end < start:
         raise ValidationFailed(
             "end_date is before start_date.",
@@ -78,19 +96,33 @@ def _check_span(start: date, end: date) -> None:
         )
 
 
-def _default_dates(
-    access: ProjectAccess, start: date | None, end: date | None
+async def _default_dates(
+    session: AsyncSession, access: ProjectAccess, start: date | None, end: date | None
 ) -> tuple[date, date]:
+    """A sprint follows the project's last one: it starts the day after the last sprint (not
+    cancelled) ends, or today if that is later, so a team back from a pause doesn't plan in
+    the past."""
     settings = access.project.settings
-    start = start or local_date(utcnow(), settings.get("time_zone", "UTC"))
-    end = end or start + timedelta(days=int(settings.get("sprint_length_days", 14)) - 1)
+    if start is None:
+        start = local_date(utcnow(), settings.get("time_zone", "UTC"))
+        last_end = await repo.last_end_date(session, access.project.id)
+        if last_end is not None and last_end >= start:
+            if last_end >= LAST_DATE:
+                raise ValidationFailed(
+                    f"The project's last sprint ends on {LAST_DATE}; give start_date.",
+                    errors=[{"pointer": "/start_date", "message": "no default after 9000-12-31"}],
+                )
+            start = last_end + timedelta(days=1)
+    if end is None:
+        length = int(settings.get("sprint_length_days", 14))
+        end = min(start + timedelta(days=length - 1), max(start, LAST_DATE))
     _check_span(start, end)
     return start, end
 
 
 async def create_sprint(session: AsyncSession, access: ProjectAccess, data: SprintCreate) -> Sprint:
     access.require_write()
-    start, end = _default_dates(access, data.start_date, data.end_date)
+    start, end = await _default_dates(session, access, data.start_date, data.end_date)
     sprint = Sprint(
         project_id=access.project.id,
         name=data.name,
@@ -103,15 +135,11 @@ async def create_sprint(session: AsyncSession, access: ProjectAccess, data: Spri
     await session.flush()
     await emit(
         session,
-        "sprint.created",
+        SprintCreated(
+            id=sprint.id, name=sprint.name, start_date=start.isoformat(), end_date=end.isoformat()
+        ),
         access.project,
         access.principal,
-        {
-            "id": sprint.id,
-            "name": sprint.name,
-            "start_date": start.isoformat(),
-            "end_date": end.isoformat(),
-        },
         subject=sprint,
     )
     return sprint
@@ -127,8 +155,8 @@ async def update_sprint(
 ) -> Sprint:
     ctx.access.require_write()
     sprint = ctx.sprint
+    await claim(session, sprint, if_match)
     _writable(sprint)
-    check_if_match(if_match, sprint.version)
     changes: dict[str, list[Any]] = {}
     for field in ("name", "goal"):
         value = getattr(data, field)
@@ -150,11 +178,10 @@ async def update_sprint(
         await session.flush()
         await emit(
             session,
-            "sprint.updated",
+            SprintUpdated(id=sprint.id),
             ctx.access.project,
             ctx.access.principal,
-            {"id": sprint.id},
-            changes,
+            SprintChanges.model_validate(changes),
             subject=sprint,
         )
     return sprint
@@ -164,10 +191,12 @@ async def delete_sprint(session: AsyncSession, ctx: SprintContext, *, if_match: 
     """Only a planned or cancelled sprint can go; its items return to the backlog."""
     ctx.access.require_write()
     sprint = ctx.sprint
+    await claim(session, sprint, if_match)
     if sprint.state in ("active", "completed"):
         raise InvalidSprintState(f"An {sprint.state} sprint can't be deleted.")
-    check_if_match(if_match, sprint.version)
-    for item, _ in await repo.items_with_category(session, sprint.id):
+    scope = await repo.items_with_category(session, sprint.id)
+    await claim_all(session, [item for item, _ in scope])
+    for item, _ in scope:
         await items.update_item(
             session,
             ctx.access,
@@ -178,10 +207,9 @@ async def delete_sprint(session: AsyncSession, ctx: SprintContext, *, if_match: 
         )
     await emit(
         session,
-        "sprint.deleted",
+        SprintDeleted(id=sprint.id, name=sprint.name),
         ctx.access.project,
         ctx.access.principal,
-        {"id": sprint.id, "name": sprint.name},
         subject=sprint,
     )
     await session.delete(sprint)
@@ -198,6 +226,7 @@ async def add_items(session: AsyncSession, ctx: SprintContext, keys: list[str]) 
                 f"No item {key} in this project.",
                 errors=[{"pointer": f"/item_keys/{index}", "message": "unknown item"}],
             )
+    await claim_all(session, list(found.values()))
     for key in dict.fromkeys(keys):
         if found[key].sprint_id != ctx.sprint.id:
             await items.update_item(
@@ -219,6 +248,7 @@ async def start_sprint(session: AsyncSession, ctx: SprintContext) -> Sprint:
     """Freeze the commitment: the items and their estimates right now."""
     ctx.access.require_write()
     sprint = ctx.sprint
+    await claim(session, sprint, None)
     if sprint.state != "planned":
         raise InvalidSprintState(f"Only a planned sprint can start; this one is {sprint.state}.")
     if await repo.active_sprint(session, sprint.project_id) is not None:
@@ -238,15 +268,11 @@ async def start_sprint(session: AsyncSession, ctx: SprintContext) -> Sprint:
     points = sum(i.estimate or 0 for i, _ in scope)
     await emit(
         session,
-        "sprint.started",
+        SprintStarted(
+            id=sprint.id, name=sprint.name, committed_items=len(scope), committed_points=points
+        ),
         ctx.access.project,
         ctx.access.principal,
-        {
-            "id": sprint.id,
-            "name": sprint.name,
-            "committed_items": len(scope),
-            "committed_points": points,
-        },
         subject=sprint,
     )
     return sprint
@@ -261,6 +287,11 @@ async def _carry_target(session: AsyncSession, ctx: SprintContext, target: str) 
         if following is not None:
             return following
         length = (sprint.end_date - sprint.start_date).days + 1
+        if (LAST_DATE - sprint.end_date).days < length:
+            raise ValidationFailed(
+                f"A next sprint would end after {LAST_DATE}; carry over to the backlog.",
+                errors=[{"pointer": "/carry_over_to", "message": "no room for a next sprint"}],
+            )
         count = await repo.count_sprints(session, sprint.project_id)
         return await create_sprint(
             session,
@@ -286,11 +317,13 @@ async def complete_sprint(
     """Freeze the report, then move every unfinished item where the request says."""
     ctx.access.require_write()
     sprint = ctx.sprint
+    await claim(session, sprint, None)
     if sprint.state != "active":
         raise InvalidSprintState(f"Only an active sprint can complete; this one is {sprint.state}.")
     target = await _carry_target(session, ctx, data.carry_over_to)
     now = utcnow()
     current = await repo.items_with_category(session, sprint.id)
+    await claim_all(session, [item for item, _ in current])
     report = await reports.final_report(session, ctx.access.project, sprint, current, now)
     report["carried_over_to"] = target.id if target else "backlog"
     # Moved while the sprint is still active (a completed sprint's scope is frozen); the report
@@ -311,10 +344,9 @@ async def complete_sprint(
     await session.flush()
     await emit(
         session,
-        "sprint.completed",
+        SprintCompleted(id=sprint.id, name=sprint.name, report=report),
         ctx.access.project,
         ctx.access.principal,
-        {"id": sprint.id, "name": sprint.name, "report": report},
         subject=sprint,
     )
     return sprint
@@ -324,9 +356,12 @@ async def cancel_sprint(session: AsyncSession, ctx: SprintContext) -> Sprint:
     """Abandon a planned or active sprint; its unfinished items return to the backlog."""
     ctx.access.require_write()
     sprint = ctx.sprint
+    await claim(session, sprint, None)
     if sprint.state not in ("planned", "active"):
         raise InvalidSprintState(f"A {sprint.state} sprint can't be cancelled.")
-    for item, category in await repo.items_with_category(session, sprint.id):
+    scope = await repo.items_with_category(session, sprint.id)
+    await claim_all(session, [item for item, _ in scope])
+    for item, category in scope:
         if category not in ("done", "cancelled"):
             await items.update_item(
                 session,
@@ -341,10 +376,9 @@ async def cancel_sprint(session: AsyncSession, ctx: SprintContext) -> Sprint:
     await session.flush()
     await emit(
         session,
-        "sprint.cancelled",
+        SprintCancelled(id=sprint.id, name=sprint.name),
         ctx.access.project,
         ctx.access.principal,
-        {"id": sprint.id, "name": sprint.name},
         subject=sprint,
     )
     return sprint

@@ -11,9 +11,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from takt.core.errors import Conflict, NotFound, ValidationFailed
 from takt.core.events import emit, emit_each
 from takt.items import repository as items_repo
+from takt.items.events import ItemChanges, ItemUpdated
 from takt.projects.models import Project
 from takt.projects.policies import ProjectAccess
 from takt.workflow import repository as repo
+from takt.workflow.events import (
+    LabelChanges,
+    LabelCreated,
+    LabelDeleted,
+    LabelUpdated,
+    StatusChanges,
+    StatusCreated,
+    StatusDeleted,
+    StatusUpdated,
+)
 from takt.workflow.models import DEFAULT_STATUSES, Label, Status
 from takt.workflow.schemas import LabelCreate, LabelUpdate, StatusCreate, StatusUpdate
 
@@ -78,10 +89,9 @@ async def create_status(session: AsyncSession, access: ProjectAccess, data: Stat
         await session.flush()
     await emit(
         session,
-        "status.created",
+        StatusCreated(id=status.id, name=status.name, category=status.category),
         project,
         access.principal,
-        {"id": status.id, "name": status.name, "category": status.category},
         subject=status,
     )
     return status
@@ -99,13 +109,13 @@ async def _record_items_changed(
 ) -> None:
     """An `item.updated` event for each item in `status`, which a workflow edit changes: so
     burndowns, reports and flow metrics replayed from the log agree with the items as they are."""
+    item_changes = ItemChanges.model_validate(changes)
     await emit_each(
         session,
-        "item.updated",
         access.project,
         access.principal,
         [
-            (item_id, {"key": key, "reason": "workflow"}, changes)
+            (item_id, ItemUpdated(key=key, reason="workflow"), item_changes)
             for item_id, key in await items_repo.keys_in_status(session, status.id)
         ],
     )
@@ -140,11 +150,10 @@ async def update_status(
         await _flush_or_name_taken(session, status.name)
         await emit(
             session,
-            "status.updated",
+            StatusUpdated(id=status.id, name=status.name),
             project,
             access.principal,
-            {"id": status.id, "name": status.name},
-            changes,
+            StatusChanges.model_validate(changes),
             subject=status,
         )
     return status
@@ -183,15 +192,14 @@ async def delete_status(
     await session.flush()
     await emit(
         session,
-        "status.deleted",
+        StatusDeleted(
+            id=status.id,
+            name=status.name,
+            moved_items=in_use,
+            moved_to=target.name if target else None,
+        ),
         project,
         access.principal,
-        {
-            "id": status.id,
-            "name": status.name,
-            "moved_items": in_use,
-            "moved_to": target.name if target else None,
-        },
         subject=status,
     )
 
@@ -208,10 +216,9 @@ async def create_label(session: AsyncSession, access: ProjectAccess, data: Label
     await _flush_or_name_taken(session, data.name)
     await emit(
         session,
-        "label.created",
+        LabelCreated(id=label.id, name=label.name, color=label.color),
         project,
         access.principal,
-        {"id": label.id, "name": label.name, "color": label.color},
         subject=label,
     )
     return label
@@ -244,11 +251,10 @@ async def update_label(
         await _flush_or_name_taken(session, label.name)
         await emit(
             session,
-            "label.updated",
+            LabelUpdated(id=label.id, name=label.name),
             project,
             access.principal,
-            {"id": label.id, "name": label.name},
-            changes,
+            LabelChanges.model_validate(changes),
             subject=label,
         )
     return label
@@ -261,9 +267,8 @@ async def delete_label(session: AsyncSession, access: ProjectAccess, label_id: s
     await session.flush()
     await emit(
         session,
-        "label.deleted",
+        LabelDeleted(id=label.id, name=label.name),
         access.project,
         access.principal,
-        {"id": label.id, "name": label.name},
         subject=label,
     )
