@@ -46,7 +46,19 @@ def test_remaining_plus_completed_is_scope_every_day(steps: list[tuple]) -> None
             "item.created",
             f"i{n}",
             start,
-            {"key": f"K-{n}", "sprint_id": "S", "estimate": 3, "category": "todo"},
+            {
+                "key": f"K-{n}",
+                "title": "t",
+                "type": "task",
+                "status": "To Do",
+                "priority": "none",
+                "assignee": None,
+                "parent_key": None,
+                "labels": [],
+                "sprint_id": "S",
+                "estimate": 3,
+                "category": "todo",
+            },
         )
         for n in range(6)
     ]
@@ -60,7 +72,8 @@ def test_remaining_plus_completed_is_scope_every_day(steps: list[tuple]) -> None
         elif what == "sprint":
             changes = {"sprint_id": [None, "S" if joins else None]}
         kind = "item.deleted" if what == "delete" else "item.updated"
-        events.append(FakeEvent(kind, f"i{who}", when, {}, changes))
+        data = {"key": f"K-{who}", **({"title": "t"} if kind == "item.deleted" else {})}
+        events.append(FakeEvent(kind, f"i{who}", when, data, changes or None))
     replay = Replay("S", events)  # type: ignore[arg-type]
     for day in range(12):
         counted = totals(replay.until(start + timedelta(days=day + 1)).values())

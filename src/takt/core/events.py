@@ -92,6 +92,13 @@ class EventData(BaseModel):
     changes_model: ClassVar[type[EventChanges] | None] = None
 
     @classmethod
+    def payload_key(cls, field: str) -> str:
+        """The payload key of `field`, for queries that read it in SQL: renaming the field
+        fails here, at import, instead of silently matching nothing."""
+        info = cls.model_fields[field]
+        return info.alias or field
+
+    @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
         if "event_type" in cls.__dict__:

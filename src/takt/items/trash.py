@@ -139,7 +139,7 @@ async def restore_item(
         ItemRestored(key=item.key, title=item.title, sprint_id=item.sprint_id),
         project,
         principal,
-        ItemChanges.model_validate(changes or None),
+        ItemChanges.model_validate(changes) if changes else None,
         subject=item,
     )
     if sprint is not None:

@@ -15,8 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.auth.schemas import UserSummary
 from takt.core.db import Database
-from takt.core.errors import ValidationFailed
+from takt.core.errors import Conflict
+from takt.core.events import parse_event
 from takt.core.time import end_of_day, local_date, utcnow, working_days
+from takt.items.events import ItemChanges, ItemCreated
 from takt.items.models import Item
 from takt.projects.models import Project
 from takt.sprints import forecast
@@ -40,7 +42,7 @@ log = logging.getLogger(__name__)
 MIN_HISTORY_DAYS = 10
 
 
-class NotEnoughHistory(ValidationFailed):
+class NotEnoughHistory(Conflict):
     """A forecast needs at least 10 working days of history with at least one finished item.
     Finish some work (or widen `window`) and ask again."""
 
@@ -178,6 +180,16 @@ async def final_report(
 
 # Burndown ------------------------------------------------------------------------------------
 
+_UNMEASURED: dict[str, Any] = {
+    "remaining_points": None,
+    "remaining_items": None,
+    "completed_points": None,
+    "completed_items": None,
+    "scope_points": None,
+    "scope_items": None,
+    "scope_changes": [],
+}
+
 
 # A moment is final (its point may be kept) once this long has passed: a write whose
 # transaction began before the moment has committed by then.
@@ -203,7 +215,9 @@ async def burndown(
     elif sprint.state in ("completed", "cancelled") and sprint.completed_at:
         last_day = min(last_day, local_date(sprint.completed_at, zone))
     sprint_days = working_days(sprint.start_date, sprint.end_date, _weekdays(project))
-    shown = [d for d in sprint_days if d <= last_day] if sprint.state != "planned" else []
+    # Every day of the sprint is listed; those not measured yet (after today, or after the
+    # completion) carry the ideal line and null actuals.
+    measured = [d for d in sprint_days if d <= last_day] if sprint.state != "planned" else []
     # A completed sprint's numbers stop at its completion (carry-over moves come after).
     cutoff = sprint.completed_at if sprint.state in ("completed", "cancelled") else None
     # Scope as of the start, including changes made in the same instant as the start itself.
@@ -212,7 +226,7 @@ async def burndown(
     )
     day_moments = [
         min(end_of_day(day, zone), cutoff) if cutoff is not None else end_of_day(day, zone)
-        for day in shown
+        for day in measured
     ]
     at = await _totals_at(session, project, sprint, [start_moment, *day_moments], now, keep)
     ideal = ideal_line(at[start_moment].remaining_points, len(sprint_days))
@@ -227,8 +241,11 @@ async def burndown(
         )
     days: list[dict[str, Any]] = []
     unestimated = 0
-    for index, (day, moment) in enumerate(zip(shown, day_moments, strict=True)):
-        counted = at[moment]
+    for index, day in enumerate(sprint_days):
+        if index >= len(day_moments):
+            days.append({**_UNMEASURED, "date": day, "ideal_points": ideal[index]})
+            continue
+        counted = at[day_moments[index]]
         unestimated = counted.unestimated
         days.append(
             {
@@ -336,7 +353,8 @@ async def velocity(session: AsyncSession, project: Project, count: int) -> Veloc
     return Velocity(
         sprints=rows,
         mean=_round(statistics.fmean(values)) if values else None,
-        std_dev=_round(statistics.stdev(values)) if len(values) > 1 else (0.0 if values else None),
+        # A spread needs two values: with one sprint it is unknown, not zero.
+        std_dev=_round(statistics.stdev(values)) if len(values) > 1 else None,
     )
 
 
@@ -361,11 +379,12 @@ async def throughput_history(
     since = end_of_day(days[0] - timedelta(days=1), zone)
     finished_on = []
     for event in await repo.finish_events(session, project.id, since):
-        if event.type == "item.created":
-            entered_done = (event.data or {}).get("category") == "done"
+        data, changes = parse_event(event.type, event.data or {}, event.changes)
+        if isinstance(data, ItemCreated):
+            entered_done = data.category == "done"
         else:
-            category = (event.changes or {}).get("category") or [None, None]
-            entered_done = category[1] == "done" and category[0] != "done"
+            category = changes.category if isinstance(changes, ItemChanges) else None
+            entered_done = category is not None and category[1] == "done" and category[0] != "done"
         if entered_done:
             finished_on.append(local_date(event.occurred_at, zone))
     counts = daily_counts(days, finished_on)
@@ -399,7 +418,8 @@ async def sprint_forecast(
     )
     today = local_date(utcnow(), _zone(project))
     left = len(working_days(max(today, sprint.start_date), sprint.end_date, _weekdays(project)))
-    trials = forecast.days_to_finish(history, remaining)
+    # Only "finished by the end?" matters, so no trial walks past the sprint's last day.
+    trials = await forecast.simulate(history, remaining, max_days=left + 1)
     return SprintForecast(
         sprint_id=sprint.id,
         remaining_items=remaining,
@@ -426,7 +446,7 @@ async def project_forecast(
     )
     if items == 0:
         return ProjectForecast(items=0, finish=None, trials=0, history=info)
-    trials = forecast.days_to_finish(history, items)
+    trials = await forecast.simulate(history, items)
     p50, p85, p95 = forecast.finish_percentiles(trials)
     calendar = _future_working_days(project, p95)
     return ProjectForecast(

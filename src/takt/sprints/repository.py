@@ -18,6 +18,7 @@ from takt.core.events import Event
 from takt.items.models import Item
 from takt.items.repository import LIVE, live_in_project
 from takt.projects.models import Project, ProjectMember
+from takt.sprints.events import SprintScopeChanged
 from takt.sprints.models import BurndownPoint, Sprint, SprintCapacity
 from takt.sprints.timeline import Totals
 from takt.workflow.models import Status
@@ -122,14 +123,21 @@ async def team(session: AsyncSession, project_id: str) -> list[User]:
     )
 
 
+# The payload keys of `sprint.scope_changed` that queries read in SQL (see EventData.payload_key).
+_SCOPE = {
+    name: SprintScopeChanged.payload_key(name)
+    for name in ("sprint_id", "key", "change", "estimate", "after_start", "reason")
+}
+
+
 async def scope_subjects(session: AsyncSession, project_id: str, sprint_id: str) -> list[str]:
     """Ids of every item that was ever in the sprint (its scope-change events name them)."""
     rows = await session.scalars(
         select(Event.subject_id)
         .where(
             Event.project_id == project_id,
-            Event.type == "sprint.scope_changed",
-            Event.data["sprint_id"].as_string() == sprint_id,
+            Event.type == SprintScopeChanged.event_type,
+            Event.data[_SCOPE["sprint_id"]].as_string() == sprint_id,
         )
         .distinct()
     )
@@ -144,20 +152,20 @@ async def scope_changes_since(
     the database (no JSON decoding of hundreds of payloads here), and the index on project, type
     and time keeps the scan to the period's events, not the project's whole log."""
     data = Event.data
-    reason = data["reason"].as_string()
+    reason = data[_SCOPE["reason"]].as_string()
     rows = await session.execute(
         select(
             Event.occurred_at,
-            data["key"].as_string(),
-            data["change"].as_string(),
-            data["estimate"].as_float(),
+            data[_SCOPE["key"]].as_string(),
+            data[_SCOPE["change"]].as_string(),
+            data[_SCOPE["estimate"]].as_float(),
         )
         .where(
             Event.project_id == project_id,
-            Event.type == "sprint.scope_changed",
+            Event.type == SprintScopeChanged.event_type,
             Event.occurred_at >= since,
-            data["sprint_id"].as_string() == sprint_id,
-            data["after_start"].as_boolean().is_(True),
+            data[_SCOPE["sprint_id"]].as_string() == sprint_id,
+            data[_SCOPE["after_start"]].as_boolean().is_(True),
             or_(reason.is_(None), reason != "carry-over"),
         )
         .order_by(Event.seq)

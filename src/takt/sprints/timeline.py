@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from takt.core.events import parse_event
+from takt.items.events import ItemChanges, ItemCreated, ItemDeleted, ItemRestored, ItemUpdated
+
 
 class EventLike(Protocol):
     @property
@@ -45,24 +48,31 @@ class ItemState:
 
 
 def apply(state: ItemState, event: EventLike, sprint_id: str) -> None:
-    data, changes = event.data or {}, event.changes or {}
-    if event.type == "item.created":
-        state.key = data.get("key", state.key)
-        state.in_sprint = data.get("sprint_id") == sprint_id
-        state.estimate = data.get("estimate")
-        state.category = data.get("category")
-    elif event.type == "item.updated":
-        if "sprint_id" in changes:
-            state.in_sprint = changes["sprint_id"][1] == sprint_id
-        if "estimate" in changes:
-            state.estimate = changes["estimate"][1]
-        if "category" in changes:
-            state.category = changes["category"][1]
-    elif event.type == "item.deleted":
+    """Move `state` past one event of its item, read through the event catalogue's models."""
+    if event.type not in _REPLAYED:
+        return
+    data, changes = parse_event(event.type, event.data or {}, event.changes)
+    if isinstance(data, ItemCreated):
+        state.key = data.key
+        state.in_sprint = data.sprint_id == sprint_id
+        state.estimate = data.estimate
+        state.category = data.category
+    elif isinstance(data, ItemUpdated) and isinstance(changes, ItemChanges):
+        if changes.sprint_id is not None:
+            state.in_sprint = changes.sprint_id[1] == sprint_id
+        if changes.estimate is not None:
+            state.estimate = changes.estimate[1]
+        if changes.category is not None:
+            state.category = changes.category[1]
+    elif isinstance(data, ItemDeleted):
         state.in_sprint = False
-    elif event.type == "item.restored":
+    elif isinstance(data, ItemRestored):
         # Back from the trash, into the sprint it names (None when it returned to the backlog).
-        state.in_sprint = data.get("sprint_id") == sprint_id
+        state.in_sprint = data.sprint_id == sprint_id
+
+
+# The event types that move an item's sprint, estimate or category.
+_REPLAYED = frozenset(t.event_type for t in (ItemCreated, ItemUpdated, ItemDeleted, ItemRestored))
 
 
 @dataclass
