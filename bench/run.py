@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 from httpx import ASGITransport
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench import dataset, report
@@ -29,6 +29,7 @@ from bench.load import LoadResult, drive, lanes_for, wrk_threads, wrk_version
 from bench.server import Server
 from takt.config import Settings
 from takt.core.db import Database, is_sqlite_url
+from takt.core.statement_log import StatementLog
 
 # SQL statements per request the app must stay within (ISSUE: E1 ≤ 2, E2 ≤ 3, E4 ≤ 3, E7 ≤ 4).
 QUERY_CEILINGS = {"E1": 2, "E2": 3, "E4": 3, "E7": 4}
@@ -65,32 +66,6 @@ class RunResult:
     server_log_tail: str = ""
     load_before: float = 0.0  # 1-minute load average: other work on the machine shows here
     load_after: float = 0.0
-
-
-class StatementLog:
-    """Records SQL statements sent on a Database's engines (tests count with it too).
-
-    A transaction's BEGIN is not counted: asyncpg opens PostgreSQL transactions without a
-    statement this hook sees, while on SQLite Takt sends its own `BEGIN IMMEDIATE`/`BEGIN`; not
-    counting it measures both databases alike (queries, not transaction control)."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-        self.statements: list[str] = []
-
-    def _on_execute(self, _conn: Any, _cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip()[:5].upper() == "BEGIN":
-            return
-        self.statements.append(" ".join(statement.split())[:90])
-
-    def __enter__(self) -> StatementLog:
-        for engine in self.db.engines():
-            event.listen(engine.sync_engine, "before_cursor_execute", self._on_execute)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for engine in self.db.engines():
-            event.remove(engine.sync_engine, "before_cursor_execute", self._on_execute)
 
 
 async def count_queries(

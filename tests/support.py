@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from bench.run import StatementLog
 from fastapi import FastAPI
 from httpx import AsyncClient
 
@@ -16,6 +15,7 @@ from takt.auth.principal import Principal
 from takt.auth.schemas import RegisterRequest, TokenCreate
 from takt.core.db import Database
 from takt.core.events import EventData
+from takt.core.statement_log import StatementLog
 from takt.projects import service as project_service
 from takt.projects.models import ProjectMember
 from takt.projects.schemas import ProjectCreate

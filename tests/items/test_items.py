@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from takt.core.db import Database
 from takt.core.events import Event
 from takt.items.models import Item
-from tests.support import make_project, make_user, new_item, team
+from tests.support import make_project, new_item, team
 
 ITEMS = "/api/v1/projects/API/items"
 
@@ -419,9 +419,6 @@ async def test_deleted_item_is_gone_but_its_history_stays(
         )
     ).json()
     assert log["data"][0]["data"]["key"] == item["key"]
-
-
-_ = make_user
 
 
 async def test_nul_characters_are_refused_not_500(

@@ -300,9 +300,6 @@ async def open_item_count(session: AsyncSession, project_id: str, keys: Sequence
     return sum(1 for _, category in rows if category not in ("done", "cancelled"))
 
 
-_ = date
-
-
 # Export and import (`takt.transfer`) ----------------------------------------------------------
 
 
