@@ -8,11 +8,11 @@ from typing import ClassVar
 from fastapi import FastAPI
 from httpx import AsyncClient
 
-from takt.audit.service import ClientContext
 from takt.auth import service as auth_service
 from takt.auth.models import User
 from takt.auth.principal import Principal
 from takt.auth.schemas import RegisterRequest, TokenCreate
+from takt.core.audit import ClientContext
 from takt.core.db import Database
 from takt.core.events import EventData
 from takt.core.statement_log import StatementLog

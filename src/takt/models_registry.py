@@ -1,8 +1,7 @@
 """Imports every model module so `metadata` knows all tables (for Alembic and tests)."""
 
-from takt.audit import models as audit_models
 from takt.auth import models as auth_models
-from takt.core import events, idempotency
+from takt.core import audit, events, idempotency, ratelimit
 from takt.core.models import Base
 from takt.items import models as item_models
 from takt.projects import models as project_models
@@ -12,13 +11,14 @@ from takt.workflow import models as workflow_models
 metadata = Base.metadata
 
 __all__ = [
-    "audit_models",
+    "audit",
     "auth_models",
     "events",
     "idempotency",
     "item_models",
     "metadata",
     "project_models",
+    "ratelimit",
     "sprint_models",
     "workflow_models",
 ]

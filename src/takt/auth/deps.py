@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from takt.audit.service import ClientContext
 from takt.auth import repository as repo
 from takt.auth.principal import Principal
 from takt.auth.service import Security, pat_needs_touch, resolve_bearer
 from takt.config import Settings
+from takt.core.audit import ClientContext
 from takt.core.db import Database
 from takt.core.deps import SAFE_METHODS, SessionDep
 from takt.core.errors import Forbidden, RateLimited, Unauthorized
@@ -107,3 +107,13 @@ async def get_principal(
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+async def get_unlimited_principal(principal: CurrentPrincipal) -> Principal:
+    """The caller, for acts on the account itself (its profile, its token list): outside every
+    project, so a project-limited token is refused (403 `token-limited`)."""
+    principal.require_unlimited("Managing the account")
+    return principal
+
+
+UnlimitedPrincipal = Annotated[Principal, Depends(get_unlimited_principal)]

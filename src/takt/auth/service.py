@@ -9,19 +9,22 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from takt.audit.service import ClientContext
-from takt.audit.service import record as audit
 from takt.auth import repository as repo
 from takt.auth.cache import PrincipalCache, forget_user_after_commit
 from takt.auth.models import PersonalAccessToken, RefreshToken, User
 from takt.auth.principal import ALL_SCOPES, Principal
 from takt.auth.schemas import (
     AdminUserCreate,
+    AdminUserUpdate,
     RegisterRequest,
     TokenCreate,
     TokenPair,
     UserUpdate,
 )
+from takt.core.audit import ClientContext
+from takt.core.audit import record as audit
+from takt.core.concurrency import claim
+from takt.core.db import Database
 from takt.core.errors import (
     Conflict,
     Forbidden,
@@ -30,7 +33,8 @@ from takt.core.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from takt.core.ratelimit import CounterStore
+from takt.core.locks import hold_transaction_lock
+from takt.core.ratelimit import CounterStore, Window
 from takt.core.security import (
     AccessTokens,
     Passwords,
@@ -78,6 +82,8 @@ class Security:
     passwords: Passwords
     access_tokens: AccessTokens
     counters: CounterStore
+    # Failed-login counts, shared by every worker process (Redis, or else the database).
+    login_counters: CounterStore
     refresh_lifetime: timedelta
     pat_default_lifetime: timedelta
     login_max_failures: int
@@ -85,13 +91,20 @@ class Security:
     principals: PrincipalCache
 
 
+def password_problem(username: str, password: str) -> str | None:
+    """What is wrong with `password` for `username` beyond the schema's length rule, or None.
+    `takt create-admin` asks it too, before it asks for the password again."""
+    if password.lower() == username.lower():
+        return "must not equal the username"
+    return None
+
+
 async def _create_user(
     session: AsyncSession, security: Security, data: RegisterRequest, *, is_admin: bool
 ) -> User:
-    if data.password.lower() == data.username.lower():
+    if problem := password_problem(data.username, data.password):
         raise ValidationFailed(
-            "The password must not equal the username.",
-            errors=[{"pointer": "/password", "message": "must not equal the username"}],
+            f"The password {problem}.", errors=[{"pointer": "/password", "message": problem}]
         )
     username_key, email_key = data.username.lower(), str(data.email).lower()
     taken = await repo.username_or_email_taken(session, username_key, email_key)
@@ -122,8 +135,13 @@ async def register(
     client: ClientContext,
     signup_open: bool,
 ) -> User:
-    """Open sign-up. The very first account becomes an instance admin."""
+    """Open sign-up. The very first account becomes an instance admin: while there is no user,
+    registrations take a lock and count again under it, so of concurrent first registrations
+    exactly one sees an empty table (`hold_transaction_lock`)."""
     first = await repo.count_users(session) == 0
+    if first:
+        await hold_transaction_lock(session, "takt:first-account")
+        first = await repo.count_users(session) == 0
     if not signup_open and not first:
         raise SignupClosed()
     user = await _create_user(session, security, data, is_admin=first)
@@ -149,8 +167,7 @@ async def create_user(
     client: ClientContext,
 ) -> User:
     """An instance admin creates an account."""
-    if not principal.is_admin or not principal.has_scope("admin"):
-        raise Forbidden("Only instance admins create accounts.")
+    principal.require_instance_admin("Creating accounts")
     user = await _create_user(session, security, data, is_admin=data.is_admin)
     await audit(
         session,
@@ -170,6 +187,60 @@ async def create_admin(session: AsyncSession, security: Security, data: Register
     return await _create_user(session, security, data, is_admin=True)
 
 
+def _login_keys(login: str, client: ClientContext) -> tuple[str, str]:
+    return (
+        f"login:account:{login.strip().lower()[:254]}",
+        f"login:address:{client.address or 'unknown'}",
+    )
+
+
+def _throttled(window: Window) -> RateLimited:
+    return RateLimited(
+        "Too many failed logins; wait before trying again.",
+        headers={"Retry-After": str(window.resets_in)},
+    )
+
+
+async def _admit_login(security: Security, account_key: str, address_key: str) -> None:
+    """Count the attempt first, then decide on the count that hit produced (one atomic step in
+    every store): of any number of concurrent attempts, at most the limit go on to the password
+    check, and the rest are 429. A login that succeeds takes its count back (`log_in`)."""
+    store, window = security.login_counters, security.login_window_seconds
+    account = await store.hit(account_key, window)
+    if account.count > security.login_max_failures:
+        raise _throttled(account)
+    address = await store.hit(address_key, window)
+    if address.count > security.login_max_failures * 5:
+        # Refused before the password was tried: not an attempt on the account.
+        await store.undo(account_key)
+        raise _throttled(address)
+
+
+async def log_in(
+    database: Database,
+    security: Security,
+    login: str,
+    password: str,
+    *,
+    client: ClientContext,
+) -> TokenPair | None:
+    """A token pair if the password is right, else None (401); 429 when the account or the
+    address has failed too often. Throttled per account and per client address, the attempt
+    counted before the password is checked.
+
+    Runs its own transaction (the failure is audited although the answer is 401), and uses the
+    login counters outside it: they may live in the same database (`DatabaseCounterStore`)."""
+    account_key, address_key = _login_keys(login, client)
+    await _admit_login(security, account_key, address_key)
+    async with database.transaction() as session:
+        user = await authenticate(session, security, login, password, client=client)
+        pair = await issue_tokens(session, security, user) if user else None
+    if pair is not None:
+        await security.login_counters.reset(account_key)
+        await security.login_counters.undo(address_key)
+    return pair
+
+
 async def authenticate(
     session: AsyncSession,
     security: Security,
@@ -179,24 +250,10 @@ async def authenticate(
     client: ClientContext,
 ) -> User | None:
     """The user if the password is right, else None; both outcomes are audited and the caller
-    commits either way. Throttled per account and per client address."""
-    account_key = f"login:account:{login.strip().lower()[:254]}"
-    address_key = f"login:address:{client.address or 'unknown'}"
-    for key, allowed in (
-        (account_key, security.login_max_failures),
-        (address_key, security.login_max_failures * 5),
-    ):
-        window = await security.counters.peek(key)
-        if window.count >= allowed:
-            raise RateLimited(
-                "Too many failed logins; wait before trying again.",
-                headers={"Retry-After": str(window.resets_in)},
-            )
+    commits either way. Not throttled by itself: `log_in` counts the attempt first."""
     user = await repo.find_user_by_login(session, login)
     valid = await security.passwords.verify(user.password_hash if user else None, password)
     if user is None or not valid or not user.is_active:
-        for key in (account_key, address_key):
-            await security.counters.hit(key, security.login_window_seconds)
         await audit(
             session,
             "login.failed",
@@ -206,8 +263,8 @@ async def authenticate(
             details={"reason": "invalid credentials"},
         )
         return None
-    await security.counters.reset(account_key)
     if security.passwords.needs_rehash(user.password_hash):
+        await claim(session, user, None)  # concurrent logins: each rehash applies, no 412
         user.password_hash = await security.passwords.hash(password)
     await audit(
         session,
@@ -223,12 +280,14 @@ async def issue_tokens(
     session: AsyncSession, security: Security, user: User, *, family_id: str | None = None
 ) -> TokenPair:
     now = utcnow()
-    access, expires = security.access_tokens.issue(user.id, now=now)
+    family_id = family_id or str(uuid.uuid4())
+    # The access token names its login, so a password change can keep this session alone.
+    access, expires = security.access_tokens.issue(user.id, now=now, session_id=family_id)
     refresh = new_refresh_token()
     session.add(
         RefreshToken(
             user_id=user.id,
-            family_id=family_id or str(uuid.uuid4()),
+            family_id=family_id,
             token_hash=hash_secret(refresh),
             issued_at=now,
             expires_at=now + security.refresh_lifetime,
@@ -245,13 +304,18 @@ async def issue_tokens(
 async def rotate_refresh_token(
     session: AsyncSession, security: Security, presented: str, *, client: ClientContext
 ) -> TokenPair | None:
-    """A new pair for a live refresh token, spending it. Presenting a spent one revokes its
-    whole family (it was stolen, or the client is confused): None, and the caller commits."""
+    """A new pair for a live refresh token, spending it. Spending is one compare-and-set
+    (`repo.spend_refresh_token`), so of concurrent refreshes with one token exactly one wins.
+    Presenting a spent one, or losing that race, revokes the whole family (two clients hold the
+    token: it was stolen, or the client is confused): None, and the caller commits."""
     now = utcnow()
     token = await repo.get_refresh_token(session, hash_secret(presented))
     if token is None or token.revoked_at is not None or token.expires_at <= now:
         return None
-    if token.spent_at is not None:
+    user = await repo.get_user(session, token.user_id)
+    if user is None or not user.is_active:
+        return None
+    if not await repo.spend_refresh_token(session, token.id, now):
         await repo.revoke_family(session, token.family_id, now)
         await audit(
             session,
@@ -262,10 +326,6 @@ async def rotate_refresh_token(
             target_id=token.family_id,
         )
         return None
-    user = await repo.get_user(session, token.user_id)
-    if user is None or not user.is_active:
-        return None
-    token.spent_at = now
     return await issue_tokens(session, security, user, family_id=token.family_id)
 
 
@@ -320,6 +380,7 @@ async def resolve_bearer(session: AsyncSession, security: Security, bearer: str)
         token_id=claims.token_id,
         via="jwt",
         token_expires_at=claims.expires_at,
+        session_id=claims.session_id,
     )
 
 
@@ -328,11 +389,20 @@ def pat_needs_touch(last_used_at: datetime | None, now: datetime) -> bool:
 
 
 async def update_me(
-    session: AsyncSession, security: Security, principal: Principal, data: UserUpdate
+    session: AsyncSession,
+    security: Security,
+    principal: Principal,
+    data: UserUpdate,
+    *,
+    client: ClientContext,
 ) -> User:
+    """Change your own profile. A new password ends every other login: each refresh-token family
+    of the user is revoked except the one of the access token making the change (all of them
+    when the caller uses a personal access token)."""
     user = await repo.get_user(session, principal.id)
     if user is None:
         raise InvalidCredentials()
+    await claim(session, user, None)
     changes = data.model_dump(exclude_unset=True)
     if "email" in changes and changes["email"] is not None:
         email_key = str(changes["email"]).lower()
@@ -348,8 +418,68 @@ async def update_me(
         if changes["password"].lower() == user.username.lower():
             raise Forbidden("The password must not equal the username.")
         user.password_hash = await security.passwords.hash(changes["password"])
+        await _password_changed(session, principal, client=client)
     await session.flush()
     forget_user_after_commit(session, security.principals, user.id)
+    return user
+
+
+async def _password_changed(
+    session: AsyncSession, principal: Principal, *, client: ClientContext
+) -> None:
+    keep = principal.session_id if principal.via == "jwt" else None
+    revoked = await repo.revoke_families_of(session, principal.id, utcnow(), keep=keep)
+    await audit(
+        session,
+        "user.password_changed",
+        client=client,
+        actor_id=principal.id,
+        actor_username=principal.user.username,
+        target_type="user",
+        target_id=principal.id,
+        details={"sessions_revoked": revoked},
+    )
+
+
+async def update_user(
+    session: AsyncSession,
+    security: Security,
+    principal: Principal,
+    user_id: str,
+    data: AdminUserUpdate,
+    *,
+    client: ClientContext,
+) -> User:
+    """An instance admin disables or re-enables an account. Disabling ends every credential of
+    the user at once: all refresh-token families and personal access tokens are revoked (enabling
+    again restores none of them) and their cached principals dropped."""
+    principal.require_instance_admin("Changing accounts")
+    user = await repo.get_user(session, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    await claim(session, user, None)
+    if data.is_active == user.is_active:
+        return user
+    if not data.is_active and user.id == principal.id:
+        raise Forbidden("You can't disable your own account.")
+    user.is_active = data.is_active
+    details: dict[str, object] = {}
+    if not data.is_active:
+        now = utcnow()
+        details["sessions_revoked"] = await repo.revoke_families_of(session, user.id, now)
+        details["tokens_revoked"] = await repo.revoke_pats_of(session, user.id, now)
+    await session.flush()
+    forget_user_after_commit(session, security.principals, user.id)
+    await audit(
+        session,
+        "user.disabled" if not data.is_active else "user.enabled",
+        client=client,
+        actor_id=principal.id,
+        actor_username=principal.user.username,
+        target_type="user",
+        target_id=user.id,
+        details=details,
+    )
     return user
 
 
@@ -362,23 +492,22 @@ async def create_pat(
     client: ClientContext,
 ) -> tuple[PersonalAccessToken, str]:
     """A new personal access token and its secret (returned this once, stored only hashed).
-    A token can't grant more than the credentials that create it."""
+    A token can't grant more than the credential that creates it (`Principal.check_grant`);
+    without an explicit lifetime, the default is cut to the creating token's own expiry."""
     if principal.via == "pat" and not principal.has_scope("admin"):
         raise Forbidden("Creating tokens with a token needs the admin scope.")
-    if principal.project_keys is not None and (
-        data.projects is None or not set(data.projects) <= principal.project_keys
-    ):
-        raise Forbidden("A project-limited token can only create tokens for its projects.")
     now = utcnow()
-    secret = new_personal_access_token()
     expires_at = None
     if not data.never_expires:
-        lifetime = (
-            timedelta(days=data.expires_in_days)
-            if data.expires_in_days
-            else security.pat_default_lifetime
-        )
-        expires_at = now + lifetime
+        if data.expires_in_days:
+            expires_at = now + timedelta(days=data.expires_in_days)
+        else:
+            expires_at = now + security.pat_default_lifetime
+            ceiling = principal.grant_expiry_ceiling
+            if ceiling is not None:
+                expires_at = min(expires_at, ceiling)
+    principal.check_grant(data.scopes, data.projects, expires_at)
+    secret = new_personal_access_token()
     pat = PersonalAccessToken(
         user_id=principal.id,
         name=data.name,
@@ -415,7 +544,8 @@ async def revoke_pat(
     if principal.via == "pat" and not principal.has_scope("admin"):
         raise Forbidden("Revoking tokens with a token needs the admin scope.")
     pat = await repo.get_pat(session, principal.id, token_id)
-    if pat is None:
+    # A project-limited token reaches only tokens within its projects.
+    if pat is None or not principal.reaches_projects(pat.project_keys):
         raise NotFound("No such token.")
     pat.revoked_at = utcnow()
     forget_user_after_commit(session, security.principals, principal.id)

@@ -7,13 +7,13 @@ from datetime import UTC, datetime, time
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from takt.audit.service import ClientContext
 from takt.auth import repository as users_repo
 from takt.auth import service as auth_service
 from takt.auth.models import User
 from takt.auth.principal import Principal
 from takt.auth.schemas import RegisterRequest
 from takt.auth.service import Security
+from takt.core.audit import ClientContext
 from takt.core.time import clock_at, utcnow
 from takt.demo.backlog import demo_origin, load_backlog
 from takt.projects import service as projects
@@ -44,6 +44,24 @@ PEOPLE = (
 
 async def is_empty(session: AsyncSession) -> bool:
     return await users_repo.count_users(session) == 0
+
+
+async def demo_logins(session: AsyncSession, security: Security) -> list[DemoPerson]:
+    """The demo people who can still log in with the demo password (their account is there,
+    active, and its password unchanged): what `takt demo --if-empty` prints when the demo was
+    loaded by an earlier start."""
+    people = []
+    for person in PEOPLE:
+        user = await users_repo.find_user(
+            session, user_id=None, username=person.username, email=None
+        )
+        if (
+            user is not None
+            and user.is_active
+            and await security.passwords.verify(user.password_hash, DEMO_PASSWORD)
+        ):
+            people.append(person)
+    return people
 
 
 async def load_demo(session: AsyncSession, security: Security) -> list[DemoPerson]:
@@ -87,7 +105,7 @@ async def _team(session: AsyncSession, security: Security) -> tuple[dict[str, Us
             await projects.add_member(
                 session,
                 access,
-                MemberAdd(username=person.username, role=person.role),
+                MemberAdd(user_id=users[person.username].id, role=person.role),
                 client=CLIENT,
             )
     return users, access

@@ -7,10 +7,10 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from takt.audit.service import ClientContext
-from takt.audit.service import record as audit
 from takt.auth.models import User
 from takt.auth.principal import Principal
+from takt.core.audit import ClientContext
+from takt.core.audit import record as audit
 from takt.core.concurrency import claim
 from takt.core.errors import Conflict, NotFound
 from takt.core.events import EVENT_TYPES, emit

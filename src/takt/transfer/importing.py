@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from takt.audit.service import ClientContext
 from takt.auth.principal import Principal
+from takt.core.audit import ClientContext
 from takt.core.errors import NotFound, ValidationFailed
 from takt.core.events import InvalidEvent, parse_event
 from takt.core.models import new_id

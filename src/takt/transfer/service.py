@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from takt.audit.service import ClientContext
-from takt.audit.service import record as audit
 from takt.auth.principal import Principal
+from takt.core.audit import ClientContext
+from takt.core.audit import record as audit
 from takt.projects.policies import ProjectAccess
 from takt.transfer import exporting, importing
 from takt.transfer.schemas import ExportDocument, ImportRequest
