@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import shutil
 import signal
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 import orjson
 import typer
 
 from takt.config import ConfigError, Settings, get_settings
+
+log = logging.getLogger("takt")
 
 app = typer.Typer(
     help="Takt: the backend for how software teams deliver.",
@@ -51,28 +60,74 @@ def serve(
     """Serve the API (refuses to start on an unmigrated database)."""
     import uvicorn
 
+    from takt.core.logging import configure_logging
+
     settings = _settings()
     problem = asyncio.run(_migration_problem(settings))
     if problem:
         typer.echo(f"Cannot serve: {problem}. Run `takt migrate` first.", err=True)
         raise typer.Exit(1)
-    host = host or settings.host
-    port = port or settings.port
-    typer.echo(f"Takt serves http://{host}:{port}  (API docs: http://{host}:{port}/docs)", err=True)
+    options = uvicorn_options(settings, host=host, port=port, workers=workers)
+    configure_logging(settings.log_level)
+    if workers > 1 and not settings.redis_url:
+        log.warning(
+            "per-token rate limits are counted per worker without TAKT_REDIS_URL: with "
+            f"{workers} workers a token may make up to {workers} times "
+            f"TAKT_RATE_LIMIT_PER_MINUTE ({settings.rate_limit_per_minute}) requests a minute"
+        )
+    base = f"http://{options['host']}:{options['port']}"
+    typer.echo(f"Takt serves {base}  (API docs: {base}/docs)", err=True)
     # uvicorn stops gracefully on SIGTERM, then raises it again with the handler it found in
     # place: with the default one the process dies by the signal (status 143) after a clean stop.
     signal.signal(signal.SIGTERM, _exit_cleanly)
-    uvicorn.run(
-        "takt.main:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=30,
-        proxy_headers=True,
-    )
+    with multiprocess_metrics(enabled=workers > 1):
+        uvicorn.run(**options)
+
+
+def uvicorn_options(
+    settings: Settings, *, host: str | None, port: int | None, workers: int
+) -> dict[str, Any]:
+    """What `takt serve` hands to uvicorn. Proxy headers (`X-Forwarded-For`, `-Proto`) are
+    believed only from TAKT_FORWARDED_ALLOW_IPS; with none listed, the client address is the
+    socket's peer, so no client can choose the address its login attempts are counted under."""
+    trusted = ",".join(settings.forwarded_allow_ips)
+    return {
+        "app": "takt.main:create_app",
+        "factory": True,
+        "host": host or settings.host,
+        "port": port or settings.port,
+        "workers": workers,
+        "log_config": None,
+        "access_log": False,
+        "timeout_graceful_shutdown": 30,
+        "proxy_headers": bool(trusted),
+        # Never None: uvicorn would fall back to $FORWARDED_ALLOW_IPS, or trust 127.0.0.1.
+        "forwarded_allow_ips": trusted or "",
+    }
+
+
+@contextmanager
+def multiprocess_metrics(*, enabled: bool) -> Iterator[None]:
+    """With several workers each process counts on its own; prometheus-client's multi-process
+    mode has them write to files in PROMETHEUS_MULTIPROC_DIR, which `/metrics` adds up, so every
+    scrape sees the totals whichever worker answers. The directory is per run: an operator's
+    own is emptied at start (old files would add a previous run's counts), ours is removed
+    at the end."""
+    if not enabled:
+        yield
+        return
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    folder = Path(given) if given else Path(tempfile.mkdtemp(prefix="takt-metrics-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    try:
+        yield
+    finally:
+        if not given:
+            del os.environ["PROMETHEUS_MULTIPROC_DIR"]
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _exit_cleanly(signum: int, frame: object) -> None:
@@ -91,6 +146,31 @@ def migrate(
     typer.echo(f"Database migrated to {revision}.", err=True)
 
 
+def _check_password(
+    ctx: typer.Context, param: typer.CallbackParam, value: str | None
+) -> str | None:
+    """The service's password rules, checked as soon as the password is typed: a prompt asks
+    again at once, before the confirmation, instead of failing after both were typed."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from takt.auth.schemas import Password
+    from takt.auth.service import password_problem
+
+    if value is None or ctx.resilient_parsing:
+        return value
+    try:
+        TypeAdapter(Password).validate_python(value)
+        problem = password_problem(str(ctx.params.get("username") or ""), value)
+    except ValidationError as exc:
+        problem = exc.errors()[0]["msg"]
+    if problem is None:
+        return value
+    if ctx.get_parameter_source(param.name or "") is None:
+        # Typed at the prompt, which hides an error's text for a hidden input: say it here.
+        typer.echo(f"That password won't do: {problem}. Try another.", err=True)
+    raise typer.BadParameter(problem)
+
+
 @app.command("create-admin")
 def create_admin(
     username: Annotated[str, typer.Option(prompt=True, help="Login name.")],
@@ -102,7 +182,8 @@ def create_admin(
             hide_input=True,
             confirmation_prompt=True,
             envvar="TAKT_ADMIN_PASSWORD",
-            help="At least 10 characters (or TAKT_ADMIN_PASSWORD).",
+            callback=_check_password,
+            help="At least 10 characters, not the username (or TAKT_ADMIN_PASSWORD).",
         ),
     ],
     display_name: Annotated[str | None, typer.Option(help="Name shown to others.")] = None,
@@ -149,10 +230,17 @@ async def _create_admin(settings: Settings, data: object) -> str:
 @app.command()
 def demo(
     if_empty: Annotated[
-        bool, typer.Option("--if-empty", help="Do nothing if the database has users already.")
+        bool,
+        typer.Option(
+            "--if-empty",
+            help="Load nothing if the database has users already (still print the demo logins"
+            " that work).",
+        ),
     ] = False,
 ) -> None:
     """Load demo data (people, a project, its work) and print the demo logins."""
+    from takt.demo.loader import DEMO_PASSWORD, DEMO_PROJECT
+
     settings = _settings()
     if settings.is_production:
         typer.echo(
@@ -163,20 +251,23 @@ def demo(
     if problem:
         typer.echo(f"Cannot load demo data: {problem}. Run `takt migrate` first.", err=True)
         raise typer.Exit(1)
-    loaded = asyncio.run(_load_demo(settings, if_empty=if_empty))
-    if loaded is None:
+    loaded, people = asyncio.run(_load_demo(settings, if_empty=if_empty))
+    if loaded:
+        typer.echo(f"Demo data loaded: project {DEMO_PROJECT}.")
+    elif people:
+        typer.echo(f"Demo data already loaded: project {DEMO_PROJECT}.")
+    else:
         typer.echo("The database already has users; demo data not loaded.", err=True)
         return
-    from takt.demo.loader import DEMO_PASSWORD, DEMO_PROJECT
-
-    typer.echo(f"Demo data loaded: project {DEMO_PROJECT}. Log in with password {DEMO_PASSWORD!r}:")
-    for person in loaded:
+    typer.echo(f"Log in with password {DEMO_PASSWORD!r}:")
+    for person in people:
         typer.echo(f"  {person.username:<8} {person.display_name:<18} {person.role}")
 
 
-async def _load_demo(settings: Settings, *, if_empty: bool) -> list[Any] | None:
+async def _load_demo(settings: Settings, *, if_empty: bool) -> tuple[bool, list[Any]]:
+    """(whether the demo was loaded now, the demo logins that work)."""
     from takt.core.db import Database
-    from takt.demo.loader import is_empty, load_demo
+    from takt.demo.loader import demo_logins, is_empty, load_demo
     from takt.main import build_security
 
     db = Database.from_settings(settings)
@@ -184,8 +275,8 @@ async def _load_demo(settings: Settings, *, if_empty: bool) -> list[Any] | None:
     try:
         async with db.transaction() as session:
             if if_empty and not await is_empty(session):
-                return None
-            return list(await load_demo(session, security))
+                return False, await demo_logins(session, security)
+            return True, list(await load_demo(session, security))
     finally:
         await security.counters.close()
         await db.dispose()
@@ -198,6 +289,30 @@ def openapi() -> None:
 
     schema = create_app(_settings()).openapi()
     sys.stdout.write(orjson.dumps(schema, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+@app.command("purge-trash")
+def purge_trash() -> None:
+    """Delete for good the work items that have been in the trash for 30 days."""
+    settings = _settings()
+    problem = asyncio.run(_migration_problem(settings))
+    if problem:
+        typer.echo(f"Cannot purge the trash: {problem}. Run `takt migrate` first.", err=True)
+        raise typer.Exit(1)
+    purged = asyncio.run(_purge_trash(settings))
+    typer.echo(f"Purged {purged} item(s) deleted more than 30 days ago.")
+
+
+async def _purge_trash(settings: Settings) -> int:
+    from takt.core.db import Database
+    from takt.items.trash import purge_trash as purge
+
+    db = Database.from_settings(settings)
+    try:
+        async with db.transaction() as session:
+            return await purge(session)
+    finally:
+        await db.dispose()
 
 
 if __name__ == "__main__":

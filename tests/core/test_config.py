@@ -133,3 +133,36 @@ async def test_configured_cors_origin_passes_preflight(
     assert allowed.status_code == 200
     assert allowed.headers["access-control-allow-origin"] == "https://board.example"
     assert "access-control-allow-origin" not in stranger.headers
+
+
+def test_database_defaults_to_takt_db_in_the_data_dir(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("TAKT_DATA_DIR", str(tmp_path / "elsewhere"))
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.database_url == f"sqlite+aiosqlite:///{tmp_path / 'elsewhere' / 'takt.db'}"
+
+
+def test_database_defaults_to_data_takt_db_without_a_data_dir() -> None:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.database_url == "sqlite+aiosqlite:///data/takt.db"
+
+
+def test_database_url_wins_over_the_data_dir(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("TAKT_DATA_DIR", str(tmp_path / "elsewhere"))
+    monkeypatch.setenv("TAKT_DATABASE_URL", "postgresql+asyncpg://takt@db.example:5432/takt")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.database_url == "postgresql+asyncpg://takt@db.example:5432/takt"
+
+
+def test_migrate_puts_the_sqlite_file_in_the_data_dir(tmp_path: Path) -> None:
+    from sqlalchemy.engine import make_url
+
+    from takt.core.migrations import upgrade
+
+    settings = settings_from_env(tmp_path / "data")
+    upgrade(settings.database_url)
+    assert make_url(settings.database_url).database == str(tmp_path / "data" / "takt.db")
+    assert (tmp_path / "data" / "takt.db").stat().st_size > 0

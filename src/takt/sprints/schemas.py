@@ -6,20 +6,29 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from typing_extensions import TypeAliasType
 
 from takt.auth.schemas import UserSummary
-from takt.core.schemas import Input
+from takt.core.bounds import CalendarDate
+from takt.core.schemas import NOT_NULL, Input
 from takt.items.schemas import ItemKey
 
-SprintState = Literal["planned", "active", "completed", "cancelled"]
+SprintState = TypeAliasType("SprintState", Literal["planned", "active", "completed", "cancelled"])
+ScopeChangeKind = TypeAliasType("ScopeChangeKind", Literal["added", "removed"])
 
 
 class SprintCreate(Input):
     name: str = Field(min_length=1, max_length=100, examples=["Sprint 14"])
     goal: str = Field("", max_length=2000, description="What the sprint is for.")
-    start_date: date | None = Field(None, description="Default: today in the project's zone.")
-    end_date: date | None = Field(
-        None, description="Default: start + the project's sprint length - 1 day."
+    start_date: CalendarDate | None = Field(
+        None,
+        description="Default: the day after the project's last sprint ends, or today in the "
+        "project's zone if that is later (or there is no sprint yet). 1970-01-01 to 9000-12-31.",
+    )
+    end_date: CalendarDate | None = Field(
+        None,
+        description="Default: start + the project's sprint length - 1 day. A sprint lasts at most "
+        "366 days.",
     )
 
     @model_validator(mode="after")
@@ -44,10 +53,10 @@ class SprintCreate(Input):
 
 
 class SprintUpdate(Input):
-    name: str | None = Field(None, min_length=1, max_length=100)
-    goal: str | None = Field(None, max_length=2000)
-    start_date: date | None = None
-    end_date: date | None = None
+    name: Annotated[str | None, NOT_NULL] = Field(None, min_length=1, max_length=100)
+    goal: Annotated[str | None, NOT_NULL] = Field(None, max_length=2000)
+    start_date: Annotated[CalendarDate | None, NOT_NULL] = None
+    end_date: Annotated[CalendarDate | None, NOT_NULL] = None
 
 
 class Tally(BaseModel):
@@ -56,7 +65,7 @@ class Tally(BaseModel):
 
 
 class SprintReport(BaseModel):
-    """Frozen when the sprint completes (definitions in METRICS.md)."""
+    """Frozen when the sprint completes (definitions in docs/metrics.md)."""
 
     committed: Tally = Field(description="Items and points at start, with estimates at start.")
     completed: Tally = Field(description="Done at completion, including items added later.")
@@ -116,7 +125,7 @@ class CompleteRequest(Input):
 
 class CapacityUpdate(Input):
     allocation: float = Field(1.0, ge=0, le=1, description="Share of time on this sprint.")
-    absent_days: Annotated[list[date], Field(max_length=90)] = Field(
+    absent_days: Annotated[list[CalendarDate], Field(max_length=90)] = Field(
         default_factory=list, description="Dates off (only working days in the sprint count)."
     )
 
@@ -147,20 +156,25 @@ class Capacity(BaseModel):
 
 class ScopeChange(BaseModel):
     key: str
-    change: Literal["added", "removed"]
+    change: ScopeChangeKind
     estimate: float | None
     at: datetime
 
 
 class BurndownDay(BaseModel):
+    """One working day of the sprint. Days not measured yet (after today, or after the sprint
+    ended early) carry the ideal line and null actuals."""
+
     date: date
-    remaining_points: float
-    remaining_items: int
-    completed_points: float
-    completed_items: int
-    scope_points: float
-    scope_items: int
-    ideal_points: float
+    remaining_points: float | None
+    remaining_items: int | None
+    completed_points: float | None
+    completed_items: int | None
+    scope_points: float | None
+    scope_items: int | None
+    ideal_points: float = Field(
+        description="R(start) x (1 - k/K): k the day's index, K the sprint's working days."
+    )
     scope_changes: list[ScopeChange]
 
 
@@ -205,8 +219,14 @@ class SprintForecast(BaseModel):
     history: History
 
 
+# A forecast of more items than this is beyond any plan; the horizon bounds the work anyway.
+MAX_FORECAST_ITEMS = 10_000
+
+
 class ForecastRequest(Input):
-    item_count: int | None = Field(None, ge=1, le=100_000)
+    item_count: int | None = Field(
+        None, ge=1, le=MAX_FORECAST_ITEMS, description="How many items (at most 10,000)."
+    )
     item_keys: Annotated[list[ItemKey], Field(max_length=1000)] | None = None
     window: int = Field(60, ge=10, le=500, description="Working days of history to use.")
 
