@@ -56,12 +56,63 @@ async def get_refresh_token(session: AsyncSession, token_hash: str) -> RefreshTo
     return await session.scalar(select(RefreshToken).where(RefreshToken.token_hash == token_hash))
 
 
+async def spend_refresh_token(session: AsyncSession, token_id: str, at: datetime) -> bool:
+    """Mark a live refresh token spent: one compare-and-set, so of concurrent callers exactly one
+    gets True (on PostgreSQL the others wait for its row lock, then find it spent)."""
+    spent = await session.scalar(
+        update(RefreshToken)
+        .where(
+            RefreshToken.id == token_id,
+            RefreshToken.spent_at.is_(None),
+            RefreshToken.revoked_at.is_(None),
+        )
+        .values(spent_at=at)
+        .returning(RefreshToken.id)
+        .execution_options(synchronize_session=False)
+    )
+    return spent is not None
+
+
 async def revoke_family(session: AsyncSession, family_id: str, at: datetime) -> None:
     await session.execute(
         update(RefreshToken)
         .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=at)
     )
+
+
+async def revoke_families_of(
+    session: AsyncSession, user_id: str, at: datetime, *, keep: str | None = None
+) -> int:
+    """Revoke every live refresh token of a user (all of their logins) except those of the
+    family `keep`; returns how many families were revoked."""
+    condition = [RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None)]
+    if keep is not None:
+        condition.append(RefreshToken.family_id != keep)
+    families = (
+        await session.scalars(
+            update(RefreshToken)
+            .where(*condition)
+            .values(revoked_at=at)
+            .returning(RefreshToken.family_id)
+            .execution_options(synchronize_session=False)
+        )
+    ).all()
+    return len(set(families))
+
+
+async def revoke_pats_of(session: AsyncSession, user_id: str, at: datetime) -> int:
+    """Revoke every live personal access token of a user; returns how many."""
+    revoked = (
+        await session.scalars(
+            update(PersonalAccessToken)
+            .where(PersonalAccessToken.user_id == user_id, PersonalAccessToken.revoked_at.is_(None))
+            .values(revoked_at=at)
+            .returning(PersonalAccessToken.id)
+            .execution_options(synchronize_session=False)
+        )
+    ).all()
+    return len(revoked)
 
 
 async def get_pat_by_hash(session: AsyncSession, token_hash: str) -> PersonalAccessToken | None:

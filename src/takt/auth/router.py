@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from takt.auth import repository as repo
 from takt.auth import service
-from takt.auth.deps import ClientDep, CurrentPrincipal, SecurityDep
+from takt.auth.deps import ClientDep, CurrentPrincipal, SecurityDep, UnlimitedPrincipal
 from takt.auth.models import PersonalAccessToken, User
 from takt.auth.principal import Account
 from takt.auth.schemas import (
     AdminUserCreate,
+    AdminUserUpdate,
     RefreshRequest,
     RegisterRequest,
     TokenCreate,
@@ -21,6 +22,7 @@ from takt.auth.schemas import (
     TokenPair,
     TokenRead,
     UserRead,
+    UserSummary,
     UserUpdate,
 )
 from takt.core.deps import (
@@ -31,10 +33,24 @@ from takt.core.deps import (
     SessionDep,
     SettingsDep,
 )
+from takt.core.idempotency import CARRIES_SECRET
 from takt.core.openapi import problems
 from takt.core.pagination import Page, SortKey, paginate
+from takt.projects import repository as people
 
 router = APIRouter(tags=["auth"])
+
+UserQuery = Annotated[
+    str | None,
+    Query(
+        max_length=100,
+        description=(
+            "Part of a username or display name (any case), or a whole email address."
+            " Omit (or leave empty) to list everyone you can find."
+        ),
+        examples=["ada"],
+    ),
+]
 
 
 def user_read(user: User | Account) -> UserRead:
@@ -73,7 +89,7 @@ async def register(
     return user_read(user)
 
 
-@router.post("/auth/token", responses=problems(401, 422, 429))
+@router.post("/auth/token", responses=problems(401, 422, 429), dependencies=[CARRIES_SECRET])
 async def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     database: DatabaseDep,
@@ -81,18 +97,14 @@ async def login(
     client: ClientDep,
 ) -> TokenPair:
     """Log in with username (or email) and password; returns an access and a refresh token."""
-    # Its own transaction: a failed login is audited and counted even though it answers 401.
-    async with database.transaction() as session:
-        user = await service.authenticate(
-            session, security, form.username, form.password, client=client
-        )
-        pair = await service.issue_tokens(session, security, user) if user else None
+    # It runs its own transaction: a failed login is audited and counted though it answers 401.
+    pair = await service.log_in(database, security, form.username, form.password, client=client)
     if pair is None:
         raise service.InvalidCredentials(service.INVALID_LOGIN)
     return pair
 
 
-@router.post("/auth/refresh", responses=problems(401, 422))
+@router.post("/auth/refresh", responses=problems(401, 422), dependencies=[CARRIES_SECRET])
 async def refresh(
     body: RefreshRequest, database: DatabaseDep, security: SecurityDep, client: ClientDep
 ) -> TokenPair:
@@ -122,10 +134,42 @@ async def get_me(principal: CurrentPrincipal) -> UserRead:
 
 @router.patch("/users/me", responses=problems(401, 403, 409, 422))
 async def update_me(
-    body: UserUpdate, principal: CurrentPrincipal, session: SessionDep, security: SecurityDep
+    body: UserUpdate,
+    principal: UnlimitedPrincipal,
+    session: SessionDep,
+    security: SecurityDep,
+    client: ClientDep,
 ) -> UserRead:
-    """Change your display name, email or password."""
-    return user_read(await service.update_me(session, security, principal, body))
+    """Change your display name, email or password (not with a project-limited token).
+    A new password logs out every other session of yours."""
+    return user_read(await service.update_me(session, security, principal, body, client=client))
+
+
+@router.get("/users", responses=problems(400, 401, 422))
+async def search_users(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    codec: CodecDep,
+    q: UserQuery = None,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> Page[UserSummary]:
+    """Find people by name or email: instance admins find everyone, others the people who
+    share a project with them (with a project-limited token: one of its projects)."""
+    rows, next_cursor = await paginate(
+        session,
+        people.matching_users(people.findable_users(principal), q),
+        keys=[SortKey(User.username_key)],
+        key_of=lambda u: (u.username_key,),
+        codec=codec,
+        sort_name="username",
+        limit=limit,
+        cursor=cursor,
+    )
+    return Page[UserSummary](
+        data=[UserSummary.model_validate(u, from_attributes=True) for u in rows],
+        next_cursor=next_cursor,
+    )
 
 
 @router.post("/users", status_code=status.HTTP_201_CREATED, responses=problems(401, 403, 409, 422))
@@ -141,15 +185,30 @@ async def create_user(
     return user_read(user)
 
 
-@router.get("/users/me/tokens", responses=problems(400, 401))
-async def list_tokens(
+@router.patch("/users/{user_id}", responses=problems(401, 403, 404, 412, 422))
+async def update_user(
+    user_id: Annotated[str, Path(max_length=36, description="The user's id.")],
+    body: AdminUserUpdate,
     principal: CurrentPrincipal,
+    session: SessionDep,
+    security: SecurityDep,
+    client: ClientDep,
+) -> UserRead:
+    """Disable or re-enable an account (instance admins only); disabling revokes its tokens."""
+    user = await service.update_user(session, security, principal, user_id, body, client=client)
+    return user_read(user)
+
+
+@router.get("/users/me/tokens", responses=problems(400, 401, 403))
+async def list_tokens(
+    principal: UnlimitedPrincipal,
     session: SessionDep,
     codec: CodecDep,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
 ) -> Page[TokenRead]:
-    """Your personal access tokens that are not revoked (never their secrets)."""
+    """Your personal access tokens that are not revoked (never their secrets); not with a
+    project-limited token."""
     keys = [SortKey(PersonalAccessToken.created_at), SortKey(PersonalAccessToken.id)]
     rows, next_cursor = await paginate(
         session,
@@ -165,7 +224,10 @@ async def list_tokens(
 
 
 @router.post(
-    "/users/me/tokens", status_code=status.HTTP_201_CREATED, responses=problems(401, 403, 422)
+    "/users/me/tokens",
+    status_code=status.HTTP_201_CREATED,
+    responses=problems(401, 403, 422),
+    dependencies=[CARRIES_SECRET],
 )
 async def create_token(
     body: TokenCreate,

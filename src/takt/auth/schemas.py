@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from typing_extensions import TypeAliasType
 
-from takt.core.schemas import Input
+from takt.core.schemas import NOT_NULL, Input
 
 USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,31}$"
 PROJECT_KEY_PATTERN = r"^[A-Z][A-Z0-9]{1,9}$"
@@ -30,7 +31,7 @@ Password = Annotated[
 ]
 DisplayName = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=100, strip_whitespace=True),
+    StringConstraints(min_length=1, max_length=100, strip_whitespace=True, pattern=r"\S"),
     Field(description="Name shown to colleagues.", examples=["Ada Lovelace"]),
 ]
 Email = Annotated[EmailStr, Field(max_length=254, examples=["ada@example.com"])]
@@ -65,28 +66,41 @@ class UserRead(BaseModel):
     email: str
     display_name: str
     is_admin: bool = Field(description="Instance administrator.")
+    is_active: bool = Field(description="`false`: disabled by an instance admin; can't log in.")
     created_at: datetime
 
 
 class UserSummary(BaseModel):
-    id: str
-    username: str
-    display_name: str
+    """Someone as colleagues see them (never their email)."""
+
+    id: str = Field(description="Opaque id; what `user_id` fields take.")
+    username: str = Field(description="Unique ignoring case.")
+    display_name: str = Field(description="Name shown to colleagues.")
 
 
 class UserUpdate(Input):
     """Change your own profile. `current_password` is required to change the password."""
 
-    display_name: DisplayName | None = None
-    email: Email | None = None
-    password: Password | None = None
-    current_password: str | None = Field(None, max_length=256)
+    display_name: Annotated[DisplayName | None, NOT_NULL] = None
+    email: Annotated[Email | None, NOT_NULL] = None
+    password: Annotated[Password | None, NOT_NULL] = None
+    current_password: Annotated[str | None, NOT_NULL] = Field(None, max_length=256)
 
 
 class AdminUserCreate(RegisterRequest):
     """An instance admin creates an account (also when sign-up is closed)."""
 
     is_admin: bool = Field(False, description="Make the new user an instance admin.")
+
+
+class AdminUserUpdate(Input):
+    """An instance admin disables or re-enables an account."""
+
+    is_active: bool = Field(
+        description="`false` disables the account: it can't log in, and every refresh token and"
+        " personal access token it has is revoked (enabling it again restores none of them).",
+        examples=[False],
+    )
 
 
 class TokenPair(BaseModel):
@@ -104,7 +118,8 @@ def _unique(values: list[str] | None) -> list[str] | None:
     return sorted(set(values)) if values is not None else None
 
 
-ScopeName = Literal["read", "write", "admin"]
+Scope = TypeAliasType("Scope", Literal["read", "write", "admin"])
+ScopeName = Scope
 
 
 def _default_scopes() -> list[ScopeName]:
@@ -136,7 +151,7 @@ class TokenRead(BaseModel):
     id: str
     name: str
     display_prefix: str = Field(description="The first characters, to recognise the token.")
-    scopes: list[str]
+    scopes: list[Scope]
     projects: list[str] | None
     created_at: datetime
     expires_at: datetime | None

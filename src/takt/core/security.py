@@ -58,6 +58,9 @@ class AccessClaims:
     user_id: str
     token_id: str
     expires_at: datetime
+    # The refresh-token family (the login) the access token was issued with; None for tokens
+    # issued outside a login, and for those issued before the claim existed.
+    session_id: str | None = None
 
 
 class TokenError(Exception):
@@ -71,7 +74,9 @@ class AccessTokens:
         self._key = hashlib.sha256(b"takt-jwt:" + secret.encode()).digest()
         self.lifetime = lifetime
 
-    def issue(self, user_id: str, *, now: datetime | None = None) -> tuple[str, datetime]:
+    def issue(
+        self, user_id: str, *, now: datetime | None = None, session_id: str | None = None
+    ) -> tuple[str, datetime]:
         now = now or utcnow()
         expires = now + self.lifetime
         claims: dict[str, Any] = {
@@ -84,6 +89,8 @@ class AccessTokens:
             "exp": int(expires.timestamp()),
             "jti": secrets.token_hex(8),
         }
+        if session_id is not None:
+            claims["sid"] = session_id
         return jwt.encode(claims, self._key, algorithm=JWT_ALGORITHM), expires
 
     def verify(self, token: str) -> AccessClaims:
@@ -104,6 +111,7 @@ class AccessTokens:
             user_id=claims["sub"],
             token_id=str(claims.get("jti", "")),
             expires_at=datetime.fromtimestamp(claims["exp"]).astimezone(),
+            session_id=claims["sid"] if isinstance(claims.get("sid"), str) else None,
         )
 
 
