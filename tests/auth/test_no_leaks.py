@@ -36,7 +36,7 @@ async def test_no_response_leaks_hashes_or_secrets(
     await client.get("/api/v1/users/me/tokens", headers=ada)
     await client.get("/api/v1/users/me", headers=bearer(secret))
     await client.post("/api/v1/projects", json={"key": "API", "name": "x"}, headers=ada)
-    await client.post("/api/v1/projects/API/members", json={"username": "root"}, headers=ada)
+    await client.post("/api/v1/projects/API/members", json={"user_id": root.id}, headers=ada)
     await client.get("/api/v1/projects/API/members", headers=ada)
     await client.get("/api/v1/audit-log", params={"limit": 100}, headers=root.headers)
     await client.get("/api/v1/audit-log", params={"project": "API"}, headers=ada)

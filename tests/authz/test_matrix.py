@@ -29,8 +29,14 @@ ROLES = (
     "project_admin",
     "instance_admin",
     "read_token",
+    "limited_token",
+    "other_project_token",
 )
 PROJECT_KEY = "MTX"
+# The other project: the project admin administers it too, and both project-limited tokens are
+# limited to it, so they must reach nothing of PROJECT_KEY nor anything instance-wide.
+OTHER_KEY = "OTH"
+ALL_SCOPES = ["read", "write", "admin"]
 
 
 def test_every_route_is_in_the_matrix(app: FastAPI) -> None:
@@ -57,6 +63,10 @@ async def _seed(app: FastAPI, db: Database) -> dict[str, Any]:
     await add_member(db, project_id, users["member"], "member")
     await add_member(db, project_id, users["target"], "viewer")
     _, read_secret = await make_pat(app, db, users["padmin"], ["read"])
+    other_id = await make_project(db, users["padmin"], OTHER_KEY)
+    await add_member(db, other_id, users["extra"], "member")
+    _, limited_secret = await make_pat(app, db, users["iadmin"], ALL_SCOPES, [OTHER_KEY])
+    _, other_secret = await make_pat(app, db, users["padmin"], ALL_SCOPES, [OTHER_KEY])
     work = await seed_work(app, db, users["padmin"], users["member"], PROJECT_KEY)
     callers = {
         "non_member": users["stranger"],
@@ -67,9 +77,14 @@ async def _seed(app: FastAPI, db: Database) -> dict[str, Any]:
     }
     headers: dict[str, dict[str, str]] = {role: acc.headers for role, acc in callers.items()}
     headers["read_token"] = bearer(read_secret)
+    headers["limited_token"] = bearer(limited_secret)
+    headers["other_project_token"] = bearer(other_secret)
     headers["anonymous"] = {}
     token_ids = {role: (await make_pat(app, db, acc, ["read"]))[0] for role, acc in callers.items()}
     token_ids["read_token"] = (await make_pat(app, db, users["padmin"], ["read"]))[0]
+    # A project-limited token reaches only tokens within its projects: give it one of those.
+    for role, owner in (("limited_token", "iadmin"), ("other_project_token", "padmin")):
+        token_ids[role] = (await make_pat(app, db, users[owner], ["read"], [OTHER_KEY]))[0]
     token_ids["anonymous"] = token_ids["project_admin"]
     return {
         "headers": headers,
@@ -104,6 +119,11 @@ async def test_matrix_cell(
             f"/api/v1/projects/{PROJECT_KEY}", headers=seed["padmin"].headers
         )
         assert deleted.status_code == 204
+    if spec.get("setup") == "trash_item":
+        trashed = await client.delete(
+            f"/api/v1/items/{seed['work']['other_key']}", headers=seed["padmin"].headers
+        )
+        assert trashed.status_code == 204
     if spec.get("setup") == "start_sprint":
         started = await client.post(
             f"/api/v1/sprints/{seed['work']['sprint_id']}/start", headers=seed["padmin"].headers

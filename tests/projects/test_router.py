@@ -162,8 +162,12 @@ async def test_admin_adds_members_by_username_email_or_id(
     client: AsyncClient, app: FastAPI, db: Database
 ) -> None:
     ada, _, _, sam, _ = await _team(app, db)
-    await make_user(app, db, "carl")
+    carl = await make_user(app, db, "carl")
     dora = await make_user(app, db, "dora")
+    # By username or email ada finds people who share a project with her; by id, anyone.
+    other = await make_project(db, ada, "OTH")
+    await add_member(db, other, sam, "viewer")
+    await add_member(db, other, carl, "viewer")
     for body in (
         {"username": "SAM", "role": "viewer"},
         {"email": "carl@example.com"},

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 from typing_extensions import TypeAliasType
 
-from takt.core.schemas import NOT_NULL, Input
+from takt.core.schemas import NOT_BLANK, NOT_NULL, Input
 
 USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,31}$"
 PROJECT_KEY_PATTERN = r"^[A-Z][A-Z0-9]{1,9}$"
@@ -31,7 +31,7 @@ Password = Annotated[
 ]
 DisplayName = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=100, strip_whitespace=True, pattern=r"\S"),
+    StringConstraints(min_length=1, max_length=100, strip_whitespace=True, pattern=NOT_BLANK),
     Field(description="Name shown to colleagues.", examples=["Ada Lovelace"]),
 ]
 Email = Annotated[EmailStr, Field(max_length=254, examples=["ada@example.com"])]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, func, select
+from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.auth.models import User
@@ -67,6 +67,66 @@ def visible_projects(
 ) -> Select[*tuple[Any, ...]]:
     """Projects the principal may see, each with the principal's role."""
     return restrict_to_visible(select(Project), principal, include_deleted=include_deleted)
+
+
+def visible_project_ids(principal: Principal, *, include_deleted: bool = False) -> Select[str]:
+    """The ids of the projects the principal may see, for `IN (...)` filters of instance-wide
+    lists (a project-limited token's lists stop at its projects)."""
+    visible = restrict_to_visible(
+        select(Project.id), principal, include_deleted=include_deleted
+    ).subquery()
+    return select(visible.c.id)
+
+
+def findable_users(principal: Principal) -> Select[User]:
+    """The active accounts the principal may look up (by search, or by username or email when
+    adding a member): everyone for a credential that sees the whole instance; otherwise the
+    members of the projects it can see, and the caller. Anyone else answers as if unknown."""
+    stmt = select(User).where(User.is_active.is_(True))
+    if principal.sees_all:
+        return stmt
+    shared = select(ProjectMember.user_id).where(
+        ProjectMember.project_id.in_(visible_project_ids(principal))
+    )
+    return stmt.where(or_(User.id.in_(shared), User.id == principal.id))
+
+
+def matching_users(stmt: Select[User], q: str | None) -> Select[User]:
+    """`q` as a case-insensitive substring of the username or display name, or a whole email
+    address (a part of one matches nothing, so a search can't spell out addresses)."""
+    if not q:
+        return stmt
+    needle = q.strip().lower()
+    return stmt.where(
+        or_(
+            User.username_key.contains(needle, autoescape=True),
+            func.lower(User.display_name).contains(needle, autoescape=True),
+            User.email_key == needle,
+        )
+    )
+
+
+async def find_user_for(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    user_id: str | None,
+    username: str | None,
+    email: str | None,
+) -> User | None:
+    """An active account named by id, username or email. By id any account is found (ids are
+    random: only someone who was told one can use it); by username or email only those the
+    principal may look up (`findable_users`)."""
+    if user_id:
+        return await session.scalar(
+            select(User).where(User.id == user_id, User.is_active.is_(True))
+        )
+    stmt = findable_users(principal)
+    if username:
+        return await session.scalar(stmt.where(User.username_key == username.strip().lower()))
+    if email:
+        return await session.scalar(stmt.where(User.email_key == email.strip().lower()))
+    return None
 
 
 @functools.cache
