@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from takt.auth import repository as repo
@@ -22,7 +22,6 @@ from takt.auth.schemas import (
     TokenPair,
     TokenRead,
     UserRead,
-    UserSummary,
     UserUpdate,
 )
 from takt.core.deps import (
@@ -36,21 +35,8 @@ from takt.core.deps import (
 from takt.core.idempotency import CARRIES_SECRET
 from takt.core.openapi import problems
 from takt.core.pagination import Page, SortKey, paginate
-from takt.projects import repository as people
 
 router = APIRouter(tags=["auth"])
-
-UserQuery = Annotated[
-    str | None,
-    Query(
-        max_length=100,
-        description=(
-            "Part of a username or display name (any case), or a whole email address."
-            " Omit (or leave empty) to list everyone you can find."
-        ),
-        examples=["ada"],
-    ),
-]
 
 
 def user_read(user: User | Account) -> UserRead:
@@ -143,33 +129,6 @@ async def update_me(
     """Change your display name, email or password (not with a project-limited token).
     A new password logs out every other session of yours."""
     return user_read(await service.update_me(session, security, principal, body, client=client))
-
-
-@router.get("/users", responses=problems(400, 401, 422))
-async def search_users(
-    principal: CurrentPrincipal,
-    session: SessionDep,
-    codec: CodecDep,
-    q: UserQuery = None,
-    limit: LimitQuery = 50,
-    cursor: CursorQuery = None,
-) -> Page[UserSummary]:
-    """Find people by name or email: instance admins find everyone, others the people who
-    share a project with them (with a project-limited token: one of its projects)."""
-    rows, next_cursor = await paginate(
-        session,
-        people.matching_users(people.findable_users(principal), q),
-        keys=[SortKey(User.username_key)],
-        key_of=lambda u: (u.username_key,),
-        codec=codec,
-        sort_name="username",
-        limit=limit,
-        cursor=cursor,
-    )
-    return Page[UserSummary](
-        data=[UserSummary.model_validate(u, from_attributes=True) for u in rows],
-        next_cursor=next_cursor,
-    )
 
 
 @router.post("/users", status_code=status.HTTP_201_CREATED, responses=problems(401, 403, 409, 422))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
 
 from takt.auth.deps import ClientDep, CurrentPrincipal
+from takt.auth.models import User
 from takt.auth.schemas import UserSummary
 from takt.core.concurrency import etag_for, is_not_modified, not_modified_response
 from takt.core.deps import (
@@ -31,6 +34,18 @@ from takt.projects.schemas import (
     ProjectUpdate,
 )
 from takt.projects.views import project_read
+
+UserQuery = Annotated[
+    str | None,
+    Query(
+        max_length=100,
+        description=(
+            "Part of a username or display name (any case), or a whole email address."
+            " Omit (or leave empty) to list everyone you can find."
+        ),
+        examples=["ada"],
+    ),
+]
 
 router = APIRouter(tags=["projects"])
 
@@ -203,3 +218,31 @@ async def remove_member(
     """Remove a member (admins). The last admin can't be removed."""
     await service.remove_member(session, access, user_id, client=client)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/users", tags=["users"], responses=problems(400, 401, 422))
+async def search_users(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    codec: CodecDep,
+    q: UserQuery = None,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> Page[UserSummary]:
+    """Find people by name or email: instance admins find everyone, others the people who
+    share a project with them (with a project-limited token: one of its projects). Served by
+    projects, since who may be found depends on sharing a project."""
+    rows, next_cursor = await paginate(
+        session,
+        repo.matching_users(repo.findable_users(principal), q),
+        keys=[SortKey(User.username_key)],
+        key_of=lambda u: (u.username_key,),
+        codec=codec,
+        sort_name="username",
+        limit=limit,
+        cursor=cursor,
+    )
+    return Page[UserSummary](
+        data=[UserSummary.model_validate(u, from_attributes=True) for u in rows],
+        next_cursor=next_cursor,
+    )
