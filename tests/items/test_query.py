@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from takt.core.bounds import FIRST_DATE, LAST_DATE
 from takt.items.query import (
     CATEGORIES,
     COMPARABLE_FIELDS,
     FIELDS,
     MAX_CLAUSES,
+    MAX_DEPTH,
     MAX_QUERY_LENGTH,
     OPERATORS,
     PRIORITY_ORDER,
     TYPES,
     Filter,
+    Group,
     Query,
     QuerySyntaxError,
+    Term,
     Text,
+    day_of,
     format_query,
+    leaves,
     parse,
 )
 
@@ -55,6 +63,16 @@ SPRINT_ID = "3f2b8c1e-9d4a-4b7e-8f00-1234567890ab"
         ("assignee:ada.l_ove-1", (Filter("assignee", ":", "ada.l_ove-1"),)),
         ("sprint:none", (Filter("sprint", ":", "none"),)),
         (f"sprint:{SPRINT_ID}", (Filter("sprint", ":", SPRINT_ID),)),
+        ('sprint:"Sprint 4 (March)"', (Filter("sprint", ":", "Sprint 4 (March)"),)),
+        ("sprint:-abc", (Filter("sprint", ":", "-abc"),)),
+        ("due:none", (Filter("due", ":", "none"),)),
+        ("due:<today", (Filter("due", "<", "today"),)),
+        ("updated:>=-7d", (Filter("updated", ">=", "-7d"),)),
+        ("created:+0D", (Filter("created", ":", "+0d"),)),
+        ("estimate:>=0.5", (Filter("estimate", ">=", "0.5"),)),
+        ("estimate:NONE", (Filter("estimate", ":", "none"),)),
+        ("label:OR", (Filter("label", ":", "OR"),)),
+        ('"OR" and', (Text("OR"), Text("and"))),
         ("category:in_review", (Filter("category", ":", "in_review"),)),
         ("login bug", (Text("login"), Text("bug"))),
         ('-"exact phrase"', (Text("exact phrase", negated=True),)),
@@ -189,8 +207,33 @@ def test_limits_are_inclusive() -> None:
         ("created:\uff12\uff10\uff12\uff16-01-01", 8, "not a date"),  # full-width digits
         ("assignee:@bob", 9, "expected @me, none or a username"),
         ("assignee:" + "a" * 33, 9, "expected @me, none or a username"),
-        ("sprint:" + "a" * 37, 7, "expected current, none or a sprint id"),
-        ("sprint:-abc", 7, "expected current, none or a sprint id"),
+        ("sprint:" + "a" * 101, 7, "at most 100 characters"),
+        ("created:9000-12-32", 8, "not a real date"),
+        ("created:9001-01-01", 8, "outside 1970-01-01 to 9000-12-31"),
+        ("due:<1969-12-31", 5, "outside 1970-01-01 to 9000-12-31"),
+        ("due:-12345678d", 4, "not a date"),
+        ("due:>none", 5, "compares with nothing"),
+        ("estimate:1000.5", 9, "at most 1000"),
+        ("estimate:1e3", 9, "not an estimate"),
+        ("estimate:-0", 9, "not an estimate"),
+        ("OR type:bug", 0, "expected a term before OR"),
+        ("type:bug OR", 11, "expected a term after OR"),
+        ("type:bug OR OR x", 12, "expected a term after OR"),
+        ("AND x", 0, "expected a term before AND"),
+        ("x AND", 5, "expected a term after AND"),
+        ("x AND OR y", 6, "expected a term after AND"),
+        ("()", 0, "empty parentheses"),
+        ("x ( )", 2, "empty parentheses"),
+        ("(x", 0, "unclosed '('"),
+        ("(x OR (y)", 0, "unclosed '('"),
+        ("x)", 1, "unmatched ')'"),
+        ("(x) y)", 5, "unmatched ')'"),
+        ("(x)y", 3, "expected a space after ')'"),
+        ("-)", 0, "'-' must be followed"),
+        ("f(x)", 1, "unexpected '(' inside a word"),
+        ("label:a(b)", 7, "unexpected '(' inside a word"),
+        ("(" * (MAX_DEPTH + 1) + "x" + ")" * (MAX_DEPTH + 1), MAX_DEPTH, "levels of parentheses"),
+        ("(a OR b) " * (MAX_CLAUSES // 2) + "c", 9 * (MAX_CLAUSES // 2), "at most 50 terms"),
         ("parent:API12", 7, "expected an item key like API-12 or none"),
         ("key:none", 4, "expected an item key like API-12"),
         ("key:A-1", 4, "expected an item key"),
@@ -240,8 +283,8 @@ def test_format_normalizes_spelling() -> None:
 
 def test_constants_describe_the_language() -> None:
     assert FIELDS[0] == "status"
-    assert len(set(FIELDS)) == 12
-    assert {"priority", "created", "updated"} == COMPARABLE_FIELDS
+    assert len(set(FIELDS)) == 14
+    assert {"priority", "created", "updated", "due", "estimate"} == COMPARABLE_FIELDS
     assert PRIORITY_ORDER == ("none", "low", "medium", "high", "urgent")
     assert "in_progress" in CATEGORIES
     assert "spike" in TYPES
@@ -260,10 +303,19 @@ item_keys = st.from_regex(r"[A-Z][A-Z0-9]{1,9}-[0-9]{1,9}", fullmatch=True)
 usernames = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}", fullmatch=True).filter(
     lambda name: name.lower() != "none"  # `assignee:none` means unassigned
 )
-sprint_ids = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9-]{0,35}", fullmatch=True).filter(
-    lambda sprint_id: sprint_id.lower() not in ("current", "none")
+sprint_names = (names | st.just(SPRINT_ID)).filter(
+    lambda name: name.lower() not in ("current", "none") and len(name) <= 100
 )
-days = st.dates().map(lambda day: day.isoformat())
+days = st.one_of(
+    st.dates(FIRST_DATE, LAST_DATE).map(lambda day: day.isoformat()),
+    st.sampled_from([FIRST_DATE.isoformat(), LAST_DATE.isoformat(), "today"]),
+    st.builds(lambda sign, n: f"{sign}{n}d", st.sampled_from("+-"), st.integers(0, 9_999_999)),
+)
+estimates = st.one_of(
+    st.just("none"),
+    st.integers(0, 1000).map(str),
+    st.decimals(0, 999, places=3, allow_nan=False, allow_infinity=False).map(str),
+)
 FIELD_VALUES: dict[str, st.SearchStrategy[str]] = {
     "status": names,
     "category": st.sampled_from(CATEGORIES),
@@ -271,11 +323,13 @@ FIELD_VALUES: dict[str, st.SearchStrategy[str]] = {
     "assignee": st.sampled_from(["@me", "none"]) | usernames,
     "label": names,
     "priority": st.sampled_from(PRIORITY_ORDER),
-    "sprint": st.sampled_from(["current", "none"]) | sprint_ids,
+    "sprint": st.sampled_from(["current", "none"]) | sprint_names,
     "parent": st.just("none") | item_keys,
     "blocked": st.sampled_from(["true", "false"]),
     "created": days,
     "updated": days,
+    "due": st.just("none") | days,
+    "estimate": estimates,
     "key": item_keys,
 }
 
@@ -283,12 +337,48 @@ FIELD_VALUES: dict[str, st.SearchStrategy[str]] = {
 @st.composite
 def filters(draw: st.DrawFn) -> Filter:
     field = draw(st.sampled_from(FIELDS))
-    op = draw(st.sampled_from(OPERATORS)) if field in COMPARABLE_FIELDS else ":"
-    return Filter(field, op, draw(FIELD_VALUES[field]), negated=draw(st.booleans()))
+    value = draw(FIELD_VALUES[field])
+    comparable = field in COMPARABLE_FIELDS and value != "none"
+    op = draw(st.sampled_from(OPERATORS)) if comparable else ":"
+    return Filter(field, op, value, negated=draw(st.booleans()))
 
 
-queries = st.lists(filters() | st.builds(Text, phrases, st.booleans()), max_size=8).map(
-    lambda clauses: Query(tuple(clauses))
+simple_terms = filters() | st.builds(Text, phrases, st.booleans())
+flat_queries = st.lists(simple_terms, max_size=8).map(lambda clauses: Query(tuple(clauses)))
+
+
+def _terms(depth: int) -> st.SearchStrategy[Term]:
+    return simple_terms if depth == 0 else simple_terms | _groups(depth)
+
+
+def _spliced(terms: list[Term]) -> bool:
+    """An alternative that is one plain group is spelled without it (`(a OR b) OR c`)."""
+    return len(terms) == 1 and isinstance(terms[0], Group) and not terms[0].negated
+
+
+@st.composite
+def _groups(draw: st.DrawFn, depth: int) -> Group:
+    # The parser only keeps a group that changes the meaning: negated, or two alternatives.
+    negated = draw(st.booleans())
+    alternatives = draw(
+        st.lists(
+            st.lists(_terms(depth - 1), min_size=1, max_size=2).filter(lambda t: not _spliced(t)),
+            min_size=1 if negated else 2,
+            max_size=2 if depth > 1 else 3,
+        )
+    )
+    return Group(tuple(tuple(terms) for terms in alternatives), negated)
+
+
+queries = (
+    st.lists(_terms(2), max_size=4)
+    .map(lambda clauses: Query(tuple(clauses)))
+    .filter(
+        lambda query: (
+            len(leaves(query.clauses)) <= MAX_CLAUSES
+            and len(format_query(query)) <= MAX_QUERY_LENGTH
+        )
+    )
 )
 
 
@@ -300,7 +390,7 @@ def _quoted(value: str) -> str:
 def respelled(draw: st.DrawFn) -> str:
     """A valid query written another way: other case, quotes, whitespace; not always valid."""
     words = []
-    for clause in draw(queries).clauses:
+    for clause in draw(flat_queries).clauses:
         value = clause.value
         if draw(st.booleans()):
             value = draw(st.sampled_from([value.upper(), value.title(), value.lower()]))
@@ -315,11 +405,20 @@ def respelled(draw: st.DrawFn) -> str:
     return "".join(gap + word for gap, word in zip(gaps, words, strict=False)) + gaps[-1]
 
 
-query_like_text = st.one_of(st.text(max_size=60), respelled())
+query_pieces = st.lists(
+    st.sampled_from(
+        ["(", ")", "-(", " ", " OR ", " AND ", "OR", "a", "-", ":", '"', "type:bug", "due:<-3d"]
+    ),
+    max_size=30,
+).map("".join)
+
+query_like_text = st.one_of(st.text(max_size=60), respelled(), query_pieces)
 
 
-@hypothesis_settings(max_examples=300, deadline=None, database=None)
-@given(st.text(max_size=60) | st.text(st.sampled_from('ab -:"\\<>=@'), max_size=30))
+@hypothesis_settings(max_examples=500, deadline=None, database=None)
+@given(
+    st.text(max_size=60) | st.text(st.sampled_from('ab -:"\\<>=@()'), max_size=30) | query_pieces
+)
 def test_parse_raises_only_syntax_errors(text: str) -> None:
     try:
         parse(text)
@@ -350,3 +449,100 @@ def test_every_field_has_a_value_strategy() -> None:
 @given(queries)
 def test_formatted_query_parses_back_to_itself(query: Query) -> None:
     assert parse(format_query(query)) == query
+
+
+@hypothesis_settings(max_examples=300, deadline=None, database=None)
+@given(queries.filter(lambda query: bool(query.clauses)))
+def test_outer_parentheses_and_written_ands_change_nothing(query: Query) -> None:
+    text = format_query(query)
+    assert parse(f"({text})") == query
+    flat = " AND ".join(
+        f"({format_query(Query((term,)))})"
+        if isinstance(term, Group) and not term.negated
+        else format_query(Query((term,)))
+        for term in query.clauses
+    )
+    if len(query.clauses) > 1:
+        assert parse(flat) == query
+
+
+@pytest.mark.parametrize(
+    ("text", "clauses"),
+    [
+        (
+            "type:bug OR (type:story priority:>=high)",
+            (
+                Group(
+                    (
+                        (Filter("type", ":", "bug"),),
+                        (Filter("type", ":", "story"), Filter("priority", ">=", "high")),
+                    )
+                ),
+            ),
+        ),
+        ("a OR b c", (Group(((Text("a"),), (Text("b"), Text("c")))),)),
+        ("a AND b OR c", (Group(((Text("a"), Text("b")), (Text("c"),))),)),
+        ("(a OR b) c", (Group(((Text("a"),), (Text("b"),))), Text("c"))),
+        ("(a OR b) OR (c OR d)", (Group(tuple((Text(w),) for w in "abcd")),)),
+        ("a (b c)", (Text("a"), Text("b"), Text("c"))),
+        ("((a))", (Text("a"),)),
+        ("-(a b)", (Group(((Text("a"), Text("b")),), negated=True),)),
+        ("-(a)", (Group(((Text("a"),),), negated=True),)),
+        ('(label:"x y")', (Filter("label", ":", "x y"),)),
+        ("(type:bug)", (Filter("type", ":", "bug"),)),
+        ("a or b", (Text("a"), Text("or"), Text("b"))),
+    ],
+)
+def test_or_and_parentheses_parse_into_groups(text: str, clauses: tuple[Term, ...]) -> None:
+    assert parse(text) == Query(clauses)
+
+
+@pytest.mark.parametrize(
+    ("text", "formatted"),
+    [
+        ("(a OR b)", "a OR b"),
+        ("a   AND  (b)", "a b"),
+        ("((a OR b) c) OR d", "(a OR b) c OR d"),
+        ("-( a OR b )  c", "-(a OR b) c"),
+        ('"OR" "AND" "(x)"', '"OR" "AND" "(x)"'),
+        ('label:"a(b)"', 'label:"a(b)"'),
+    ],
+)
+def test_format_writes_parentheses_only_where_needed(text: str, formatted: str) -> None:
+    assert format_query(parse(text)) == formatted
+    assert parse(formatted) == parse(text)
+
+
+def test_positions_point_at_values() -> None:
+    query = parse('type:bug OR (status:"In Review" label:x)')
+    assert [
+        (clause.value, getattr(clause, "position", None)) for clause in leaves(query.clauses)
+    ] == [
+        ("bug", 5),
+        ("In Review", 20),
+        ("x", 38),
+    ]
+
+
+def test_depth_limit_is_inclusive() -> None:
+    text = "(" * MAX_DEPTH + "a OR b" + ")" * MAX_DEPTH
+    assert parse(text) == Query((Group(((Text("a"),), (Text("b"),))),))
+
+
+@hypothesis_settings(max_examples=300, deadline=None, database=None)
+@given(days, st.dates(FIRST_DATE, LAST_DATE))
+def test_a_day_is_in_range_or_refused(value: str, today: date) -> None:
+    clause = parse(f"due:{value}").clauses[0]
+    assert isinstance(clause, Filter)
+    relative = value[0] in "+-"
+    try:
+        day = day_of(clause, today)
+    except QuerySyntaxError as exc:
+        refused: QuerySyntaxError | None = exc
+    else:
+        refused = None
+        assert day is not None
+        assert FIRST_DATE <= day <= LAST_DATE
+    if refused is not None:
+        assert relative
+        assert refused.position == len("due:")

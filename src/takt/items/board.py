@@ -1,4 +1,5 @@
-"""The board: a sprint's (or the project's) items by status, in two queries whatever its size."""
+"""The board: a sprint's (or the project's) items by status, in two queries whatever its size
+(three with a sprint, which must be one of the project's)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Work-item endpoints: list/search, CRUD, move, links, comments, history."""
+"""Work-item endpoints: list/search, CRUD, move, links, comments (history: `takt.events`)."""
 
 from __future__ import annotations
 
@@ -20,15 +20,12 @@ from takt.core.deps import (
     SessionDep,
 )
 from takt.core.errors import ValidationFailed
-from takt.core.events import Event
 from takt.core.openapi import json_data_response, problems
 from takt.core.pagination import Page, SortKey, paginate
 from takt.core.time import utcnow
-from takt.events import repository as events_repo
-from takt.events.schemas import EventPage, event_read
 from takt.items import board, bulk, relations, search, service, trash, views
 from takt.items import repository as repo
-from takt.items.deps import ItemContextDep, ItemDetailDep, ItemKeyPath
+from takt.items.deps import ItemContextDep, ItemDetailDep
 from takt.items.models import Comment, Item
 from takt.items.schemas import (
     Board,
@@ -38,6 +35,7 @@ from takt.items.schemas import (
     CommentRead,
     CommentUpdate,
     ItemCreate,
+    ItemKeyPath,
     ItemPage,
     ItemRead,
     ItemUpdate,
@@ -99,7 +97,10 @@ async def list_items(
         Query(
             max_length=1000,
             description='Filter language, e.g. `status:"In Progress" assignee:@me '
-            'label:api priority:>=high "free text"`.',
+            'label:api priority:>=high "free text"` or `type:bug OR (type:story '
+            "priority:>=high)` (AND binds tighter than OR). A query that can't be used (syntax, "
+            "a value out of range, a name that doesn't exist in the project) answers 400 "
+            "`invalid-query` with its `position`.",
         ),
     ] = None,
     sort: Annotated[SortName, Query(description="Order; `rank` is the backlog order.")] = "rank",
@@ -415,32 +416,6 @@ async def delete_comment(comment_id: str, context: ItemContextDep, session: Sess
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/items/{item_key}/history", responses=problems(400, 401, 404))
-async def item_history(
-    context: ItemContextDep,
-    session: SessionDep,
-    codec: CodecDep,
-    limit: LimitQuery = 50,
-    cursor: CursorQuery = None,
-) -> EventPage:
-    """Everything that happened to the item, oldest first: who changed what, from what to what."""
-    rows, next_cursor = await paginate(
-        session,
-        events_repo.subject_events(context.item.id),
-        keys=[SortKey(Event.seq)],
-        key_of=lambda row: (row[0].seq,),
-        codec=codec,
-        sort_name="history",
-        limit=limit,
-        cursor=cursor,
-        scalars=False,
-    )
-    return EventPage(
-        data=[event_read(e, username, context.access.project.key) for e, username in rows],
-        next_cursor=next_cursor,
-    )
-
-
 @router.get(
     "/projects/{project_key}/board", response_model=Board, responses=problems(401, 404, 422)
 )
@@ -448,7 +423,11 @@ async def get_board(
     access: ProjectAccessDep,
     session: SessionDep,
     sprint_id: Annotated[
-        str | None, Query(max_length=36, description="Only this sprint's items.")
+        str | None,
+        Query(
+            max_length=36,
+            description="Only this sprint's items; not a sprint of the project → 404.",
+        ),
     ] = None,
     per_column: Annotated[
         int, Query(ge=1, le=200, description="Most items listed per column.")
