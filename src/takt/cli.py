@@ -215,8 +215,10 @@ async def _create_admin(settings: Settings, data: object) -> str:
     from takt.auth.service import create_admin as create
     from takt.core.db import Database
     from takt.main import build_security
+    from takt.wiring import connect
 
     assert isinstance(data, RegisterRequest)
+    connect()  # services run here without an app: their hooks are wired as create_app does
     db = Database.from_settings(settings)
     security = build_security(settings, settings.resolved_secret_key())
     try:
@@ -306,7 +308,9 @@ def purge_trash() -> None:
 async def _purge_trash(settings: Settings) -> int:
     from takt.core.db import Database
     from takt.items.trash import purge_trash as purge
+    from takt.wiring import connect
 
+    connect()  # services run here without an app: their hooks are wired as create_app does
     db = Database.from_settings(settings)
     try:
         async with db.transaction() as session:

@@ -40,6 +40,7 @@ from takt.core.time import utcnow
 from takt.ops.router import bench_router
 from takt.ops.router import router as ops_router
 from takt.transfer.router import IMPORT_PATH
+from takt.wiring import connect as connect_hooks
 
 log = logging.getLogger("takt")
 
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     owns_database = database is None
     db = database or Database.from_settings(settings)
     security = build_security(settings, secret_key, db)
+    connect_hooks()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -6,7 +6,8 @@ Every error class has a stable kebab-case `code`; its docstring is the explanati
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Iterable
+from typing import Any, ClassVar, Self
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -52,6 +53,14 @@ class BadRequest(AppError):
     status = 400
     code = "bad-request"
     title = "Bad request"
+
+
+class CorsPreflightRefused(BadRequest):
+    """A browser's CORS preflight asked for an origin, method or header this server does not
+    allow (`detail` says which). Operators list allowed origins in `TAKT_CORS_ORIGINS`."""
+
+    code = "cors-preflight-refused"
+    title = "CORS preflight refused"
 
 
 class InvalidCursor(BadRequest):
@@ -118,6 +127,16 @@ class IdempotencyKeyInUse(Conflict):
     title = "Idempotency key in use"
 
 
+class IdempotencyResponseWithheld(Conflict):
+    """The request with this `Idempotency-Key` already succeeded and was not run again, but its
+    response carried a secret (such as a new token's value), which Takt never keeps, so it
+    can't be replayed. Find what was created by listing it (e.g. `GET /users/me/tokens`); if
+    the secret is lost, revoke that one and create another with a new key."""
+
+    code = "idempotency-response-withheld"
+    title = "Idempotent response withheld"
+
+
 class PreconditionFailed(AppError):
     """The resource changed since you read it: your `If-Match` ETag is stale. GET it again, apply
     your change to the fresh copy and send it with the new ETag."""
@@ -133,6 +152,15 @@ class PayloadTooLarge(AppError):
     status = 413
     code = "payload-too-large"
     title = "Payload too large"
+
+
+class UriTooLong(AppError):
+    """The URL (path and query string) is longer than the server accepts (8 KiB). Send long
+    filters in fewer terms, or page through the results instead."""
+
+    status = 414
+    code = "uri-too-long"
+    title = "URI too long"
 
 
 class UnsupportedMediaType(AppError):
@@ -155,6 +183,32 @@ class ValidationFailed(AppError):
         self, detail: str | None = None, *, errors: list[dict[str, str]] | None = None
     ) -> None:
         super().__init__(detail, extra={"errors": errors or []})
+
+    @classmethod
+    def at(cls, pointer: str, message: str, *, detail: str | None = None) -> Self:
+        """The 422 for one field: `errors` names it by its JSON `pointer` (RFC 6901, e.g.
+        `/labels/0`, `/query/move_to`) with a short `message`; `detail`, the sentence for a
+        person, defaults to `"<pointer>: <message>"`.
+
+        `raise InvalidParent.at("/parent_key", "cycle", detail="That would make a cycle.")`
+        """
+        return cls.at_each([(pointer, message)], detail=detail)
+
+    @classmethod
+    def at_each(cls, problems: Iterable[tuple[str, str]], *, detail: str | None = None) -> Self:
+        """The 422 for several fields at once: one `errors` entry per `(pointer, message)`, in
+        order. `detail` defaults to the first one, `"<pointer>: <message> (and N more)"`."""
+        errors = []
+        for pointer, message in problems:
+            if not pointer.startswith("/"):
+                # A bare field name would reach clients as a pointer that points nowhere.
+                raise ValueError(f"{pointer!r} is not a JSON pointer: write '/{pointer}'")
+            errors.append({"pointer": pointer, "message": message})
+        if detail is None and errors:
+            detail = f"{errors[0]['pointer']}: {errors[0]['message']}"
+            if len(errors) > 1:
+                detail += f" (and {len(errors) - 1} more)"
+        return cls(detail, errors=errors)
 
 
 class IdempotencyKeyReused(ValidationFailed):

@@ -1,9 +1,20 @@
 """`Idempotency-Key` on POST: the same key and body replays the first response.
 
 Implemented as ASGI middleware so every POST route gets it without code of its own. The key is
-scoped to the caller (see `CallerScope`), kept 24 hours, and claimed in its own short transaction
-before the request runs: a concurrent duplicate sees the claim and gets 409, a retry after the
-response was stored gets the stored response, and a retry with another body gets 422.
+scoped to the caller's identity (see `CallerScope`), kept 24 hours, and claimed in its own short
+transaction before the request runs: a concurrent duplicate sees the claim and gets 409, a retry
+after the response was stored gets the stored response, and a retry with another body gets 422.
+
+What is stored, and when:
+- Only a request that ran to completion, i.e. a success (below 400): only a handler that
+  returned, with its transaction committed, answers one. A refusal answered before the handler
+  ran (401, 403 scope, 422 validation, 429), a domain error and any 5xx changed nothing (the
+  request's transaction rolled back), so the claim is released and a retry runs again.
+- The response is stored and committed *before* it is sent: a client that retries the moment it
+  sees the first answer gets the replay, never `idempotency-key-in-use`.
+- A response that carries a secret (a route declares it with `CARRIES_SECRET`) is recorded
+  without its body; a retry answers 409 `idempotency-response-withheld` instead of handing the
+  secret out a second time.
 """
 
 from __future__ import annotations
@@ -12,10 +23,19 @@ import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 import orjson
-from sqlalchemy import Integer, LargeBinary, String, UniqueConstraint, delete, select
+from fastapi import Depends, Request
+from sqlalchemy import (
+    Boolean,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    delete,
+    false,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,6 +45,7 @@ from takt.core.errors import (
     AppError,
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
+    IdempotencyResponseWithheld,
     ValidationFailed,
 )
 from takt.core.models import Base, IdMixin, JSONType, UTCDateTime
@@ -38,8 +59,13 @@ KEY_TTL = timedelta(hours=24)
 CLAIM_TTL = timedelta(seconds=60)
 MAX_KEY_LENGTH = 255
 _REPLAYED_HEADERS = {b"content-type", b"location", b"etag"}
+# Key of the ASGI scope's "state": set by `CARRIES_SECRET`, read by the middleware.
+_SECRET = "takt.idempotency.secret"
 
 CallerScope = Callable[[Scope], Awaitable[str | None]]
+"""The identity a key is scoped to (e.g. user and token id), or None for a caller whose
+credentials are missing or invalid: such a request is passed through undeduplicated and gets
+its 401 from the route, so nothing is ever replayed to a revoked credential."""
 
 
 class IdempotencyRecord(IdMixin, Base):
@@ -54,15 +80,17 @@ class IdempotencyRecord(IdMixin, Base):
     status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     response_headers: Mapped[list[list[str]] | None] = mapped_column(JSONType, nullable=True)
     response_body: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # The response carried a secret: its body was not kept and is never replayed.
+    secret_withheld: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
-async def caller_from_authorization(scope: Scope) -> str | None:
-    """Default caller scope: a hash of the credentials. Anonymous POSTs are not deduplicated,
-    since two strangers must never see each other's responses."""
-    for name, value in scope["headers"]:
-        if name == b"authorization" and value:
-            return "auth:" + hashlib.sha256(value).hexdigest()[:40]
-    return None
+async def _declare_secret(request: Request) -> None:
+    request.scope.setdefault("state", {})[_SECRET] = True
+
+
+CARRIES_SECRET = Depends(_declare_secret)
+"""Put in the `dependencies` of a route whose response carries a secret (a new token, a
+webhook signing secret): that response is never stored, so never replayed."""
 
 
 class IdempotencyMiddleware:
@@ -74,8 +102,11 @@ class IdempotencyMiddleware:
         self.caller = caller
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
         key = _header(scope, b"idempotency-key")
-        if scope["type"] != "http" or scope["method"] != "POST" or key is None:
+        if key is None:
             await self.app(scope, receive, send)
             return
         try:
@@ -103,24 +134,24 @@ class IdempotencyMiddleware:
             await _replay(stored, send)
             return
 
-        captured: dict[str, Any] = {"status": 500, "headers": [], "body": b""}
+        held: list[Message] = []
 
-        async def capture(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                captured["status"] = message["status"]
-                captured["headers"] = [
-                    [n.decode("latin-1"), v.decode("latin-1")]
-                    for n, v in message.get("headers", [])
-                    if n.lower() in _REPLAYED_HEADERS
-                ]
-            elif message["type"] == "http.response.body":
-                captured["body"] += message.get("body", b"")
-            await send(message)
+        async def hold(message: Message) -> None:
+            held.append(message)
 
+        state = scope.setdefault("state", {})
         try:
-            await self.app(scope, _replaying(body, more, receive), capture)
-        finally:
-            await self._finish(caller, key, captured)
+            await self.app(scope, _replaying(body, more, receive), hold)
+        except Exception:
+            await self._release(caller, key)
+            raise
+        status = next((m["status"] for m in held if m["type"] == "http.response.start"), 500)
+        if status < 400:
+            await self._store(caller, key, held, secret=bool(state.get(_SECRET)))
+        else:
+            await self._release(caller, key)
+        for message in held:
+            await send(message)
 
     async def _claim(self, caller: str, key: str, request_hash: str) -> IdempotencyRecord | None:
         """Claim the key, or return the stored response to replay; raise on conflicts."""
@@ -160,19 +191,38 @@ class IdempotencyMiddleware:
         except IntegrityError as exc:  # a concurrent twin claimed it first
             raise IdempotencyKeyInUse() from exc
 
-    async def _finish(self, caller: str, key: str, captured: dict[str, Any]) -> None:
-        db = self.database()
-        async with db.transaction() as session:
-            condition = (IdempotencyRecord.caller == caller) & (IdempotencyRecord.key == key)
-            if captured["status"] >= 500:
-                # Nothing was done (the transaction rolled back): let a retry run again.
+    async def _store(self, caller: str, key: str, held: list[Message], *, secret: bool) -> None:
+        """Keep the response (committed before the caller sees it). If that fails the write
+        still happened: the caller gets its answer, and a retry finds the claim in use until
+        it lapses."""
+        start = next(m for m in held if m["type"] == "http.response.start")
+        headers = [
+            [n.decode("latin-1"), v.decode("latin-1")]
+            for n, v in start.get("headers", [])
+            if n.lower() in _REPLAYED_HEADERS
+        ]
+        body = b"".join(m.get("body", b"") for m in held if m["type"] == "http.response.body")
+        condition = (IdempotencyRecord.caller == caller) & (IdempotencyRecord.key == key)
+        try:
+            async with self.database().transaction() as session:
+                record = await session.scalar(select(IdempotencyRecord).where(condition))
+                if record is not None:
+                    record.status_code = start["status"]
+                    record.response_headers = headers
+                    record.response_body = None if secret else body
+                    record.secret_withheld = secret
+        except Exception:
+            log.exception("could not store an idempotent response", extra={"key": key})
+
+    async def _release(self, caller: str, key: str) -> None:
+        """Nothing was done (the request was refused or rolled back): let a retry run again.
+        If even that fails, the claim lapses after CLAIM_TTL."""
+        condition = (IdempotencyRecord.caller == caller) & (IdempotencyRecord.key == key)
+        try:
+            async with self.database().transaction() as session:
                 await session.execute(delete(IdempotencyRecord).where(condition))
-                return
-            record = await session.scalar(select(IdempotencyRecord).where(condition))
-            if record is not None:
-                record.status_code = captured["status"]
-                record.response_headers = captured["headers"]
-                record.response_body = captured["body"]
+        except Exception:
+            log.exception("could not release an idempotency key", extra={"key": key})
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -213,7 +263,14 @@ def _replaying(body: bytes, extra: list[Message], receive: Receive) -> Receive:
 
 
 async def _replay(record: IdempotencyRecord, send: Send) -> None:
-    headers = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in record.response_headers or []]
-    headers.append((b"idempotent-replayed", b"true"))
-    await send({"type": "http.response.start", "status": record.status_code, "headers": headers})
+    headers = {name.lower(): value for name, value in record.response_headers or []}
+    if record.secret_withheld:
+        where = f" It created {headers['location']}." if "location" in headers else ""
+        raise IdempotencyResponseWithheld(
+            f"The request with this Idempotency-Key already succeeded ({record.status_code});"
+            f" its response carried a secret, which is never kept, so it can't be replayed.{where}"
+        )
+    raw = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in headers.items()]
+    raw.append((b"idempotent-replayed", b"true"))
+    await send({"type": "http.response.start", "status": record.status_code, "headers": raw})
     await send({"type": "http.response.body", "body": record.response_body or b""})

@@ -2,32 +2,50 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 
 class Metrics:
-    """One registry per app, so tests and several apps in one process don't collide."""
+    """One registry per app, so tests and several apps in one process don't collide.
+
+    With several worker processes (`takt serve --workers N` sets PROMETHEUS_MULTIPROC_DIR),
+    each process writes its counts to files in that directory and `registry` adds up every
+    process's files, so a scrape answered by any worker shows the totals. The database pool
+    gauges are read live, so they describe the worker that answered."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self.multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+        # In multi-process mode the values live in the files, read by the collector; the
+        # metric objects must not also be registered, or each would be counted twice.
+        own = None if self.multiprocess else self.registry
+        if self.multiprocess:
+            multiprocess.MultiProcessCollector(self.registry)  # type: ignore[no-untyped-call]
         self.requests = Counter(
             "takt_http_requests",
             "HTTP requests by method, route template and status.",
             ["method", "route", "status"],
-            registry=self.registry,
+            registry=own,
         )
         self.latency = Histogram(
             "takt_http_request_duration_seconds",
             "HTTP request latency by method and route template.",
             ["method", "route"],
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-            registry=self.registry,
+            registry=own,
         )
+
+    def close(self) -> None:
+        """The worker is stopping: drop its live-gauge files (counters and histograms stay,
+        since the totals include what this process counted)."""
+        if self.multiprocess:
+            multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
     def watch_pools(self, engines: Callable[[], Iterable[tuple[str, AsyncEngine]]]) -> None:
         self.registry.register(_PoolCollector(engines))
