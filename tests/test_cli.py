@@ -417,3 +417,23 @@ async def test_demo_if_empty_prints_no_logins_on_a_database_without_the_demo(
     assert result.exit_code == 0, result.output
     assert "demo data not loaded" in result.output
     assert "takt-demo-password" not in result.output
+
+
+def test_served_app_tunes_the_collector_and_create_app_does_not(settings: Settings) -> None:
+    import gc
+
+    from takt import cli
+    from takt.main import create_app
+
+    before = gc.get_threshold()
+    try:
+        create_app(settings)
+        assert gc.get_threshold() == before
+        assert uvicorn_options(settings, host=None, port=None, workers=1)["app"] == (
+            "takt.cli:served_app"
+        )
+        cli._tune_garbage_collector()
+        assert gc.get_threshold()[0] == 20_000
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
