@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 from itertools import product
 
@@ -10,8 +12,13 @@ from httpx import AsyncClient
 
 from takt.core.db import Database
 from takt.core.time import clock_at
-from takt.sprints.forecast import days_to_finish, finish_percentiles, probability_within
-from tests.support import new_item, team
+from takt.sprints.forecast import (
+    days_to_finish,
+    finish_percentiles,
+    probability_within,
+    simulate,
+)
+from tests.support import Account, new_item, team
 
 
 def exact_cdf(history: list[int], items: int, days: int) -> float:
@@ -88,18 +95,114 @@ async def test_forecasts_from_project_history(
     assert odds.json()["probability"] == 0
 
 
-async def test_too_little_history_is_422_with_a_reason(
+async def test_too_little_history_is_409_with_a_reason(
     client: AsyncClient, app: FastAPI, db: Database
 ) -> None:
+    """A valid request the project's state can't answer yet: a conflict, not a validation error."""
     ada = (await team(app, db))["ada"]
     none_yet = await client.post(
         "/api/v1/projects/API/forecast", json={"item_count": 3}, headers=ada.headers
     )
-    assert none_yet.status_code == 422
+    assert none_yet.status_code == 409
     assert none_yet.json()["code"] == "not-enough-history"
     await new_item(client, ada)
     young = await client.post(
         "/api/v1/projects/API/forecast", json={"item_count": 3}, headers=ada.headers
     )
-    assert young.status_code == 422
+    assert young.status_code == 409
     assert "working days of history" in young.json()["detail"]
+
+
+def test_a_walk_stops_at_its_horizon() -> None:
+    trials = days_to_finish([0] * 59 + [1], 10_000, max_days=7)
+    assert set(trials) == {7}
+    assert len(days_to_finish([0, 1], 5, max_days=3, trials=123)) == 123
+
+
+async def _sparse_history(client: AsyncClient, ada: Account) -> datetime:
+    """Ten working days in which one item was finished: a project that barely moves, so every
+    trial of a big forecast goes to the horizon (a walk in Python took seconds)."""
+    with clock_at(datetime(2026, 11, 2, 9, tzinfo=UTC)):
+        item = await new_item(client, ada)
+        await client.patch(
+            f"/api/v1/items/{item['key']}", json={"status": "Done"}, headers=ada.headers
+        )
+    return datetime(2026, 11, 16, 8, tzinfo=UTC)
+
+
+async def test_forecast_of_more_items_than_the_maximum_is_422(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    ada = (await team(app, db))["ada"]
+    today = await _sparse_history(client, ada)
+    url = "/api/v1/projects/API/forecast"
+    with clock_at(today):
+        too_many = await client.post(url, json={"item_count": 10_001}, headers=ada.headers)
+        most = await client.post(url, json={"item_count": 10_000}, headers=ada.headers)
+    assert too_many.status_code == 422
+    assert too_many.json()["errors"][0]["pointer"] == "/item_count"
+    assert most.status_code == 200, most.text
+    assert most.json()["trials"] == 10_000
+
+
+async def test_healthz_answers_within_100_ms_while_four_maximum_forecasts_run(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    """The simulation runs off the event loop, so other requests don't wait behind it."""
+    vic = (people := await team(app, db))["vic"]  # a viewer may ask for forecasts
+    today = await _sparse_history(client, people["ada"])
+    with clock_at(today):
+        # Once first: the first request of a route compiles its SQL (a one-time cost of any
+        # route, whatever the forecast's size).
+        warm = await client.post(
+            "/api/v1/projects/API/forecast", json={"item_count": 1}, headers=vic.headers
+        )
+        assert warm.status_code == 200, warm.text
+        forecasts = [
+            asyncio.create_task(
+                client.post(
+                    "/api/v1/projects/API/forecast",
+                    json={"item_count": 10_000},
+                    headers=vic.headers,
+                )
+            )
+            for _ in range(4)
+        ]
+        # /healthz is due every 20 ms; each wait runs from when it was due to its answer. The
+        # client shares the event loop, so a loop held by a forecast delays the asking as well
+        # as the answer: both count.
+        waits: list[float] = []
+        due = time.perf_counter()
+        while not all(f.done() for f in forecasts):
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            health = await client.get("/healthz")
+            answered = time.perf_counter()
+            assert health.status_code == 200
+            waits.append(answered - due)
+            due = max(due + 0.02, answered)
+        answers = [f.result() for f in forecasts]
+    assert [a.status_code for a in answers] == [200] * 4, answers[0].text
+    assert len({a.content for a in answers}) == 1  # seeded: the same data, the same answer
+    assert max(waits) < 0.1, f"/healthz waited {max(waits):.3f} s"
+
+
+async def test_a_long_simulation_runs_off_the_event_loop() -> None:
+    """Many distinct throughput values and a horizon almost reached: the walk can't be cut
+    short, and the event loop keeps running while it goes."""
+    history = [0] * 450 + list(range(1, 51))
+    lateness: list[float] = []
+
+    async def tick() -> None:
+        while True:
+            due = time.perf_counter() + 0.005
+            await asyncio.sleep(0.005)
+            lateness.append(time.perf_counter() - due)
+
+    ticker = asyncio.create_task(tick())
+    started = time.perf_counter()
+    trials = await simulate(history, 10_000)
+    took = time.perf_counter() - started
+    ticker.cancel()
+    assert trials == days_to_finish(history, 10_000)
+    assert len(lateness) > took / 0.05  # the loop went on ticking all along...
+    assert max(lateness) < 0.05  # ...never held up for long

@@ -70,7 +70,22 @@ async def test_burndown_report_and_velocity_match_the_hand_computed_numbers(
     assert started["commitment"]["items"] == 5
 
     burndown = await s.call(at(12, 18), "GET", f"/api/v1/sprints/{sid}/burndown")
-    assert [d["date"] for d in burndown["days"]][-1] == "2026-11-12"  # up to today
+    # The whole sprint, measured up to today; the day ahead has the ideal line and no actuals.
+    assert [d["date"] for d in burndown["days"]][-1] == "2026-11-13"
+    assert [d["date"] for d in burndown["days"] if d["remaining_points"] is not None][-1] == (
+        "2026-11-12"
+    )
+    ahead = burndown["days"][-1]
+    assert ahead["ideal_points"] == 1.8
+    assert {k: v for k, v in ahead.items() if k not in ("date", "ideal_points")} == {
+        "remaining_points": None,
+        "remaining_items": None,
+        "completed_points": None,
+        "completed_items": None,
+        "scope_points": None,
+        "scope_items": None,
+        "scope_changes": [],
+    }
     completed = await s.call(
         at(13, 16), "POST", f"/api/v1/sprints/{sid}/complete", json={"carry_over_to": "backlog"}
     )
@@ -104,7 +119,8 @@ async def test_burndown_report_and_velocity_match_the_hand_computed_numbers(
     assert [d["scope_points"] for d in days] == [18, 18, 23, 28, 28, 26, 26, 27, 27, 27]
     assert [d["completed_points"] for d in days] == [0, 3, 3, 3, 8, 8, 13, 13, 13, 13]
     assert [d["remaining_items"] for d in days] == [5, 4, 4, 5, 4, 3, 2, 2, 2, 2]
-    assert [d["ideal_points"] for d in days] == [16.2, 14.4, 12.6, 10.8, 9, 7.2, 5.4, 3.6, 1.8, 0]
+    # I(k) = R(start) x (1 - k/K): the line starts at the committed 18 points.
+    assert [d["ideal_points"] for d in days] == [18, 16.2, 14.4, 12.6, 10.8, 9, 7.2, 5.4, 3.6, 1.8]
     changes = {
         d["date"][-2:]: [(c["key"], c["change"], c["estimate"]) for c in d["scope_changes"]]
         for d in days
@@ -134,7 +150,7 @@ async def test_burndown_report_and_velocity_match_the_hand_computed_numbers(
         "/api/v1/projects/API/sprints",
         json={"name": "Sprint 2", "start_date": "2026-11-16", "end_date": "2026-11-27"},
     )
-    big = await s.item(at(16), "Big", 21, second["id"])
+    big = await s.item(at(16), "Big", 20, second["id"])
     await s.call(at(16, 9), "POST", f"/api/v1/sprints/{second['id']}/start")
     await s.patch(at(20), big, status="Done")
     await s.call(
@@ -146,9 +162,9 @@ async def test_burndown_report_and_velocity_match_the_hand_computed_numbers(
     velocity = await s.call(at(28), "GET", "/api/v1/projects/API/velocity", params={"sprints": 5})
     assert [
         (v["name"], v["committed_points"], v["completed_points"]) for v in velocity["sprints"]
-    ] == [("Sprint 2", 21, 21), ("Sprint 1", 18, 13)]
-    assert velocity["mean"] == 17
-    assert velocity["std_dev"] == round((32**0.5), 4)
+    ] == [("Sprint 2", 20, 20), ("Sprint 1", 18, 13)]
+    assert velocity["mean"] == 16.5
+    assert velocity["std_dev"] == round((24.5**0.5), 4)
 
     # "next" created the following sprint; plan it against capacity.
     planned = await s.call(
@@ -166,9 +182,9 @@ async def test_burndown_report_and_velocity_match_the_hand_computed_numbers(
     )
     # 8 working days; bob: (8 - 1 working day off) x 0.5 = 3.5; ada: 8
     assert capacity["person_days"] == 11.5
-    assert capacity["points"]["mean_velocity"] == 17
+    assert capacity["points"]["mean_velocity"] == 16.5
     assert capacity["points"]["mean_person_days"] == 20
-    assert capacity["points"]["points"] == round(17 * 11.5 / 20, 4)
+    assert capacity["points"]["points"] == round(16.5 * 11.5 / 20, 4)
     assert sorted(capacity["points"]["based_on"]) == sorted([sid, second["id"]])
 
 

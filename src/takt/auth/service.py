@@ -103,9 +103,7 @@ async def _create_user(
     session: AsyncSession, security: Security, data: RegisterRequest, *, is_admin: bool
 ) -> User:
     if problem := password_problem(data.username, data.password):
-        raise ValidationFailed(
-            f"The password {problem}.", errors=[{"pointer": "/password", "message": problem}]
-        )
+        raise ValidationFailed.at("/password", problem, detail=f"The password {problem}.")
     username_key, email_key = data.username.lower(), str(data.email).lower()
     taken = await repo.username_or_email_taken(session, username_key, email_key)
     if taken:

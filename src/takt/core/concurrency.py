@@ -1,15 +1,30 @@
-"""ETags and If-Match / If-None-Match for versioned resources.
+"""ETags and If-Match / If-None-Match for versioned resources, and claiming a row for a write.
 
-The version check itself is atomic: models with `VersionedMixin` issue
-`UPDATE … WHERE id = ? AND version = ?`; a lost race raises StaleDataError, rendered as 412.
+A write first claims its row (`claim`): the row is locked and read again, so the write applies to
+the version that is current, whatever the request read before. Then `If-Match`, when the client
+sent one, is compared with that version: 412 only when the client asked for the precondition;
+without one the last writer wins (each write recorded in history). Models with `VersionedMixin`
+still issue `UPDATE … WHERE id = ? AND version = ?`; a claimed row can't lose that race, so a
+StaleDataError (rendered as 412) is left only to a write that skipped its claim.
 """
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import SessionTransaction
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.responses import Response
 
 from takt.core.errors import PreconditionFailed
+from takt.core.models import VersionedMixin
+
+# session.info key: (class, id) of the rows this session's transaction has claimed.
+_CLAIMED = "takt.claimed"
 
 
 def etag_for(version: int) -> str:
@@ -45,3 +60,61 @@ def stale_to_precondition(exc: StaleDataError) -> PreconditionFailed:
 
 def not_modified_response(version: int) -> Response:
     return Response(status_code=304, headers={"ETag": etag_for(version)})
+
+
+def _identity(row: VersionedMixin) -> tuple[type, Any]:
+    return type(row), row.id  # type: ignore[attr-defined]
+
+
+def _claims(session: AsyncSession) -> tuple[set[tuple[type, Any]], set[tuple[type, Any]]]:
+    """(rows claimed by this transaction or the ones around it, the set that records new claims).
+
+    Claims are kept per transaction: a savepoint rolled back releases the locks taken inside it,
+    and so forgets its claims with it (a savepoint released keeps them, claimed again at worst).
+    """
+    store: weakref.WeakKeyDictionary[SessionTransaction, set[tuple[type, Any]]]
+    store = session.info.setdefault(_CLAIMED, weakref.WeakKeyDictionary())
+    sync = session.sync_session
+    transaction = sync.get_nested_transaction() or sync.get_transaction()
+    current: set[tuple[type, Any]] = set()
+    if transaction is None:
+        return current, current
+    own = store.setdefault(transaction, set())
+    while transaction is not None:
+        current |= store.get(transaction, set())
+        transaction = transaction.parent
+    return current, own
+
+
+async def claim_all(session: AsyncSession, rows: Sequence[VersionedMixin]) -> None:
+    """Lock `rows` for this transaction and load their current state (one query per class, in id
+    order, so two requests claiming overlapping rows can't deadlock).
+
+    On SQLite a write transaction begins with `BEGIN IMMEDIATE`: it holds the database's one
+    write lock from its first statement, so what it read is already current and nothing is done.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        return
+    claimed, _ = _claims(session)
+    todo = [r for r in rows if _identity(r) not in claimed]
+    by_class: dict[type, list[Any]] = {}
+    for row in todo:
+        by_class.setdefault(type(row), []).append(row.id)  # type: ignore[attr-defined]
+    for cls, ids in by_class.items():
+        await session.execute(
+            select(cls)
+            .where(cls.id.in_(ids))  # type: ignore[attr-defined]
+            .order_by(cls.id)  # type: ignore[attr-defined]
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    # Recorded once the transaction exists (the SELECT above began it if nothing had).
+    _, own = _claims(session)
+    own.update(_identity(r) for r in todo)
+
+
+async def claim(session: AsyncSession, row: VersionedMixin, if_match: str | None) -> None:
+    """Make `row` this transaction's to write, at its current version; then 412 if the client
+    sent `If-Match` and it names another version."""
+    await claim_all(session, [row])
+    check_if_match(if_match, row.version)

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from takt.core.concurrency import claim_all
 from takt.core.errors import AppError, NotFound, ValidationFailed
 from takt.items import repository as repo
 from takt.items import service, views
@@ -28,10 +29,17 @@ async def bulk_update(
     """Valid updates apply even when others fail, unless `atomic`: then any failure raises
     BulkFailed and the request's transaction rolls everything back."""
     access.require_write()
+    items = {
+        i.key: i
+        for i in await repo.get_items(session, access.project.id, [u.key for u in request.updates])
+    }
+    # Every row up front, in id order: two bulk requests over the same items in different
+    # orders then queue instead of deadlocking, and each update applies to the current version.
+    await claim_all(session, list(items.values()))
     outcomes: list[tuple[str, Item | None, AppError | None]] = []
     for update in request.updates:
         data = ItemUpdate.model_validate(update.model_dump(exclude={"key"}, exclude_unset=True))
-        item = await repo.get_item(session, access.project.id, update.key)
+        item = items.get(update.key)
         if item is None:
             outcomes.append((update.key, None, NotFound(f"No item {update.key} in this project.")))
             continue
@@ -46,13 +54,13 @@ async def bulk_update(
 
     failed = [o for o in outcomes if o[2] is not None]
     if request.atomic and failed:
-        raise BulkFailed(
-            f"{len(failed)} of {len(outcomes)} updates failed; nothing was changed.",
-            errors=[
-                {"pointer": f"/updates/{i}", "message": f"{key}: {error.detail}"}
+        raise BulkFailed.at_each(
+            (
+                (f"/updates/{i}", f"{key}: {error.detail}")
                 for i, (key, _, error) in enumerate(outcomes)
                 if error is not None
-            ],
+            ),
+            detail=f"{len(failed)} of {len(outcomes)} updates failed; nothing was changed.",
         )
     updated = [item for _, item, _ in outcomes if item is not None]
     rows: dict[str, Any] = {}

@@ -78,10 +78,7 @@ async def create_link(
     access.require_write()
     target = await _target(session, access, target_key)
     if target.id == item.id:
-        raise ValidationFailed(
-            "An item can't link to itself.",
-            errors=[{"pointer": "/target", "message": "same item"}],
-        )
+        raise ValidationFailed.at("/target", "same item", detail="An item can't link to itself.")
     canonical, item_is_source = CANONICAL[link_type]
     source, other = (item, target) if item_is_source else (target, item)
     # Both ends locked (id order): two opposite `blocks` links made at once can't both pass.

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from typing_extensions import TypeAliasType
 
 from takt.auth.schemas import UserSummary
-from takt.core.bounds import CalendarDate
-from takt.core.schemas import NOT_NULL, Input
+from takt.core.bounds import ESTIMATE_VALUES, CalendarDate
+from takt.core.schemas import NOT_BLANK, NOT_NULL, Input
 from takt.workflow.schemas import LabelName, StatusRef
 
 # Named aliases (TypeAliasType): each is one shared component of the OpenAPI schema, so a
@@ -27,16 +28,31 @@ ItemKey = Annotated[
     StringConstraints(pattern=r"^[A-Z][A-Z0-9]{1,9}-[0-9]{1,9}$"),
     Field(description="`PROJECT-N`.", examples=["API-42"]),
 ]
+ItemKeyPath = Annotated[
+    str, Path(min_length=3, max_length=24, description="`PROJECT-N`.", examples=["API-42"])
+]
+"""An item's key as a path parameter (the items' routes and their history in `takt.events`)."""
 Title = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=255, strip_whitespace=True),
+    StringConstraints(min_length=1, max_length=255, strip_whitespace=True, pattern=NOT_BLANK),
     Field(examples=["Rate-limit the login endpoint"]),
 ]
 Markdown = Annotated[str, Field(max_length=65536, description="Markdown, up to 64 KiB.")]
 UserRef = Annotated[
     str, Field(min_length=1, max_length=64, description="Username or user id.", examples=["leo"])
 ]
-Estimate = Annotated[float, Field(ge=0, le=1000, description="Points.", examples=[3])]
+Estimate = Annotated[
+    float,
+    Field(
+        ge=0,
+        le=1000,
+        description="Points, a value of the project's estimate scale (`settings.estimate_scale`; "
+        "fibonacci: any value listed; tshirt: 0, 1, 2, 3, 5, 8, 13). Another is refused with "
+        "422 `estimate-off-scale`.",
+        examples=[3],
+        json_schema_extra={"enum": ESTIMATE_VALUES},
+    ),
+]
 Labels = Annotated[list[LabelName], Field(max_length=20, description="Label names (existing).")]
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.auth import repository as users_repo
 from takt.auth.models import User
+from takt.core.bounds import ESTIMATE_SCALES
 from takt.core.concurrency import claim, claim_all
 from takt.core.errors import Conflict, ValidationFailed
 from takt.core.events import emit
@@ -35,12 +36,6 @@ class InvalidParent(ValidationFailed):
     title = "Invalid parent"
 
 
-def _invalid(pointer: str, message: str) -> ValidationFailed:
-    return ValidationFailed(
-        f"{pointer}: {message}", errors=[{"pointer": pointer, "message": message}]
-    )
-
-
 @dataclass
 class Resolved:
     """Client references (names, usernames, keys) turned into rows of this project."""
@@ -59,7 +54,7 @@ async def _resolve_status(
 ) -> tuple[Status, Status | None]:
     status, current = await workflow_repo.find_status_and(session, project_id, ref, current_id)
     if status is None:
-        raise _invalid("/status", f"no status {ref!r} in this project")
+        raise ValidationFailed.at("/status", f"no status {ref!r} in this project")
     return status, current
 
 
@@ -71,9 +66,9 @@ async def _resolve_assignee(session: AsyncSession, project_id: str, ref: str) ->
     ) or await users_repo.find_user(session, user_id=None, username=ref, email=None)
     member = await projects_repo.get_member(session, project_id, user.id) if user else None
     if user is None or member is None:
-        raise _invalid("/assignee", f"{ref!r} is not a member of this project")
+        raise ValidationFailed.at("/assignee", f"{ref!r} is not a member of this project")
     if member[0].role == "viewer":
-        raise _invalid(
+        raise ValidationFailed.at(
             "/assignee", f"{ref!r} is a viewer of this project; viewers can't be assigned"
         )
     return user
@@ -89,14 +84,6 @@ class EstimateOffScale(ValidationFailed):
     title = "Estimate off the project's scale"
 
 
-# The values each estimate scale allows (points). Estimates are summed into commitment and
-# velocity, so a scale is a set of point values, and every estimate written is one of them.
-ESTIMATE_SCALES: dict[str, tuple[float, ...]] = {
-    "fibonacci": (0, 0.5, 1, 2, 3, 5, 8, 13, 20, 40, 100),
-    "tshirt": (0, 1, 2, 3, 5, 8, 13),
-}
-
-
 def _check_estimate(project: Project, data: ItemFields) -> None:
     """An estimate written must be on the project's scale. Estimates already stored (from before
     a change of scale, or imported) stay as they are."""
@@ -106,9 +93,10 @@ def _check_estimate(project: Project, data: ItemFields) -> None:
     allowed = ESTIMATE_SCALES.get(scale)
     if allowed is not None and data.estimate not in allowed:
         values = ", ".join(f"{v:g}" for v in allowed)
-        raise EstimateOffScale(
-            f"{data.estimate:g} is not on the project's {scale} scale ({values}).",
-            errors=[{"pointer": "/estimate", "message": f"not one of {values}"}],
+        raise EstimateOffScale.at(
+            "/estimate",
+            f"not one of {values}",
+            detail=f"{data.estimate:g} is not on the project's {scale} scale ({values}).",
         )
 
 
@@ -119,7 +107,7 @@ async def _resolve_labels(
     found = await workflow_repo.labels_by_name(session, project_id, names)
     for index, name in enumerate(names):
         if name.lower() not in found:
-            raise _invalid(f"/labels/{index}", f"no label {name!r} in this project")
+            raise ValidationFailed.at(f"/labels/{index}", f"no label {name!r} in this project")
     labels = {found[n.lower()] for n in names}
     return sorted(label.id for label in labels), sorted(label.name for label in labels)
 
@@ -129,21 +117,18 @@ async def _resolve_parent(
 ) -> Item:
     parent = await repo.get_item(session, project_id, key)
     if parent is None:
-        raise InvalidParent(
-            f"No item {key} in this project.",
-            errors=[{"pointer": "/parent_key", "message": "not an item of this project"}],
+        raise InvalidParent.at(
+            "/parent_key", "not an item of this project", detail=f"No item {key} in this project."
         )
     if parent.type not in PARENT_TYPES[child_type]:
-        raise InvalidParent(
-            f"A {child_type} can't sit under a {parent.type}.",
-            errors=[
-                {"pointer": "/parent_key", "message": f"{parent.type} can't hold {child_type}"}
-            ],
+        raise InvalidParent.at(
+            "/parent_key",
+            f"{parent.type} can't hold {child_type}",
+            detail=f"A {child_type} can't sit under a {parent.type}.",
         )
     if child_id is not None and child_id in await repo.parent_chain(session, parent.id):
-        raise InvalidParent(
-            "That parent would make the hierarchy circular.",
-            errors=[{"pointer": "/parent_key", "message": "cycle"}],
+        raise InvalidParent.at(
+            "/parent_key", "cycle", detail="That parent would make the hierarchy circular."
         )
     return parent
 
@@ -175,9 +160,10 @@ async def _resolve(
     elif item is not None and "type" in sent and item.parent_id and "parent_key" not in sent:
         current = await session.get(Item, item.parent_id)
         if current is not None and current.type not in PARENT_TYPES[child_type]:
-            raise InvalidParent(
-                f"A {child_type} can't sit under a {current.type}; change the parent too.",
-                errors=[{"pointer": "/type", "message": "incompatible with the parent"}],
+            raise InvalidParent.at(
+                "/type",
+                "incompatible with the parent",
+                detail=f"A {child_type} can't sit under a {current.type}; change the parent too.",
             )
     return resolved
 
@@ -424,10 +410,14 @@ async def move_item(
     anchor_key = before or after
     assert anchor_key is not None
     if anchor_key == item.key:
-        raise _invalid("/before" if before else "/after", "an item can't move next to itself")
+        raise ValidationFailed.at(
+            "/before" if before else "/after", "an item can't move next to itself"
+        )
     anchor = await repo.get_item(session, access.project.id, anchor_key)
     if anchor is None:
-        raise _invalid("/before" if before else "/after", f"no item {anchor_key} in this project")
+        raise ValidationFailed.at(
+            "/before" if before else "/after", f"no item {anchor_key} in this project"
+        )
     await claim(session, item, None)
     new_rank = await _rank_next_to(session, item, anchor, place_before=before is not None)
     if ranking.needs_rebalance(new_rank):

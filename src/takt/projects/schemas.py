@@ -14,12 +14,14 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
+from typing_extensions import TypeAliasType
 
 from takt.auth.schemas import PROJECT_KEY_PATTERN, UserSummary
-from takt.core.schemas import Input
+from takt.core.schemas import NOT_NULL, Input
 
-Role = Literal["admin", "member", "viewer"]
-Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+Role = TypeAliasType("Role", Literal["admin", "member", "viewer"])
+Weekday = TypeAliasType("Weekday", Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"])
+EstimateScale = TypeAliasType("EstimateScale", Literal["fibonacci", "tshirt"])
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ProjectKey = Annotated[
     str,
@@ -55,7 +57,11 @@ TimeZone = Annotated[
     Field(min_length=1, max_length=64, examples=["Europe/Berlin"]),
     AfterValidator(_valid_zone),
 ]
-WorkingDays = Annotated[list[Weekday], Field(min_length=1, max_length=7), AfterValidator(_weekdays)]
+WorkingDays = Annotated[
+    list[Weekday],
+    Field(min_length=1, max_length=7, json_schema_extra={"uniqueItems": True}),
+    AfterValidator(_weekdays),
+]
 
 
 def _default_working_days() -> list[Weekday]:
@@ -70,16 +76,19 @@ class ProjectSettings(BaseModel):
         default_factory=_default_working_days, description="Days the team works."
     )
     sprint_length_days: int = Field(14, ge=1, le=90, description="Default sprint length.")
-    estimate_scale: Literal["fibonacci", "tshirt"] = Field(
-        "fibonacci", description="Scale for estimates and planning poker."
+    estimate_scale: EstimateScale = Field(
+        "fibonacci",
+        description="Scale for estimates and planning poker, enforced on every estimate written "
+        "(422 estimate-off-scale): fibonacci 0, 0.5, 1, 2, 3, 5, 8, 13, 20, 40, 100; tshirt the "
+        "points of XS 1, S 2, M 3, L 5, XL 8, XXL 13 (and 0).",
     )
 
 
 class ProjectSettingsUpdate(Input):
-    time_zone: TimeZone | None = None
-    working_days: WorkingDays | None = None
-    sprint_length_days: int | None = Field(None, ge=1, le=90)
-    estimate_scale: Literal["fibonacci", "tshirt"] | None = None
+    time_zone: Annotated[TimeZone | None, NOT_NULL] = None
+    working_days: Annotated[WorkingDays | None, NOT_NULL] = None
+    sprint_length_days: Annotated[int | None, NOT_NULL] = Field(None, ge=1, le=90)
+    estimate_scale: Annotated[EstimateScale | None, NOT_NULL] = None
 
 
 class ProjectCreate(Input):
@@ -106,9 +115,9 @@ class ProjectCreate(Input):
 class ProjectUpdate(Input):
     """Change name, description or settings. The key can't change."""
 
-    name: str | None = Field(None, min_length=1, max_length=100)
-    description: Markdown | None = None
-    settings: ProjectSettingsUpdate | None = None
+    name: Annotated[str | None, NOT_NULL] = Field(None, min_length=1, max_length=100)
+    description: Annotated[Markdown | None, NOT_NULL] = None
+    settings: Annotated[ProjectSettingsUpdate | None, NOT_NULL] = None
 
 
 class ProjectRead(BaseModel):

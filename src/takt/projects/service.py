@@ -24,10 +24,10 @@ from takt.projects.events import (
     ProjectUpdated,
     RoleChanges,
 )
+from takt.projects.hooks import project_created
 from takt.projects.models import Project, ProjectMember
 from takt.projects.policies import ProjectAccess
 from takt.projects.schemas import MemberAdd, ProjectCreate, ProjectSettings, ProjectUpdate
-from takt.workflow import service as workflow
 
 
 class ProjectKeyTaken(Conflict):
@@ -95,7 +95,8 @@ async def create_project(
         raise ProjectKeyTaken(f"The key {data.key} is taken.") from exc
     session.add(ProjectMember(project_id=project.id, user_id=principal.id, role="admin"))
     await session.flush()
-    await workflow.create_default_workflow(session, project)
+    created = ProjectAccess(project=project, principal=principal, member_role="admin")
+    await project_created.fire(session, created)  # the workflow gives it its default statuses
     await emit(
         session,
         ProjectCreated(key=project.key, name=project.name),
@@ -113,7 +114,7 @@ async def create_project(
         target_type="project",
         target_id=project.key,
     )
-    return ProjectAccess(project=project, principal=principal, member_role="admin")
+    return created
 
 
 async def update_project(

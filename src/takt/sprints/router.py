@@ -236,7 +236,7 @@ async def get_report(context: SprintContextDep) -> SprintReport:
     return SprintReport.model_validate(context.sprint.report)
 
 
-@router.get("/sprints/{sprint_id}/forecast", responses=problems(401, 404, 422))
+@router.get("/sprints/{sprint_id}/forecast", responses=problems(401, 404, 409, 422))
 async def get_sprint_forecast(
     context: SprintContextDep,
     session: SessionDep,
@@ -261,7 +261,7 @@ async def get_velocity(
     return await reports.velocity(session, access.project, sprints)
 
 
-@router.post("/projects/{project_key}/forecast", responses=problems(401, 404, 422))
+@router.post("/projects/{project_key}/forecast", responses=problems(401, 404, 409, 422))
 async def forecast_items(
     body: ForecastRequest, access: ProjectAccessDep, session: SessionDep
 ) -> ProjectForecast:
