@@ -27,8 +27,9 @@ $(VENV)/.installed-test: requirements-test.lock pyproject.toml | $(BIN)/python
 LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --quiet $(if $(UPGRADE),--upgrade)
 lock: | $(BIN)/python
 	$(BIN)/pip install --quiet uv
-	$(BIN)/uv pip compile pyproject.toml $(LOCK_FLAGS) -o requirements.lock
-	$(BIN)/uv pip compile pyproject.toml --extra test $(LOCK_FLAGS) -c requirements.lock -o requirements-test.lock
+	# The test lock is resolved first and the server's is held to it, so both pin the same versions.
+	$(BIN)/uv pip compile pyproject.toml --extra test $(LOCK_FLAGS) -o requirements-test.lock
+	$(BIN)/uv pip compile pyproject.toml $(LOCK_FLAGS) -c requirements-test.lock -o requirements.lock
 	$(BIN)/python scripts/lockfile.py stamp
 
 run: $(VENV)/.installed
