@@ -175,3 +175,21 @@ async def test_two_opposite_blocks_links_made_at_once_are_not_both_made(
             ),
         )
         assert sorted(r.status_code for r in answers) == [201, 409]
+
+
+async def test_capacity_takes_a_member_by_username_or_id(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    people = await team(app, db)
+    ada, bob = people["ada"], people["bob"]
+    sprint = (await client.post(SPRINTS, json={"name": "1"}, headers=ada.headers)).json()
+    url = f"/api/v1/sprints/{sprint['id']}/capacity"
+    by_name = await client.put(f"{url}/bob", json={"allocation": 0.5}, headers=ada.headers)
+    assert by_name.status_code == 200, by_name.text
+    by_id = await client.put(f"{url}/{bob.id}", json={"allocation": 0.25}, headers=ada.headers)
+    assert by_id.status_code == 200
+    bob_row = next(m for m in by_id.json()["members"] if m["user"]["id"] == bob.id)
+    assert bob_row["allocation"] == 0.25
+    for stranger in ("sam", people["sam"].id, "vic", "nobody"):
+        refused = await client.put(f"{url}/{stranger}", json={"allocation": 1}, headers=ada.headers)
+        assert refused.status_code == 404, stranger

@@ -167,6 +167,16 @@ async def get_member(
     return (row[0], row[1]) if row else None
 
 
+async def get_member_by_ref(
+    session: AsyncSession, project_id: str, ref: str
+) -> tuple[ProjectMember, User] | None:
+    """A member of the project named by user id or username (members see each other, so a
+    username reveals nothing the caller couldn't list)."""
+    named = or_(User.id == ref, User.username_key == ref.strip().lower())
+    row = (await session.execute(members_of(project_id).where(named))).first()
+    return (row[0], row[1]) if row else None
+
+
 async def count_admins(session: AsyncSession, project_id: str) -> int:
     return int(
         await session.scalar(

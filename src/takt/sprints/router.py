@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from takt.core.concurrency import etag_for, is_not_modified, not_modified_response
 from takt.core.deps import (
@@ -210,9 +210,20 @@ async def get_capacity(context: SprintContextDep, session: SessionDep) -> Capaci
 
 @router.put("/sprints/{sprint_id}/capacity/{user_id}", responses=problems(401, 403, 404, 409, 422))
 async def set_capacity(
-    user_id: str, body: CapacityUpdate, context: SprintContextDep, session: SessionDep
+    user_id: Annotated[
+        str,
+        Path(
+            min_length=1,
+            max_length=64,
+            description="The member's user id or username.",
+            examples=["leo"],
+        ),
+    ],
+    body: CapacityUpdate,
+    context: SprintContextDep,
+    session: SessionDep,
 ) -> Capacity:
-    """Set a member's allocation and days off for this sprint."""
+    """Set a member's allocation and days off for this sprint (the member by id or username)."""
     await service.set_capacity(session, context, user_id, body)
     return await reports.capacity(session, context.access.project, context.sprint)
 

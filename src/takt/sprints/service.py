@@ -387,13 +387,15 @@ async def cancel_sprint(session: AsyncSession, ctx: SprintContext) -> Sprint:
 async def set_capacity(
     session: AsyncSession, context: SprintContext, user_id: str, body: CapacityUpdate
 ) -> None:
-    """A member's allocation and days off for this sprint (viewers carry no capacity)."""
+    """A member's allocation and days off for this sprint (viewers carry no capacity); the
+    member is named by user id or username."""
     context.access.require_write()
     if context.sprint.state in ("completed", "cancelled"):
         raise InvalidSprintState("A finished sprint's capacity is frozen.")
-    member = await projects_repo.get_member(session, context.access.project.id, user_id)
+    member = await projects_repo.get_member_by_ref(session, context.access.project.id, user_id)
     if member is None or member[0].role == "viewer":
         raise NotFound("No such team member in this project.")
+    user_id = member[1].id
     rows = await repo.capacity_rows(session, context.sprint.id)
     row = rows.get(user_id) or SprintCapacity(sprint_id=context.sprint.id, user_id=user_id)
     row.allocation = body.allocation
