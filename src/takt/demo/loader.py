@@ -19,6 +19,7 @@ from takt.demo.backlog import demo_origin, load_backlog
 from takt.projects import service as projects
 from takt.projects.policies import ProjectAccess
 from takt.projects.schemas import MemberAdd, ProjectCreate, ProjectSettings
+from takt.wiring import connect
 
 DEMO_PASSWORD = "takt-demo-password"
 DEMO_PROJECT = "DEMO"
@@ -66,6 +67,7 @@ async def demo_logins(session: AsyncSession, security: Security) -> list[DemoPer
 
 async def load_demo(session: AsyncSession, security: Security) -> list[DemoPerson]:
     """Create the demo people and project, then its history. Returns the people."""
+    connect()  # the CLI runs this without an app: the services' hooks must be wired
     # The team and project exist from the start of the demo's history.
     with clock_at(datetime.combine(demo_origin(utcnow().date()), time(8), tzinfo=UTC)):
         users, access = await _team(session, security)

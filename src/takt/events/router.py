@@ -1,4 +1,5 @@
-"""The project's event log, pulled by cursor, and the catalogue of event types."""
+"""The project's event log, pulled by cursor, an item's history, and the catalogue of event
+types."""
 
 from __future__ import annotations
 
@@ -7,21 +8,26 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from takt.auth.deps import CurrentPrincipal
-from takt.core.deps import CodecDep, LimitQuery, SessionDep
+from takt.core.deps import CodecDep, CursorQuery, LimitQuery, SessionDep
+from takt.core.errors import NotFound
 from takt.core.events import Event
 from takt.core.openapi import problems
 from takt.core.pagination import SortKey, paginate
 from takt.events import repository as repo
 from takt.events.catalogue import event_types
 from takt.events.schemas import EventPage, EventTypeList, EventTypeRead, event_read
+from takt.items import repository as items_repo
+from takt.items.schemas import ItemKeyPath
 from takt.projects.deps import ProjectAccessDep
 
-router = APIRouter(tags=["events"])
+router = APIRouter()
 # The cursor order (see takt.core.events.committed_horizon): commit order on both databases.
 POSITION = [SortKey(Event.tx), SortKey(Event.seq)]
 
 
-@router.get("/projects/{project_key}/events", responses=problems(400, 401, 404, 422))
+@router.get(
+    "/projects/{project_key}/events", tags=["events"], responses=problems(400, 401, 404, 422)
+)
 async def list_events(
     access: ProjectAccessDep,
     session: SessionDep,
@@ -60,7 +66,7 @@ async def list_events(
     )
 
 
-@router.get("/event-types", responses=problems(401))
+@router.get("/event-types", tags=["events"], responses=problems(401))
 async def list_event_types(principal: CurrentPrincipal) -> EventTypeList:
     """Every event type, with the JSON Schema of its `data` and `changes` (see docs/events.md)."""
     return EventTypeList(
@@ -73,4 +79,36 @@ async def list_event_types(principal: CurrentPrincipal) -> EventTypeList:
             )
             for e in event_types()
         ]
+    )
+
+
+# Documented with the items: to a client an item's history is part of the item.
+@router.get("/items/{item_key}/history", tags=["items"], responses=problems(400, 401, 404))
+async def item_history(
+    item_key: ItemKeyPath,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    codec: CodecDep,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> EventPage:
+    """Everything that happened to the item, oldest first: who changed what, from what to what."""
+    found = await items_repo.get_visible_item(session, principal, item_key)
+    if found is None:  # not there, in the trash, or in a project the caller can't see
+        raise NotFound(f"No item {item_key}.")
+    item, project, _, _ = found
+    rows, next_cursor = await paginate(
+        session,
+        repo.subject_events(item.id),
+        keys=[SortKey(Event.seq)],
+        key_of=lambda row: (row[0].seq,),
+        codec=codec,
+        sort_name="history",
+        limit=limit,
+        cursor=cursor,
+        scalars=False,
+    )
+    return EventPage(
+        data=[event_read(e, username, project.key) for e, username in rows],
+        next_cursor=next_cursor,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Path
+from fastapi import Depends
 
 from takt.auth.deps import CurrentPrincipal
 from takt.core.deps import SessionDep
@@ -13,12 +13,9 @@ from takt.core.errors import NotFound
 from takt.items import repository as repo
 from takt.items.models import Item
 from takt.items.repository import ItemRow
+from takt.items.schemas import ItemKeyPath
 from takt.items.views import Shown
 from takt.projects.policies import ProjectAccess
-
-ItemKeyPath = Annotated[
-    str, Path(min_length=3, max_length=24, description="`PROJECT-N`.", examples=["API-42"])
-]
 
 
 @dataclass(frozen=True)

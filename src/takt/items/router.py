@@ -119,9 +119,10 @@ async def list_items(
     facet_names = [f.strip() for f in facets.split(",") if f.strip()] if facets else []
     unknown = [f for f in facet_names if f not in search.FACETS]
     if unknown:
-        raise ValidationFailed(
-            f"Unknown facet {unknown[0]!r}.",
-            errors=[{"pointer": "/query/facets", "message": f"one of {', '.join(search.FACETS)}"}],
+        raise ValidationFailed.at(
+            "/query/facets",
+            f"one of {', '.join(search.FACETS)}",
+            detail=f"Unknown facet {unknown[0]!r}.",
         )
     ctx = search.SearchContext(
         project_id=access.project.id,

@@ -9,9 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.core.errors import Conflict, NotFound, ValidationFailed
-from takt.core.events import emit, emit_each
-from takt.items import repository as items_repo
-from takt.items.events import ItemChanges, ItemUpdated
+from takt.core.events import emit
 from takt.projects.models import Project
 from takt.projects.policies import ProjectAccess
 from takt.workflow import repository as repo
@@ -25,6 +23,12 @@ from takt.workflow.events import (
     StatusDeleted,
     StatusUpdated,
 )
+from takt.workflow.hooks import (
+    StatusRecategorised,
+    StatusRetired,
+    status_recategorised,
+    status_retired,
+)
 from takt.workflow.models import DEFAULT_STATUSES, Label, Status
 from takt.workflow.schemas import LabelCreate, LabelUpdate, StatusCreate, StatusUpdate
 
@@ -34,7 +38,7 @@ MAX_LABELS = 500
 
 class StatusInUse(Conflict):
     """Items are in this status. Delete it with `?move_to=<status name or id>` to say where they
-    go."""
+    go. (Raised by what holds the items, through the `status_retired` hook.)"""
 
     code = "status-in-use"
     title = "Status in use"
@@ -47,7 +51,9 @@ class NameTaken(Conflict):
     title = "Name taken"
 
 
-async def create_default_workflow(session: AsyncSession, project: Project) -> None:
+async def create_default_workflow(session: AsyncSession, created: ProjectAccess) -> None:
+    """A new project's statuses (subscribed to `projects.hooks.project_created`)."""
+    project = created.project
     for position, (name, category) in enumerate(DEFAULT_STATUSES):
         session.add(Status(project_id=project.id, name=name, category=category, position=position))
     await session.flush()
@@ -104,23 +110,6 @@ async def _status_or_404(session: AsyncSession, project: Project, status_id: str
     return status
 
 
-async def _record_items_changed(
-    session: AsyncSession, access: ProjectAccess, status: Status, changes: dict[str, list[Any]]
-) -> None:
-    """An `item.updated` event for each item in `status`, which a workflow edit changes: so
-    burndowns, reports and flow metrics replayed from the log agree with the items as they are."""
-    item_changes = ItemChanges.model_validate(changes)
-    await emit_each(
-        session,
-        access.project,
-        access.principal,
-        [
-            (item_id, ItemUpdated(key=key, reason="workflow"), item_changes)
-            for item_id, key in await items_repo.keys_in_status(session, status.id)
-        ],
-    )
-
-
 async def update_status(
     session: AsyncSession, access: ProjectAccess, status_id: str, data: StatusUpdate
 ) -> Status:
@@ -136,7 +125,9 @@ async def update_status(
         status.name = data.name
     if data.category is not None and data.category != status.category:
         changes["category"] = [status.category, data.category]
-        await _record_items_changed(session, access, status, {"category": changes["category"]})
+        await status_recategorised.fire(
+            session, StatusRecategorised(access, status, old=status.category, new=data.category)
+        )
         status.category = data.category
     if data.wip_limit is not None:
         new_limit = data.wip_limit or None
@@ -168,23 +159,18 @@ async def delete_status(
     statuses = list(await repo.statuses(session, project.id))
     if len(statuses) == 1:
         raise Conflict("A workflow keeps at least one status.")
-    in_use = await items_repo.count_in_status(session, status.id)
     target = None
     if move_to is not None:
         target = await repo.find_status(session, project.id, move_to)
         if target is None or target.id == status.id:
-            raise ValidationFailed(
-                "`move_to` must name another status of this project.",
-                errors=[{"pointer": "/query/move_to", "message": "unknown status"}],
+            raise ValidationFailed.at(
+                "/query/move_to",
+                "unknown status",
+                detail="`move_to` must name another status of this project.",
             )
-    if in_use and target is None:
-        raise StatusInUse(f"{in_use} items are in {status.name!r}; say where they go.")
-    if target is not None and in_use:
-        moved: dict[str, list[Any]] = {"status": [status.name, target.name]}
-        if target.category != status.category:
-            moved["category"] = [status.category, target.category]
-        await _record_items_changed(session, access, status, moved)
-        await items_repo.move_all_to_status(session, status.id, target.id)
+    # What is in the status moves to `target` (or the handler raises StatusInUse).
+    retired = StatusRetired(access, status, target)
+    await status_retired.fire(session, retired)
     await session.delete(status)
     await session.flush()
     for position, remaining in enumerate(s for s in statuses if s.id != status.id):
@@ -195,7 +181,7 @@ async def delete_status(
         StatusDeleted(
             id=status.id,
             name=status.name,
-            moved_items=in_use,
+            moved_items=retired.moved_items,
             moved_to=target.name if target else None,
         ),
         project,

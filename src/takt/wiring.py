@@ -1,0 +1,13 @@
+"""Connects every domain's hook subscriptions (see `takt.core.hooks`): run once at start-up by
+whatever runs services: `create_app`, the CLI's commands, the demo loader. Running it again
+changes nothing."""
+
+from __future__ import annotations
+
+from takt.items import subscriptions as items
+from takt.workflow import subscriptions as workflow
+
+
+def connect() -> None:
+    workflow.connect()
+    items.connect()
