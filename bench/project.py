@@ -330,7 +330,9 @@ class ProjectBuilder:
         elif item.fate == "Done":
             self._walk(item, item.created_at, end, ["In Progress", "Done"])
 
-    def _scope(self, item: Item, sprint: Sprint, at: datetime, change: str, reason: str | None):
+    def _scope(
+        self, item: Item, sprint: Sprint, at: datetime, change: str, reason: str | None
+    ) -> None:
         self.emit(
             at,
             "sprint.scope_changed",

@@ -75,7 +75,7 @@ async def count_queries(
     from takt.main import create_app
 
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         database_url=database_url,
         secret_key=secret_key,
         data_dir=workdir,

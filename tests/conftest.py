@@ -127,7 +127,7 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         # Two xdist workers, live servers and fresh databases share PostgreSQL's 100 connections.
         db_pool_size=8,
         db_max_overflow=4,
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from fastapi import FastAPI
 from httpx import AsyncClient
@@ -65,7 +65,7 @@ async def make_pat(
             session,
             app.state.security,
             Principal.of(account.user),
-            TokenCreate(name="test", scopes=scopes, projects=projects),  # type: ignore[arg-type]
+            TokenCreate(name="test", scopes=scopes, projects=projects),
             client=CLIENT,
         )
     return pat.id, secret
@@ -87,12 +87,12 @@ async def add_member(db: Database, project_id: str, account: Account, role: str)
         session.add(ProjectMember(project_id=project_id, user_id=account.id, role=role))
 
 
-async def login(client: AsyncClient, username: str, password: str = PASSWORD) -> dict[str, str]:
+async def login(client: AsyncClient, username: str, password: str = PASSWORD) -> dict[str, Any]:
     response = await client.post(
         "/api/v1/auth/token", data={"username": username, "password": password}
     )
     assert response.status_code == 200, response.text
-    body: dict[str, str] = response.json()
+    body: dict[str, Any] = response.json()
     return body
 
 
@@ -154,11 +154,12 @@ async def team(app: FastAPI, db: Database, key: str = "API") -> dict[str, Accoun
 
 async def new_item(
     client: AsyncClient, who: Account, key: str = "API", **fields: object
-) -> dict[str, object]:
+) -> dict[str, Any]:
+    """Create an item through the API; its JSON answer (what a client would get)."""
     body = {"title": "Something to do", **fields}
     response = await client.post(f"/api/v1/projects/{key}/items", json=body, headers=who.headers)
     assert response.status_code == 201, response.text
-    item: dict[str, object] = response.json()
+    item: dict[str, Any] = response.json()
     return item
 
 

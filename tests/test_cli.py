@@ -246,7 +246,7 @@ def test_serve_believes_proxy_headers_only_from_forwarded_allow_ips(
 
     # uvicorn falls back to $FORWARDED_ALLOW_IPS (or 127.0.0.1) when not told otherwise.
     monkeypatch.setenv("FORWARDED_ALLOW_IPS", "*")
-    settings = Settings(forwarded_allow_ips=trusted, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(forwarded_allow_ips=trusted, _env_file=None)
     config = uvicorn.Config(**uvicorn_options(settings, host=None, port=None, workers=1))
     assert config.proxy_headers is proxy_headers
     assert config.forwarded_allow_ips == allowed

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from fastapi import FastAPI
-from httpx import ASGITransport, AsyncClient
+from httpx import ASGITransport, AsyncClient, Response
 from sqlalchemy import select
 
 from takt.auth.models import User
@@ -116,7 +117,10 @@ async def test_unknown_user_and_wrong_password_look_the_same(
         "/api/v1/auth/token", data={"username": "nobody", "password": "wrong-password"}
     )
     assert wrong.status_code == unknown.status_code == 401
-    strip = lambda r: {k: v for k, v in r.json().items() if k != "request_id"}  # noqa: E731
+
+    def strip(response: Response) -> dict[str, Any]:
+        return {k: v for k, v in response.json().items() if k != "request_id"}
+
     assert strip(wrong) == strip(unknown)
     assert wrong.headers["www-authenticate"] == unknown.headers["www-authenticate"] == "Bearer"
 

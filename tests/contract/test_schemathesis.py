@@ -103,7 +103,7 @@ schemathesis.openapi.format(
 # Loaded from the app itself at import time (the server under test serves the same document);
 # schemathesis's lazy fixture loader does not work with this pytest version.
 schema = schemathesis.openapi.from_dict(
-    create_app(Settings(secret_key="x" * 48, _env_file=None)).openapi()  # type: ignore[call-arg]
+    create_app(Settings(secret_key="x" * 48, _env_file=None)).openapi()
 )
 
 

@@ -26,7 +26,7 @@ def _no_takt_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def settings_from_env(data_dir: Path) -> Settings:
-    return Settings(data_dir=data_dir, _env_file=None)  # type: ignore[call-arg]
+    return Settings(data_dir=data_dir, _env_file=None)
 
 
 def test_production_without_secret_key_raises_config_error(
@@ -139,12 +139,12 @@ def test_database_defaults_to_takt_db_in_the_data_dir(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("TAKT_DATA_DIR", str(tmp_path / "elsewhere"))
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     assert settings.database_url == f"sqlite+aiosqlite:///{tmp_path / 'elsewhere' / 'takt.db'}"
 
 
 def test_database_defaults_to_data_takt_db_without_a_data_dir() -> None:
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     assert settings.database_url == "sqlite+aiosqlite:///data/takt.db"
 
 
@@ -153,7 +153,7 @@ def test_database_url_wins_over_the_data_dir(
 ) -> None:
     monkeypatch.setenv("TAKT_DATA_DIR", str(tmp_path / "elsewhere"))
     monkeypatch.setenv("TAKT_DATABASE_URL", "postgresql+asyncpg://takt@db.example:5432/takt")
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     assert settings.database_url == "postgresql+asyncpg://takt@db.example:5432/takt"
 
 

@@ -391,6 +391,7 @@ def respelled(draw: st.DrawFn) -> str:
     """A valid query written another way: other case, quotes, whitespace; not always valid."""
     words = []
     for clause in draw(flat_queries).clauses:
+        assert not isinstance(clause, Group)  # flat queries have no groups
         value = clause.value
         if draw(st.booleans()):
             value = draw(st.sampled_from([value.upper(), value.title(), value.lower()]))

@@ -207,7 +207,7 @@ async def test_a_trashed_item_is_not_found_on_any_read_path(
     await s.call(at(2), "DELETE", f"/api/v1/items/{gone}")
 
     when = at(3)
-    for method, path, kw in (
+    reads: tuple[tuple[str, str, dict[str, Any]], ...] = (
         ("GET", f"/api/v1/items/{gone}", {}),
         ("PATCH", f"/api/v1/items/{gone}", {"json": {"title": "x"}}),
         ("DELETE", f"/api/v1/items/{gone}", {}),
@@ -217,7 +217,8 @@ async def test_a_trashed_item_is_not_found_on_any_read_path(
         ("POST", f"/api/v1/items/{gone}/comments", {"json": {"body": "x"}}),
         ("GET", f"/api/v1/items/{gone}/history", {}),
         ("DELETE", f"/api/v1/sprints/{sid}/items/{gone}", {}),
-    ):
+    )
+    for method, path, kw in reads:
         assert await s.status(when, method, path, **kw) == 404, (method, path)
     # Naming it from elsewhere finds nothing either.
     for method, path, body in (

@@ -72,9 +72,11 @@ def test_remaining_plus_completed_is_scope_every_day(steps: list[tuple]) -> None
         elif what == "sprint":
             changes = {"sprint_id": [None, "S" if joins else None]}
         kind = "item.deleted" if what == "delete" else "item.updated"
-        data = {"key": f"K-{who}", **({"title": "t"} if kind == "item.deleted" else {})}
+        data: dict[str, object] = {"key": f"K-{who}"}
+        if kind == "item.deleted":
+            data["title"] = "t"
         events.append(FakeEvent(kind, f"i{who}", when, data, changes or None))
-    replay = Replay("S", events)  # type: ignore[arg-type]
+    replay = Replay("S", events)
     for day in range(12):
         counted = totals(replay.until(start + timedelta(days=day + 1)).values())
         assert counted.remaining_points + counted.completed_points == counted.scope_points

@@ -3,7 +3,7 @@ tests that guard against extra reads both use it."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 from sqlalchemy import event
 
@@ -26,7 +26,7 @@ class StatementLog:
             return
         self.statements.append(" ".join(statement.split())[:90])
 
-    def __enter__(self) -> StatementLog:
+    def __enter__(self) -> Self:
         for engine in self.db.engines():
             event.listen(engine.sync_engine, "before_cursor_execute", self._on_execute)
         return self
