@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
 from fastapi import FastAPI, Request
@@ -26,6 +26,7 @@ from takt.core.errors import (
     error_for_status,
 )
 from takt.core.logging import request_id_var
+from takt.core.schemas import NOT_NULL
 
 log = logging.getLogger("takt.errors")
 
@@ -36,7 +37,7 @@ class FieldError(BaseModel):
 
 
 class Problem(BaseModel):
-    """An error, as RFC 9457 problem details."""
+    """An error, as RFC 9457 problem details. Each response shows examples of its own."""
 
     type: str = Field(description="`/problems/<code>`: a page that explains the problem.")
     title: str = Field(description="Short, stable summary of the problem type.")
@@ -45,23 +46,15 @@ class Problem(BaseModel):
     instance: str = Field(description="The path of the request that failed.")
     code: str = Field(description="Stable kebab-case slug, e.g. `not-found`.")
     request_id: str | None = Field(None, description="Quote it when reporting a problem.")
-    errors: list[FieldError] | None = Field(None, description="Present on 422: each field error.")
-
-    model_config = {
-        "json_schema_extra": {
-            "examples": [
-                {
-                    "type": "/problems/not-found",
-                    "title": "Not found",
-                    "status": 404,
-                    "detail": "No project with key 'API'.",
-                    "instance": "/api/v1/projects/API",
-                    "code": "not-found",
-                    "request_id": "5f0c6f1e2d8a4c8e9b1a7d3e4f5a6b7c",
-                }
-            ]
-        }
-    }
+    errors: Annotated[list[FieldError] | None, NOT_NULL] = Field(
+        None, description="On 422 (`validation-failed` and its kinds): each field error."
+    )
+    position: Annotated[int | None, NOT_NULL] = Field(
+        None,
+        ge=0,
+        description="On 400 `invalid-query`: the 0-based character offset in `q` where the "
+        "query goes wrong.",
+    )
 
 
 def problem_body(
@@ -105,22 +98,18 @@ def _pointer(loc: tuple[int | str, ...]) -> str:
     return "/" + "/".join(parts)
 
 
-def _field_error(error: dict[str, Any]) -> dict[str, str]:
+def _field_error(error: dict[str, Any]) -> tuple[str, str]:
+    """The (pointer, message) of one of FastAPI's or Pydantic's validation errors."""
     if error["type"] == "json_invalid":
         # FastAPI puts the character offset in `loc`; it is not a field, the body is at fault.
         reason = error.get("ctx", {}).get("error", "")
         position = error["loc"][-1]
-        return {"pointer": "/", "message": f"Malformed JSON at character {position}: {reason}"}
-    return {"pointer": _pointer(tuple(error["loc"])), "message": error["msg"]}
+        return "/", f"Malformed JSON at character {position}: {reason}"
+    return _pointer(tuple(error["loc"])), error["msg"]
 
 
 def validation_error(exc: RequestValidationError) -> ValidationFailed:
-    errors = [_field_error(e) for e in exc.errors()]
-    first = errors[0] if errors else {"pointer": "/", "message": "invalid"}
-    detail = f"{first['pointer']}: {first['message']}"
-    if len(errors) > 1:
-        detail += f" (and {len(errors) - 1} more)"
-    return ValidationFailed(detail, errors=errors)
+    return ValidationFailed.at_each(_field_error(e) for e in exc.errors())
 
 
 # Exceptions from the database layer that may not be bugs (see database_error).
@@ -153,9 +142,11 @@ def database_error(exc: BaseException) -> AppError | None:
     sqlstate = str(getattr(getattr(exc, "orig", None), "pgcode", None) or "")
     if isinstance(exc, DataError) or sqlstate.startswith("22"):  # SQL class 22: data exception
         # A value the column type refuses (e.g. a NUL byte in a path or query on PostgreSQL).
-        return ValidationFailed(
-            "A value in the request can't be stored or compared; check for control characters.",
-            errors=[{"pointer": "/", "message": "value refused by the database"}],
+        return ValidationFailed.at(
+            "/",
+            "value refused by the database",
+            detail="A value in the request can't be stored or compared; check for control "
+            "characters.",
         )
     return None
 
@@ -178,9 +169,8 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 400 and detail == "There was an error parsing the body":
             # A body that isn't UTF-8 JSON is a validation failure like any malformed JSON.
             return problem_response(
-                ValidationFailed(
-                    "The request body is not valid UTF-8 JSON.",
-                    errors=[{"pointer": "/", "message": "not valid UTF-8 JSON"}],
+                ValidationFailed.at(
+                    "/", "not valid UTF-8 JSON", detail="The request body is not valid UTF-8 JSON."
                 ),
                 request.url.path,
             )
@@ -203,9 +193,9 @@ def install_error_handlers(app: FastAPI) -> None:
         # client's input, so 422 — but logged, since the request schema should have caught it.
         assert isinstance(exc, PydanticValidationError)
         log.warning("validation inside a service", extra={"path": request.url.path})
-        errors = [{"pointer": _pointer(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
+        errors = [(_pointer(tuple(e["loc"])), e["msg"]) for e in exc.errors()]
         return problem_response(
-            ValidationFailed(errors[0]["message"] if errors else None, errors=errors),
+            ValidationFailed.at_each(errors, detail=errors[0][1] if errors else None),
             request.url.path,
         )
 

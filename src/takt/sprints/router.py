@@ -7,32 +7,23 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response, status
 
 from takt.core.concurrency import etag_for, is_not_modified, not_modified_response
-from takt.core.deps import (
-    CodecDep,
-    CursorQuery,
-    DatabaseDep,
-    IfMatchHeader,
-    IfNoneMatchHeader,
-    LimitQuery,
-    SessionDep,
-)
+from takt.core.deps import DatabaseDep, IfMatchHeader, IfNoneMatchHeader, PageDep, SessionDep
 from takt.core.openapi import json_data_response, problems
-from takt.core.pagination import Page, SortKey, paginate
+from takt.core.pagination import Page
 from takt.projects.deps import ProjectAccessDep
-from takt.sprints import reports, service
-from takt.sprints import repository as repo
+from takt.sprints import reports, service, views
 from takt.sprints.deps import SprintContextDep
 from takt.sprints.models import Sprint
 from takt.sprints.schemas import (
     Burndown,
     Capacity,
     CapacityUpdate,
-    Commitment,
     CompleteRequest,
     ForecastRequest,
     ProjectForecast,
     ScopeAdd,
     SprintCreate,
+    SprintFilters,
     SprintForecast,
     SprintRead,
     SprintReport,
@@ -44,60 +35,25 @@ from takt.sprints.schemas import (
 router = APIRouter(tags=["sprints"])
 
 
-async def sprint_read(sprint: Sprint, project_key: str) -> SprintRead:
-    commitment = None
-    frozen = await sprint.awaitable_attrs.commitment  # deferred: loaded here when needed
-    if frozen is not None:
-        commitment = Commitment(
-            items=len(frozen),
-            points=round(sum(c["estimate"] or 0 for c in frozen), 4),
-            keys=[c["key"] for c in frozen],
-        )
-    return SprintRead(
-        id=sprint.id,
-        project_key=project_key,
-        name=sprint.name,
-        goal=sprint.goal,
-        start_date=sprint.start_date,
-        end_date=sprint.end_date,
-        state=sprint.state,
-        started_at=sprint.started_at,
-        completed_at=sprint.completed_at,
-        commitment=commitment,
-        report=SprintReport.model_validate(sprint.report) if sprint.report else None,
-        created_at=sprint.created_at,
-        updated_at=sprint.updated_at,
-        version=sprint.version,
-    )
-
-
 async def _with_etag(response: Response, sprint: Sprint, project_key: str) -> SprintRead:
     response.headers["ETag"] = etag_for(sprint.version)
-    return await sprint_read(sprint, project_key)
+    return await views.sprint_read(sprint, project_key)
 
 
 @router.get("/projects/{project_key}/sprints", responses=problems(400, 401, 404, 422))
 async def list_sprints(
     access: ProjectAccessDep,
     session: SessionDep,
-    codec: CodecDep,
+    page: PageDep,
     state: Annotated[SprintState | None, Query(description="Only sprints in this state.")] = None,
-    limit: LimitQuery = 50,
-    cursor: CursorQuery = None,
 ) -> Page[SprintRead]:
     """The project's sprints, by start date."""
-    rows, next_cursor = await paginate(
-        session,
-        repo.sprints_of(access.project.id, [state] if state else None),
-        keys=[SortKey(Sprint.start_date), SortKey(Sprint.id)],
-        key_of=lambda s: (s.start_date.isoformat(), s.id),
-        codec=codec,
-        sort_name="sprints",
-        limit=limit,
-        cursor=cursor,
+    rows, next_cursor = await service.list_sprints(
+        session, access, filters=SprintFilters(state=state), page=page
     )
+    key = access.project.key
     return Page[SprintRead](
-        data=[await sprint_read(s, access.project.key) for s in rows], next_cursor=next_cursor
+        data=[await views.sprint_read(s, key) for s in rows], next_cursor=next_cursor
     )
 
 
@@ -242,9 +198,7 @@ async def get_burndown(
 @router.get("/sprints/{sprint_id}/report", responses=problems(401, 404, 409))
 async def get_report(context: SprintContextDep) -> SprintReport:
     """The frozen report of a completed sprint."""
-    if context.sprint.report is None:
-        raise service.InvalidSprintState("The report exists once the sprint is completed.")
-    return SprintReport.model_validate(context.sprint.report)
+    return views.report_read(service.report_of(context))
 
 
 @router.get("/sprints/{sprint_id}/forecast", responses=problems(401, 404, 409, 422))

@@ -52,6 +52,14 @@ class SprintCreate(Input):
     )
 
 
+class SprintFilters(BaseModel):
+    """What a list of sprints is narrowed to (the list's query parameters)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    state: SprintState | None = None
+
+
 class SprintUpdate(Input):
     name: Annotated[str | None, NOT_NULL] = Field(None, min_length=1, max_length=100)
     goal: Annotated[str | None, NOT_NULL] = Field(None, max_length=2000)

@@ -129,7 +129,10 @@ class ItemDoc(Doc):
     sprint: Ref | None = Field(description="The `ref` of the item's sprint.")
     due_date: date | None
     blocked: bool
-    rank: Annotated[str, AfterValidator(_valid_rank)] = Field(max_length=64)
+    rank: Annotated[str, AfterValidator(_valid_rank)] = Field(
+        max_length=64,
+        pattern=r"^[0-9A-Za-z]*[1-9A-Za-z]$",  # is_valid_rank, said in the schema
+    )
     created_at: datetime
     updated_at: datetime
     started_at: datetime | None

@@ -5,19 +5,26 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from typing_extensions import TypeAliasType
 
-from takt.core.schemas import Input
+from takt.core.schemas import NOT_BLANK, NOT_NULL, Input
 
-Category = Literal["backlog", "todo", "in_progress", "in_review", "done", "cancelled"]
+StatusCategory = TypeAliasType(
+    "StatusCategory", Literal["backlog", "todo", "in_progress", "in_review", "done", "cancelled"]
+)
+Category = StatusCategory
 StatusName = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=50, strip_whitespace=True),
+    StringConstraints(min_length=1, max_length=50, strip_whitespace=True, pattern=NOT_BLANK),
     Field(description="Shown on the board; unique in the project.", examples=["In Progress"]),
 ]
 LabelName = Annotated[
     str,
     StringConstraints(
-        min_length=1, max_length=50, strip_whitespace=True, pattern=r"^[^\x00-\x1f\x7f]+$"
+        min_length=1,
+        max_length=50,
+        strip_whitespace=True,
+        pattern=r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$",  # not blank
     ),
     Field(description="No control characters.", examples=["api"]),
 ]
@@ -52,10 +59,12 @@ class StatusCreate(Input):
 
 
 class StatusUpdate(Input):
-    name: StatusName | None = None
-    category: Category | None = None
-    wip_limit: int | None = Field(None, ge=0, le=1000, description="0 removes the limit.")
-    position: int | None = Field(None, ge=0, le=49)
+    name: Annotated[StatusName | None, NOT_NULL] = None
+    category: Annotated[StatusCategory | None, NOT_NULL] = None
+    wip_limit: Annotated[int | None, NOT_NULL] = Field(
+        None, ge=0, le=1000, description="0 removes the limit."
+    )
+    position: Annotated[int | None, NOT_NULL] = Field(None, ge=0, le=49)
 
 
 class StatusList(BaseModel):
@@ -69,8 +78,8 @@ class LabelCreate(Input):
 
 
 class LabelUpdate(Input):
-    name: LabelName | None = None
-    color: Color | None = None
+    name: Annotated[LabelName | None, NOT_NULL] = None
+    color: Annotated[Color | None, NOT_NULL] = None
 
 
 class LabelRead(BaseModel):
