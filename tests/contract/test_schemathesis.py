@@ -172,6 +172,10 @@ BEYOND_THE_SCHEMA = re.compile(
             r"give start_date",
             r"next sprint would end after",
             r"A sprint lasts at most",
+            # A forecast needs history the seeded project doesn't have (METRICS.md: 422).
+            r"working days of history",
+            r"No item was finished",
+            r"has no items yet",
         ]
     )
 )

@@ -95,21 +95,21 @@ async def test_forecasts_from_project_history(
     assert odds.json()["probability"] == 0
 
 
-async def test_too_little_history_is_409_with_a_reason(
+async def test_too_little_history_is_422_with_a_reason(
     client: AsyncClient, app: FastAPI, db: Database
 ) -> None:
-    """A valid request the project's state can't answer yet: a conflict, not a validation error."""
+    """METRICS.md: too little history answers 422 with a reason."""
     ada = (await team(app, db))["ada"]
     none_yet = await client.post(
         "/api/v1/projects/API/forecast", json={"item_count": 3}, headers=ada.headers
     )
-    assert none_yet.status_code == 409
+    assert none_yet.status_code == 422
     assert none_yet.json()["code"] == "not-enough-history"
     await new_item(client, ada)
     young = await client.post(
         "/api/v1/projects/API/forecast", json={"item_count": 3}, headers=ada.headers
     )
-    assert young.status_code == 409
+    assert young.status_code == 422
     assert "working days of history" in young.json()["detail"]
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.auth.schemas import UserSummary
 from takt.core.db import Database
-from takt.core.errors import Conflict
+from takt.core.errors import ValidationFailed
 from takt.core.events import parse_event
 from takt.core.time import end_of_day, local_date, utcnow, working_days
 from takt.items.events import ItemChanges, ItemCreated
@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 MIN_HISTORY_DAYS = 10
 
 
-class NotEnoughHistory(Conflict):
+class NotEnoughHistory(ValidationFailed):
     """A forecast needs at least 10 working days of history with at least one finished item.
     Finish some work (or widen `window`) and ask again."""
 
