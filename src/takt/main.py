@@ -56,10 +56,11 @@ ceremonies, risks and blockers, code reviews and deployments, linked under one A
 
 TAGS = [
     {"name": "auth", "description": "Accounts, logins, refresh and personal access tokens."},
-    {"name": "projects", "description": "Projects, their settings and members."},
+    {"name": "projects", "description": "Projects, their settings and members; finding people."},
     {"name": "workflow", "description": "A project's statuses (board columns) and labels."},
     {"name": "items", "description": "Work items: backlog, search, links, comments, history."},
     {"name": "sprints", "description": "Sprints: scope, capacity, burndown, velocity, forecasts."},
+    {"name": "export and import", "description": "A whole project as one document, and back."},
     {"name": "events", "description": "The event log: every change, pulled by cursor."},
     {"name": "audit", "description": "Security-relevant actions: who, what, when, from where."},
     {"name": "operations", "description": "Health, readiness, metrics and error explanations."},

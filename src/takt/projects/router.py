@@ -220,7 +220,7 @@ async def remove_member(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/users", tags=["users"], responses=problems(400, 401, 422))
+@router.get("/users", responses=problems(400, 401, 422))
 async def search_users(
     principal: CurrentPrincipal,
     session: SessionDep,
