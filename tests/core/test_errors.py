@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Annotated, Any
 
 import pytest
 from fastapi import APIRouter, FastAPI, Request
 from httpx import AsyncClient, Response
 from pydantic import BaseModel, ConfigDict, Field
+
+import takt
+from takt.core.errors import IdempotencyKeyReused, ValidationFailed
 
 AssertProblem = Callable[[Response, int, str], dict[str, Any]]
 
@@ -33,6 +38,16 @@ async def create_item(item: ItemIn) -> ItemIn:
 @router.post("/raw")
 async def count_raw_body(request: Request) -> dict[str, int]:
     return {"size": len(await request.body())}
+
+
+@router.post("/one-field")
+async def refuse_one_field() -> None:
+    raise ValidationFailed.at("/title", "too dull", detail="The title is too dull.")
+
+
+@router.post("/two-fields")
+async def refuse_two_fields() -> None:
+    raise ValidationFailed.at_each([("/title", "too dull"), ("/labels/1", "unknown label")])
 
 
 @pytest.fixture(scope="module")
@@ -194,3 +209,71 @@ async def test_error_response_echoes_the_clients_request_id(
     body = assert_problem(response, 422, "validation-failed")
     assert response.headers["x-request-id"] == "client-req-7"
     assert body["request_id"] == "client-req-7"
+
+
+async def test_a_422_built_at_one_pointer_answers_that_pointer_and_detail(
+    client: AsyncClient, assert_problem: AssertProblem
+) -> None:
+    response = await client.post("/test/errors/one-field")
+    body = assert_problem(response, 422, "validation-failed")
+    assert body["detail"] == "The title is too dull."
+    assert body["errors"] == [{"pointer": "/title", "message": "too dull"}]
+
+
+async def test_a_422_built_at_several_pointers_lists_each_and_sums_up_the_first(
+    client: AsyncClient, assert_problem: AssertProblem
+) -> None:
+    response = await client.post("/test/errors/two-fields")
+    body = assert_problem(response, 422, "validation-failed")
+    assert body["detail"] == "/title: too dull (and 1 more)"
+    assert body["errors"] == [
+        {"pointer": "/title", "message": "too dull"},
+        {"pointer": "/labels/1", "message": "unknown label"},
+    ]
+
+
+def test_a_422_at_one_pointer_says_where_in_its_detail_by_default() -> None:
+    error = ValidationFailed.at("/labels/0", "no label 'x'")
+    assert error.detail == "/labels/0: no label 'x'"
+    assert error.extra == {"errors": [{"pointer": "/labels/0", "message": "no label 'x'"}]}
+
+
+def test_a_422_kind_built_at_a_pointer_keeps_its_own_code() -> None:
+    error = IdempotencyKeyReused.at("/headers/Idempotency-Key", "used with another request")
+    assert type(error) is IdempotencyKeyReused
+    assert (error.status, error.code) == (422, "idempotency-key-reused")
+
+
+def test_a_field_name_is_refused_as_a_pointer() -> None:
+    with pytest.raises(ValueError, match="'/estimate'"):
+        ValidationFailed.at("estimate", "not on the scale")
+
+
+# Files that still build `{"pointer": …}` by hand, to move to `ValidationFailed.at` / `at_each`
+# (issue 12, point 6). Delete each line as its file is converted; the test fails on a stale line
+# as well as on a new hand-built site, so this list only shrinks.
+POINTERS_STILL_BUILT_BY_HAND = {
+    "core/idempotency.py",  # the Idempotency-Key length check
+    "core/middleware.py",  # the NUL character in the URL
+    "core/openapi.py",  # the example 422 of the API docs
+    "sprints/service.py",  # dates, item_keys, carry_over_to
+}
+
+
+def _builds_pointers(path: Path) -> bool:
+    """Whether the module writes the string "pointer" (a field error built by hand)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    return any(
+        isinstance(node, ast.Constant) and node.value == "pointer" for node in ast.walk(tree)
+    )
+
+
+def test_only_core_errors_builds_field_errors_with_pointers() -> None:
+    root = Path(takt.__file__).parent
+    building = {
+        path.relative_to(root).as_posix()
+        for path in root.rglob("*.py")
+        if path != root / "core" / "errors.py" and _builds_pointers(path)
+    }
+    assert building - POINTERS_STILL_BUILT_BY_HAND == set(), "use ValidationFailed.at(...)"
+    assert POINTERS_STILL_BUILT_BY_HAND - building == set(), "converted: delete from the list"

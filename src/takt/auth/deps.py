@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.auth import repository as repo
 from takt.auth.principal import Principal
@@ -40,19 +41,10 @@ SecurityDep = Annotated[Security, Depends(get_security)]
 ClientDep = Annotated[ClientContext, Depends(get_client)]
 
 
-async def get_principal(
-    request: Request,
-    session: SessionDep,
-    token: Annotated[str | None, Depends(bearer_scheme)],
-) -> Principal:
-    # The process-wide objects come straight from the app rather than as dependencies of their
-    # own: this runs on every request, and each dependency costs FastAPI a resolution step.
-    state = request.app.state
-    database: Database = state.db
-    security: Security = state.security
-    settings: Settings = state.settings
-    if not token:
-        raise Unauthorized("Send `Authorization: Bearer <token>`.")
+async def _authenticate(session: AsyncSession, security: Security, token: str) -> Principal:
+    """Step 1, who: the principal the bearer token stands for, or 401. A token seen in the last
+    moments comes from this worker's principal cache without a query; any other is resolved
+    (access token or personal access token) and cached until its entry or the token expires."""
     cache = security.principals
     cache_key = cache.key(token)
     principal = cache.get(cache_key)
@@ -66,7 +58,15 @@ async def get_principal(
             now=utcnow(),
             epoch=epoch,
         )
+    return principal
 
+
+async def _rate_limit(
+    request: Request, security: Security, settings: Settings, principal: Principal
+) -> None:
+    """Step 2, how often: count the request against the caller's budget per minute (each
+    personal access token has its own; access tokens share their user's), or 429 with
+    `Retry-After`. The `RateLimit-*` headers go on whatever response leaves."""
     limit = settings.rate_limit_per_minute
     subject = f"pat:{principal.token_id}" if principal.via == "pat" else f"user:{principal.id}"
     window = await security.counters.hit(f"rate:{subject}", RATE_WINDOW_SECONDS)
@@ -86,24 +86,54 @@ async def get_principal(
     # route builds itself.
     request.state.extra_headers = rate_headers
 
-    if request.method not in SAFE_METHODS and not principal.has_scope("write"):
-        raise Forbidden("This token has the read scope only.")
 
+async def _touch_token(
+    request: Request,
+    session: AsyncSession,
+    database: Database,
+    security: Security,
+    principal: Principal,
+    token: str,
+) -> Principal:
+    """Step 3, when last used: a personal access token's `last_used_at` is written at most once
+    per `LAST_USED_RESOLUTION`, so most requests write nothing. Answers the principal as it is
+    now (and caches it), so the next request doesn't write again."""
     now = utcnow()
     if (
-        principal.via == "pat"
-        and principal.token_id
-        and pat_needs_touch(principal.token_last_used_at, now)
+        principal.via != "pat"
+        or not principal.token_id
+        or not pat_needs_touch(principal.token_last_used_at, now)
     ):
-        if request.method in SAFE_METHODS:
-            # The request's own session is read-only; record the use in a short write of its own.
-            async with database.transaction() as write:
-                await repo.touch_pat(write, principal.token_id, now)
-        else:
-            await repo.touch_pat(session, principal.token_id, now)
-        principal = replace(principal, token_last_used_at=now)
-        cache.replace(cache_key, principal)
+        return principal
+    if request.method in SAFE_METHODS:
+        # The request's own session is read-only; record the use in a short write of its own.
+        async with database.transaction() as write:
+            await repo.touch_pat(write, principal.token_id, now)
+    else:
+        await repo.touch_pat(session, principal.token_id, now)
+    principal = replace(principal, token_last_used_at=now)
+    security.principals.replace(security.principals.key(token), principal)
     return principal
+
+
+async def get_principal(
+    request: Request,
+    session: SessionDep,
+    token: Annotated[str | None, Depends(bearer_scheme)],
+) -> Principal:
+    """The caller: authenticated, within its rate limit, allowed this method by its token's
+    scope, and with its personal access token's use recorded."""
+    # The process-wide objects come straight from the app rather than as dependencies of their
+    # own: this runs on every request, and each dependency costs FastAPI a resolution step.
+    state = request.app.state
+    security: Security = state.security
+    if not token:
+        raise Unauthorized("Send `Authorization: Bearer <token>`.")
+    principal = await _authenticate(session, security, token)
+    await _rate_limit(request, security, state.settings, principal)
+    if request.method not in SAFE_METHODS and not principal.has_scope("write"):
+        raise Forbidden("This token has the read scope only.")
+    return await _touch_token(request, session, state.db, security, principal, token)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

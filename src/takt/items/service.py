@@ -17,13 +17,13 @@ from takt.core.time import utcnow
 from takt.items import ranking
 from takt.items import repository as repo
 from takt.items.events import ItemChanges, ItemCreated, ItemMoved, ItemUpdated, RankChanges
+from takt.items.hooks import SprintChanged, SprintChanging, sprint_changed, sprint_changing
 from takt.items.models import PARENT_TYPES, PRIORITIES, Item
 from takt.items.schemas import ItemCreate, ItemFields, ItemUpdate
+from takt.items.sprint_directory import SprintView, directory
 from takt.projects import repository as projects_repo
 from takt.projects.models import Project
 from takt.projects.policies import ProjectAccess
-from takt.sprints import scope
-from takt.sprints.models import Sprint
 from takt.workflow import repository as workflow_repo
 from takt.workflow.models import Status
 
@@ -199,7 +199,9 @@ async def create_item(session: AsyncSession, access: ProjectAccess, data: ItemCr
     _check_estimate(project, data)
     resolved = await _resolve(session, project.id, data, item=None)
     status = resolved.status or await _default_status(session, project.id)
-    sprint = await scope.joinable(session, project.id, data.sprint_id) if data.sprint_id else None
+    joined = None
+    if data.sprint_id is not None:
+        _, joined = await _check_sprint_change(session, access, None, None, data.sprint_id)
     number = await repo.next_number(session, project.id)  # also serializes concurrent creates
     item = Item(
         project_id=project.id,
@@ -243,17 +245,8 @@ async def create_item(session: AsyncSession, access: ProjectAccess, data: ItemCr
         access.principal,
         subject=item,
     )
-    if sprint is not None:
-        await scope.record(
-            session,
-            project,
-            access.principal,
-            sprint,
-            item=item,
-            key=item.key,
-            change="added",
-            estimate=item.estimate,
-        )
+    if joined is not None:
+        await sprint_changed.fire(session, SprintChanged(access, item, left=None, joined=joined))
     return Created(
         item=item,
         status=status,
@@ -294,14 +287,15 @@ async def update_item(
     if_match: str | None,
     reason: str | None = None,
 ) -> Updated:
-    """Apply the fields sent; one `item.updated` event lists each change as [old, new], and a
-    move between sprints adds `sprint.scope_changed` events (with `reason`, e.g. carry-over)."""
+    """Apply the fields sent; one `item.updated` event lists each change as [old, new]. A move
+    between sprints is checked (`sprint_changing`) and recorded (`sprint_changed`, with `reason`,
+    e.g. carry-over) by the sprints, through the hooks of `takt.items.hooks`."""
     access.require_write()
     # The write applies to the current version; 412 only if the client sent If-Match.
     await claim(session, item, if_match)
     # One flush at the end: the version (and so the ETag) moves once per update.
     with session.no_autoflush:
-        changes, moves, resolved = await _apply_update(session, access, item, data)
+        changes, moved, resolved = await _apply_update(session, access, item, data)
     if changes:
         item.updated_at = utcnow()
         await session.flush()
@@ -313,24 +307,36 @@ async def update_item(
             ItemChanges.model_validate(changes),
             subject=item,
         )
-    for sprint, change in moves:
-        await scope.record(
-            session,
-            access.project,
-            access.principal,
-            sprint,
-            item=item,
-            key=item.key,
-            change=change,
-            estimate=item.estimate,
-            reason=reason,
-        )
+    if moved is not None:
+        left, joined = moved
+        await sprint_changed.fire(session, SprintChanged(access, item, left, joined, reason))
     return Updated(item=item, changes=changes, status=resolved.status, assignee=resolved.assignee)
+
+
+async def _check_sprint_change(
+    session: AsyncSession,
+    access: ProjectAccess,
+    item: Item | None,
+    left_id: str | None,
+    joined_id: str | None,
+) -> tuple[SprintView | None, SprintView | None]:
+    """The sprints an item leaves and joins (read in one statement), once the sprints' rules
+    (`sprint_changing`) allow the move."""
+    wanted = [sprint_id for sprint_id in (left_id, joined_id) if sprint_id is not None]
+    found = await directory().find(session, access.project.id, wanted)
+    left = found.get(left_id) if left_id is not None else None
+    joined = found.get(joined_id) if joined_id is not None else None
+    await sprint_changing.fire(session, SprintChanging(access, item, left, joined_id, joined))
+    return left, joined
+
+
+# The sprints an update took the item out of and into (each None where there was none).
+SprintMove = tuple[SprintView | None, SprintView | None]
 
 
 async def _apply_update(
     session: AsyncSession, access: ProjectAccess, item: Item, data: ItemUpdate
-) -> tuple[dict[str, list[Any]], list[tuple[Sprint, str]], Resolved]:
+) -> tuple[dict[str, list[Any]], SprintMove | None, Resolved]:
     project = access.project
     sent = data.model_fields_set
     _check_estimate(project, data)
@@ -341,14 +347,9 @@ async def _apply_update(
         if old != new:
             changes[field] = [old, new]
 
-    moves: list[tuple[Sprint, str]] = []
+    moved: SprintMove | None = None
     if "sprint_id" in sent and data.sprint_id != item.sprint_id:
-        if item.sprint_id is not None:
-            left = await scope.leavable(session, project.id, item.sprint_id)
-            if left is not None:
-                moves.append((left, "removed"))
-        if data.sprint_id is not None:
-            moves.append((await scope.joinable(session, project.id, data.sprint_id), "added"))
+        moved = await _check_sprint_change(session, access, item, item.sprint_id, data.sprint_id)
         changes["sprint_id"] = [item.sprint_id, data.sprint_id]
         item.sprint_id = data.sprint_id
     for field in ("title", "description", "type", "blocked", "estimate"):
@@ -389,7 +390,7 @@ async def _apply_update(
         old_labels = sorted((await repo.label_names(session, [item.id])).get(item.id, []))
         await repo.set_labels(session, item.id, resolved.label_ids)
         change("labels", old_labels, resolved.label_names or [])
-    return changes, moves, resolved
+    return changes, moved, resolved
 
 
 def _iso(value: Any) -> str | None:

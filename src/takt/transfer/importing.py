@@ -27,19 +27,13 @@ from takt.transfer.schemas import ExportDocument, ImportRequest, ItemDoc
 from takt.workflow import repository as workflow_repo
 
 
-def _problem(pointer: str, message: str) -> ValidationFailed:
-    return ValidationFailed(
-        f"{pointer}: {message}", errors=[{"pointer": pointer, "message": message}]
-    )
-
-
 def _unique(values: Iterable[str | None], pointer: str, what: str) -> None:
     seen: set[str] = set()
     for index, value in enumerate(values):
         if value is None:
             continue
         if value in seen:
-            raise _problem(pointer.format(index), f"duplicate {what}")
+            raise ValidationFailed.at(pointer.format(index), f"duplicate {what}")
         seen.add(value)
 
 
@@ -62,7 +56,7 @@ def check(doc: ExportDocument) -> None:
     for part, refs in rows:
         for index, ref in enumerate(refs):
             if ref is not None and ref in seen:
-                raise _problem(f"/document/{part}/{index}/ref", "reference used twice")
+                raise ValidationFailed.at(f"/document/{part}/{index}/ref", "reference used twice")
             seen.add(ref or "")
     statuses = {s.name for s in doc.statuses}
     labels = {lb.name for lb in doc.labels}
@@ -71,18 +65,18 @@ def check(doc: ExportDocument) -> None:
     for index, item in enumerate(doc.items):
         at = f"/document/items/{index}"
         if item.status not in statuses:
-            raise _problem(f"{at}/status", f"unknown status {item.status!r}")
+            raise ValidationFailed.at(f"{at}/status", f"unknown status {item.status!r}")
         for name in item.labels:
             if name not in labels:
-                raise _problem(f"{at}/labels", f"unknown label {name!r}")
+                raise ValidationFailed.at(f"{at}/labels", f"unknown label {name!r}")
         if item.parent_key is not None and item.parent_key not in keys:
-            raise _problem(f"{at}/parent_key", "unknown parent")
+            raise ValidationFailed.at(f"{at}/parent_key", "unknown parent")
         if item.sprint is not None and item.sprint not in sprints:
-            raise _problem(f"{at}/sprint", "unknown sprint")
+            raise ValidationFailed.at(f"{at}/sprint", "unknown sprint")
     _parents_first(doc.items)
     for index, link in enumerate(doc.links):
         if link.source not in keys or link.target not in keys:
-            raise _problem(f"/document/links/{index}", "unknown item")
+            raise ValidationFailed.at(f"/document/links/{index}", "unknown item")
     _unique(
         (f"{link.source} {link.target} {link.type}" for link in doc.links),
         "/document/links/{}",
@@ -90,16 +84,16 @@ def check(doc: ExportDocument) -> None:
     )
     for index, comment in enumerate(doc.comments):
         if comment.item_key not in keys:
-            raise _problem(f"/document/comments/{index}/item_key", "unknown item")
+            raise ValidationFailed.at(f"/document/comments/{index}/item_key", "unknown item")
     active = [index for index, s in enumerate(doc.sprints) if s.state == "active"]
     if len(active) > 1:
-        raise _problem(f"/document/sprints/{active[1]}/state", "a second active sprint")
+        raise ValidationFailed.at(f"/document/sprints/{active[1]}/state", "a second active sprint")
     for index, event in enumerate(doc.history):
         # History is read back by burndowns, reports and consumers through the catalogue's models.
         try:
             parse_event(event.type, event.data, event.changes)
         except InvalidEvent as exc:
-            raise _problem(f"/document/history/{index}", str(exc)[:300]) from exc
+            raise ValidationFailed.at(f"/document/history/{index}", str(exc)[:300]) from exc
 
 
 def _parents_first(items: list[ItemDoc]) -> list[ItemDoc]:
@@ -113,7 +107,7 @@ def _parents_first(items: list[ItemDoc]) -> list[ItemDoc]:
         current: ItemDoc | None = item
         while current is not None and current.key not in placed:
             if current in chain:
-                raise _problem("/document/items", f"parent cycle at {current.key}")
+                raise ValidationFailed.at("/document/items", f"parent cycle at {current.key}")
             chain.append(current)
             current = by_key.get(current.parent_key) if current.parent_key else None
         for link in reversed(chain):

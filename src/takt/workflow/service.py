@@ -73,6 +73,16 @@ async def _flush_or_name_taken(session: AsyncSession, name: str) -> None:
         raise NameTaken(f"The name {name!r} is taken in this project.") from exc
 
 
+async def list_statuses(session: AsyncSession, access: ProjectAccess) -> Sequence[Status]:
+    """The project's workflow in board order (at most 50 statuses: one answer, no pages)."""
+    return await repo.statuses(session, access.project.id)
+
+
+async def list_labels(session: AsyncSession, access: ProjectAccess) -> Sequence[Label]:
+    """The project's labels by name (at most 500: one answer, no pages)."""
+    return await repo.labels(session, access.project.id)
+
+
 async def create_status(session: AsyncSession, access: ProjectAccess, data: StatusCreate) -> Status:
     access.require_admin("Changing the workflow")
     project = access.project
