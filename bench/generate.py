@@ -81,7 +81,8 @@ class PostgresWriter:
         if not rows:
             return
         spec = metadata.tables[table]
-        names = columns(spec)
+        # Columns the generator doesn't fill (added since it was written) take their defaults.
+        names = [n for n in columns(spec) if n in rows[0]]
         json_columns = {c.name for c in spec.columns if isinstance(c.type, JSON)}
 
         def records() -> Iterator[tuple[Any, ...]]:
