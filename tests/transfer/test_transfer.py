@@ -513,3 +513,21 @@ async def test_import_refuses_history_outside_the_event_catalogue(
         assert response.status_code == 422, response.text
         assert response.json()["errors"][0]["pointer"] == f"/document/history/{created}"
     assert (await client.get("/api/v1/projects/NEW", headers=ada.headers)).status_code == 404
+
+
+async def test_an_item_number_beyond_the_database_is_refused_not_a_500(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    ada = (await team(app, db))["ada"]
+    await new_item(client, ada)
+    document = (await client.get("/api/v1/projects/API/export", headers=ada.headers)).json()
+    for field, where in (("number", "items"), ("next_number", "project")):
+        broken = json.loads(json.dumps(document))
+        target = broken[where][0] if where == "items" else broken[where]
+        target[field] = 10**20
+        response = await client.post(
+            IMPORT, json={"key": "NEW", "document": broken}, headers=ada.headers
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["code"] == "validation-failed"
+    assert (await client.get("/api/v1/projects/NEW", headers=ada.headers)).status_code == 404
