@@ -5,9 +5,11 @@ changes nothing."""
 from __future__ import annotations
 
 from takt.items import subscriptions as items
+from takt.sprints import subscriptions as sprints
 from takt.workflow import subscriptions as workflow
 
 
 def connect() -> None:
     workflow.connect()
     items.connect()
+    sprints.connect()

@@ -12,8 +12,8 @@ from takt.core.errors import NotFound
 from takt.items import repository as repo
 from takt.items import views
 from takt.items.models import Item
+from takt.items.sprint_directory import directory
 from takt.projects.policies import ProjectAccess
-from takt.sprints import repository as sprints_repo
 from takt.workflow.models import Status
 
 
@@ -25,7 +25,7 @@ async def build_board(
     scope: list[ColumnElement[bool]] = [repo.live_in_project(project_id)]
     if sprint_id is not None:
         # A sprint of another project, or none at all, is not an empty board.
-        if await sprints_repo.get_in_project(session, project_id, sprint_id) is None:
+        if not await directory().find(session, project_id, [sprint_id]):
             raise NotFound(f"There is no sprint {sprint_id!r} in project {access.project.key}.")
         scope.append(Item.sprint_id == sprint_id)
 

@@ -51,8 +51,8 @@ from takt.items.query import (
     leaves,
     parse,
 )
+from takt.items.sprint_directory import directory
 from takt.projects.models import ProjectMember
-from takt.sprints.models import Sprint
 from takt.workflow.models import Label, Status
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -120,10 +120,13 @@ async def _lookup(
     if kind in ("status", "label", "sprint"):
         # All the project's (few) statuses, labels or sprints, matched here: SQLite's lower() is
         # ASCII-only, so matching names in SQL would miss "Überprüfung".
-        model: Any = {"status": Status, "label": Label, "sprint": Sprint}[kind]
-        rows = await session.execute(
-            select(model.id, model.name).where(model.project_id == project_id)
-        )
+        if kind == "sprint":
+            rows = await session.execute(directory().names(project_id))
+        else:
+            model: Any = {"status": Status, "label": Label}[kind]
+            rows = await session.execute(
+                select(model.id, model.name).where(model.project_id == project_id)
+            )
         for thing_id, name in rows:
             # A sprint is named by its name or its id.
             keys = {name.strip().lower(), *([thing_id.lower()] if kind == "sprint" else [])}
@@ -296,9 +299,7 @@ class _Builder:
 
 def current_sprint_condition(ctx: SearchContext) -> ColumnElement[bool]:
     """Items of the project's active sprint (none when no sprint is active)."""
-    return Item.sprint_id.in_(
-        select(Sprint.id).where(Sprint.project_id == ctx.project_id, Sprint.state == "active")
-    )
+    return Item.sprint_id.in_(directory().active_ids(ctx.project_id))
 
 
 def _text_condition(clause: Text, ctx: SearchContext, index: int) -> ColumnElement[bool] | None:

@@ -20,10 +20,10 @@ from takt.core.events import emit
 from takt.core.time import utcnow
 from takt.items import repository as repo
 from takt.items.events import ItemChanges, ItemDeleted, ItemRestored
+from takt.items.hooks import SprintChanged, sprint_changed
 from takt.items.models import Item
+from takt.items.sprint_directory import SprintView, directory
 from takt.projects.policies import ProjectAccess
-from takt.sprints import repository as sprints_repo
-from takt.sprints import scope
 
 # How long a deleted item can be restored; after that it is purged.
 TRASH_DAYS = 30
@@ -55,6 +55,12 @@ def kept_since(now: datetime) -> datetime:
 _OPEN_SPRINT = ("planned", "active")
 
 
+async def _sprint_of(session: AsyncSession, project_id: str, item: Item) -> SprintView | None:
+    if item.sprint_id is None:
+        return None
+    return (await directory().find(session, project_id, [item.sprint_id])).get(item.sprint_id)
+
+
 async def delete_item(
     session: AsyncSession, access: ProjectAccess, item: Item, *, if_match: str | None
 ) -> None:
@@ -69,20 +75,11 @@ async def delete_item(
     if await repo.has_children(session, item.id):
         raise HasChildren(f"{item.key} has child items.")
     now = utcnow()
-    if item.sprint_id is not None:
-        sprint = await sprints_repo.get_in_project(session, access.project.id, item.sprint_id)
-        if sprint is not None and sprint.state in _OPEN_SPRINT:
-            await scope.record(
-                session,
-                access.project,
-                access.principal,
-                sprint,
-                item=item,
-                key=item.key,
-                change="removed",
-                estimate=item.estimate,
-                reason="deleted",
-            )
+    sprint = await _sprint_of(session, access.project.id, item)
+    if sprint is not None and sprint.state in _OPEN_SPRINT:
+        await sprint_changed.fire(
+            session, SprintChanged(access, item, left=sprint, joined=None, reason="deleted")
+        )
     item.deleted_at = now
     item.deleted_by_id = access.principal.id
     await session.flush()
@@ -117,19 +114,17 @@ async def restore_item(
         raise NotFound(f"No item {key} in the trash.")
     if item.parent_id is not None and await repo.is_trashed(session, item.parent_id):
         raise ParentInTrash(f"Restore the parent of {item.key} first.")
-    sprint = None
     changes: dict[str, list[object]] = {}
-    if item.sprint_id is not None:
-        sprint = await sprints_repo.get_in_project(session, project.id, item.sprint_id)
-        if sprint is not None and sprint.state not in _OPEN_SPRINT:
-            deleted_at = item.deleted_at
-            ended_after = sprint.completed_at is None or (
-                deleted_at is not None and deleted_at < sprint.completed_at
-            )
-            if ended_after:
-                changes["sprint_id"] = [item.sprint_id, None]
-                item.sprint_id = None
-            sprint = None
+    sprint = await _sprint_of(session, project.id, item)
+    if sprint is not None and sprint.state not in _OPEN_SPRINT:
+        deleted_at = item.deleted_at
+        ended_after = sprint.completed_at is None or (
+            deleted_at is not None and deleted_at < sprint.completed_at
+        )
+        if ended_after:
+            changes["sprint_id"] = [item.sprint_id, None]
+            item.sprint_id = None
+        sprint = None
     item.deleted_at = None
     item.deleted_by_id = None
     item.updated_at = now
@@ -143,16 +138,8 @@ async def restore_item(
         subject=item,
     )
     if sprint is not None:
-        await scope.record(
-            session,
-            project,
-            principal,
-            sprint,
-            item=item,
-            key=item.key,
-            change="added",
-            estimate=item.estimate,
-            reason="restored",
+        await sprint_changed.fire(
+            session, SprintChanged(access, item, left=None, joined=sprint, reason="restored")
         )
     return access, item
 

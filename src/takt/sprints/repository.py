@@ -18,27 +18,48 @@ from takt.core.events import Event
 from takt.items.models import Item
 from takt.items.repository import LIVE, live_in_project
 from takt.projects.models import Project, ProjectMember
+from takt.projects.repository import ChildFinder
 from takt.sprints.events import SprintScopeChanged
 from takt.sprints.models import BurndownPoint, Sprint, SprintCapacity
 from takt.sprints.timeline import Totals
 from takt.workflow.models import Status
 
-
-async def get_with_project_key(session: AsyncSession, sprint_id: str) -> tuple[Sprint, str] | None:
-    row = (
-        await session.execute(
-            select(Sprint, Project.key)
-            .join(Project, Project.id == Sprint.project_id)
-            .where(Sprint.id == sprint_id)
-        )
-    ).first()
-    return (row[0], row[1]) if row else None
+# The sprint of a `/sprints/{sprint_id}` path with its project (`projects.service.load_in_project`).
+SPRINT_BY_ID = ChildFinder[Sprint](
+    lambda: (
+        select(Sprint, Project)
+        .join(Project, Project.id == Sprint.project_id)
+        .where(Sprint.id == bindparam("sprint_id"))
+    ),
+    param="sprint_id",
+)
 
 
 async def get_in_project(session: AsyncSession, project_id: str, sprint_id: str) -> Sprint | None:
     return await session.scalar(
         select(Sprint).where(Sprint.project_id == project_id, Sprint.id == sprint_id)
     )
+
+
+async def find_in_project(
+    session: AsyncSession, project_id: str, sprint_ids: Sequence[str]
+) -> list[Sprint]:
+    """Those of `sprint_ids` that are sprints of the project, in one statement."""
+    return list(
+        await session.scalars(
+            select(Sprint).where(Sprint.project_id == project_id, Sprint.id.in_(sprint_ids))
+        )
+    )
+
+
+def names_in_project(project_id: str) -> Select[str, str]:
+    """(id, name) of each of the project's sprints (a statement to run)."""
+    return select(Sprint.id, Sprint.name).where(Sprint.project_id == project_id)
+
+
+def active_ids(project_id: str) -> Select[str]:
+    """The id of the project's active sprint, if any (a statement to run or nest)."""
+    return select(Sprint.id).where(Sprint.project_id == project_id, Sprint.state == "active")
 
 
 def sprints_of(project_id: str, states: Sequence[str] | None = None) -> Select[Sprint]:

@@ -1,7 +1,8 @@
 """Sprint membership of items: who may join or leave which sprint, and the scope-change events.
 
-Used by the items service (an item's `sprint_id` changes) and the sprints service (scope
-endpoints, carry-over), so it depends on neither.
+The items service asks through its hooks (`takt.items.hooks`, subscribed in
+`takt.sprints.subscriptions`) whenever an item's sprint changes, whoever changed it: a PATCH of
+the item, the sprint's scope endpoints, carry-over, the trash.
 """
 
 from __future__ import annotations
@@ -10,9 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.core.errors import Conflict, ValidationFailed
 from takt.core.events import HasId, emit
-from takt.sprints import repository as repo
+from takt.items.sprint_directory import SprintView
 from takt.sprints.events import SprintScopeChanged
-from takt.sprints.models import Sprint
 
 
 class SprintReadOnly(Conflict):
@@ -22,30 +22,28 @@ class SprintReadOnly(Conflict):
     title = "Sprint is read-only"
 
 
-async def joinable(session: AsyncSession, project_id: str, sprint_id: str) -> Sprint:
-    sprint = await repo.get_in_project(session, project_id, sprint_id)
+def check_joinable(sprint_id: str, sprint: SprintView | None) -> None:
+    """An item may join a planned or active sprint of its project (`sprint`: the one
+    `sprint_id` names there, if any)."""
     if sprint is None:
-        raise ValidationFailed(
-            "No such sprint in this project.",
-            errors=[{"pointer": "/sprint_id", "message": "not a sprint of this project"}],
+        raise ValidationFailed.at(
+            "/sprint_id", "not a sprint of this project", detail="No such sprint in this project."
         )
     if sprint.state in ("completed", "cancelled"):
         raise SprintReadOnly(f"Sprint {sprint.name!r} is {sprint.state}.")
-    return sprint
 
 
-async def leavable(session: AsyncSession, project_id: str, sprint_id: str) -> Sprint | None:
-    sprint = await repo.get_in_project(session, project_id, sprint_id)
+def check_leavable(sprint: SprintView | None) -> None:
+    """A completed sprint keeps its items (its numbers are frozen); any other lets them go."""
     if sprint is not None and sprint.state == "completed":
         raise SprintReadOnly(f"Sprint {sprint.name!r} is completed; its items stay with it.")
-    return sprint
 
 
 async def record(
     session: AsyncSession,
     project: HasId,
     actor: HasId,
-    sprint: Sprint,
+    sprint: SprintView,
     *,
     item: HasId,
     key: str,
