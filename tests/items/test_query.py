@@ -547,3 +547,9 @@ def test_a_day_is_in_range_or_refused(value: str, today: date) -> None:
     if refused is not None:
         assert relative
         assert refused.position == len("due:")
+
+
+def test_a_negated_keyword_word_formats_without_quotes() -> None:
+    # Found by the formatting property: "-OR" came back as '-"OR"', longer than what was parsed.
+    for text in ("-OR", "a -AND b"):
+        assert format_query(parse(text)) == text

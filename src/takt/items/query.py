@@ -540,7 +540,9 @@ def _format_term(term: Term) -> str:
         return f"{sign}({_format_alternatives(term.alternatives)})"
     if isinstance(term, Text):
         # Bare, a ':' would start a filter, a leading '-' would negate, OR/AND would be keywords.
-        needed = ":" in term.value or term.value[:1] == "-" or term.value in KEYWORDS
+        # After a "-" the word is a term, never a keyword, so "-OR" needs no quotes.
+        keyword = term.value in KEYWORDS and not term.negated
+        needed = ":" in term.value or term.value[:1] == "-" or keyword
         return sign + _quote(term.value, needed=needed)
     op = "" if term.op == ":" else term.op
     # Bare, a leading '<' or '>' would read as a comparison.
