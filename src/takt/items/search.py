@@ -19,18 +19,21 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Select,
     and_,
     bindparam,
     column,
     exists,
     false,
     func,
+    literal,
     literal_column,
     not_,
     or_,
     select,
     text,
     true,
+    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -112,53 +115,33 @@ def _name_key(clause: Filter) -> str:
     return clause.value if clause.field == "parent" else clause.value.lower()
 
 
-async def _lookup(
-    session: AsyncSession, kind: str, wanted: set[str], project_id: str
-) -> dict[str, list[str]]:
-    """Ids of the project's things of `kind` by each wanted name (lower-cased; keys as written)."""
-    found: dict[str, list[str]] = defaultdict(list)
-    if kind in ("status", "label", "sprint"):
-        # All the project's (few) statuses, labels or sprints, matched here: SQLite's lower() is
-        # ASCII-only, so matching names in SQL would miss "Überprüfung".
-        if kind == "sprint":
-            rows = await session.execute(directory().names(project_id))
-        else:
-            model: Any = {"status": Status, "label": Label}[kind]
-            rows = await session.execute(
-                select(model.id, model.name).where(model.project_id == project_id)
-            )
-        for thing_id, name in rows:
-            # A sprint is named by its name or its id.
-            keys = {name.strip().lower(), *([thing_id.lower()] if kind == "sprint" else [])}
-            for key in keys & wanted:
-                found[key].append(thing_id)
-    elif kind == "assignee":
-        # Only the project's people (members, or assignees of its items): a query can't tell
-        # whether an account exists elsewhere.
-        rows = await session.execute(
-            select(User.username_key, User.id).where(
-                User.username_key.in_(sorted(wanted)),
-                or_(
-                    exists().where(
-                        ProjectMember.project_id == project_id, ProjectMember.user_id == User.id
-                    ),
-                    exists().where(Item.project_id == project_id, Item.assignee_id == User.id),
+def _lookup(kind: str, wanted: set[str], project_id: str) -> Select[str, str, str]:
+    """(kind, name, id) rows of the project's things of `kind` that the query may name.
+
+    Statuses, labels and sprints come whole (a project has few) and are matched in Python:
+    SQLite's lower() is ASCII-only, so matching in SQL would miss "Überprüfung". People are only
+    the project's (members, or assignees of its items): a query can't tell whether an account
+    exists elsewhere. Parents are live items of the project, by key."""
+    tag = literal(kind)
+    if kind == "sprint":
+        names = directory().names(project_id).subquery()
+        return select(tag, names.c.name, names.c.id)
+    if kind in ("status", "label"):
+        model: Any = {"status": Status, "label": Label}[kind]
+        return select(tag, model.name, model.id).where(model.project_id == project_id)
+    if kind == "assignee":
+        return select(tag, User.username_key, User.id).where(
+            User.username_key.in_(sorted(wanted)),
+            or_(
+                exists().where(
+                    ProjectMember.project_id == project_id, ProjectMember.user_id == User.id
                 ),
-            )
+                exists().where(Item.project_id == project_id, Item.assignee_id == User.id),
+            ),
         )
-        for username_key, user_id in rows:
-            found[username_key].append(user_id)
-    else:
-        rows = await session.execute(
-            select(Item.key, Item.id).where(
-                Item.project_id == project_id,
-                Item.deleted_at.is_(None),
-                Item.key.in_(sorted(wanted)),
-            )
-        )
-        for key, item_id in rows:
-            found[key].append(item_id)
-    return found
+    return select(tag, Item.key, Item.id).where(
+        Item.project_id == project_id, Item.deleted_at.is_(None), Item.key.in_(sorted(wanted))
+    )
 
 
 async def _resolve_names(session: AsyncSession, query: Query, project_id: str) -> _Names:
@@ -173,8 +156,17 @@ async def _resolve_names(session: AsyncSession, query: Query, project_id: str) -
     for clause in named:
         wanted[clause.field].add(_name_key(clause))
     names = _Names()
-    for kind, values in wanted.items():
-        names.ids[kind] = await _lookup(session, kind, values, project_id)
+    if wanted:
+        # One statement for every kind of name the query uses (validation costs one query).
+        lookups = [_lookup(kind, values, project_id) for kind, values in sorted(wanted.items())]
+        statement = lookups[0] if len(lookups) == 1 else union_all(*lookups)
+        for kind, name, thing_id in await session.execute(statement):
+            # Statuses, labels and sprints by name (any case); a sprint by its id as well.
+            keys = {name.strip().lower()} if kind in ("status", "label", "sprint") else {name}
+            if kind == "sprint":
+                keys.add(thing_id.lower())
+            for key in keys & wanted[kind]:
+                names.ids[kind].setdefault(key, []).append(thing_id)
     for clause in named:
         if not names.of(clause):
             what = "item" if clause.field == "parent" else clause.field
