@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class AuditFilters(BaseModel):
+    """What the list is narrowed to (its query parameters): one project's entries, by key, and
+    one action."""
+
+    model_config = ConfigDict(frozen=True)
+
+    project: str | None = None
+    action: str | None = None
 
 
 class AuditEntryRead(BaseModel):

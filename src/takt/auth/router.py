@@ -7,11 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from takt.auth import repository as repo
 from takt.auth import service
 from takt.auth.deps import ClientDep, CurrentPrincipal, SecurityDep, UnlimitedPrincipal
-from takt.auth.models import PersonalAccessToken, User
-from takt.auth.principal import Account
 from takt.auth.schemas import (
     AdminUserCreate,
     AdminUserUpdate,
@@ -24,36 +21,13 @@ from takt.auth.schemas import (
     UserRead,
     UserUpdate,
 )
-from takt.core.deps import (
-    CodecDep,
-    CursorQuery,
-    DatabaseDep,
-    LimitQuery,
-    SessionDep,
-    SettingsDep,
-)
+from takt.auth.views import token_read, user_read
+from takt.core.deps import DatabaseDep, PageDep, SessionDep, SettingsDep
 from takt.core.idempotency import CARRIES_SECRET
 from takt.core.openapi import problems
-from takt.core.pagination import Page, SortKey, paginate
+from takt.core.pagination import Page
 
 router = APIRouter(tags=["auth"])
-
-
-def user_read(user: User | Account) -> UserRead:
-    return UserRead.model_validate(user, from_attributes=True)
-
-
-def token_read(pat: PersonalAccessToken) -> TokenRead:
-    return TokenRead(
-        id=pat.id,
-        name=pat.name,
-        display_prefix=pat.display_prefix,
-        scopes=pat.scopes,
-        projects=pat.project_keys,
-        created_at=pat.created_at,
-        expires_at=pat.expires_at,
-        last_used_at=pat.last_used_at,
-    )
 
 
 @router.post(
@@ -162,23 +136,11 @@ async def update_user(
 async def list_tokens(
     principal: UnlimitedPrincipal,
     session: SessionDep,
-    codec: CodecDep,
-    limit: LimitQuery = 50,
-    cursor: CursorQuery = None,
+    page: PageDep,
 ) -> Page[TokenRead]:
     """Your personal access tokens that are not revoked (never their secrets); not with a
     project-limited token."""
-    keys = [SortKey(PersonalAccessToken.created_at), SortKey(PersonalAccessToken.id)]
-    rows, next_cursor = await paginate(
-        session,
-        repo.live_pats_of(principal.id),
-        keys=keys,
-        key_of=lambda p: (p.created_at, p.id),
-        codec=codec,
-        sort_name="created_at",
-        limit=limit,
-        cursor=cursor,
-    )
+    rows, next_cursor = await service.list_tokens(session, principal, page=page)
     return Page[TokenRead](data=[token_read(p) for p in rows], next_cursor=next_cursor)
 
 

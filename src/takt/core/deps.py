@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.config import Settings
 from takt.core.db import Database
-from takt.core.pagination import CursorCodec
+from takt.core.pagination import CursorCodec, PageRequest
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -67,6 +67,16 @@ CursorQuery = Annotated[
         description="Opaque cursor from the previous page's `next_cursor`; omit for page one.",
     ),
 ]
+
+
+async def get_page(
+    codec: CodecDep, limit: LimitQuery = 50, cursor: CursorQuery = None
+) -> PageRequest:
+    """A list's `limit` and `cursor` query parameters, with the codec that checks the cursor."""
+    return PageRequest(codec=codec, limit=limit, cursor=cursor)
+
+
+PageDep = Annotated[PageRequest, Depends(get_page)]
 
 IfMatchHeader = Annotated[
     str | None,

@@ -98,6 +98,17 @@ def _untag(value: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class PageRequest:
+    """The page a caller asked for (`limit` and `cursor` of a list) and the codec that signs and
+    checks its cursors. Routers take it as `PageDep` and hand it to the service's list function,
+    which runs `paginate` on its repository's statement."""
+
+    codec: CursorCodec
+    limit: int = DEFAULT_LIMIT
+    cursor: str | None = None
+
+
 def after_keyset(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[bool]:
     """Rows strictly after `values` in the ordering `keys`.
 

@@ -8,21 +8,19 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from takt.auth.deps import CurrentPrincipal
-from takt.core.deps import CodecDep, CursorQuery, LimitQuery, SessionDep
-from takt.core.errors import NotFound
-from takt.core.events import Event
+from takt.core.deps import CodecDep, LimitQuery, PageDep, SessionDep
 from takt.core.openapi import problems
-from takt.core.pagination import SortKey, paginate
-from takt.events import repository as repo
+from takt.core.pagination import PageRequest
+from takt.events import service
 from takt.events.catalogue import event_types
-from takt.events.schemas import EventPage, EventTypeList, EventTypeRead, event_read
+from takt.events.schemas import EventPage, EventTypeList
+from takt.events.views import event_read, event_type_read
 from takt.items import repository as items_repo
 from takt.items.schemas import ItemKeyPath
 from takt.projects.deps import ProjectAccessDep
+from takt.projects.service import load_in_project
 
 router = APIRouter()
-# The cursor order (see takt.core.events.committed_horizon): commit order on both databases.
-POSITION = [SortKey(Event.tx), SortKey(Event.seq)]
 
 
 @router.get(
@@ -44,22 +42,9 @@ async def list_events(
 ) -> EventPage:
     """Events of the project, oldest first. Poll with `after=<next_cursor>` for new ones."""
     type_list = [t.strip() for t in types.split(",") if t.strip()][:50] if types else None
-    rows, next_cursor = await paginate(
-        session,
-        repo.project_events(access.project.id, type_list, session.get_bind().dialect.name),
-        keys=POSITION,
-        key_of=lambda row: (row[0].tx, row[0].seq),
-        codec=codec,
-        sort_name="event-log",
-        limit=limit,
-        cursor=after,
-        scalars=False,
+    rows, next_cursor = await service.list_events(
+        session, access, types=type_list, page=PageRequest(codec=codec, limit=limit, cursor=after)
     )
-    if next_cursor is None:
-        # The log goes on: hand back a cursor to resume from even on the last page.
-        next_cursor = (
-            codec.encode("event-log", (rows[-1][0].tx, rows[-1][0].seq)) if rows else after
-        )
     return EventPage(
         data=[event_read(e, username, access.project.key) for e, username in rows],
         next_cursor=next_cursor,
@@ -69,17 +54,7 @@ async def list_events(
 @router.get("/event-types", tags=["events"], responses=problems(401))
 async def list_event_types(principal: CurrentPrincipal) -> EventTypeList:
     """Every event type, with the JSON Schema of its `data` and `changes` (see docs/events.md)."""
-    return EventTypeList(
-        data=[
-            EventTypeRead(
-                type=e.type,
-                description=e.description,
-                data_schema=e.data_schema,
-                changes_schema=e.changes_schema,
-            )
-            for e in event_types()
-        ]
-    )
+    return EventTypeList(data=[event_type_read(e) for e in event_types()])
 
 
 # Documented with the items: to a client an item's history is part of the item.
@@ -88,26 +63,15 @@ async def item_history(
     item_key: ItemKeyPath,
     principal: CurrentPrincipal,
     session: SessionDep,
-    codec: CodecDep,
-    limit: LimitQuery = 50,
-    cursor: CursorQuery = None,
+    page: PageDep,
 ) -> EventPage:
     """Everything that happened to the item, oldest first: who changed what, from what to what."""
-    found = await items_repo.get_visible_item(session, principal, item_key)
-    if found is None:  # not there, in the trash, or in a project the caller can't see
-        raise NotFound(f"No item {item_key}.")
-    item, project, _, _ = found
-    rows, next_cursor = await paginate(
-        session,
-        repo.subject_events(item.id),
-        keys=[SortKey(Event.seq)],
-        key_of=lambda row: (row[0].seq,),
-        codec=codec,
-        sort_name="history",
-        limit=limit,
-        cursor=cursor,
-        scalars=False,
+    # Not found: not there, in the trash, or in a project the caller can't see.
+    found = await load_in_project(
+        session, principal, items_repo.ITEM_BY_KEY, item_key, missing=f"No item {item_key}."
     )
+    item, project = found.child, found.access.project
+    rows, next_cursor = await service.history(session, item.id, page=page)
     return EventPage(
         data=[event_read(e, username, project.key) for e, username in rows],
         next_cursor=next_cursor,

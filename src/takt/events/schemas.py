@@ -7,8 +7,6 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from takt.core.events import Event
-
 
 class Actor(BaseModel):
     id: str | None
@@ -37,20 +35,6 @@ class EventPage(BaseModel):
     data: list[EventRead]
     next_cursor: str | None = Field(
         description="Resume from here: pass as `after` (event log) or `cursor` (history)."
-    )
-
-
-def event_read(event: Event, username: str | None, project_key: str | None) -> EventRead:
-    return EventRead(
-        id=event.id,
-        type=event.type,
-        occurred_at=event.occurred_at,
-        project_key=project_key,
-        actor=Actor(id=event.actor_id, username=username) if event.actor_id else None,
-        data=event.data,
-        changes=event.changes,
-        imported=event.imported,
-        imported_actor=event.actor_name,
     )
 
 

@@ -16,6 +16,7 @@ from takt.items.repository import ItemRow
 from takt.items.schemas import ItemKeyPath
 from takt.items.views import Shown
 from takt.projects.policies import ProjectAccess
+from takt.projects.service import load_in_project
 
 
 @dataclass(frozen=True)
@@ -28,24 +29,20 @@ class ItemContext:
 async def get_item_context(
     item_key: ItemKeyPath, principal: CurrentPrincipal, session: SessionDep
 ) -> ItemContext:
-    """One query: the item, its project and the caller's role, through the visibility rule, so
-    an item of a project the caller can't see is simply not found."""
-    found = await repo.get_visible_item(session, principal, item_key)
-    if found is None:
-        raise NotFound(f"No item {item_key}.")
-    item, project, shown, role = found
-    return ItemContext(
-        access=ProjectAccess(project=project, principal=principal, member_role=role),
-        item=item,
-        shown=Shown(*shown),
+    """One query: the item, its project, what it shows and the caller's role, through the
+    visibility rule, so an item of a project the caller can't see is simply not found."""
+    found = await load_in_project(
+        session, principal, repo.ITEM_BY_KEY, item_key, missing=f"No item {item_key}."
     )
+    return ItemContext(access=found.access, item=found.child, shown=Shown(*found.extras))
 
 
 async def get_item_detail(
     item_key: ItemKeyPath, principal: CurrentPrincipal, session: SessionDep
 ) -> ItemRow:
     """The row `GET /items/{key}` shows, through the same visibility rule, as columns (no
-    entities): reading one item is the hottest request there is."""
+    entities): reading one item is the hottest request there is, so it skips
+    `load_in_project` (see docs/architecture.md, performance-specialised code)."""
     row = await repo.get_visible_detail(session, principal, item_key)
     if row is None:
         raise NotFound(f"No item {item_key}.")

@@ -33,7 +33,13 @@ from takt.auth.models import User
 from takt.auth.principal import Principal
 from takt.items.models import Comment, Item, ItemLabel, ItemLink
 from takt.projects.models import Project
-from takt.projects.repository import viewer_params, viewer_shape, visible_to
+from takt.projects.repository import (
+    ChildFinder,
+    find_visible_child,
+    viewer_params,
+    viewer_shape,
+    visible_to,
+)
 from takt.workflow.models import Label, Status
 
 Assignee = aliased(User, name="assignee")
@@ -158,15 +164,16 @@ def _visible_detail(*, admin: bool, limited: bool) -> AnySelect:
     ).where(Item.key == bindparam("item_key"), LIVE)
 
 
-@functools.cache
-def _visible_item(*, admin: bool, limited: bool) -> AnySelect:
-    return visible_to(
-        _join_shown(select(Item, Project, *_shown_columns())).join(
-            Project, Project.id == Item.project_id
-        ),
-        admin=admin,
-        limited=limited,
-    ).where(Item.key == bindparam("item_key"), LIVE)
+# The item of an `/items/{item_key}` path with its project and what it shows besides its own
+# columns (`views.Shown`), for `projects.service.load_in_project`.
+ITEM_BY_KEY = ChildFinder[Item](
+    lambda: (
+        _join_shown(select(Item, Project, *_shown_columns()))
+        .join(Project, Project.id == Item.project_id)
+        .where(Item.key == bindparam("item_key"), LIVE)
+    ),
+    param="item_key",
+)
 
 
 async def get_visible_detail(
@@ -177,19 +184,6 @@ async def get_visible_detail(
     params = {**viewer_params(principal), "item_key": key}
     row: ItemRow | None = (await session.execute(stmt, params)).first()
     return row
-
-
-async def get_visible_item(
-    session: AsyncSession, principal: Principal, key: str
-) -> tuple[Item, Project, tuple[Any, ...], str | None] | None:
-    """The item, its project, what it shows besides its own columns (`views.Shown` values) and
-    the principal's role, if the principal may see the project; one query."""
-    stmt = _visible_item(**viewer_shape(principal))
-    params = {**viewer_params(principal), "item_key": key}
-    row = (await session.execute(stmt, params)).first()
-    if row is None:
-        return None
-    return row[0], row[1], tuple(row[2:-1]), row[-1]
 
 
 async def get_item(session: AsyncSession, project_id: str, key: str) -> Item | None:
@@ -207,17 +201,19 @@ async def get_items(session: AsyncSession, project_id: str, keys: Sequence[str])
 # The trash ------------------------------------------------------------------------------------
 
 
-@functools.cache
-def _visible_trashed(*, admin: bool, limited: bool) -> AnySelect:
-    return visible_to(
-        select(Item, Project).join(Project, Project.id == Item.project_id),
-        admin=admin,
-        limited=limited,
-    ).where(
-        Item.key == bindparam("item_key"),
-        Item.deleted_at.is_not(None),
-        Item.deleted_at > bindparam("kept_since"),
-    )
+# An item in the trash (deleted after the `kept_since` parameter), with its project.
+TRASHED_BY_KEY = ChildFinder[Item](
+    lambda: (
+        select(Item, Project)
+        .join(Project, Project.id == Item.project_id)
+        .where(
+            Item.key == bindparam("item_key"),
+            Item.deleted_at.is_not(None),
+            Item.deleted_at > bindparam("kept_since"),
+        )
+    ),
+    param="item_key",
+)
 
 
 async def get_visible_trashed(
@@ -225,10 +221,10 @@ async def get_visible_trashed(
 ) -> tuple[Item, Project, str | None] | None:
     """A trashed item (deleted after `kept_since`), its project and the principal's role, if the
     principal may see the project."""
-    stmt = _visible_trashed(**viewer_shape(principal))
-    params = {**viewer_params(principal), "item_key": key, "kept_since": kept_since}
-    row = (await session.execute(stmt, params)).first()
-    return (row[0], row[1], row[2]) if row else None
+    found = await find_visible_child(
+        session, principal, TRASHED_BY_KEY, key, {"kept_since": kept_since}
+    )
+    return (found[0], found[1], found[3]) if found else None
 
 
 def trashed_in(project_id: str, kept_since: datetime) -> AnySelect:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -144,6 +145,48 @@ async def get_visible_project(
     stmt = _visible_project_by_key(**viewer_shape(principal), include_deleted=include_deleted)
     row = (await session.execute(stmt, {**viewer_params(principal), "project_key": key})).first()
     return (row[0], row[1]) if row else None
+
+
+T = TypeVar("T")
+
+
+class ChildFinder(Generic[T]):
+    """How one child of a project (a sprint, an item) is found by the value in its path.
+
+    `build` returns a SELECT of the child entity, its `Project` and any extra columns, in that
+    order, joined and filtered on `bindparam(param)`. `find_visible_child` runs it through the
+    visibility rule, so a child of a project the caller can't see is simply not found. The
+    statement is built once per shape of viewer, like `_visible_project_by_key`."""
+
+    def __init__(self, build: Callable[[], Select[*tuple[Any, ...]]], *, param: str) -> None:
+        self._build = build
+        self.param = param
+        self._statements: dict[tuple[bool, bool], Select[*tuple[Any, ...]]] = {}
+
+    def statement(self, *, admin: bool, limited: bool) -> Select[*tuple[Any, ...]]:
+        stmt = self._statements.get((admin, limited))
+        if stmt is None:
+            stmt = visible_to(self._build(), admin=admin, limited=limited)
+            self._statements[(admin, limited)] = stmt
+        return stmt
+
+
+async def find_visible_child(
+    session: AsyncSession,
+    principal: Principal,
+    finder: ChildFinder[T],
+    value: str,
+    params: Mapping[str, Any] | None = None,
+) -> tuple[T, Project, tuple[Any, ...], str | None] | None:
+    """The child, its project, the finder's extra columns and the principal's role (None for an
+    instance admin who is not a member), in one query; None if there is no such child or the
+    principal can't see its project."""
+    stmt = finder.statement(**viewer_shape(principal))
+    bound = {**viewer_params(principal), finder.param: value, **(params or {})}
+    row = (await session.execute(stmt, bound)).first()
+    if row is None:
+        return None
+    return row[0], row[1], tuple(row[2:-1]), row[-1]
 
 
 async def key_exists(session: AsyncSession, key: str) -> bool:

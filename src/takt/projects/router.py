@@ -7,23 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from takt.auth.deps import ClientDep, CurrentPrincipal
-from takt.auth.models import User
 from takt.auth.schemas import UserSummary
 from takt.core.concurrency import etag_for, is_not_modified, not_modified_response
-from takt.core.deps import (
-    CodecDep,
-    CursorQuery,
-    IfMatchHeader,
-    IfNoneMatchHeader,
-    LimitQuery,
-    SessionDep,
-)
+from takt.core.deps import IfMatchHeader, IfNoneMatchHeader, PageDep, SessionDep
 from takt.core.openapi import problems
-from takt.core.pagination import Page, SortKey, paginate
-from takt.projects import repository as repo
+from takt.core.pagination import Page
 from takt.projects import service
 from takt.projects.deps import ProjectAccessDep, ProjectKeyPath
-from takt.projects.models import Project, ProjectMember
 from takt.projects.policies import ProjectAccess
 from takt.projects.schemas import (
     MemberAdd,
@@ -33,7 +23,7 @@ from takt.projects.schemas import (
     ProjectRead,
     ProjectUpdate,
 )
-from takt.projects.views import project_read
+from takt.projects.views import member_read, project_read, user_summary
 
 UserQuery = Annotated[
     str | None,
@@ -55,34 +45,14 @@ def _with_etag(response: Response, access: ProjectAccess) -> ProjectRead:
     return project_read(access.project, access.member_role)
 
 
-def member_read(member: ProjectMember, user: UserSummary | object) -> MemberRead:
-    return MemberRead(
-        user=UserSummary.model_validate(user, from_attributes=True),
-        role=member.role,
-        added_at=member.created_at,
-    )
-
-
 @router.get("/projects", responses=problems(400, 401))
 async def list_projects(
     principal: CurrentPrincipal,
     session: SessionDep,
-    codec: CodecDep,
-    limit: LimitQuery = 50,
-    cursor: CursorQuery = None,
+    page: PageDep,
 ) -> Page[ProjectRead]:
     """Projects you belong to (instance admins see every project), by key."""
-    rows, next_cursor = await paginate(
-        session,
-        repo.visible_projects(principal),
-        keys=[SortKey(Project.key)],
-        key_of=lambda row: (row[0].key,),
-        codec=codec,
-        sort_name="key",
-        limit=limit,
-        cursor=cursor,
-        scalars=False,
-    )
+    rows, next_cursor = await service.list_projects(session, principal, page=page)
     return Page[ProjectRead](
         data=[project_read(p, role) for p, role in rows], next_cursor=next_cursor
     )
@@ -160,22 +130,10 @@ async def restore_project(
 async def list_members(
     access: ProjectAccessDep,
     session: SessionDep,
-    codec: CodecDep,
-    limit: LimitQuery = 50,
-    cursor: CursorQuery = None,
+    page: PageDep,
 ) -> Page[MemberRead]:
     """The project's members and their roles."""
-    rows, next_cursor = await paginate(
-        session,
-        repo.members_of(access.project.id),
-        keys=[SortKey(ProjectMember.created_at), SortKey(ProjectMember.id)],
-        key_of=lambda row: (row[0].created_at, row[0].id),
-        codec=codec,
-        sort_name="added_at",
-        limit=limit,
-        cursor=cursor,
-        scalars=False,
-    )
+    rows, next_cursor = await service.list_members(session, access, page=page)
     return Page[MemberRead](data=[member_read(m, u) for m, u in rows], next_cursor=next_cursor)
 
 
@@ -224,25 +182,11 @@ async def remove_member(
 async def search_users(
     principal: CurrentPrincipal,
     session: SessionDep,
-    codec: CodecDep,
+    page: PageDep,
     q: UserQuery = None,
-    limit: LimitQuery = 50,
-    cursor: CursorQuery = None,
 ) -> Page[UserSummary]:
     """Find people by name or email: instance admins find everyone, others the people who
     share a project with them (with a project-limited token: one of its projects). Served by
     projects, since who may be found depends on sharing a project."""
-    rows, next_cursor = await paginate(
-        session,
-        repo.matching_users(repo.findable_users(principal), q),
-        keys=[SortKey(User.username_key)],
-        key_of=lambda u: (u.username_key,),
-        codec=codec,
-        sort_name="username",
-        limit=limit,
-        cursor=cursor,
-    )
-    return Page[UserSummary](
-        data=[UserSummary.model_validate(u, from_attributes=True) for u in rows],
-        next_cursor=next_cursor,
-    )
+    rows, next_cursor = await service.search_users(session, principal, q=q, page=page)
+    return Page[UserSummary](data=[user_summary(u) for u in rows], next_cursor=next_cursor)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +16,7 @@ from takt.core.audit import record as audit
 from takt.core.concurrency import claim
 from takt.core.errors import Conflict, NotFound
 from takt.core.events import EVENT_TYPES, emit
+from takt.core.pagination import PageRequest, SortKey, paginate
 from takt.core.time import utcnow
 from takt.projects import repository as repo
 from takt.projects.events import (
@@ -27,6 +30,7 @@ from takt.projects.events import (
 from takt.projects.hooks import project_created
 from takt.projects.models import Project, ProjectMember
 from takt.projects.policies import ProjectAccess
+from takt.projects.repository import ChildFinder
 from takt.projects.schemas import MemberAdd, ProjectCreate, ProjectSettings, ProjectUpdate
 
 
@@ -73,6 +77,92 @@ async def access(
         raise NotFound(f"No project with key {key!r}.")
     project, role = found
     return ProjectAccess(project=project, principal=principal, member_role=role)
+
+
+async def list_projects(
+    session: AsyncSession, principal: Principal, *, page: PageRequest
+) -> tuple[list[tuple[Project, str | None]], str | None]:
+    """One page of the projects the principal can see, by key, each with the principal's role."""
+    rows, next_cursor = await paginate(
+        session,
+        repo.visible_projects(principal),
+        keys=[SortKey(Project.key)],
+        key_of=lambda row: (row[0].key,),
+        codec=page.codec,
+        sort_name="key",
+        limit=page.limit,
+        cursor=page.cursor,
+        scalars=False,
+    )
+    return [(p, role) for p, role in rows], next_cursor
+
+
+async def list_members(
+    session: AsyncSession, access: ProjectAccess, *, page: PageRequest
+) -> tuple[list[tuple[ProjectMember, User]], str | None]:
+    """One page of the project's members, in the order they were added."""
+    rows, next_cursor = await paginate(
+        session,
+        repo.members_of(access.project.id),
+        keys=[SortKey(ProjectMember.created_at), SortKey(ProjectMember.id)],
+        key_of=lambda row: (row[0].created_at, row[0].id),
+        codec=page.codec,
+        sort_name="added_at",
+        limit=page.limit,
+        cursor=page.cursor,
+        scalars=False,
+    )
+    return [(m, u) for m, u in rows], next_cursor
+
+
+async def search_users(
+    session: AsyncSession, principal: Principal, *, q: str | None, page: PageRequest
+) -> tuple[list[User], str | None]:
+    """One page of the people the principal may find (`repo.findable_users`) matching `q`, by
+    username."""
+    return await paginate(
+        session,
+        repo.matching_users(repo.findable_users(principal), q),
+        keys=[SortKey(User.username_key)],
+        key_of=lambda u: (u.username_key,),
+        codec=page.codec,
+        sort_name="username",
+        limit=page.limit,
+        cursor=page.cursor,
+    )
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class InProject(Generic[T]):
+    """A child of a project (the resource in a path such as `/sprints/{id}`), the caller's access
+    to its project, and the extra columns its finder selects."""
+
+    access: ProjectAccess
+    child: T
+    extras: tuple[Any, ...] = ()
+
+
+async def load_in_project(
+    session: AsyncSession,
+    principal: Principal,
+    finder: ChildFinder[T],
+    value: str,
+    *,
+    missing: str,
+    params: Mapping[str, Any] | None = None,
+) -> InProject[T]:
+    """The child `finder` finds by `value`, if the principal can see its project, else 404 with
+    `missing` (the same answer as for a child that doesn't exist). One query. Every resource that
+    lives in a project but is addressed without the project's key loads through here."""
+    found = await repo.find_visible_child(session, principal, finder, value, params)
+    if found is None:
+        raise NotFound(missing)
+    child, project, extras, role = found
+    access = ProjectAccess(project=project, principal=principal, member_role=role)
+    return InProject(access=access, child=child, extras=extras)
 
 
 async def create_project(

@@ -10,17 +10,16 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from takt.auth.principal import Principal
 from takt.core.bounds import FIRST_DATE, LAST_DATE, in_calendar
 from takt.core.concurrency import claim, claim_all
 from takt.core.errors import Conflict, NotFound, ValidationFailed
 from takt.core.events import emit
+from takt.core.pagination import PageRequest, SortKey, paginate
 from takt.core.time import local_date, utcnow
 from takt.items import repository as items_repo
 from takt.items import service as items
 from takt.items.schemas import ItemUpdate
 from takt.projects import repository as projects_repo
-from takt.projects import service as projects
 from takt.projects.policies import ProjectAccess
 from takt.sprints import reports
 from takt.sprints import repository as repo
@@ -34,7 +33,13 @@ from takt.sprints.events import (
     SprintUpdated,
 )
 from takt.sprints.models import Sprint, SprintCapacity
-from takt.sprints.schemas import CapacityUpdate, CompleteRequest, SprintCreate, SprintUpdate
+from takt.sprints.schemas import (
+    CapacityUpdate,
+    CompleteRequest,
+    SprintCreate,
+    SprintFilters,
+    SprintUpdate,
+)
 
 
 class SprintAlreadyActive(Conflict):
@@ -58,17 +63,27 @@ class SprintContext:
     sprint: Sprint
 
 
-async def context(session: AsyncSession, principal: Principal, sprint_id: str) -> SprintContext:
-    """The sprint if the principal can see its project, else 404 (same answer as unknown)."""
-    found = await repo.get_with_project_key(session, sprint_id)
-    if found is None:
-        raise NotFound("No such sprint.")
-    sprint, project_key = found
-    try:
-        access = await projects.access(session, principal, project_key)
-    except NotFound as exc:
-        raise NotFound("No such sprint.") from exc
-    return SprintContext(access=access, sprint=sprint)
+async def list_sprints(
+    session: AsyncSession, access: ProjectAccess, *, filters: SprintFilters, page: PageRequest
+) -> tuple[list[Sprint], str | None]:
+    """One page of the project's sprints, by start date, and the cursor of the next page."""
+    return await paginate(
+        session,
+        repo.sprints_of(access.project.id, [filters.state] if filters.state else None),
+        keys=[SortKey(Sprint.start_date), SortKey(Sprint.id)],
+        key_of=lambda s: (s.start_date.isoformat(), s.id),
+        codec=page.codec,
+        sort_name="sprints",
+        limit=page.limit,
+        cursor=page.cursor,
+    )
+
+
+def report_of(ctx: SprintContext) -> dict[str, Any]:
+    """The frozen report; a sprint has one once it is completed."""
+    if ctx.sprint.report is None:
+        raise InvalidSprintState("The report exists once the sprint is completed.")
+    return ctx.sprint.report
 
 
 # A sprint is a time box: bounding it also bounds every per-day report over it.

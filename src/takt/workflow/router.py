@@ -9,9 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 from takt.core.deps import SessionDep
 from takt.core.openapi import problems
 from takt.projects.deps import ProjectAccessDep
-from takt.workflow import repository as repo
 from takt.workflow import service
-from takt.workflow.models import Label, Status
 from takt.workflow.schemas import (
     LabelCreate,
     LabelList,
@@ -22,24 +20,15 @@ from takt.workflow.schemas import (
     StatusRead,
     StatusUpdate,
 )
+from takt.workflow.views import label_read, status_read
 
 router = APIRouter(tags=["workflow"])
-
-
-def status_read(item: Status) -> StatusRead:
-    return StatusRead.model_validate(item, from_attributes=True)
-
-
-def label_read(label: Label) -> LabelRead:
-    return LabelRead.model_validate(label, from_attributes=True)
 
 
 @router.get("/projects/{project_key}/statuses", responses=problems(401, 404))
 async def list_statuses(access: ProjectAccessDep, session: SessionDep) -> StatusList:
     """The project's workflow: statuses in board order."""
-    return StatusList(
-        data=[status_read(s) for s in await repo.statuses(session, access.project.id)]
-    )
+    return StatusList(data=[status_read(s) for s in await service.list_statuses(session, access)])
 
 
 @router.post(
@@ -86,7 +75,7 @@ async def delete_status(
 @router.get("/projects/{project_key}/labels", responses=problems(401, 404))
 async def list_labels(access: ProjectAccessDep, session: SessionDep) -> LabelList:
     """The project's labels, by name."""
-    return LabelList(data=[label_read(x) for x in await repo.labels(session, access.project.id)])
+    return LabelList(data=[label_read(x) for x in await service.list_labels(session, access)])
 
 
 @router.post(
