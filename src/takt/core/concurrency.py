@@ -113,6 +113,13 @@ async def claim_all(session: AsyncSession, rows: Sequence[VersionedMixin]) -> No
     own.update(_identity(r) for r in todo)
 
 
+def loaded_locked(session: AsyncSession, rows: Sequence[VersionedMixin]) -> None:
+    """Record that `rows` were just read with `FOR UPDATE` in this transaction (a write's own
+    load of its path resource): claiming them later costs no second read."""
+    _, own = _claims(session)
+    own.update(_identity(r) for r in rows)
+
+
 async def claim(session: AsyncSession, row: VersionedMixin, if_match: str | None) -> None:
     """Make `row` this transaction's to write, at its current version; then 412 if the client
     sent `If-Match` and it names another version."""

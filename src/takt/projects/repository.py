@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.auth.models import User
 from takt.auth.principal import Principal
+from takt.core.concurrency import loaded_locked
 from takt.projects.models import Project, ProjectMember
 
 # The viewer enters the visibility rule as bound parameters, so a statement built once for a
@@ -161,13 +162,19 @@ class ChildFinder(Generic[T]):
     def __init__(self, build: Callable[[], Select[*tuple[Any, ...]]], *, param: str) -> None:
         self._build = build
         self.param = param
-        self._statements: dict[tuple[bool, bool], Select[*tuple[Any, ...]]] = {}
+        self._statements: dict[tuple[bool, bool, bool], Select[*tuple[Any, ...]]] = {}
 
-    def statement(self, *, admin: bool, limited: bool) -> Select[*tuple[Any, ...]]:
-        stmt = self._statements.get((admin, limited))
+    def statement(
+        self, *, admin: bool, limited: bool, lock: bool = False
+    ) -> Select[*tuple[Any, ...]]:
+        """`lock`: the child's row is read `FOR UPDATE` (a write on PostgreSQL), so the write
+        holds it at the version it read without reading it a second time."""
+        stmt = self._statements.get((admin, limited, lock))
         if stmt is None:
             stmt = visible_to(self._build(), admin=admin, limited=limited)
-            self._statements[(admin, limited)] = stmt
+            if lock:
+                stmt = stmt.with_for_update(of=stmt.column_descriptions[0]["entity"])
+            self._statements[(admin, limited, lock)] = stmt
         return stmt
 
 
@@ -177,15 +184,21 @@ async def find_visible_child(
     finder: ChildFinder[T],
     value: str,
     params: Mapping[str, Any] | None = None,
+    *,
+    lock: bool = False,
 ) -> tuple[T, Project, tuple[Any, ...], str | None] | None:
     """The child, its project, the finder's extra columns and the principal's role (None for an
     instance admin who is not a member), in one query; None if there is no such child or the
-    principal can't see its project."""
-    stmt = finder.statement(**viewer_shape(principal))
+    principal can't see its project. `lock` reads the child `FOR UPDATE` on PostgreSQL (SQLite's
+    write transactions already hold the database's one write lock)."""
+    lock = lock and session.get_bind().dialect.name == "postgresql"
+    stmt = finder.statement(**viewer_shape(principal), lock=lock)
     bound = {**viewer_params(principal), finder.param: value, **(params or {})}
     row = (await session.execute(stmt, bound)).first()
     if row is None:
         return None
+    if lock:
+        loaded_locked(session, [row[0]])
     return row[0], row[1], tuple(row[2:-1]), row[-1]
 
 

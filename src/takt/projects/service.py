@@ -153,11 +153,12 @@ async def load_in_project(
     *,
     missing: str,
     params: Mapping[str, Any] | None = None,
+    lock: bool = False,
 ) -> InProject[T]:
     """The child `finder` finds by `value`, if the principal can see its project, else 404 with
     `missing` (the same answer as for a child that doesn't exist). One query. Every resource that
     lives in a project but is addressed without the project's key loads through here."""
-    found = await repo.find_visible_child(session, principal, finder, value, params)
+    found = await repo.find_visible_child(session, principal, finder, value, params, lock=lock)
     if found is None:
         raise NotFound(missing)
     child, project, extras, role = found
