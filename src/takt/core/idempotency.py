@@ -116,9 +116,10 @@ class IdempotencyMiddleware:
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send, key: str) -> None:
         if not 1 <= len(key) <= MAX_KEY_LENGTH:
-            raise ValidationFailed(
-                "Idempotency-Key must be 1 to 255 characters.",
-                errors=[{"pointer": "/headers/Idempotency-Key", "message": "1 to 255 chars"}],
+            raise ValidationFailed.at(
+                "/headers/Idempotency-Key",
+                "1 to 255 chars",
+                detail="Idempotency-Key must be 1 to 255 characters.",
             )
         caller = await self.caller(scope)
         if caller is None:

@@ -130,9 +130,10 @@ class RequestContextMiddleware:
         try:
             if _has_encoded_nul(scope):
                 # No database can compare text with NUL in it; refuse before anything tries.
-                error = ValidationFailed(
-                    "URLs must not contain NUL characters (%00).",
-                    errors=[{"pointer": "/", "message": "NUL character in the URL"}],
+                error = ValidationFailed.at(
+                    "/",
+                    "NUL character in the URL",
+                    detail="URLs must not contain NUL characters (%00).",
                 )
                 await problem_response(error, scope["path"])(scope, receive, send_wrapper)
                 return

@@ -143,7 +143,7 @@ def _examples(status: int, instance: str, *, post: bool) -> dict[str, Any]:
             (
                 ValidationFailed,
                 "/title: String should have at most 255 characters",
-                {"errors": [{"pointer": "/title", "message": "at most 255 characters"}]},
+                ValidationFailed.at("/title", "at most 255 characters").extra,
             )
         ],
         429: [(RateLimited, "More than 120 requests a minute.", {})],

@@ -95,19 +95,22 @@ def _check_span(start: date, end: date) -> None:
     computed, so they are checked here as well as in the request schema)."""
     for pointer, day in (("/start_date", start), ("/end_date", end)):
         if not in_calendar(day):
-            raise ValidationFailed(
-                f"Sprint dates run from {FIRST_DATE} to {LAST_DATE}.",
-                errors=[{"pointer": pointer, "message": f"outside {FIRST_DATE}..{LAST_DATE}"}],
+            raise ValidationFailed.at(
+                pointer,
+                f"outside {FIRST_DATE}..{LAST_DATE}",
+                detail=f"Sprint dates run from {FIRST_DATE} to {LAST_DATE}.",
             )
     if end < start:
-        raise ValidationFailed(
-            "end_date is before start_date.",
-            errors=[{"pointer": "/end_date", "message": "before start_date"}],
+        raise ValidationFailed.at(
+            "/end_date",
+            "before start_date",
+            detail="end_date is before start_date.",
         )
     if (end - start).days + 1 > MAX_SPRINT_DAYS:
-        raise ValidationFailed(
-            f"A sprint lasts at most {MAX_SPRINT_DAYS} days.",
-            errors=[{"pointer": "/end_date", "message": f"more than {MAX_SPRINT_DAYS} days"}],
+        raise ValidationFailed.at(
+            "/end_date",
+            f"more than {MAX_SPRINT_DAYS} days",
+            detail=f"A sprint lasts at most {MAX_SPRINT_DAYS} days.",
         )
 
 
@@ -123,9 +126,10 @@ async def _default_dates(
         last_end = await repo.last_end_date(session, access.project.id)
         if last_end is not None and last_end >= start:
             if last_end >= LAST_DATE:
-                raise ValidationFailed(
-                    f"The project's last sprint ends on {LAST_DATE}; give start_date.",
-                    errors=[{"pointer": "/start_date", "message": "no default after 9000-12-31"}],
+                raise ValidationFailed.at(
+                    "/start_date",
+                    "no default after 9000-12-31",
+                    detail=f"The project's last sprint ends on {LAST_DATE}; give start_date.",
                 )
             start = last_end + timedelta(days=1)
     if end is None:
@@ -237,9 +241,10 @@ async def add_items(session: AsyncSession, ctx: SprintContext, keys: list[str]) 
     found = {i.key: i for i in await items_repo.get_items(session, ctx.access.project.id, keys)}
     for index, key in enumerate(keys):
         if key not in found:
-            raise ValidationFailed(
-                f"No item {key} in this project.",
-                errors=[{"pointer": f"/item_keys/{index}", "message": "unknown item"}],
+            raise ValidationFailed.at(
+                f"/item_keys/{index}",
+                "unknown item",
+                detail=f"No item {key} in this project.",
             )
     await claim_all(session, list(found.values()))
     for key in dict.fromkeys(keys):
@@ -303,9 +308,10 @@ async def _carry_target(session: AsyncSession, ctx: SprintContext, target: str) 
             return following
         length = (sprint.end_date - sprint.start_date).days + 1
         if (LAST_DATE - sprint.end_date).days < length:
-            raise ValidationFailed(
-                f"A next sprint would end after {LAST_DATE}; carry over to the backlog.",
-                errors=[{"pointer": "/carry_over_to", "message": "no room for a next sprint"}],
+            raise ValidationFailed.at(
+                "/carry_over_to",
+                "no room for a next sprint",
+                detail=f"A next sprint would end after {LAST_DATE}; carry over to the backlog.",
             )
         count = await repo.count_sprints(session, sprint.project_id)
         return await create_sprint(
@@ -319,9 +325,13 @@ async def _carry_target(session: AsyncSession, ctx: SprintContext, target: str) 
         )
     chosen = await repo.get_in_project(session, sprint.project_id, target)
     if chosen is None or chosen.id == sprint.id or chosen.state != "planned":
-        raise ValidationFailed(
-            "`carry_over_to` must be backlog, next, or the id of a planned sprint of this project.",
-            errors=[{"pointer": "/carry_over_to", "message": "not a planned sprint"}],
+        raise ValidationFailed.at(
+            "/carry_over_to",
+            "not a planned sprint",
+            detail=(
+                "`carry_over_to` must be backlog, next, or the id of a planned sprint of this"
+                " project."
+            ),
         )
     return chosen
 
