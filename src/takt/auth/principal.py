@@ -76,6 +76,10 @@ class Principal:
     session_id: str | None = None
 
     @property
+    def username(self) -> str:
+        return self.user.username
+
+    @property
     def id(self) -> str:
         return self.user.id
 

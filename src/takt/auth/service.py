@@ -23,6 +23,7 @@ from takt.auth.schemas import (
 )
 from takt.core.audit import ClientContext
 from takt.core.audit import record as audit
+from takt.core.audit import record_by as audit_by
 from takt.core.concurrency import claim
 from takt.core.db import Database
 from takt.core.errors import (
@@ -168,12 +169,11 @@ async def create_user(
     """An instance admin creates an account."""
     principal.require_instance_admin("Creating accounts")
     user = await _create_user(session, security, data, is_admin=data.is_admin)
-    await audit(
+    await audit_by(
         session,
+        principal,
         "user.created",
         client=client,
-        actor_id=principal.id,
-        actor_username=principal.user.username,
         target_type="user",
         target_id=user.id,
         details={"is_admin": user.is_admin},
@@ -428,12 +428,11 @@ async def _password_changed(
 ) -> None:
     keep = principal.session_id if principal.via == "jwt" else None
     revoked = await repo.revoke_families_of(session, principal.id, utcnow(), keep=keep)
-    await audit(
+    await audit_by(
         session,
+        principal,
         "user.password_changed",
         client=client,
-        actor_id=principal.id,
-        actor_username=principal.user.username,
         target_type="user",
         target_id=principal.id,
         details={"sessions_revoked": revoked},
@@ -469,12 +468,11 @@ async def update_user(
         details["tokens_revoked"] = await repo.revoke_pats_of(session, user.id, now)
     await session.flush()
     forget_user_after_commit(session, security.principals, user.id)
-    await audit(
+    await audit_by(
         session,
+        principal,
         "user.disabled" if not data.is_active else "user.enabled",
         client=client,
-        actor_id=principal.id,
-        actor_username=principal.user.username,
         target_type="user",
         target_id=user.id,
         details=details,
@@ -535,12 +533,11 @@ async def create_pat(
     )
     session.add(pat)
     await session.flush()
-    await audit(
+    await audit_by(
         session,
+        principal,
         "token.created",
         client=client,
-        actor_id=principal.id,
-        actor_username=principal.user.username,
         target_type="personal_access_token",
         target_id=pat.id,
         details={"name": pat.name, "scopes": pat.scopes},
@@ -564,12 +561,11 @@ async def revoke_pat(
         raise NotFound("No such token.")
     pat.revoked_at = utcnow()
     forget_user_after_commit(session, security.principals, principal.id)
-    await audit(
+    await audit_by(
         session,
+        principal,
         "token.revoked",
         client=client,
-        actor_id=principal.id,
-        actor_username=principal.user.username,
         target_type="personal_access_token",
         target_id=pat.id,
         details={"name": pat.name},

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Index, String
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -71,3 +71,38 @@ async def record(
     session.add(entry)
     await session.flush()
     return entry
+
+
+class Acting(Protocol):
+    """Whoever acts: a signed-in principal (its id and username go into the entry)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def username(self) -> str: ...
+
+
+async def record_by(
+    session: AsyncSession,
+    actor: Acting,
+    action: str,
+    *,
+    client: ClientContext,
+    project_id: str | None = None,
+    target_type: str | None = None,
+    target_id: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """`record` an act of a signed-in principal, named by its id and username."""
+    return await record(
+        session,
+        action,
+        client=client,
+        actor_id=actor.id,
+        actor_username=actor.username,
+        project_id=project_id,
+        target_type=target_type,
+        target_id=target_id,
+        details=details,
+    )

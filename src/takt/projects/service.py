@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from takt.auth.models import User
 from takt.auth.principal import Principal
 from takt.core.audit import ClientContext
-from takt.core.audit import record as audit
+from takt.core.audit import record_by as audit_by
 from takt.core.concurrency import claim
 from takt.core.errors import Conflict, NotFound
 from takt.core.events import EVENT_TYPES, emit
@@ -195,12 +195,11 @@ async def create_project(
         principal,
         subject=project,
     )
-    await audit(
+    await audit_by(
         session,
+        principal,
         "project.created",
         client=client,
-        actor_id=principal.id,
-        actor_username=principal.user.username,
         project_id=project.id,
         target_type="project",
         target_id=project.key,
@@ -252,12 +251,11 @@ async def delete_project(
     project.deleted_at = utcnow()
     await session.flush()
     await emit(session, ProjectDeleted(key=project.key), project, access.principal, subject=project)
-    await audit(
+    await audit_by(
         session,
+        access.principal,
         "project.deleted",
         client=client,
-        actor_id=access.principal.id,
-        actor_username=access.principal.user.username,
         project_id=project.id,
         target_type="project",
         target_id=project.key,
@@ -277,12 +275,11 @@ async def restore_project(
     project.deleted_at = None
     await session.flush()
     await emit(session, ProjectRestored(key=project.key), project, principal, subject=project)
-    await audit(
+    await audit_by(
         session,
+        principal,
         "project.restored",
         client=client,
-        actor_id=principal.id,
-        actor_username=principal.user.username,
         project_id=project.id,
         target_type="project",
         target_id=project.key,
@@ -337,12 +334,11 @@ async def _membership_changed(
         RoleChanges.model_validate(changes) if changes else None,
         subject=user,
     )
-    await audit(
+    await audit_by(
         session,
+        access.principal,
         action,
         client=client,
-        actor_id=access.principal.id,
-        actor_username=access.principal.user.username,
         project_id=access.project.id,
         target_type="user",
         target_id=user.id,

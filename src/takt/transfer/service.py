@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.auth.principal import Principal
 from takt.core.audit import ClientContext
-from takt.core.audit import record as audit
+from takt.core.audit import record_by as audit_by
 from takt.projects.policies import ProjectAccess
 from takt.transfer import exporting, importing
 from takt.transfer.schemas import ExportDocument, ImportRequest
@@ -39,12 +39,11 @@ async def import_project(
     await importing.write_sprints(session, access.project.id, plan, members)
     await importing.write_items(session, access.project.id, plan, members)
     await importing.write_history(session, access.project.id, plan)
-    await audit(
+    await audit_by(
         session,
+        principal,
         "project.imported",
         client=client,
-        actor_id=principal.id,
-        actor_username=principal.user.username,
         project_id=access.project.id,
         target_type="project",
         target_id=access.project.key,
