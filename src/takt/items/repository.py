@@ -257,20 +257,6 @@ async def is_trashed(session: AsyncSession, item_id: str) -> bool:
     return deleted_at is not None
 
 
-async def next_number(session: AsyncSession, project_id: str) -> int:
-    """Hands out the project's next item number. The UPDATE takes the project row's lock, so
-    concurrent creates queue here and never share a number."""
-    number = await session.scalar(
-        update(Project)
-        .where(Project.id == project_id)
-        .values(item_seq=Project.item_seq + 1)
-        .returning(Project.item_seq)
-        .execution_options(synchronize_session=False)
-    )
-    assert number is not None
-    return int(number)
-
-
 # Ranks, ancestry and statuses see trashed items too: a restored item returns to its place in
 # the backlog, and a status can't be deleted from under an item waiting in the trash.
 

@@ -22,6 +22,7 @@ from takt.items.models import PARENT_TYPES, PRIORITIES, Item
 from takt.items.schemas import ItemCreate, ItemFields, ItemUpdate
 from takt.items.sprint_directory import SprintView, directory
 from takt.projects import repository as projects_repo
+from takt.projects import service as projects_service
 from takt.projects.models import Project
 from takt.projects.policies import ProjectAccess
 from takt.workflow import repository as workflow_repo
@@ -202,7 +203,7 @@ async def create_item(session: AsyncSession, access: ProjectAccess, data: ItemCr
     joined = None
     if data.sprint_id is not None:
         _, joined = await _check_sprint_change(session, access, None, None, data.sprint_id)
-    number = await repo.next_number(session, project.id)  # also serializes concurrent creates
+    number = await projects_service.next_item_number(session, project)  # serializes creates
     item = Item(
         project_id=project.id,
         number=number,

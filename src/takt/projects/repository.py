@@ -6,7 +6,7 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, and_, bindparam, func, or_, select
+from sqlalchemy import Select, and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.auth.models import User
@@ -248,3 +248,17 @@ async def lock_project(session: AsyncSession, project_id: str) -> None:
     """Serialize membership changes of one project (FOR UPDATE on PostgreSQL; SQLite's write
     transactions are serialized already), so two admins can't demote each other at once."""
     await session.execute(select(Project.id).where(Project.id == project_id).with_for_update())
+
+
+async def next_item_number(session: AsyncSession, project_id: str) -> int:
+    """Hands out the project's next item number. The UPDATE takes the project row's lock, so
+    concurrent creates queue here and never share a number."""
+    number = await session.scalar(
+        update(Project)
+        .where(Project.id == project_id)
+        .values(item_seq=Project.item_seq + 1)
+        .returning(Project.item_seq)
+        .execution_options(synchronize_session=False)
+    )
+    assert number is not None
+    return int(number)

@@ -400,3 +400,14 @@ async def remove_member(
     await _membership_changed(
         session, access, "member.removed", user, {"role": member.role}, client=client
     )
+
+
+async def next_item_number(session: AsyncSession, project: Project) -> int:
+    """The project's next work-item number (items ask here: the counter is the project's). The
+    project row stays locked until the transaction ends, so concurrent creates never share one."""
+    return await repo.next_item_number(session, project.id)
+
+
+def continue_item_numbers(project: Project, last_used: int) -> None:
+    """An imported project goes on numbering after the last number its document used."""
+    project.item_seq = max(project.item_seq, last_used)

@@ -190,8 +190,8 @@ async def create_project(
         client=client,
     )
     plan.refs.bind(doc.project.ref, access.project.id)
-    access.project.item_seq = max(
-        [doc.project.next_number, *(i.number for i in doc.items)], default=0
+    projects.continue_item_numbers(
+        access.project, max([doc.project.next_number, *(i.number for i in doc.items)], default=0)
     )
     return access
 
