@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.auth.deps import CurrentPrincipal
 from takt.core.deps import SessionDep
@@ -26,21 +27,31 @@ class ItemContext:
     shown: Shown  # what the item shows besides its own columns, for a write's answer
 
 
-async def get_item_context(
-    item_key: ItemKeyPath, principal: CurrentPrincipal, session: SessionDep, request: Request
+async def _item_context(
+    item_key: str, principal: CurrentPrincipal, session: AsyncSession, *, lock: bool
 ) -> ItemContext:
-    """One query: the item, its project, what it shows and the caller's role, through the
-    visibility rule, so an item of a project the caller can't see is simply not found. A write
-    reads the item locked (`claim` then needs no second read: PATCH stays at 4 statements)."""
     found = await load_in_project(
-        session,
-        principal,
-        repo.ITEM_BY_KEY,
-        item_key,
-        missing=f"No item {item_key}.",
-        lock=request.method not in ("GET", "HEAD"),
+        session, principal, repo.ITEM_BY_KEY, item_key, missing=f"No item {item_key}.", lock=lock
     )
     return ItemContext(access=found.access, item=found.child, shown=Shown(*found.extras))
+
+
+async def get_item_context(
+    item_key: ItemKeyPath, principal: CurrentPrincipal, session: SessionDep
+) -> ItemContext:
+    """One query: the item, its project, what it shows and the caller's role, through the
+    visibility rule, so an item of a project the caller can't see is simply not found."""
+    return await _item_context(item_key, principal, session, lock=False)
+
+
+async def get_item_for_update(
+    item_key: ItemKeyPath, principal: CurrentPrincipal, session: SessionDep
+) -> ItemContext:
+    """The same query, reading the item `FOR UPDATE` (PostgreSQL) for a write of the item itself
+    (PATCH, DELETE, move): `claim` then needs no second read (PATCH stays at 4 statements). Not
+    for writes that lock other items too (links): each claims its items in id order instead, so
+    two of them can't deadlock."""
+    return await _item_context(item_key, principal, session, lock=True)
 
 
 async def get_item_detail(
@@ -56,4 +67,5 @@ async def get_item_detail(
 
 
 ItemContextDep = Annotated[ItemContext, Depends(get_item_context)]
+ItemForUpdateDep = Annotated[ItemContext, Depends(get_item_for_update)]
 ItemDetailDep = Annotated[ItemRow, Depends(get_item_detail)]

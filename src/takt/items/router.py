@@ -25,7 +25,7 @@ from takt.core.pagination import Page, SortKey, paginate
 from takt.core.time import utcnow
 from takt.items import board, bulk, relations, search, service, trash, views
 from takt.items import repository as repo
-from takt.items.deps import ItemContextDep, ItemDetailDep
+from takt.items.deps import ItemContextDep, ItemDetailDep, ItemForUpdateDep
 from takt.items.models import Comment, Item
 from takt.items.schemas import (
     Board,
@@ -186,7 +186,7 @@ async def get_item(row: ItemDetailDep, if_none_match: IfNoneMatchHeader = None) 
 )
 async def update_item(
     body: ItemUpdate,
-    context: ItemContextDep,
+    context: ItemForUpdateDep,
     session: SessionDep,
     if_match: IfMatchHeader = None,
 ) -> Response:
@@ -203,7 +203,7 @@ async def update_item(
     responses=problems(401, 403, 404, 409, 412),
 )
 async def delete_item(
-    context: ItemContextDep, session: SessionDep, if_match: IfMatchHeader = None
+    context: ItemForUpdateDep, session: SessionDep, if_match: IfMatchHeader = None
 ) -> Response:
     """Move an item to the trash: gone from every list and read, restorable for 30 days; in a
     planned or active sprint this is a scope removal. Its history stays in the event log."""
@@ -266,7 +266,7 @@ async def list_trash(
 @router.post(
     "/items/{item_key}/move", response_model=ItemRead, responses=problems(401, 403, 404, 422)
 )
-async def move_item(body: MoveRequest, context: ItemContextDep, session: SessionDep) -> Response:
+async def move_item(body: MoveRequest, context: ItemForUpdateDep, session: SessionDep) -> Response:
     """Put the item right before or after another item in backlog order."""
     item = await service.move_item(
         session, context.access, context.item, before=body.before, after=body.after
