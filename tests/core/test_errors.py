@@ -272,3 +272,19 @@ def test_only_core_errors_builds_field_errors_with_pointers() -> None:
     }
     assert building - POINTERS_STILL_BUILT_BY_HAND == set(), "use ValidationFailed.at(...)"
     assert POINTERS_STILL_BUILT_BY_HAND - building == set(), "converted: delete from the list"
+
+
+def test_a_deadlock_or_serialization_failure_is_a_503_to_retry_never_a_500() -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    from takt.core.errors import ServiceUnavailable
+    from takt.core.problems import database_error
+
+    class DriverError(Exception):
+        def __init__(self, pgcode: str) -> None:
+            self.pgcode = pgcode
+
+    for code in ("40P01", "40001"):
+        problem = database_error(DBAPIError("UPDATE items …", {}, DriverError(code)))
+        assert isinstance(problem, ServiceUnavailable), code
+    assert database_error(DBAPIError("SELECT 1", {}, DriverError("42601"))) is None

@@ -122,6 +122,7 @@ DATABASE_ERRORS: tuple[type[Exception], ...] = (
 
 
 _UNREACHABLE = (OperationalError, InterfaceError, PoolTimeout, ConnectionError)
+_TRANSIENT = {"40P01", "40001"}  # deadlock detected, serialization failure
 
 
 def database_error(exc: BaseException) -> AppError | None:
@@ -140,6 +141,9 @@ def database_error(exc: BaseException) -> AppError | None:
     if isinstance(exc, IntegrityError):
         return Conflict("The change conflicts with existing data; re-read it and decide again.")
     sqlstate = str(getattr(getattr(exc, "orig", None), "pgcode", None) or "")
+    if sqlstate in _TRANSIENT:
+        # Two transactions collided (PostgreSQL chose one to fail); nothing was written.
+        return ServiceUnavailable("A concurrent change got in the way; nothing was saved, retry.")
     if isinstance(exc, DataError) or sqlstate.startswith("22"):  # SQL class 22: data exception
         # A value the column type refuses (e.g. a NUL byte in a path or query on PostgreSQL).
         return ValidationFailed.at(
