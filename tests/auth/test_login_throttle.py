@@ -212,3 +212,20 @@ async def test_redis_counter_store_undo_never_goes_below_zero_or_creates_a_key()
         assert window.resets_in > 0  # the key kept its expiry
     finally:
         await store.close()
+
+
+async def test_username_and_email_share_the_accounts_count(
+    settings: Settings, db: Database
+) -> None:
+    """One account, one count: alternating the username, the email and their case neither
+    doubles the allowance nor gets round a lock-out."""
+    app = create_app(settings, database=db)
+    ada = await make_user(app, db, "ada")
+    passwords = instrument(app, MemoryCounterStore())
+    names = ["ada", ada.user.email, ada.user.email.upper(), "ADA"]
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as c:
+        responses = await asyncio.gather(*(wrong_login(c, names[i % 4]) for i in range(20)))
+        by_email = await c.post(TOKEN, data={"username": ada.user.email, "password": PASSWORD})
+    assert passwords.verified == LIMIT
+    assert sorted(r.status_code for r in responses) == [401] * LIMIT + [429] * (20 - LIMIT)
+    assert by_email.status_code == 429

@@ -186,11 +186,12 @@ async def create_admin(session: AsyncSession, security: Security, data: Register
     return await _create_user(session, security, data, is_admin=True)
 
 
-def _login_keys(login: str, client: ClientContext) -> tuple[str, str]:
-    return (
-        f"login:account:{login.strip().lower()[:254]}",
-        f"login:address:{client.address or 'unknown'}",
-    )
+def _login_keys(user_id: str | None, login: str, client: ClientContext) -> tuple[str, str]:
+    """The counters an attempt hits: the account's (by its id, so its username and its email
+    share one count) and the client address's. A login that names no account is counted by the
+    name typed."""
+    account = user_id or f"name:{login.strip().lower()[:254]}"
+    return f"login:account:{account}", f"login:address:{client.address or 'unknown'}"
 
 
 def _throttled(window: Window) -> RateLimited:
@@ -229,7 +230,9 @@ async def log_in(
 
     Runs its own transaction (the failure is audited although the answer is 401), and uses the
     login counters outside it: they may live in the same database (`DatabaseCounterStore`)."""
-    account_key, address_key = _login_keys(login, client)
+    async with database.transaction(write=False) as session:
+        named = await repo.find_user_by_login(session, login)
+    account_key, address_key = _login_keys(named.id if named else None, login, client)
     await _admit_login(security, account_key, address_key)
     async with database.transaction() as session:
         user = await authenticate(session, security, login, password, client=client)
