@@ -52,7 +52,9 @@ async def test_a_poller_sees_every_committed_event_once_in_cursor_order(
     while not all(w.done() for w in writers):
         ids, cursor = await _poll(client, headers, cursor)
         seen += ids
-        await asyncio.sleep(0.005)
+        # Often enough to read between commits, but within the per-token rate limit even when
+        # SQLite runs the writers one after the other (~8 s).
+        await asyncio.sleep(0.03)
     committed = [w.result() for w in writers]
     for _ in range(3):  # drain what committed after the last poll
         ids, cursor = await _poll(client, headers, cursor)
