@@ -465,3 +465,17 @@ async def test_an_immediate_retry_replays_on_a_served_process(
     with live_server(database_url, tmp_path, TAKT_RATE_LIMIT_PER_MINUTE="100000") as base:
         outcomes = await asyncio.to_thread(create_then_retry, base)
     assert outcomes == [(201, 201, "true", True)] * 50
+
+
+async def test_a_key_with_surrounding_spaces_is_the_same_key(
+    alice: Account, client: AsyncClient, count_events: CountEvents
+) -> None:
+    first = await client.post(
+        "/test/things", json={"name": "a"}, headers=keyed("ws-1", alice.headers)
+    )
+    spaced = await client.post(
+        "/test/things", json={"name": "a"}, headers=keyed(" ws-1 ", alice.headers)
+    )
+    assert spaced.headers["idempotent-replayed"] == "true"
+    assert spaced.content == first.content
+    assert await count_events(ThingCreated.event_type) == 1

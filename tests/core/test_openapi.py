@@ -125,9 +125,23 @@ def is_authenticated(operation: dict[str, Any]) -> bool:
     return bool(operation.get("security"))
 
 
-async def test_every_post_declares_the_idempotency_key_header(schema: dict[str, Any]) -> None:
-    posts = [(path, op) for method, path, op in operations(schema) if method == "post"]
+async def test_every_authenticated_post_declares_the_idempotency_key_header(
+    schema: dict[str, Any],
+) -> None:
+    posts = [
+        (path, op)
+        for method, path, op in operations(schema)
+        if method == "post" and is_authenticated(op)
+    ]
     assert posts
+    # Keys belong to the caller: an anonymous POST can't be deduplicated, so none offers it.
+    anonymous = [
+        path
+        for method, path, op in operations(schema)
+        if method == "post" and not is_authenticated(op)
+        if any(p["name"] == "Idempotency-Key" for p in op.get("parameters", []))
+    ]
+    assert anonymous == []
     missing = [
         path
         for path, op in posts
@@ -150,7 +164,7 @@ async def test_every_status_an_operation_of_a_kind_can_answer_is_declared(
             expected |= {"401", "429"}
             if method not in ("get", "head"):
                 expected.add("403")  # a read-only token
-        if method == "post":
+        if method == "post" and is_authenticated(op):
             expected |= {"409", "422"}  # Idempotency-Key in use, or reused
         if "requestBody" in op:
             expected |= {"413", "422"}
@@ -211,7 +225,8 @@ async def test_responses_declare_the_headers_the_server_sends(schema: dict[str, 
                 wrong.append(f"{label}: Retry-After")
             if is_authenticated(op) and status != "401" and "RateLimit-Remaining" not in names:
                 wrong.append(f"{label}: RateLimit-*")
-            if method == "post" and status.startswith("2") and "Idempotent-Replayed" not in names:
+            replayable = method == "post" and is_authenticated(op)
+            if replayable and status.startswith("2") and "Idempotent-Replayed" not in names:
                 wrong.append(f"{label}: Idempotent-Replayed")
     assert wrong == []
     item = schema["paths"]["/api/v1/items/{item_key}"]

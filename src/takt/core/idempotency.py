@@ -229,7 +229,8 @@ class IdempotencyMiddleware:
 def _header(scope: Scope, name: bytes) -> str | None:
     for header, value in scope.get("headers", []):
         if header == name:
-            return str(value.decode("latin-1"))
+            # Surrounding whitespace is not part of a header's value (RFC 9110 5.5).
+            return str(value.decode("latin-1")).strip()
     return None
 
 

@@ -183,7 +183,7 @@ def _statuses(path: str, method: str, operation: dict[str, Any]) -> set[int]:
         statuses |= {401, 429}
         if method not in _SAFE:
             statuses.add(403)  # a read-only token
-    if method == "post":
+    if method == "post" and operation.get("security"):
         statuses |= {409, 422}  # the idempotency key in use, or reused with another body
     if "requestBody" in operation:
         statuses |= {413, 422}
@@ -205,7 +205,9 @@ def _header_refs(*names: str) -> dict[str, Any]:
 def _polish_operation(
     path: str, method: str, operation: dict[str, Any], versioned: set[str]
 ) -> None:
-    post = method == "post"
+    # Idempotency-Key applies to a signed-in caller's POSTs: keys belong to the caller, so an
+    # anonymous POST (register, login, refresh, logout) can't be deduplicated and doesn't offer it.
+    post = method == "post" and bool(operation.get("security"))
     if operation.get("security"):
         operation["security"] = SECURITY
     for param in operation.get("parameters", []):
