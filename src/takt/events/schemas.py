@@ -1,4 +1,4 @@
-"""The event envelope of API.md."""
+"""The event envelope of the event log (docs/events.md)."""
 
 from __future__ import annotations
 

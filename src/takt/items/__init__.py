@@ -1,1 +1,1 @@
-"""Work items: the backlog, links, comments, history, search, board, bulk, export."""
+"""Work items: the backlog, links, comments, history, search, board, bulk, trash."""

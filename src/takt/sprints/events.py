@@ -38,7 +38,7 @@ class SprintUpdated(EventData):
 
 
 class SprintDeleted(EventData):
-    """A planned sprint was deleted (its items went back to the backlog)."""
+    """A planned or cancelled sprint was deleted (its items went back to the backlog)."""
 
     event_type: ClassVar[str] = "sprint.deleted"
     id: str

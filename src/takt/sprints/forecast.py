@@ -1,4 +1,4 @@
-"""Monte Carlo forecasts from daily throughput (METRICS.md, Forecasts).
+"""Monte Carlo forecasts from daily throughput (docs/metrics.md, Forecasts).
 
 The trials walk forward together as numpy arrays, and skip what can't change the answer: a trial
 that can't finish by the horizon stops, and one far from done jumps many days in one draw. A

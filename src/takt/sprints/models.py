@@ -62,7 +62,7 @@ class Sprint(AsyncAttrs, IdMixin, TimestampMixin, VersionedMixin, Base):
     commitment: Mapped[list[dict[str, Any]] | None] = mapped_column(
         JSONType, nullable=True, deferred=True
     )
-    # Frozen at completion (see METRICS.md): committed, completed, added, removed, …
+    # Frozen at completion (see docs/metrics.md): committed, completed, added, removed, …
     report: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
 
 

@@ -1,4 +1,4 @@
-"""The numbers of METRICS.md: capacity, the sprint report, burndown, velocity and forecasts,
+"""The numbers of docs/metrics.md: capacity, the sprint report, burndown, velocity and forecasts,
 computed from the event log so they hold for any past day."""
 
 from __future__ import annotations

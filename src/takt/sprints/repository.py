@@ -15,6 +15,7 @@ from sqlalchemy.orm import undefer
 
 from takt.auth.models import User
 from takt.core.events import Event
+from takt.items.events import ItemCreated, ItemDeleted, ItemRestored, ItemUpdated
 from takt.items.models import Item
 from takt.items.repository import LIVE, live_in_project
 from takt.projects.models import Project, ProjectMember
@@ -284,7 +285,9 @@ async def item_events(
         return []
     stmt = select(*_REPLAY_COLUMNS).where(
         Event.subject_id.in_(list(subject_ids)),
-        Event.type.in_(("item.created", "item.updated", "item.deleted", "item.restored")),
+        Event.type.in_(
+            [t.event_type for t in (ItemCreated, ItemUpdated, ItemDeleted, ItemRestored)]
+        ),
     )
     if before is not None:
         stmt = stmt.where(Event.occurred_at < before)
@@ -296,7 +299,7 @@ async def finish_events(session: AsyncSession, project_id: str, since: datetime)
     rows = await session.execute(
         select(*_REPLAY_COLUMNS).where(
             Event.project_id == project_id,
-            Event.type.in_(("item.created", "item.updated")),
+            Event.type.in_([ItemCreated.event_type, ItemUpdated.event_type]),
             Event.occurred_at >= since,
         )
     )

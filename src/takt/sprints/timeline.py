@@ -35,7 +35,7 @@ class ItemState:
 
     @property
     def in_scope(self) -> bool:
-        """Cancelled items leave scope (METRICS.md)."""
+        """Cancelled items leave scope (docs/metrics.md)."""
         return self.in_sprint and self.category != "cancelled"
 
     @property
@@ -131,7 +131,7 @@ class Replay:
 
 def ideal_line(start_remaining: float, days: int) -> list[float]:
     """The ideal remaining on each of `days` working days, `I(k) = R(start) x (1 - k/K)`
-    (METRICS.md): the first day carries the remaining points at the start, and each day after
+    (docs/metrics.md): the first day carries the remaining points at the start, and each day after
     takes off an even share."""
     if days <= 0:
         return []
