@@ -47,6 +47,7 @@ check: $(VENV)/.installed-test
 	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_boundaries.py tests/test_recipe.py
 
 # The suite runs on SQLite, then on PostgreSQL when TAKT_TEST_DATABASE_URL is set or a server
 # answers on 127.0.0.1:5432. TAKT_REQUIRE_POSTGRES=1 (CI) makes a missing PostgreSQL an error.

@@ -35,7 +35,8 @@ def _writes_to(tree: ast.Module, foreign: set[str]) -> list[str]:
         if not isinstance(node, ast.Call):
             continue
         func = node.func
-        name = func.id if isinstance(func, ast.Name) else None
+        # `update(Item)` and `sa.update(Item)` alike.
+        name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
         if name in WRITES and node.args:
             target = node.args[0]
             if isinstance(target, ast.Name) and target.id in foreign:
@@ -59,13 +60,16 @@ def test_no_domain_writes_another_domains_tables() -> None:
 def test_the_check_sees_a_write_to_another_domains_table() -> None:
     sample = ast.parse(
         "from takt.items.models import Item\n"
+        "import sqlalchemy as sa\n"
         "from sqlalchemy import update\n"
         "async def f(session):\n"
         "    await session.execute(update(Item).values(status_id=None))\n"
         "    session.add(Item(key='X-1'))\n"
+        "    await session.execute(sa.delete(Item))\n"
     )
     foreign = _foreign_models(sample, "workflow")
     assert sorted(_writes_to(sample, foreign)) == [
-        "Item(...) constructed at line 5",
-        "update(Item) at line 4",
+        "Item(...) constructed at line 6",
+        "delete(Item) at line 7",
+        "update(Item) at line 5",
     ]
