@@ -83,6 +83,22 @@ async def test_forecasts_from_project_history(
             await new_item(client, ada, sprint_id=sprint["id"])
         await client.post(f"/api/v1/sprints/{sprint['id']}/start", headers=ada.headers)
         odds = await client.get(f"/api/v1/sprints/{sprint['id']}/forecast", headers=ada.headers)
+        open_key = (await new_item(client, ada))["key"]
+        by_keys = await client.post(
+            "/api/v1/projects/API/forecast",
+            json={"item_keys": [open_key, open_key, "API-1"]},
+            headers=ada.headers,
+        )
+        unknown = await client.post(
+            "/api/v1/projects/API/forecast",
+            json={"item_keys": [open_key, "API-99999"]},
+            headers=ada.headers,
+        )
+    # Done items count for nothing, a key named twice once; an unknown key is refused.
+    assert by_keys.status_code == 200, by_keys.text
+    assert by_keys.json()["items"] == 1
+    assert unknown.status_code == 422
+    assert unknown.json()["errors"] == [{"pointer": "/item_keys/1", "message": "unknown item"}]
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert body["history"]["working_days"] == 10

@@ -430,6 +430,19 @@ async def sprint_forecast(
     )
 
 
+async def _open_items(session: AsyncSession, project: Project, keys: list[str]) -> int:
+    """How many of `keys` are still to finish; a key that names no item of the project is a 422
+    (it would otherwise be counted as nothing to do)."""
+    categories = await repo.item_categories(session, project.id, keys)
+    for index, key in enumerate(keys):
+        if key not in categories:
+            raise ValidationFailed.at(
+                f"/item_keys/{index}", "unknown item", detail=f"No item {key} in this project."
+            )
+    open_keys = {k for k in keys if categories[k] not in ("done", "cancelled")}
+    return len(open_keys)
+
+
 async def project_forecast(
     session: AsyncSession,
     project: Project,
@@ -442,7 +455,7 @@ async def project_forecast(
     items = (
         item_count
         if item_count is not None
-        else await repo.open_item_count(session, project.id, item_keys or [])
+        else await _open_items(session, project, item_keys or [])
     )
     if items == 0:
         return ProjectForecast(items=0, finish=None, trials=0, history=info)

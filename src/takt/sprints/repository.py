@@ -315,13 +315,16 @@ async def first_item_event(session: AsyncSession, project_id: str) -> datetime |
     )
 
 
-async def open_item_count(session: AsyncSession, project_id: str, keys: Sequence[str]) -> int:
+async def item_categories(
+    session: AsyncSession, project_id: str, keys: Sequence[str]
+) -> dict[str, str]:
+    """The status category of each of `keys` that is a live item of the project."""
     rows = await session.execute(
         select(Item.key, Status.category)
         .join(Status, Status.id == Item.status_id)
         .where(live_in_project(project_id), Item.key.in_(list(keys)))
     )
-    return sum(1 for _, category in rows if category not in ("done", "cancelled"))
+    return {str(row[0]): str(row[1]) for row in rows}
 
 
 # Export and import (`takt.transfer`) ----------------------------------------------------------
