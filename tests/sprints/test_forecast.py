@@ -222,3 +222,25 @@ async def test_a_long_simulation_runs_off_the_event_loop() -> None:
     assert trials == days_to_finish(history, 10_000)
     assert len(lateness) > took / 0.05  # the loop went on ticking all along...
     assert max(lateness) < 0.05  # ...never held up for long
+
+
+async def test_a_forecast_beyond_its_horizon_says_so_instead_of_a_date(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    ada = (await team(app, db))["ada"]
+    with clock_at(datetime(2026, 11, 2, 9, tzinfo=UTC)):
+        await new_item(client, ada)  # history starts here
+    with clock_at(datetime(2026, 11, 25, 9, tzinfo=UTC)):
+        item = await new_item(client, ada)
+        await client.patch(
+            f"/api/v1/items/{item['key']}", json={"status": "Done"}, headers=ada.headers
+        )
+    # One item finished in the last 10 working days: 10,000 items take about 400 years.
+    with clock_at(datetime(2026, 11, 30, 9, tzinfo=UTC)):
+        answer = await client.post(
+            "/api/v1/projects/API/forecast",
+            json={"item_count": 10_000, "window": 10},
+            headers=ada.headers,
+        )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["finish"] == {"p50": None, "p85": None, "p95": None}

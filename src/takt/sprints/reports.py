@@ -461,10 +461,15 @@ async def project_forecast(
         return ProjectForecast(items=0, finish=None, trials=0, history=info)
     trials = await forecast.simulate(history, items)
     p50, p85, p95 = forecast.finish_percentiles(trials)
-    calendar = _future_working_days(project, p95)
+    calendar = _future_working_days(project, min(p95, forecast.MAX_DAYS - 1))
+
+    def day(days: int) -> date | None:
+        # A trial still unfinished at the horizon is counted there: that is "not by then".
+        return None if days >= forecast.MAX_DAYS else calendar[days - 1]
+
     return ProjectForecast(
         items=items,
-        finish=ForecastDates(p50=calendar[p50 - 1], p85=calendar[p85 - 1], p95=calendar[p95 - 1]),
+        finish=ForecastDates(p50=day(p50), p85=day(p85), p95=day(p95)),
         trials=len(trials),
         history=info,
     )

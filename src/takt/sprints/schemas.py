@@ -248,9 +248,12 @@ class ForecastRequest(Input):
 
 
 class ForecastDates(BaseModel):
-    p50: date = Field(description="50 % chance of finishing on or before.")
-    p85: date
-    p95: date
+    """Null where that share of the trials had not finished within the forecast's horizon
+    (2,600 working days, about ten years): no date that far out would mean anything."""
+
+    p50: date | None = Field(description="50 % chance of finishing on or before.")
+    p85: date | None = Field(description="85 % chance of finishing on or before.")
+    p95: date | None = Field(description="95 % chance of finishing on or before.")
 
 
 class ProjectForecast(BaseModel):
