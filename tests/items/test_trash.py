@@ -340,3 +340,25 @@ async def test_concurrent_deletes_trash_once_and_remove_from_scope_once(
     burndown = await s.call(at(5, 18), "GET", f"/api/v1/sprints/{sid}/burndown")
     changes = _day(burndown, "2026-11-04")["scope_changes"]
     assert [(c["key"], c["change"]) for c in changes] == [(keys["B"], "removed")]
+
+
+async def test_concurrent_restores_bring_back_once_and_add_to_scope_once(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    s = Script(client, (await team(app, db))["ada"])
+    sid, keys = await _active_sprint(s)
+    await s.call(at(4, 10), "DELETE", f"/api/v1/items/{keys['B']}")
+    with clock_at(at(4, 12)):
+        answers = await asyncio.gather(
+            *(
+                client.post(f"/api/v1/items/{keys['B']}/restore", headers=s.who.headers)
+                for _ in range(8)
+            )
+        )
+    assert sorted(r.status_code for r in answers) == [200] + [404] * 7
+    burndown = await s.call(at(5, 18), "GET", f"/api/v1/sprints/{sid}/burndown")
+    changes = _day(burndown, "2026-11-04")["scope_changes"]
+    assert [(c["key"], c["change"]) for c in changes] == [
+        (keys["B"], "removed"),
+        (keys["B"], "added"),
+    ]

@@ -35,7 +35,6 @@ from takt.items.models import Comment, Item, ItemLabel, ItemLink
 from takt.projects.models import Project
 from takt.projects.repository import (
     ChildFinder,
-    find_visible_child,
     viewer_params,
     viewer_shape,
     visible_to,
@@ -214,17 +213,6 @@ TRASHED_BY_KEY = ChildFinder[Item](
     ),
     param="item_key",
 )
-
-
-async def get_visible_trashed(
-    session: AsyncSession, principal: Principal, key: str, kept_since: datetime
-) -> tuple[Item, Project, str | None] | None:
-    """A trashed item (deleted after `kept_since`), its project and the principal's role, if the
-    principal may see the project."""
-    found = await find_visible_child(
-        session, principal, TRASHED_BY_KEY, key, {"kept_since": kept_since}
-    )
-    return (found[0], found[1], found[3]) if found else None
 
 
 def trashed_in(project_id: str, kept_since: datetime) -> AnySelect:

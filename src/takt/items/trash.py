@@ -24,6 +24,7 @@ from takt.items.hooks import SprintChanged, sprint_changed
 from takt.items.models import Item
 from takt.items.sprint_directory import SprintView, directory
 from takt.projects.policies import ProjectAccess
+from takt.projects.service import load_in_project
 
 # How long a deleted item can be restored; after that it is purged.
 TRASH_DAYS = 30
@@ -103,14 +104,20 @@ async def restore_item(
     the trash (it was not part of that sprint at the end). An item deleted from an already
     finished sprint goes back to that sprint, whose numbers it was part of all along."""
     now = utcnow()
-    found = await repo.get_visible_trashed(session, principal, key, kept_since(now))
-    if found is None:
-        raise NotFound(f"No item {key} in the trash.")
-    item, project, role = found
-    access = ProjectAccess(project=project, principal=principal, member_role=role)
+    # Read locked (PostgreSQL): a concurrent restore waits, then finds the item out of the trash.
+    found = await load_in_project(
+        session,
+        principal,
+        repo.TRASHED_BY_KEY,
+        key,
+        missing=f"No item {key} in the trash.",
+        params={"kept_since": kept_since(now)},
+        lock=True,
+    )
+    item, access, project = found.child, found.access, found.access.project
     access.require_write()
     await claim(session, item, None)
-    if item.deleted_at is None:  # restored by a concurrent request meanwhile
+    if item.deleted_at is None:  # restored by a concurrent request meanwhile (SQLite re-read)
         raise NotFound(f"No item {key} in the trash.")
     if item.parent_id is not None and await repo.is_trashed(session, item.parent_id):
         raise ParentInTrash(f"Restore the parent of {item.key} first.")
