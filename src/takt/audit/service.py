@@ -8,7 +8,7 @@ from takt.audit import repository as repo
 from takt.audit.schemas import AuditFilters
 from takt.auth.principal import Principal
 from takt.core.audit import AuditEntry
-from takt.core.pagination import PageRequest, SortKey, paginate
+from takt.core.pagination import PageRequest, SortKey
 from takt.projects import repository as projects_repo
 from takt.projects import service as projects
 
@@ -29,13 +29,10 @@ async def list_entries(
         within = projects_repo.visible_project_ids(principal, include_deleted=True)
     else:
         principal.require_instance_admin("Reading the whole audit log (or pass `project=KEY`)")
-    return await paginate(
+    return await page.fetch(
         session,
         repo.entries(project_id=project_id, action=filters.action, within_projects=within),
         keys=[SortKey(AuditEntry.occurred_at, descending=True), SortKey(AuditEntry.id, True)],
         key_of=lambda e: (e.occurred_at, e.id),
-        codec=page.codec,
         sort_name="-occurred_at",
-        limit=page.limit,
-        cursor=page.cursor,
     )

@@ -35,7 +35,7 @@ from takt.core.errors import (
     ValidationFailed,
 )
 from takt.core.locks import hold_transaction_lock
-from takt.core.pagination import PageRequest, SortKey, paginate
+from takt.core.pagination import PageRequest, SortKey
 from takt.core.ratelimit import CounterStore, Window
 from takt.core.security import (
     AccessTokens,
@@ -487,15 +487,12 @@ async def list_tokens(
     session: AsyncSession, principal: Principal, *, page: PageRequest
 ) -> tuple[list[PersonalAccessToken], str | None]:
     """One page of the principal's tokens that are not revoked, oldest first."""
-    return await paginate(
+    return await page.fetch(
         session,
         repo.live_pats_of(principal.id),
         keys=[SortKey(PersonalAccessToken.created_at), SortKey(PersonalAccessToken.id)],
         key_of=lambda p: (p.created_at, p.id),
-        codec=page.codec,
         sort_name="created_at",
-        limit=page.limit,
-        cursor=page.cursor,
     )
 
 

@@ -102,11 +102,34 @@ def _untag(value: Any) -> Any:
 class PageRequest:
     """The page a caller asked for (`limit` and `cursor` of a list) and the codec that signs and
     checks its cursors. Routers take it as `PageDep` and hand it to the service's list function,
-    which runs `paginate` on its repository's statement."""
+    which runs its repository's statement through `fetch`."""
 
     codec: CursorCodec
     limit: int = DEFAULT_LIMIT
     cursor: str | None = None
+
+    async def fetch(
+        self,
+        session: AsyncSession,
+        stmt: Select[*tuple[Any, ...]],
+        *,
+        keys: Sequence[SortKey],
+        key_of: Callable[[Any], Sequence[Any]],
+        sort_name: str,
+        scalars: bool = True,
+    ) -> tuple[list[Any], str | None]:
+        """`paginate` `stmt` for this page: its rows and the next cursor."""
+        return await paginate(
+            session,
+            stmt,
+            keys=keys,
+            key_of=key_of,
+            codec=self.codec,
+            sort_name=sort_name,
+            limit=self.limit,
+            cursor=self.cursor,
+            scalars=scalars,
+        )
 
 
 def after_keyset(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[bool]:

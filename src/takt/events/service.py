@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.core.events import Event
-from takt.core.pagination import PageRequest, SortKey, paginate
+from takt.core.pagination import PageRequest, SortKey
 from takt.events import repository as repo
 from takt.projects.policies import ProjectAccess
 
@@ -26,15 +26,12 @@ async def list_events(
     """One page of the project's events in cursor order, each with its actor's username, and
     the cursor to resume from. The log goes on, so the last page hands back a cursor too (the
     one given, when there was nothing new)."""
-    rows, next_cursor = await paginate(
+    rows, next_cursor = await page.fetch(
         session,
         repo.project_events(access.project.id, types, session.get_bind().dialect.name),
         keys=POSITION,
         key_of=lambda row: (row[0].tx, row[0].seq),
-        codec=page.codec,
         sort_name=LOG_SORT,
-        limit=page.limit,
-        cursor=page.cursor,
         scalars=False,
     )
     if next_cursor is None:
@@ -48,15 +45,12 @@ async def history(
     session: AsyncSession, subject_id: str, *, page: PageRequest
 ) -> tuple[list[tuple[Event, str | None]], str | None]:
     """One page of the events about one subject (an item), oldest first."""
-    rows, next_cursor = await paginate(
+    rows, next_cursor = await page.fetch(
         session,
         repo.subject_events(subject_id),
         keys=[SortKey(Event.seq)],
         key_of=lambda row: (row[0].seq,),
-        codec=page.codec,
         sort_name="history",
-        limit=page.limit,
-        cursor=page.cursor,
         scalars=False,
     )
     return [(e, username) for e, username in rows], next_cursor

@@ -16,7 +16,7 @@ from takt.core.audit import record_by as audit_by
 from takt.core.concurrency import claim
 from takt.core.errors import Conflict, NotFound
 from takt.core.events import EVENT_TYPES, emit
-from takt.core.pagination import PageRequest, SortKey, paginate
+from takt.core.pagination import PageRequest, SortKey
 from takt.core.time import utcnow
 from takt.projects import repository as repo
 from takt.projects.events import (
@@ -83,15 +83,12 @@ async def list_projects(
     session: AsyncSession, principal: Principal, *, page: PageRequest
 ) -> tuple[list[tuple[Project, str | None]], str | None]:
     """One page of the projects the principal can see, by key, each with the principal's role."""
-    rows, next_cursor = await paginate(
+    rows, next_cursor = await page.fetch(
         session,
         repo.visible_projects(principal),
         keys=[SortKey(Project.key)],
         key_of=lambda row: (row[0].key,),
-        codec=page.codec,
         sort_name="key",
-        limit=page.limit,
-        cursor=page.cursor,
         scalars=False,
     )
     return [(p, role) for p, role in rows], next_cursor
@@ -101,15 +98,12 @@ async def list_members(
     session: AsyncSession, access: ProjectAccess, *, page: PageRequest
 ) -> tuple[list[tuple[ProjectMember, User]], str | None]:
     """One page of the project's members, in the order they were added."""
-    rows, next_cursor = await paginate(
+    rows, next_cursor = await page.fetch(
         session,
         repo.members_of(access.project.id),
         keys=[SortKey(ProjectMember.created_at), SortKey(ProjectMember.id)],
         key_of=lambda row: (row[0].created_at, row[0].id),
-        codec=page.codec,
         sort_name="added_at",
-        limit=page.limit,
-        cursor=page.cursor,
         scalars=False,
     )
     return [(m, u) for m, u in rows], next_cursor
@@ -120,15 +114,12 @@ async def search_users(
 ) -> tuple[list[User], str | None]:
     """One page of the people the principal may find (`repo.findable_users`) matching `q`, by
     username."""
-    return await paginate(
+    return await page.fetch(
         session,
         repo.matching_users(repo.findable_users(principal), q),
         keys=[SortKey(User.username_key)],
         key_of=lambda u: (u.username_key,),
-        codec=page.codec,
         sort_name="username",
-        limit=page.limit,
-        cursor=page.cursor,
     )
 
 

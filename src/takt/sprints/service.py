@@ -14,7 +14,7 @@ from takt.core.bounds import FIRST_DATE, LAST_DATE, in_calendar
 from takt.core.concurrency import claim, claim_all
 from takt.core.errors import Conflict, NotFound, ValidationFailed
 from takt.core.events import emit
-from takt.core.pagination import PageRequest, SortKey, paginate
+from takt.core.pagination import PageRequest, SortKey
 from takt.core.time import local_date, utcnow
 from takt.items import repository as items_repo
 from takt.items import service as items
@@ -67,15 +67,12 @@ async def list_sprints(
     session: AsyncSession, access: ProjectAccess, *, filters: SprintFilters, page: PageRequest
 ) -> tuple[list[Sprint], str | None]:
     """One page of the project's sprints, by start date, and the cursor of the next page."""
-    return await paginate(
+    return await page.fetch(
         session,
         repo.sprints_of(access.project.id, [filters.state] if filters.state else None),
         keys=[SortKey(Sprint.start_date), SortKey(Sprint.id)],
         key_of=lambda s: (s.start_date.isoformat(), s.id),
-        codec=page.codec,
         sort_name="sprints",
-        limit=page.limit,
-        cursor=page.cursor,
     )
 
 
