@@ -104,3 +104,30 @@ def _created(**overrides: Any) -> dict[str, Any]:
         ).model_dump(mode="json")
         | overrides
     )
+
+
+async def test_an_event_that_does_not_fit_its_model_is_the_servers_bug_not_a_422() -> None:
+    from fastapi import FastAPI as App
+    from httpx import ASGITransport
+    from pydantic import BaseModel
+
+    from takt.core.problems import install_error_handlers
+
+    class Input(BaseModel):
+        count: int
+
+    app = App()
+    install_error_handlers(app)
+
+    @app.post("/event")
+    async def bad_event() -> None:
+        ItemChanges.model_validate({"estimate": ["three", 5]})
+
+    @app.post("/input")
+    async def bad_input() -> None:
+        Input.model_validate({"count": "many"})
+
+    transport = ASGITransport(app=app, raise_app_exceptions=False)
+    async with AsyncClient(transport=transport, base_url="http://t") as c:
+        assert (await c.post("/event")).status_code == 500
+        assert (await c.post("/input")).status_code == 422

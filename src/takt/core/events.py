@@ -110,6 +110,14 @@ class EventData(BaseModel):
 EVENT_TYPES: dict[str, type[EventData]] = {}
 
 
+def describes_an_event(model_name: str) -> bool:
+    """Whether a Pydantic error's title names a catalogue model (an event's data or changes):
+    such an error is the server's bug, never the caller's input."""
+    names = {declared.__name__ for declared in EVENT_TYPES.values()}
+    names |= {d.changes_model.__name__ for d in EVENT_TYPES.values() if d.changes_model}
+    return model_name in names
+
+
 class InvalidEvent(ValueError):
     """An event whose type is not in the catalogue, or whose data or changes don't fit it."""
 

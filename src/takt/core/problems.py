@@ -25,6 +25,7 @@ from takt.core.errors import (
     ValidationFailed,
     error_for_status,
 )
+from takt.core.events import describes_an_event
 from takt.core.logging import request_id_var
 from takt.core.schemas import NOT_NULL
 
@@ -196,6 +197,8 @@ def install_error_handlers(app: FastAPI) -> None:
         # A service built a model from input the request schema let through: still the
         # client's input, so 422 — but logged, since the request schema should have caught it.
         assert isinstance(exc, PydanticValidationError)
+        if describes_an_event(exc.title):
+            raise exc  # an event that doesn't fit its catalogue: a bug, answered 500
         log.warning("validation inside a service", extra={"path": request.url.path})
         errors = [(_pointer(tuple(e["loc"])), e["msg"]) for e in exc.errors()]
         return problem_response(
