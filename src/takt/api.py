@@ -9,6 +9,8 @@ from takt.items.router import router as items_router
 from takt.projects.router import router as projects_router
 from takt.sprints.router import router as sprints_router
 from takt.transfer.router import router as transfer_router
+from takt.webhooks.router import router as webhooks_router
+from takt.worker.router import router as worker_router
 from takt.workflow.router import router as workflow_router
 
 api_router = APIRouter(prefix="/api/v1")
@@ -20,3 +22,5 @@ api_router.include_router(sprints_router)
 api_router.include_router(transfer_router)
 api_router.include_router(events_router)
 api_router.include_router(audit_router)
+api_router.include_router(webhooks_router)
+api_router.include_router(worker_router)

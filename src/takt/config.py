@@ -83,6 +83,53 @@ class Settings(BaseSettings):
         description="Body limit of `POST /api/v1/projects/import` alone (an export can be big).",
     )
     bench_endpoints: bool = Field(False, description="Enables /bench/ping for benchmarks.")
+    public_url: str = Field(
+        "http://127.0.0.1:8000",
+        max_length=500,
+        description="Where people reach Takt; links in Slack messages point here.",
+    )
+    # The worker (docs/operations in the README)
+    embedded_worker: bool = Field(
+        True,
+        description="`takt serve` runs a worker in each API process (`--no-worker` turns it"
+        " off, e.g. when separate `takt worker` processes run).",
+    )
+    worker_concurrency: int = Field(
+        32, ge=1, le=1000, description="Jobs one worker process runs at once."
+    )
+    worker_group_concurrency: int = Field(
+        4,
+        ge=1,
+        le=1000,
+        description="Jobs of one group (one webhook endpoint) one worker runs at once, so a"
+        " slow endpoint can't hold every slot.",
+    )
+    worker_poll_seconds: float = Field(
+        1.0, gt=0, le=60, description="Longest wait between looks at the queue without a wake-up."
+    )
+    job_lease_seconds: float = Field(
+        60.0,
+        ge=1,
+        le=3600,
+        description="How long a claimed job stays a worker's without a heartbeat; a killed"
+        " worker's jobs go to another worker after this.",
+    )
+    # Outbound webhooks
+    webhook_allow_private: bool = Field(
+        False,
+        description="Allow webhook URLs on loopback and private networks (self-hosting on a"
+        " private network, tests). Link-local and metadata addresses stay refused.",
+    )
+    webhook_timeout_seconds: float = Field(15.0, gt=0, le=60)
+    # The live stream
+    sse_heartbeat_seconds: float = Field(15.0, gt=0, le=300)
+    sse_queue_size: int = Field(
+        1000,
+        ge=10,
+        le=100_000,
+        description="Events held for one slow stream client before it is dropped (it resumes"
+        " with Last-Event-ID).",
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -36,6 +36,7 @@ from takt.core.problems import install_error_handlers
 from takt.core.ratelimit import DatabaseCounterStore, counter_store
 from takt.core.security import AccessTokens, Passwords
 from takt.core.time import utcnow
+from takt.core.wakeup import Wakeups
 from takt.ops.router import bench_router
 from takt.ops.router import router as ops_router
 from takt.transfer.router import IMPORT_PATH
@@ -134,11 +135,17 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     db = database or Database.from_settings(settings)
     security = build_security(settings, secret_key, db)
     connect_hooks()
+    # Commits of this process, and on PostgreSQL of every process, wake the live stream and
+    # the embedded worker (takt.core.wakeup).
+    wakeups = Wakeups()
+    db.commit_listeners.append(wakeups.on_commit)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("takt started", extra={"database": db.dialect, "version": takt.__version__})
+        wakeups.listen_postgres(db.url)
         yield
+        await wakeups.close()
         await security.counters.close()
         metrics.close()
         if owns_database:
@@ -161,6 +168,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.metrics = metrics
     app.state.cursor_codec = CursorCodec(secret_key)
     app.state.security = security
+    app.state.wakeups = wakeups
     metrics.watch_pools(lambda: list(zip(("write", "read"), db.engines(), strict=False)))
 
     install_error_handlers(app)

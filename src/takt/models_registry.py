@@ -1,11 +1,12 @@
 """Imports every model module so `metadata` knows all tables (for Alembic and tests)."""
 
 from takt.auth import models as auth_models
-from takt.core import audit, events, idempotency, ratelimit
+from takt.core import audit, events, idempotency, jobs, ratelimit
 from takt.core.models import Base
 from takt.items import models as item_models
 from takt.projects import models as project_models
 from takt.sprints import models as sprint_models
+from takt.webhooks import models as webhook_models
 from takt.workflow import models as workflow_models
 
 metadata = Base.metadata
@@ -16,9 +17,11 @@ __all__ = [
     "events",
     "idempotency",
     "item_models",
+    "jobs",
     "metadata",
     "project_models",
     "ratelimit",
     "sprint_models",
+    "webhook_models",
     "workflow_models",
 ]

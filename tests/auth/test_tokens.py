@@ -71,7 +71,7 @@ async def test_forged_and_expired_jwts_are_refused(
     good = jwt.encode(_claims(ada.id), key, algorithm="HS256")
     assert (await client.get(ME, headers=bearer(good))).status_code == 200
 
-    unsigned = jwt.encode(_claims(ada.id), None, algorithm="none")
+    unsigned = jwt.encode(_claims(ada.id), "", algorithm="none")
     await _assert_401(client, unsigned)
     await _assert_401(client, jwt.encode(_claims(ada.id, exp=int(time.time()) - 5), key, "HS256"))
     await _assert_401(client, jwt.encode(_claims(ada.id, aud="someone-else"), key, "HS256"))

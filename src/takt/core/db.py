@@ -9,9 +9,9 @@ transactions so they never queue behind writers (WAL lets them run side by side)
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -129,12 +129,25 @@ class Database:
     url: str
     write_engine: AsyncEngine
     read_engine: AsyncEngine
+    # Called with a write session's `info` after each commit (takt.core.wakeup signals the
+    # events and jobs the session flagged there).
+    commit_listeners: list[Callable[[dict[str, Any]], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
+        # A session class of this database's own, so its commit listener sees only its commits.
+        write_session_class = type("WriteSession", (Session,), {})
+        event.listen(write_session_class, "after_commit", self._committed)
+        self.write_sessions = async_sessionmaker(
+            self.write_engine, expire_on_commit=False, sync_session_class=write_session_class
+        )
         self.read_sessions = async_sessionmaker(
             self.read_engine, expire_on_commit=False, sync_session_class=ReadOnlySession
         )
+
+    def _committed(self, session: Session) -> None:
+        if session.info:
+            for listener in self.commit_listeners:
+                listener(session.info)
 
     @property
     def dialect(self) -> str:

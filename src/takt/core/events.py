@@ -29,6 +29,10 @@ from sqlalchemy.sql import text
 from takt.core.models import Base, JSONType, UTCDateTime, new_id
 from takt.core.time import utcnow
 
+# Set on a session that wrote events: its commit wakes this process's readers of the log
+# (takt.core.wakeup); on PostgreSQL a trigger on `events` also NOTIFYs the other processes.
+EVENTS_EMITTED = "takt.events_emitted"
+
 
 class HasId(Protocol):
     @property
@@ -187,6 +191,22 @@ _POSTGRES_HORIZON = """coalesce(
     pg_snapshot_xmax(pg_current_snapshot())::text::bigint)"""
 
 
+def envelope(event: Event, actor_username: str | None, project_key: str | None) -> dict[str, Any]:
+    """The event as clients see it (API.md, Events): the log, the live stream and webhook
+    deliveries all send this shape, built here once."""
+    return {
+        "id": event.id,
+        "type": event.type,
+        "occurred_at": event.occurred_at,
+        "project_key": project_key,
+        "actor": ({"id": event.actor_id, "username": actor_username} if event.actor_id else None),
+        "data": event.data,
+        "changes": event.changes,
+        "imported": event.imported,
+        "imported_actor": event.actor_name,
+    }
+
+
 def _id_of(thing: HasId | str | None) -> str | None:
     if thing is None or isinstance(thing, str):
         return thing
@@ -221,6 +241,7 @@ async def emit(
     )
     session.add(event)
     await session.flush()
+    session.info[EVENTS_EMITTED] = True
     return event
 
 
@@ -250,3 +271,4 @@ async def emit_each(
             }
         )
     await session.execute(insert(Event), rows)
+    session.info[EVENTS_EMITTED] = True

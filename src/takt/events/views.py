@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-from takt.core.events import Event
+from takt.core.events import Event, envelope
 from takt.events.catalogue import EventType
-from takt.events.schemas import Actor, EventRead, EventTypeRead
+from takt.events.schemas import EventRead, EventTypeRead
 
 
 def event_read(event: Event, username: str | None, project_key: str | None) -> EventRead:
-    return EventRead(
-        id=event.id,
-        type=event.type,
-        occurred_at=event.occurred_at,
-        project_key=project_key,
-        actor=Actor(id=event.actor_id, username=username) if event.actor_id else None,
-        data=event.data,
-        changes=event.changes,
-        imported=event.imported,
-        imported_actor=event.actor_name,
-    )
+    return EventRead.model_validate(envelope(event, username, project_key))
 
 
 def event_type_read(declared: EventType) -> EventTypeRead:
