@@ -17,8 +17,11 @@ This module is the kit: the table and the statements. The runner is `takt.worker
 
 from __future__ import annotations
 
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import (
     Index,
@@ -39,6 +42,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from takt.core.models import Base, JSONType, UTCDateTime, new_id
 from takt.core.time import utcnow
+
+if TYPE_CHECKING:
+    from takt.config import Settings
+    from takt.core.db import Database
 
 JobState = Literal["ready", "running", "dead"]
 
@@ -81,6 +88,59 @@ class JobSchedule(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     last_slot: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# What runs a job ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What a handler gets besides its job: it opens its own transactions (a webhook delivery
+    must not hold one open during its HTTP call)."""
+
+    database: Database
+    settings: Settings
+    worker_id: str
+
+
+class RetryJob(Exception):
+    """Raised by a handler that failed and chose when to try again: at `at`, or never (the job
+    goes dead) when `at` is None. Any other exception retries on the kind's `backoff`."""
+
+    def __init__(self, message: str, *, at: datetime | None) -> None:
+        super().__init__(message)
+        self.at = at
+
+
+def exponential_backoff(attempts: int) -> float:
+    """Seconds before the next try after `attempts` failed ones: 1 s, 2 s, 4 s… up to an hour,
+    with ±10 % jitter so a burst of failures doesn't come back all at once."""
+    base: float = min(2 ** max(attempts - 1, 0), 3600)
+    return base * random.uniform(0.9, 1.1)  # noqa: S311 - jitter, not a secret
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """A kind of job and its handler, registered with the worker (takt.worker.kinds)."""
+
+    name: str
+    run: Callable[[JobContext, Job], Awaitable[None]]
+    max_attempts: int = 10
+    backoff: Callable[[int], float] = exponential_backoff
+    timeout_seconds: float = 300.0
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A periodic sweep: enqueued once per slot of `every` across all workers (`take_slot`),
+    run as a job of kind `sweep.<name>`."""
+
+    name: str
+    every: timedelta
+    run: Callable[[JobContext], Awaitable[None]]
+
+
+# The statements ---------------------------------------------------------------------------------
 
 
 def _insert_ignoring_duplicates(dialect: str) -> Any:
@@ -286,12 +346,17 @@ async def take_slot(session: AsyncSession, name: str, slot: datetime) -> bool:
 __all__ = [
     "JOBS_ENQUEUED",
     "Job",
+    "JobContext",
+    "JobKind",
     "JobSchedule",
     "JobState",
+    "RetryJob",
+    "Sweep",
     "claim",
     "complete",
     "enqueue",
     "enqueue_many",
+    "exponential_backoff",
     "extend_lease",
     "fail",
     "next_run_at",

@@ -1,0 +1,106 @@
+"""Where Takt may send requests on a user's behalf (webhook URLs): never to this machine, the
+private network or a cloud metadata service, unless the operator allows private targets
+(TAKT_WEBHOOK_ALLOW_PRIVATE, for self-hosting on a private network and for tests).
+
+`resolve` checks every address a host name resolves to and hands them back: the sender then
+connects to one of *those* addresses (with the name kept for the Host header and TLS), so a DNS
+answer that changes between the check and the call (rebinding) can't move the call elsewhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from dataclasses import dataclass
+
+import httpx
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# Refused even when private targets are allowed: cloud metadata services and link-local.
+_METADATA = {
+    ipaddress.ip_address("169.254.169.254"),  # AWS, GCP, Azure, OpenStack
+    ipaddress.ip_address("fd00:ec2::254"),  # AWS over IPv6
+    ipaddress.ip_address("100.100.100.200"),  # Alibaba Cloud
+}
+_SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT: private in practice
+RESOLVE_TIMEOUT_SECONDS = 5.0
+
+
+class UnsafeTarget(ValueError):
+    """The URL can't be used as a target: its reason is safe to show to the caller."""
+
+
+@dataclass(frozen=True)
+class Target:
+    url: httpx.URL
+    host: str
+    port: int
+    addresses: tuple[str, ...]
+
+
+def refusal(address: IPAddress, *, allow_private: bool) -> str | None:
+    """Why `address` may not be called, or None when it may."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if address in _METADATA:
+        return "a cloud metadata address"
+    if address.is_link_local:
+        return "a link-local address"
+    if address.is_multicast:
+        return "a multicast address"
+    if address.is_unspecified or address.is_reserved:
+        return "a reserved address"
+    if allow_private:
+        return None
+    if address.is_loopback:
+        return "a loopback address"
+    if address.is_private or address in _SHARED:
+        return "a private address"
+    if not address.is_global:
+        return "a non-public address"
+    return None
+
+
+def parse_target(url: str) -> httpx.URL:
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise UnsafeTarget("not a valid URL") from exc
+    if parsed.scheme not in ("http", "https"):
+        raise UnsafeTarget("only http and https URLs can be called")
+    if not parsed.host:
+        raise UnsafeTarget("the URL has no host")
+    return parsed
+
+
+async def resolve(url: str, *, allow_private: bool) -> Target:
+    """The target of `url` with every address its host resolves to, each one allowed; raises
+    UnsafeTarget when any of them is not (one bad answer is enough to refuse)."""
+    parsed = parse_target(url)
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    host = parsed.host
+    try:
+        literal: IPAddress | None = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    if literal is not None:
+        addresses = [str(literal)]
+    else:
+        loop = asyncio.get_running_loop()
+        try:
+            infos = await asyncio.wait_for(
+                loop.getaddrinfo(host, port, type=socket.SOCK_STREAM),
+                RESOLVE_TIMEOUT_SECONDS,
+            )
+        except (OSError, TimeoutError) as exc:
+            raise UnsafeTarget(f"the host {host!r} does not resolve") from exc
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+        if not addresses:
+            raise UnsafeTarget(f"the host {host!r} does not resolve")
+    for address in addresses:
+        reason = refusal(ipaddress.ip_address(address.split("%")[0]), allow_private=allow_private)
+        if reason:
+            raise UnsafeTarget(f"the host {host!r} resolves to {reason}")
+    return Target(url=parsed, host=host, port=port, addresses=tuple(addresses))
