@@ -140,6 +140,18 @@ class Sweep:
     run: Callable[[JobContext], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class Pump:
+    """Work a worker keeps doing while there is some (the webhook relay: event log ->
+    deliveries). `run` does one batch in its own transaction and says whether more is waiting;
+    when none is, the worker waits for a wake-up on `wake_on` (takt.core.wakeup) or its poll
+    interval. Every worker runs every pump; a pump that must run alone locks for itself."""
+
+    name: str
+    run: Callable[[JobContext], Awaitable[bool]]
+    wake_on: Literal["events", "jobs"] = "events"
+
+
 # The statements ---------------------------------------------------------------------------------
 
 
@@ -320,6 +332,35 @@ async def retry_dead(session: AsyncSession, job_id: str) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+async def requeue(
+    session: AsyncSession, dedupe_key: str
+) -> Literal["requeued", "running", "missing"]:
+    """Run the job with `dedupe_key` again now: a dead one with its attempts counted afresh, a
+    ready one without waiting for its `run_at`. "running" when a worker holds it (the caller
+    answers a conflict), "missing" when there is none (the caller enqueues a new one)."""
+    now = utcnow()
+    state = await session.scalar(
+        select(Job.state).where(Job.dedupe_key == dedupe_key).with_for_update()
+    )
+    if state is None:
+        return "missing"
+    if state == "running":
+        return "running"
+    await session.execute(
+        update(Job)
+        .where(Job.dedupe_key == dedupe_key)
+        .values(
+            state="ready",
+            attempts=0 if state == "dead" else Job.attempts,
+            run_at=now,
+            last_error=None,
+            updated_at=now,
+        )
+    )
+    session.info[JOBS_ENQUEUED] = True
+    return "requeued"
+
+
 async def next_run_at(session: AsyncSession) -> datetime | None:
     """When the next ready job falls due (a worker sleeps until then, or until woken)."""
     return await session.scalar(select(func.min(Job.run_at)).where(Job.state == "ready"))
@@ -350,6 +391,7 @@ __all__ = [
     "JobKind",
     "JobSchedule",
     "JobState",
+    "Pump",
     "RetryJob",
     "Sweep",
     "claim",
@@ -361,6 +403,7 @@ __all__ = [
     "fail",
     "next_run_at",
     "release",
+    "requeue",
     "retry_dead",
     "take_slot",
 ]
