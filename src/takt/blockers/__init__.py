@@ -1,0 +1,1 @@
+"""Blockers: what blocks a work item, on whom or what it waits, its age, escalation."""
