@@ -59,13 +59,30 @@ async def _migration_problem(settings: Settings) -> str | None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind (TAKT_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on (TAKT_PORT).")] = None,
-    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, max=64, help="API processes (each runs a job worker unless --no-worker)."
+        ),
+    ] = 1,
+    embedded_worker: Annotated[
+        bool | None,
+        typer.Option(
+            "--worker/--no-worker",
+            help="Run a job worker in each API process (TAKT_EMBEDDED_WORKER, on by default);"
+            " turn it off when separate `takt worker` processes run the jobs.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the API (refuses to start on an unmigrated database)."""
     import uvicorn
 
     from takt.core.logging import configure_logging
 
+    if embedded_worker is not None:
+        # Through the environment: uvicorn builds the app (served_app) in each of its processes.
+        os.environ["TAKT_EMBEDDED_WORKER"] = "true" if embedded_worker else "false"
+        get_settings.cache_clear()
     settings = _settings()
     problem = asyncio.run(_migration_problem(settings))
     if problem:
@@ -79,6 +96,8 @@ def serve(
             f"{workers} workers a token may make up to {workers} times "
             f"TAKT_RATE_LIMIT_PER_MINUTE ({settings.rate_limit_per_minute}) requests a minute"
         )
+    if not settings.embedded_worker:
+        log.info("no embedded worker: jobs and webhooks wait for `takt worker` processes")
     base = f"http://{options['host']}:{options['port']}"
     typer.echo(f"Takt serves {base}  (API docs: {base}/docs)", err=True)
     # uvicorn stops gracefully on SIGTERM, then raises it again with the handler it found in
@@ -92,7 +111,8 @@ def served_app() -> FastAPI:
     """The app as `takt serve` runs it (uvicorn calls this in each worker process)."""
     from takt.main import create_app
 
-    app = create_app()
+    settings = get_settings()
+    app = create_app(settings, embedded_worker=settings.embedded_worker)
     _tune_garbage_collector()
     return app
 
@@ -157,6 +177,80 @@ def multiprocess_metrics(*, enabled: bool) -> Iterator[None]:
 
 def _exit_cleanly(signum: int, frame: object) -> None:
     raise typer.Exit(0)
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, max=1000, help="Jobs run at once (TAKT_WORKER_CONCURRENCY)."),
+    ] = None,
+    grace_seconds: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            max=3600,
+            help="On SIGTERM or SIGINT, how long running jobs may finish before they are"
+            " released to other workers.",
+        ),
+    ] = 10.0,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=65535,
+            help="Serve this worker's Prometheus metrics (jobs run, by kind and outcome) on this"
+            " port of TAKT_HOST.",
+        ),
+    ] = None,
+) -> None:
+    """Run jobs, webhook deliveries and periodic sweeps until SIGTERM or SIGINT (refuses to
+    start on an unmigrated database). On PostgreSQL any number of workers share the work."""
+    from takt.core.logging import configure_logging
+
+    settings = _settings()
+    problem = asyncio.run(_migration_problem(settings))
+    if problem:
+        typer.echo(f"Cannot run the worker: {problem}. Run `takt migrate` first.", err=True)
+        raise typer.Exit(1)
+    configure_logging(settings.log_level)
+    asyncio.run(
+        _run_worker(
+            settings,
+            concurrency=concurrency,
+            grace_seconds=grace_seconds,
+            metrics_port=metrics_port,
+        )
+    )
+
+
+async def _run_worker(
+    settings: Settings, *, concurrency: int | None, grace_seconds: float, metrics_port: int | None
+) -> None:
+    from prometheus_client import start_http_server
+
+    from takt.core.db import Database
+    from takt.core.metrics import Metrics
+    from takt.wiring import connect
+    from takt.worker.runner import Worker
+
+    connect()  # jobs run services without an app: their hooks are wired as create_app does
+    db = Database.from_settings(settings)
+    metrics = Metrics()
+    metrics.watch_pools(lambda: list(zip(("write", "read"), db.engines(), strict=False)))
+    if metrics_port:
+        start_http_server(metrics_port, addr=settings.host, registry=metrics.registry)
+    worker = Worker(
+        db, settings, metrics=metrics, concurrency=concurrency, grace_seconds=grace_seconds
+    )
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, worker.request_stop)
+    try:
+        await worker.run()
+    finally:
+        metrics.close()
+        await db.dispose()
 
 
 @app.command()

@@ -37,10 +37,12 @@ from takt.core.ratelimit import DatabaseCounterStore, counter_store
 from takt.core.security import AccessTokens, Passwords
 from takt.core.time import utcnow
 from takt.core.wakeup import Wakeups
+from takt.events.stream import close_broadcaster
 from takt.ops.router import bench_router
 from takt.ops.router import router as ops_router
 from takt.transfer.router import IMPORT_PATH
 from takt.wiring import connect as connect_hooks
+from takt.worker.runner import Worker
 
 log = logging.getLogger("takt")
 
@@ -63,8 +65,12 @@ TAGS = [
     {"name": "sprints", "description": "Sprints: scope, capacity, burndown, velocity, forecasts."},
     {"name": "export and import", "description": "A whole project as one document, and back."},
     {"name": "events", "description": "The event log: every change, pulled by cursor."},
+    {"name": "webhooks", "description": "Signed outbound webhooks, their delivery log, Slack."},
     {"name": "audit", "description": "Security-relevant actions: who, what, when, from where."},
-    {"name": "operations", "description": "Health, readiness, metrics and error explanations."},
+    {
+        "name": "operations",
+        "description": "Health, readiness, metrics, the job queue and error explanations.",
+    },
 ]
 
 
@@ -126,7 +132,14 @@ def idempotency_caller(db: Database, security: Security) -> CallerScope:
     return caller
 
 
-def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    database: Database | None = None,
+    *,
+    embedded_worker: bool = False,
+) -> FastAPI:
+    """The app. `embedded_worker`: run a job worker in this process while it serves (what
+    `takt serve` does unless told otherwise; apps built by tests and scripts run none)."""
     settings = settings or get_settings()
     secret_key = settings.resolved_secret_key()  # fails fast on a weak production key
     configure_logging(settings.log_level)
@@ -140,11 +153,18 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     wakeups = Wakeups()
     db.commit_listeners.append(wakeups.on_commit)
 
+    worker = Worker(db, settings, wakeups=wakeups, metrics=metrics) if embedded_worker else None
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("takt started", extra={"database": db.dialect, "version": takt.__version__})
         wakeups.listen_postgres(db.url)
+        if worker is not None:
+            worker.start()
         yield
+        if worker is not None:
+            await worker.stop()  # finishes or releases its running jobs
+        await close_broadcaster(app.state)  # ends the live streams still open
         await wakeups.close()
         await security.counters.close()
         metrics.close()

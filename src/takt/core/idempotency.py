@@ -37,6 +37,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -91,6 +92,16 @@ async def _declare_secret(request: Request) -> None:
 CARRIES_SECRET = Depends(_declare_secret)
 """Put in the `dependencies` of a route whose response carries a secret (a new token, a
 webhook signing secret): that response is never stored, so never replayed."""
+
+
+async def purge_expired_keys(session: AsyncSession, *, now: datetime | None = None) -> int:
+    """Delete the keys older than `KEY_TTL`, which `_claim` already treats as gone (the
+    worker's hourly sweep). Returns how many went."""
+    cutoff = (now or utcnow()) - KEY_TTL
+    result = await session.execute(
+        delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 class IdempotencyMiddleware:

@@ -1,4 +1,5 @@
-"""The job queue: a table of jobs that workers claim with leases (docs/architecture.md, Jobs).
+"""The job queue: a table of jobs that workers claim with leases (docs/architecture.md, Jobs
+and the worker).
 
 A table of our own rather than a job library: the jobs a change causes (a webhook delivery, a
 manual retry) are written in the change's own transaction, on SQLite as on PostgreSQL, which
@@ -18,19 +19,24 @@ This module is the kit: the table and the statements. The runner is `takt.worker
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import (
+    ColumnElement,
     Index,
     Integer,
+    ScalarSelect,
     String,
+    Subquery,
     Text,
     and_,
+    case,
     delete,
     func,
+    literal,
     or_,
     select,
     update,
@@ -105,7 +111,8 @@ class JobContext:
 
 class RetryJob(Exception):
     """Raised by a handler that failed and chose when to try again: at `at`, or never (the job
-    goes dead) when `at` is None. Any other exception retries on the kind's `backoff`."""
+    goes dead) when `at` is None. Either way a job has no more than its `max_attempts` (and its
+    kind's). Any other exception retries on the kind's `backoff`."""
 
     def __init__(self, message: str, *, at: datetime | None) -> None:
         super().__init__(message)
@@ -223,25 +230,37 @@ async def claim(
     lease: timedelta,
     kinds: list[str] | None = None,
     skip_groups: set[str] | frozenset[str] = frozenset(),
+    group_limit: int | None = None,
+    group_busy: Mapping[str, int] | None = None,
 ) -> list[Job]:
     """Take up to `limit` due jobs for `worker_id` until `now + lease`: ready ones whose `run_at`
     has come, and running ones whose lease ran out (their worker died). Each claim counts as an
-    attempt. Jobs of `skip_groups` (groups this worker has at their limit) are left for later."""
+    attempt. Jobs of `skip_groups` (groups this worker has at their limit) are left for later.
+
+    With `group_limit`, no group gets more than its room: `group_limit` less what the worker
+    already runs of it (`group_busy`), so a worker never claims a job it could not start at
+    once (and never has to give one back)."""
     now = utcnow()
     due = or_(
         and_(Job.state == "ready", Job.run_at <= now),
         and_(Job.state == "running", Job.locked_until < now),
     )
-    chosen = select(Job.id).where(due).order_by(Job.run_at).limit(limit)
+    # A group's jobs beyond its room are passed over, so look a little further than `limit`.
+    scan = limit if group_limit is None else limit * 4
+    chosen = select(Job.id, Job.group_key, Job.run_at).where(due).order_by(Job.run_at).limit(scan)
     if kinds is not None:
         chosen = chosen.where(Job.kind.in_(kinds))
     if skip_groups:
         chosen = chosen.where(or_(Job.group_key.is_(None), Job.group_key.not_in(skip_groups)))
     if session.get_bind().dialect.name == "postgresql":
         chosen = chosen.with_for_update(skip_locked=True)
+    if group_limit is None:
+        ids = chosen.with_only_columns(Job.id).scalar_subquery()
+    else:
+        ids = _within_group_room(chosen.subquery(), limit, group_limit, group_busy or {})
     claimed = await session.scalars(
         update(Job)
-        .where(Job.id.in_(chosen.scalar_subquery()))
+        .where(Job.id.in_(ids))
         .values(
             state="running",
             locked_by=worker_id,
@@ -253,6 +272,29 @@ async def claim(
         .execution_options(synchronize_session=False)
     )
     return list(claimed)
+
+
+def _within_group_room(
+    candidates: Subquery, limit: int, group_limit: int, busy: Mapping[str, int]
+) -> ScalarSelect[str]:
+    """The first `limit` candidates, taking of each group only its room. The rank is computed
+    outside the locking select: PostgreSQL allows no window function next to FOR UPDATE."""
+    rank = func.row_number().over(
+        partition_by=candidates.c.group_key,
+        order_by=(candidates.c.run_at, candidates.c.id),
+    )
+    ranked = select(candidates, rank.label("rank")).subquery()
+    rooms = {group: group_limit - count for group, count in busy.items() if count > 0}
+    room: ColumnElement[int] = (
+        case(rooms, value=ranked.c.group_key, else_=group_limit) if rooms else literal(group_limit)
+    )
+    return (
+        select(ranked.c.id)
+        .where(or_(ranked.c.group_key.is_(None), ranked.c.rank <= room))
+        .order_by(ranked.c.run_at)
+        .limit(limit)
+        .scalar_subquery()
+    )
 
 
 async def complete(session: AsyncSession, job_id: str, worker_id: str) -> bool:
@@ -329,7 +371,10 @@ async def retry_dead(session: AsyncSession, job_id: str) -> bool:
         .where(Job.id == job_id, Job.state == "dead")
         .values(state="ready", attempts=0, run_at=now, last_error=None, updated_at=now)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return False
+    session.info[JOBS_ENQUEUED] = True  # wakes this process's worker (no INSERT, no NOTIFY)
+    return True
 
 
 async def requeue(
@@ -366,6 +411,85 @@ async def next_run_at(session: AsyncSession) -> datetime | None:
     return await session.scalar(select(func.min(Job.run_at)).where(Job.state == "ready"))
 
 
+async def next_due_at(session: AsyncSession) -> datetime | None:
+    """When `claim` next finds something: the next ready job's `run_at`, or the first lease of
+    a running job to run out (its worker may have died), whichever comes first."""
+    ready = select(func.min(Job.run_at)).where(Job.state == "ready").scalar_subquery()
+    leased = select(func.min(Job.locked_until)).where(Job.state == "running").scalar_subquery()
+    row = (await session.execute(select(ready, leased))).one()
+    return min((moment for moment in row if moment is not None), default=None)
+
+
+# What the queue holds --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KindStats:
+    """The queue of one kind of job (or of all), as `/metrics` and the admin API show it."""
+
+    ready: int = 0
+    running: int = 0
+    dead: int = 0
+    # Ready again after a failed attempt, waiting for their next try.
+    retrying: int = 0
+    # Attempts made so far by the jobs still queued or running (dead ones keep theirs apart).
+    attempts: int = 0
+    # How long the oldest ready job whose time has come has waited for a worker (0: none).
+    oldest_ready_age_seconds: float = 0.0
+
+    def __add__(self, other: KindStats) -> KindStats:
+        return KindStats(
+            ready=self.ready + other.ready,
+            running=self.running + other.running,
+            dead=self.dead + other.dead,
+            retrying=self.retrying + other.retrying,
+            attempts=self.attempts + other.attempts,
+            oldest_ready_age_seconds=max(
+                self.oldest_ready_age_seconds, other.oldest_ready_age_seconds
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    by_kind: dict[str, KindStats]
+
+    @property
+    def total(self) -> KindStats:
+        return sum(self.by_kind.values(), KindStats())
+
+
+async def queue_stats(session: AsyncSession) -> QueueStats:
+    """Counts by kind and state, read from the table: they cover every worker process."""
+    now = utcnow()
+    rows = await session.execute(
+        select(
+            Job.kind,
+            Job.state,
+            func.count(),
+            func.sum(case((Job.attempts > 0, 1), else_=0)),
+            func.sum(Job.attempts),
+            func.min(case((Job.run_at <= now, Job.run_at))),
+        ).group_by(Job.kind, Job.state)
+    )
+    by_kind: dict[str, KindStats] = {}
+    for kind, state, count, with_attempts, attempts, oldest_due in rows:
+        if state == "ready":
+            age = (now - oldest_due).total_seconds() if oldest_due is not None else 0.0
+            stats = KindStats(
+                ready=count,
+                retrying=int(with_attempts or 0),
+                attempts=int(attempts or 0),
+                oldest_ready_age_seconds=max(age, 0.0),
+            )
+        elif state == "running":
+            stats = KindStats(running=count, attempts=int(attempts or 0))
+        else:
+            stats = KindStats(dead=count)
+        by_kind[kind] = by_kind.get(kind, KindStats()) + stats
+    return QueueStats(by_kind=dict(sorted(by_kind.items())))
+
+
 async def take_slot(session: AsyncSession, name: str, slot: datetime) -> bool:
     """True for exactly one caller per (sweep, slot): the one whose update moved the schedule
     forward (or, the first time, whose insert made the row)."""
@@ -391,7 +515,9 @@ __all__ = [
     "JobKind",
     "JobSchedule",
     "JobState",
+    "KindStats",
     "Pump",
+    "QueueStats",
     "RetryJob",
     "Sweep",
     "claim",
@@ -401,7 +527,9 @@ __all__ = [
     "exponential_backoff",
     "extend_lease",
     "fail",
+    "next_due_at",
     "next_run_at",
+    "queue_stats",
     "release",
     "requeue",
     "retry_dead",

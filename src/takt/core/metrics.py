@@ -1,14 +1,17 @@
-"""Prometheus metrics: requests by route template and status, and database pool gauges."""
+"""Prometheus metrics: requests by route template and status, database pool gauges, the jobs
+this process's worker ran, and the job queue as the database holds it."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from takt.core.jobs import KindStats, QueueStats
 
 
 class Metrics:
@@ -40,6 +43,25 @@ class Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=own,
         )
+        # Counted by the worker of this process (embedded, or `takt worker` with
+        # --metrics-port); the queue itself is read from the database at scrape time.
+        self.jobs = Counter(
+            "takt_worker_jobs",
+            "Job attempts this process ran, by kind and outcome (succeeded, retried, dead).",
+            ["kind", "outcome"],
+            registry=own,
+        )
+        self.job_duration = Histogram(
+            "takt_worker_job_duration_seconds",
+            "How long job attempts of this process ran, by kind.",
+            ["kind"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+            registry=own,
+        )
+
+    def job_ran(self, kind: str, outcome: str, seconds: float) -> None:
+        self.jobs.labels(kind, outcome).inc()
+        self.job_duration.labels(kind).observe(seconds)
 
     def close(self) -> None:
         """The worker is stopping: drop its live-gauge files (counters and histograms stay,
@@ -76,3 +98,50 @@ class _PoolCollector(Collector):
                 if callable(reader):
                     family.add_metric([name], float(reader()))
         yield from (checked_out, idle, size, overflow)
+
+
+# The queue's gauges: metric name, help, and the figure it takes from a kind's stats.
+_QUEUE_GAUGES: tuple[tuple[str, str, Callable[[KindStats], float]], ...] = (
+    ("takt_jobs_ready", "Jobs waiting to run (due or scheduled later).", lambda k: k.ready),
+    ("takt_jobs_running", "Jobs a worker holds now.", lambda k: k.running),
+    (
+        "takt_jobs_dead",
+        "Jobs that used up their attempts; an admin may retry them.",
+        lambda k: k.dead,
+    ),
+    (
+        "takt_jobs_retrying",
+        "Ready jobs waiting for another try after a failure.",
+        lambda k: k.retrying,
+    ),
+    (
+        "takt_jobs_attempts",
+        "Attempts made so far by the jobs still ready or running.",
+        lambda k: k.attempts,
+    ),
+    (
+        "takt_jobs_oldest_ready_age_seconds",
+        "How long the oldest due ready job has waited for a worker.",
+        lambda k: k.oldest_ready_age_seconds,
+    ),
+)
+
+
+def queue_exposition(stats: QueueStats) -> bytes:
+    """The queue as Prometheus text, by kind, to append to a scrape. Gauges are read from the
+    database, so they describe every worker process whichever process answers."""
+    registry = CollectorRegistry()
+    registry.register(_QueueCollector(stats))
+    return generate_latest(registry)
+
+
+class _QueueCollector(Collector):
+    def __init__(self, stats: QueueStats) -> None:
+        self._stats = stats
+
+    def collect(self) -> Iterable[Metric]:
+        for name, description, figure in _QUEUE_GAUGES:
+            family = GaugeMetricFamily(name, description, labels=["kind"])
+            for kind, stats in self._stats.by_kind.items():
+                family.add_metric([kind], float(figure(stats)))
+            yield family

@@ -231,6 +231,15 @@ class DatabaseCounterStore:
         """The database belongs to the app; its rows outlive the process on purpose."""
 
 
+async def purge_expired_counters(session: AsyncSession, *, now: datetime | None = None) -> int:
+    """Delete the counters whose window has ended (the worker's hourly sweep; a store also
+    purges now and then as it counts, but only while logins fail). Returns how many went."""
+    result = await session.execute(
+        delete(RateCounter).where(RateCounter.window_ends_at <= (now or utcnow()))
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 def _seconds_until(moment: datetime, now: datetime) -> int:
     return max(1, math.ceil((moment - now).total_seconds()))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import logging
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -12,9 +13,12 @@ from sqlalchemy import text
 
 from takt.core.db import Database
 from takt.core.errors import PROBLEM_CATALOGUE, NotFound, ServiceUnavailable
-from takt.core.metrics import Metrics
+from takt.core.jobs import queue_stats
+from takt.core.metrics import Metrics, queue_exposition
 from takt.core.migrations import migration_state
 from takt.core.problems import Problem
+
+log = logging.getLogger("takt.ops")
 
 router = APIRouter(tags=["operations"])
 
@@ -61,9 +65,18 @@ async def readyz(request: Request) -> Readiness:
     responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Text exposition."}},
 )
 async def metrics(request: Request) -> Response:
-    """Request counts and latency by route template and status, and database pool gauges."""
+    """Request counts and latency by route template and status, database pool gauges, the jobs
+    this process's worker ran, and the job queue (read from the database: every worker's)."""
     registry: Metrics = request.app.state.metrics
-    return Response(generate_latest(registry.registry), media_type=CONTENT_TYPE_LATEST)
+    body = generate_latest(registry.registry)
+    db: Database = request.app.state.db
+    try:
+        async with db.transaction(write=False) as session:
+            body += queue_exposition(await queue_stats(session))
+    except Exception as exc:
+        # The process's own figures still help when the database is what's wrong.
+        log.warning("no queue figures for /metrics", extra={"error": f"{type(exc).__name__}"})
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get(
