@@ -50,12 +50,13 @@ def refusal(address: IPAddress, *, allow_private: bool) -> str | None:
         return "a link-local address"
     if address.is_multicast:
         return "a multicast address"
+    # Before the reserved check: Python counts IPv6 loopback (::1, in ::/8) as reserved too.
+    if address.is_loopback:
+        return None if allow_private else "a loopback address"
     if address.is_unspecified or address.is_reserved:
         return "a reserved address"
     if allow_private:
         return None
-    if address.is_loopback:
-        return "a loopback address"
     if address.is_private or address in _SHARED:
         return "a private address"
     if not address.is_global:
@@ -72,6 +73,8 @@ def parse_target(url: str) -> httpx.URL:
         raise UnsafeTarget("only http and https URLs can be called")
     if not parsed.host:
         raise UnsafeTarget("the URL has no host")
+    if parsed.port is not None and not 1 <= parsed.port <= 65535:
+        raise UnsafeTarget("the port must be between 1 and 65535")
     return parsed
 
 
