@@ -44,6 +44,8 @@ class Event(Base):
     __table_args__ = (
         Index("ix_events_project_seq", "project_id", "seq"),
         Index("ix_events_project_position", "project_id", "tx", "seq"),
+        # The whole log in cursor order (the webhook relay, the live stream's broadcaster).
+        Index("ix_events_position", "tx", "seq"),
         Index("ix_events_subject", "subject_id", "seq"),
         # One type of event of a project over a period (a sprint's scope changes).
         Index("ix_events_project_type_time", "project_id", "type", "occurred_at"),

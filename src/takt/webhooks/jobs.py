@@ -5,17 +5,33 @@ Registered with the worker by `takt.worker.kinds`.
 
 from __future__ import annotations
 
+import random
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.core import jobs
-from takt.core.jobs import JobKind, Pump
+from takt.core.jobs import Job, JobContext, JobKind, Pump
+from takt.core.netguard import RESOLVE_TIMEOUT_SECONDS
 
 DELIVER = "webhook.deliver"
-# Standard Webhooks' schedule: an attempt at once, then after 5 s, 5 min, 30 min, 2 h, 5 h,
-# 10 h and 10 h (with jitter): eight in all.
-MAX_ATTEMPTS = 8
+# Standard Webhooks' schedule: the delay before each attempt: at once, then after 5 s, 5 min,
+# 30 min, 2 h, 5 h, 10 h and 10 h: eight in all. After attempt n fails, the next comes
+# RETRY_SCHEDULE[n] seconds later, give or take the jitter.
+RETRY_SCHEDULE = (0, 5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 10 * 3600)
+MAX_ATTEMPTS = len(RETRY_SCHEDULE)
+# Spread retries of a burst that failed together (an endpoint that was down) by ±15 %.
+JITTER = 0.15
+# The worker's limit on one delivery job, a backstop: the call itself stops after
+# TAKT_WEBHOOK_TIMEOUT_SECONDS (at most 60, config.py), resolving the host after 5 s; the rest is
+# the two short transactions around it.
+DELIVER_TIMEOUT_SECONDS = RESOLVE_TIMEOUT_SECONDS + 60 + 10
+
+
+def retry_delay(attempts: int) -> float:
+    """Seconds from a failed attempt (the `attempts`-th) to the next one, jittered."""
+    base = RETRY_SCHEDULE[min(max(attempts, 0), MAX_ATTEMPTS - 1)]
+    return base * random.uniform(1 - JITTER, 1 + JITTER)  # noqa: S311 - jitter, not a secret
 
 
 def delivery_job_key(delivery_id: str) -> str:
@@ -38,6 +54,31 @@ async def enqueue_delivery(
     )
 
 
-# Filled in by the delivery engine (takt.webhooks.delivery and takt.webhooks.relay).
-JOB_KINDS: list[JobKind] = []
-PUMPS: list[Pump] = []
+# The handlers import this module (and the service, which queues through it): they are
+# imported when they first run, not when it is.
+
+
+async def _deliver(ctx: JobContext, job: Job) -> None:
+    from takt.webhooks.delivery import deliver
+
+    await deliver(ctx, job)
+
+
+async def _relay(ctx: JobContext) -> bool:
+    from takt.webhooks.relay import relay
+
+    return await relay(ctx)
+
+
+JOB_KINDS: list[JobKind] = [
+    JobKind(
+        DELIVER,
+        run=_deliver,
+        max_attempts=MAX_ATTEMPTS,
+        # For a failure the handler doesn't expect (it picks its own retry time otherwise).
+        backoff=retry_delay,
+        timeout_seconds=DELIVER_TIMEOUT_SECONDS,
+    )
+]
+# The relay: event log -> deliveries and their jobs, woken by committed events.
+PUMPS: list[Pump] = [Pump("webhooks.relay", run=_relay, wake_on="events")]

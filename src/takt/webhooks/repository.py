@@ -303,6 +303,16 @@ async def end_delivery(session: AsyncSession, delivery_id: str, state: str, reas
     )
 
 
+async def cancel_pending(session: AsyncSession, webhook_id: str, reason: str) -> None:
+    """Close every delivery of the webhook still waiting for an attempt (it was disabled): their
+    jobs find them closed and end without a call, even if it is enabled again meanwhile."""
+    await session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.webhook_id == webhook_id, WebhookDelivery.state == "pending")
+        .values(state="cancelled", last_error=reason, next_attempt_at=None, updated_at=utcnow())
+    )
+
+
 _CLEAR_FAILING = (
     update(Webhook)
     .where(Webhook.id == bindparam("webhook_id"), Webhook.failing_since.is_not(None))

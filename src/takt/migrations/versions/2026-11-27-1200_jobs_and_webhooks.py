@@ -142,6 +142,9 @@ def upgrade() -> None:
         sa.Column("updated_at", TIME, nullable=False),
         sa.PrimaryKeyConstraint("name", name="pk_webhook_relay"),
     )
+    # Readers of the whole log in cursor order (the webhook relay, the live stream's
+    # broadcaster) read "after (tx, seq)" across every project.
+    op.create_index("ix_events_position", "events", ["tx", "seq"])
     if op.get_bind().dialect.name == "postgresql":
         for table, channel in NOTIFY_TRIGGERS.items():
             op.execute(
@@ -160,6 +163,7 @@ def downgrade() -> None:
         for table in NOTIFY_TRIGGERS:
             op.execute(f"DROP TRIGGER IF EXISTS takt_notify_{table} ON {table}")
             op.execute(f"DROP FUNCTION IF EXISTS takt_notify_{table}()")
+    op.drop_index("ix_events_position", table_name="events")
     op.drop_table("webhook_relay")
     op.drop_index("ix_webhook_attempts_delivery", table_name="webhook_attempts")
     op.drop_table("webhook_attempts")
