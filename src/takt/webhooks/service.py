@@ -331,6 +331,10 @@ async def update_webhook(
     if data.enabled is not None and data.enabled != webhook.enabled:
         changes["enabled"] = [webhook.enabled, data.enabled]
         _enable(webhook, data.enabled, ctx.access.principal)
+        if not data.enabled:
+            # As when Takt disables it: what was waiting is closed, so turning it on again
+            # later doesn't send stale retries (a manual retry still can).
+            await repo.cancel_pending(session, webhook.id, webhook.disabled_reason or "disabled")
     if not changes:
         return webhook
     _touch(webhook)
