@@ -1,5 +1,6 @@
-"""Where higher domains act when an item changes sprint, in its transaction (see
-`takt.core.hooks`): sprints check the move and record it as a change of their scope."""
+"""Where higher domains act when an item changes, in its transaction (see `takt.core.hooks`):
+sprints check a move between sprints and record it as a change of their scope; blockers keep
+the `blocked` flag set while one of the item's blockers is open."""
 
 from __future__ import annotations
 
@@ -46,3 +47,17 @@ sprint_changing = Hook[SprintChanging]("items.sprint_changing", required=True)
 sprint_changed = Hook[SprintChanged]("items.sprint_changed", required=True)
 """Fired after the change (and after the item's own event). Required: the sprint records it as
 `sprint.scope_changed` (`takt.sprints`), or its burndown would miss the change."""
+
+
+@dataclass(frozen=True)
+class BlockedClearing:
+    """`item`'s `blocked` flag is about to be cleared (set from true to false) by an update."""
+
+    access: ProjectAccess
+    item: Item
+
+
+blocked_clearing = Hook[BlockedClearing]("items.blocked_clearing", required=True)
+"""Fired before an update clears an item's `blocked` flag, whoever sends it (a PATCH, a bulk
+edit, a service). Required: the flag says an open blocker exists (`takt.blockers`), which
+refuses to let it go by hand while one is open; resolving the last blocker clears it."""

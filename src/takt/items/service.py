@@ -17,7 +17,14 @@ from takt.core.time import utcnow
 from takt.items import ranking
 from takt.items import repository as repo
 from takt.items.events import ItemChanges, ItemCreated, ItemMoved, ItemUpdated, RankChanges
-from takt.items.hooks import SprintChanged, SprintChanging, sprint_changed, sprint_changing
+from takt.items.hooks import (
+    BlockedClearing,
+    SprintChanged,
+    SprintChanging,
+    blocked_clearing,
+    sprint_changed,
+    sprint_changing,
+)
 from takt.items.models import PARENT_TYPES, PRIORITIES, Item
 from takt.items.schemas import ItemCreate, ItemFields, ItemUpdate
 from takt.items.sprint_directory import SprintView, directory
@@ -353,6 +360,9 @@ async def _apply_update(
         moved = await _check_sprint_change(session, access, item, item.sprint_id, data.sprint_id)
         changes["sprint_id"] = [item.sprint_id, data.sprint_id]
         item.sprint_id = data.sprint_id
+    if "blocked" in sent and item.blocked and not data.blocked:
+        # Blockers decide whether the flag may go (not while one of the item's is open).
+        await blocked_clearing.fire(session, BlockedClearing(access, item))
     for field in ("title", "description", "type", "blocked", "estimate"):
         if field in sent:
             new = getattr(data, field)

@@ -68,6 +68,13 @@ def _default_working_days() -> list[Weekday]:
     return ["mon", "tue", "wed", "thu", "fri"]
 
 
+WorkdayTime = Annotated[
+    str,
+    StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$"),
+    Field(description="`HH:MM`, 24-hour, in the project's time zone.", examples=["09:00"]),
+]
+
+
 class ProjectSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -82,6 +89,28 @@ class ProjectSettings(BaseModel):
         "(422 estimate-off-scale): fibonacci 0, 0.5, 1, 2, 3, 5, 8, 13, 20, 40, 100; tshirt the "
         "points of XS 1, S 2, M 3, L 5, XL 8, XXL 13 (and 0).",
     )
+    workday_start: WorkdayTime = Field(
+        "09:00",
+        description="When a working day starts (`HH:MM` in the project's time zone). Working "
+        "hours, from `workday_start` to `workday_end` on the working days, are what a "
+        "blocker's age counts.",
+    )
+    workday_end: WorkdayTime = Field(
+        "17:00", description="When a working day ends; after `workday_start`.", examples=["17:00"]
+    )
+    blocker_escalation_hours: int = Field(
+        16,
+        ge=1,
+        le=1000,
+        description="An open blocker older than this many working hours is escalated, once "
+        "(`blocker.escalated`). 16 is two working days of 8 hours.",
+    )
+
+    @model_validator(mode="after")
+    def _workday_in_order(self) -> ProjectSettings:
+        if self.workday_end <= self.workday_start:  # `HH:MM` strings sort as times
+            raise ValueError("workday_end must be after workday_start")
+        return self
 
 
 class ProjectSettingsUpdate(Input):
@@ -89,6 +118,9 @@ class ProjectSettingsUpdate(Input):
     working_days: Annotated[WorkingDays | None, NOT_NULL] = None
     sprint_length_days: Annotated[int | None, NOT_NULL] = Field(None, ge=1, le=90)
     estimate_scale: Annotated[EstimateScale | None, NOT_NULL] = None
+    workday_start: Annotated[WorkdayTime | None, NOT_NULL] = None
+    workday_end: Annotated[WorkdayTime | None, NOT_NULL] = None
+    blocker_escalation_hours: Annotated[int | None, NOT_NULL] = Field(None, ge=1, le=1000)
 
 
 class ProjectCreate(Input):

@@ -1,1 +1,1 @@
-"""The risk register: likelihood × impact, severity bands, the 5×5 matrix."""
+"""The risk register: likelihood x impact, severity bands, the 5x5 matrix."""
