@@ -130,7 +130,9 @@ def test_the_worker_runs_every_sweep_and_every_domains_kinds() -> None:
     names = {kind.name for kind in kinds.job_kinds()}
     assert {"sweep.idempotency-keys", "sweep.rate-counters", "sweep.trash"} <= names
     assert {kind.name for kind in webhook_jobs.JOB_KINDS} <= names
-    assert {s.every for s in kinds.sweeps()} <= {timedelta(hours=1), timedelta(days=1)}
+    assert "sweep.blockers.escalate" in names
+    # No sweep runs more often than every 5 minutes, nor less than daily.
+    assert all(timedelta(minutes=5) <= s.every <= timedelta(days=1) for s in kinds.sweeps())
 
 
 def test_a_kind_declared_twice_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:

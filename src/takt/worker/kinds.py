@@ -6,6 +6,7 @@ listing it here; the worker sits above every domain, so it may import them all.
 
 from __future__ import annotations
 
+from takt.blockers import jobs as blocker_jobs
 from takt.core.jobs import Job, JobContext, JobKind, Pump, Sweep
 from takt.webhooks import jobs as webhook_jobs
 from takt.worker.sweeps import SWEEPS
@@ -17,7 +18,8 @@ SWEEP_TIMEOUT_SECONDS = 600.0
 
 
 def sweeps() -> list[Sweep]:
-    return list(SWEEPS)
+    """The worker's own sweeps and each domain's (a domain lists its own in its `jobs.py`)."""
+    return [*SWEEPS, *blocker_jobs.SWEEPS]
 
 
 def sweep_kind(sweep: Sweep) -> JobKind:
