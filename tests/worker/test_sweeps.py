@@ -131,6 +131,7 @@ def test_the_worker_runs_every_sweep_and_every_domains_kinds() -> None:
     assert {"sweep.idempotency-keys", "sweep.rate-counters", "sweep.trash"} <= names
     assert {kind.name for kind in webhook_jobs.JOB_KINDS} <= names
     assert "sweep.blockers.escalate" in names
+    assert "sweep.standup-summaries" in names
     # No sweep runs more often than every 5 minutes, nor less than daily.
     assert all(timedelta(minutes=5) <= s.every <= timedelta(days=1) for s in kinds.sweeps())
 

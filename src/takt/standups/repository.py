@@ -1,0 +1,383 @@
+"""Every query of stand-ups: config, entries, recorded summaries, and the reads drafts and
+summaries make of the event log, items and sprint capacity."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Row, and_, func, or_, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+
+from takt.auth.models import User
+from takt.core.events import Event
+from takt.core.time import utcnow
+from takt.items.events import ItemCreated, ItemUpdated
+from takt.items.models import Item
+from takt.items.repository import live_in_project
+from takt.projects.models import Project, ProjectMember
+from takt.sprints.models import Sprint, SprintCapacity
+from takt.standups.models import StandupConfig, StandupEntry, StandupSummary
+from takt.workflow.models import Status
+
+
+def _insert(session: AsyncSession) -> Any:
+    return postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+# Config --------------------------------------------------------------------------------------
+
+
+async def get_config(session: AsyncSession, project_id: str) -> StandupConfig | None:
+    return await session.get(StandupConfig, project_id)
+
+
+async def config_for_update(
+    session: AsyncSession, project_id: str, defaults: dict[str, Any]
+) -> StandupConfig:
+    """The project's config row, made with `defaults` at version 0 if there was none, and
+    locked for this transaction (`FOR UPDATE` on PostgreSQL; SQLite's write transactions hold
+    the database's one write lock). Two first writes at once: one inserts, the other finds its
+    row once it committed, so neither fails."""
+    now = utcnow()
+    await session.execute(
+        _insert(session)(StandupConfig)
+        .values(project_id=project_id, created_at=now, updated_at=now, version=0, **defaults)
+        .on_conflict_do_nothing(index_elements=["project_id"])
+    )
+    stmt = (
+        select(StandupConfig)
+        .where(StandupConfig.project_id == project_id)
+        .execution_options(populate_existing=True)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    row: StandupConfig = (await session.scalars(stmt)).one()
+    return row
+
+
+async def configs_of_live_projects(
+    session: AsyncSession,
+) -> list[tuple[str, str, dict[str, Any], StandupConfig | None]]:
+    """(id, key, settings, config or None) of every project not deleted, for the cut-off sweep:
+    one statement whatever the number of projects."""
+    rows = await session.execute(
+        select(Project.id, Project.key, Project.settings, StandupConfig)
+        .outerjoin(StandupConfig, StandupConfig.project_id == Project.id)
+        .where(Project.deleted_at.is_(None))
+        .order_by(Project.id)
+    )
+    return [(r[0], r[1], r[2] or {}, r[3]) for r in rows]
+
+
+# Entries -------------------------------------------------------------------------------------
+
+
+async def upsert_entry(session: AsyncSession, values: dict[str, Any]) -> StandupEntry:
+    """Insert the member's entry for the day, or update the one there: one statement, so two
+    concurrent submissions leave one row (the unique constraint decides; on PostgreSQL the
+    second waits for the first and then updates its row). `late` only ever turns on; the first
+    submission's time is kept."""
+    table = StandupEntry.__table__
+    statement = _insert(session)(StandupEntry).values(values)
+    statement = statement.on_conflict_do_update(
+        index_elements=["project_id", "user_id", "standup_date"],
+        set_={
+            "answers": statement.excluded.answers,
+            "blocked": statement.excluded.blocked,
+            "late": or_(table.c.late, statement.excluded.late),
+            "updated_at": statement.excluded.updated_at,
+            "version": table.c.version + 1,
+        },
+    ).returning(StandupEntry)
+    result = await session.scalars(statement, execution_options={"populate_existing": True})
+    entry: StandupEntry = result.one()
+    return entry
+
+
+async def set_entry_blockers(
+    session: AsyncSession, entry: StandupEntry, blocker_ids: list[str]
+) -> None:
+    """Record the blockers raised through the entry, as part of the write that upserted it (no
+    second version: the row and the loaded entry both just gain the ids)."""
+    await session.execute(
+        update(StandupEntry)
+        .where(StandupEntry.id == entry.id)
+        .values(blocker_ids=blocker_ids)
+        .execution_options(synchronize_session=False)
+    )
+    set_committed_value(entry, "blocker_ids", blocker_ids)
+
+
+async def get_entry(
+    session: AsyncSession, project_id: str, user_id: str, day: date
+) -> tuple[StandupEntry, User] | None:
+    """The member's entry for the day, with its author."""
+    row = (
+        await session.execute(
+            select(StandupEntry, User)
+            .join(User, User.id == StandupEntry.user_id)
+            .where(
+                StandupEntry.project_id == project_id,
+                StandupEntry.user_id == user_id,
+                StandupEntry.standup_date == day,
+            )
+        )
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+async def last_entry_before(
+    session: AsyncSession, project_id: str, user_id: str, day: date
+) -> StandupEntry | None:
+    """The member's latest entry of a day before `day` (the unique constraint's index)."""
+    return await session.scalar(
+        select(StandupEntry)
+        .where(
+            StandupEntry.project_id == project_id,
+            StandupEntry.user_id == user_id,
+            StandupEntry.standup_date < day,
+        )
+        .order_by(StandupEntry.standup_date.desc())
+        .limit(1)
+    )
+
+
+async def entries_of_day(
+    session: AsyncSession, project_id: str, day: date
+) -> list[tuple[StandupEntry, User]]:
+    """The day's entries with their authors, by username."""
+    rows = await session.execute(
+        select(StandupEntry, User)
+        .join(User, User.id == StandupEntry.user_id)
+        .where(StandupEntry.project_id == project_id, StandupEntry.standup_date == day)
+        .order_by(User.username_key)
+    )
+    return [(entry, user) for entry, user in rows]
+
+
+# People --------------------------------------------------------------------------------------
+
+
+async def absent_on(session: AsyncSession, project_id: str, day: date) -> set[str]:
+    """Ids of the people who are away on `day` by the capacity of the project's sprints that
+    span it (planned, active or completed; a cancelled sprint's plans are void). Capacity keeps
+    each member's absent dates, so this is exact per day."""
+    rows = await session.execute(
+        select(SprintCapacity.user_id, SprintCapacity.absent_days)
+        .join(Sprint, Sprint.id == SprintCapacity.sprint_id)
+        .where(
+            Sprint.project_id == project_id,
+            Sprint.state != "cancelled",
+            Sprint.start_date <= day,
+            Sprint.end_date >= day,
+        )
+    )
+    wanted = day.isoformat()
+    return {user_id for user_id, days in rows if wanted in (days or [])}
+
+
+# Recorded summaries --------------------------------------------------------------------------
+
+
+async def recorded_up_to(
+    session: AsyncSession, project_id: str, day: date
+) -> tuple[StandupSummary | None, StandupSummary | None]:
+    """(the summary recorded for `day`, the latest recorded before it), in one statement."""
+    rows = list(
+        await session.scalars(
+            select(StandupSummary)
+            .where(StandupSummary.project_id == project_id, StandupSummary.standup_date <= day)
+            .order_by(StandupSummary.standup_date.desc())
+            .limit(2)
+        )
+    )
+    if rows and rows[0].standup_date == day:
+        return rows[0], rows[1] if len(rows) > 1 else None
+    return None, rows[0] if rows else None
+
+
+async def recorded_on(
+    session: AsyncSession, pairs: Sequence[tuple[str, date]]
+) -> set[tuple[str, date]]:
+    """Which of the (project id, day) pairs have a recorded summary, in one statement."""
+    if not pairs:
+        return set()
+    key = tuple_(StandupSummary.project_id, StandupSummary.standup_date)
+    rows = await session.execute(
+        select(StandupSummary.project_id, StandupSummary.standup_date).where(key.in_(list(pairs)))
+    )
+    return {(p, d) for p, d in rows}
+
+
+async def insert_summary(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """Record a day's summary unless one is there: True for exactly one caller per project and
+    day (two sweeps that race both try; the unique constraint lets one insert)."""
+    statement = (
+        _insert(session)(StandupSummary)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["project_id", "standup_date"])
+    )
+    result = await session.execute(statement)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+# The event log, for drafts -------------------------------------------------------------------
+
+# Only what a draft shows, as plain rows.
+_LINE_COLUMNS = (
+    Event.id,
+    Event.seq,
+    Event.type,
+    Event.subject_id,
+    Event.occurred_at,
+    Event.data,
+    Event.changes,
+)
+
+
+async def actor_events(
+    session: AsyncSession,
+    project_id: str,
+    actor_id: str,
+    types: Sequence[str],
+    since: datetime,
+    until: datetime,
+    *,
+    limit: int,
+    changed: str | None = None,
+) -> list[Row[Any]]:
+    """The member's events of `types` in the project over [since, until), oldest first, at most
+    `limit` (the index on project, actor and time keeps it to the period's events). `changed`:
+    only events whose `changes` name that field (read in SQL, so the rows not shown are never
+    decoded)."""
+    stmt = select(*_LINE_COLUMNS).where(
+        Event.project_id == project_id,
+        Event.actor_id == actor_id,
+        Event.occurred_at >= since,
+        Event.occurred_at < until,
+        Event.type.in_(list(types)),
+    )
+    if changed is not None:
+        stmt = stmt.where(Event.changes[changed].as_string().is_not(None))
+    stmt = stmt.order_by(Event.occurred_at, Event.seq).limit(limit)
+    return list((await session.execute(stmt)).all())
+
+
+async def assigned_items(
+    session: AsyncSession,
+    project_id: str,
+    user_id: str,
+    *,
+    categories: Sequence[str] | None = None,
+    blocked: bool | None = None,
+    limit: int,
+) -> list[tuple[str, str, str, str, str]]:
+    """(id, key, title, status name, category) of the live items assigned to the member, by
+    key number (the project's assignee index)."""
+    stmt = (
+        select(Item.id, Item.key, Item.title, Status.name, Status.category)
+        .join(Status, Status.id == Item.status_id)
+        .where(live_in_project(project_id), Item.assignee_id == user_id)
+    )
+    if categories is not None:
+        stmt = stmt.where(Status.category.in_(list(categories)))
+    if blocked is not None:
+        stmt = stmt.where(Item.blocked.is_(blocked))
+    stmt = stmt.order_by(Item.number).limit(limit)
+    return [(r[0], r[1], r[2], r[3], r[4]) for r in await session.execute(stmt)]
+
+
+async def latest_events_changing(
+    session: AsyncSession, subject_ids: Sequence[str], field: str
+) -> dict[str, tuple[str, datetime]]:
+    """For each item, the (event id, time) of the latest event that set `field`: its creation,
+    or an update whose changes name it. One statement (the subject index)."""
+    if not subject_ids:
+        return {}
+    latest = (
+        select(func.max(Event.seq))
+        .where(
+            Event.subject_id.in_(list(subject_ids)),
+            or_(
+                Event.type == ItemCreated.event_type,
+                and_(
+                    Event.type == ItemUpdated.event_type,
+                    Event.changes[field].as_string().is_not(None),
+                ),
+            ),
+        )
+        .group_by(Event.subject_id)
+    )
+    rows = await session.execute(
+        select(Event.subject_id, Event.id, Event.occurred_at).where(Event.seq.in_(latest))
+    )
+    return {str(subject): (str(event_id), at) for subject, event_id, at in rows}
+
+
+async def titles_of(session: AsyncSession, project_id: str, keys: Sequence[str]) -> dict[str, str]:
+    """The current title of each of `keys` that is a live item of the project."""
+    if not keys:
+        return {}
+    rows = await session.execute(
+        select(Item.key, Item.title).where(live_in_project(project_id), Item.key.in_(list(keys)))
+    )
+    return {str(key): str(title) for key, title in rows}
+
+
+async def events_of_subjects(
+    session: AsyncSession, event_type: str, subject_ids: Sequence[str]
+) -> dict[str, tuple[str, datetime]]:
+    """(event id, time) of the first event of `event_type` about each subject."""
+    if not subject_ids:
+        return {}
+    rows = await session.execute(
+        select(Event.subject_id, Event.id, Event.occurred_at)
+        .where(Event.subject_id.in_(list(subject_ids)), Event.type == event_type)
+        .order_by(Event.seq)
+    )
+    found: dict[str, tuple[str, datetime]] = {}
+    for subject, event_id, at in rows:
+        found.setdefault(str(subject), (str(event_id), at))
+    return found
+
+
+# Small reads and writes the service needs -----------------------------------------------------
+
+
+async def save_config(session: AsyncSession, row: StandupConfig) -> None:
+    session.add(row)
+    await session.flush()
+
+
+async def member_roles(
+    session: AsyncSession, project_id: str, user_ids: Sequence[str]
+) -> dict[str, str]:
+    """The project role of each of `user_ids` that is a member."""
+    if not user_ids:
+        return {}
+    rows = await session.execute(
+        select(ProjectMember.user_id, ProjectMember.role).where(
+            ProjectMember.project_id == project_id, ProjectMember.user_id.in_(list(user_ids))
+        )
+    )
+    return {str(user_id): str(role) for user_id, role in rows}
+
+
+async def with_entries_on(
+    session: AsyncSession, pairs: Sequence[tuple[str, date]]
+) -> set[tuple[str, date]]:
+    """Which of the (project id, day) pairs have at least one entry (the day's index)."""
+    if not pairs:
+        return set()
+    key = tuple_(StandupEntry.project_id, StandupEntry.standup_date)
+    rows = await session.execute(
+        select(StandupEntry.project_id, StandupEntry.standup_date)
+        .where(key.in_(list(pairs)))
+        .distinct()
+    )
+    return {(p, d) for p, d in rows}
