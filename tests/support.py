@@ -15,6 +15,7 @@ from takt.auth.schemas import RegisterRequest, TokenCreate
 from takt.core.audit import ClientContext
 from takt.core.db import Database
 from takt.core.events import EventData
+from takt.core.jobs import Job
 from takt.core.statement_log import StatementLog
 from takt.projects import service as project_service
 from takt.projects.models import ProjectMember
@@ -101,11 +102,20 @@ async def seed_work(
 ) -> dict[str, str]:
     """Two items (the first blocks the second), a label, an unused status and the admin's comment
     on the first item; returns the placeholders the authorization matrix uses."""
+    from datetime import timedelta
+
+    from takt.blockers import service as blockers
+    from takt.blockers.schemas import BlockerCreate, WaitingOnItem
+    from takt.core.time import utcnow
     from takt.items import relations
     from takt.items import service as items
     from takt.items.schemas import ItemCreate
+    from takt.risks import service as risks
+    from takt.risks.schemas import RiskCreate
     from takt.sprints import service as sprints
     from takt.sprints.schemas import CompleteRequest, SprintCreate
+    from takt.webhooks import service as webhooks
+    from takt.webhooks.schemas import WebhookCreate
     from takt.workflow import service as workflow
     from takt.workflow.schemas import LabelCreate, StatusCreate
 
@@ -123,6 +133,19 @@ async def seed_work(
         second = (await items.create_item(session, access, ItemCreate(title="Second"))).item
         await relations.create_link(session, access, first, "blocks", second.key)
         comment, _ = await relations.add_comment(session, access, first, "Note from the admin")
+        # The second item waits on the first: an open blocker, and a risk of the register.
+        blocker = await blockers.raise_blocker(
+            session,
+            access,
+            BlockerCreate(
+                item_key=second.key,
+                reason="Needs the first",
+                waiting_on=WaitingOnItem(kind="item", item_key=first.key),
+            ),
+        )
+        risk = await risks.create_risk(
+            session, access, RiskCreate(title="Late", likelihood=2, impact=3)
+        )
         planned = await sprints.create_sprint(session, access, SprintCreate(name="Next"))
         await sprints.add_items(
             session, sprints.SprintContext(access=access, sprint=planned), [first.key]
@@ -131,6 +154,22 @@ async def seed_work(
         done_ctx = sprints.SprintContext(access=access, sprint=done)
         await sprints.start_sprint(session, done_ctx)
         await sprints.complete_sprint(session, done_ctx, CompleteRequest())
+        # A job out of attempts, for an instance admin to retry (/admin/jobs/{job_id}/retry).
+        dead_job = Job(kind="test.seeded", state="dead", attempts=3, max_attempts=3)
+        session.add(dead_job)
+        # A webhook with a queued test ping (to a closed local port: nothing answers).
+        private = app.state.settings.model_copy(update={"webhook_allow_private": True})
+        webhook, _ = await webhooks.create_webhook(
+            session,
+            access,
+            WebhookCreate(url="http://127.0.0.1:9/takt", event_types=["item.*"]),
+            config=webhooks.WebhookConfig.from_settings(private),
+            client=CLIENT,
+        )
+        ping = await webhooks.send_test(session, webhooks.WebhookContext(access, webhook))
+    # The latest stand-up day up to today (Monday to Friday in UTC: the project's defaults).
+    today = utcnow().date()
+    standup_day = today - timedelta(days=max(0, today.weekday() - 4))
     return {
         "item_key": first.key,
         "other_key": second.key,
@@ -140,6 +179,12 @@ async def seed_work(
         "sprint_id": planned.id,
         "done_sprint_id": done.id,
         "member_id": member.id,
+        "blocker_id": blocker.blocker.id,
+        "risk_id": risk.risk.id,
+        "dead_job_id": dead_job.id,
+        "webhook_id": webhook.id,
+        "delivery_id": ping.id,
+        "date": standup_day.isoformat(),
     }
 
 

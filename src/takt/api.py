@@ -4,10 +4,13 @@ from fastapi import APIRouter
 
 from takt.audit.router import router as audit_router
 from takt.auth.router import router as auth_router
+from takt.blockers.router import router as blockers_router
 from takt.events.router import router as events_router
 from takt.items.router import router as items_router
 from takt.projects.router import router as projects_router
+from takt.risks.router import router as risks_router
 from takt.sprints.router import router as sprints_router
+from takt.standups.router import router as standups_router
 from takt.transfer.router import router as transfer_router
 from takt.webhooks.router import router as webhooks_router
 from takt.worker.router import router as worker_router
@@ -19,6 +22,9 @@ api_router.include_router(projects_router)
 api_router.include_router(workflow_router)
 api_router.include_router(items_router)
 api_router.include_router(sprints_router)
+api_router.include_router(risks_router)
+api_router.include_router(blockers_router)
+api_router.include_router(standups_router)
 api_router.include_router(transfer_router)
 api_router.include_router(events_router)
 api_router.include_router(audit_router)

@@ -1,11 +1,14 @@
 """Imports every model module so `metadata` knows all tables (for Alembic and tests)."""
 
 from takt.auth import models as auth_models
+from takt.blockers import models as blocker_models
 from takt.core import audit, events, idempotency, jobs, ratelimit
 from takt.core.models import Base
 from takt.items import models as item_models
 from takt.projects import models as project_models
+from takt.risks import models as risk_models
 from takt.sprints import models as sprint_models
+from takt.standups import models as standup_models
 from takt.webhooks import models as webhook_models
 from takt.workflow import models as workflow_models
 
@@ -14,6 +17,7 @@ metadata = Base.metadata
 __all__ = [
     "audit",
     "auth_models",
+    "blocker_models",
     "events",
     "idempotency",
     "item_models",
@@ -21,7 +25,9 @@ __all__ = [
     "metadata",
     "project_models",
     "ratelimit",
+    "risk_models",
     "sprint_models",
+    "standup_models",
     "webhook_models",
     "workflow_models",
 ]

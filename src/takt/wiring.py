@@ -4,6 +4,7 @@ changes nothing."""
 
 from __future__ import annotations
 
+from takt.blockers import subscriptions as blockers
 from takt.items import subscriptions as items
 from takt.sprints import subscriptions as sprints
 from takt.workflow import subscriptions as workflow
@@ -13,3 +14,4 @@ def connect() -> None:
     workflow.connect()
     items.connect()
     sprints.connect()
+    blockers.connect()

@@ -49,6 +49,8 @@ KEEP_RANDOM_PATHS = {
     "delete_sprint",
     "cancel_sprint",
     "complete_sprint",
+    "delete_risk",
+    "delete_webhook",
 }
 
 
@@ -86,6 +88,11 @@ async def seeded(settings: Settings, server: str) -> AsyncIterator[dict[str, Any
             "status_id": work["status_id"],
             "label_id": work["label_id"],
             "sprint_id": work["sprint_id"],
+            "blocker_id": work["blocker_id"],
+            "risk_id": work["risk_id"],
+            "webhook_id": work["webhook_id"],
+            "delivery_id": work["delivery_id"],
+            "date": work["date"],
         },
     }
     await empty_all_tables(database)
@@ -160,9 +167,12 @@ BEYOND_THE_SCHEMA = re.compile(
             r"not a sprint of this project",
             r"unknown item",
             r"is not an event type",
+            # a webhook URL's host: whether it resolves, and to what, is the network's answer
+            r"Takt won't call this URL",
             r"unknown time zone",
             # rules across fields, or across an imported document
             r"before start_date",
+            r"workday_end must be after workday_start",
             r"give exactly one of",
             r"reference used twice",
             # State the schema can't see: the project's estimate scale, a member's role, the
@@ -176,13 +186,27 @@ BEYOND_THE_SCHEMA = re.compile(
             r"working days of history",
             r"No item was finished",
             r"has no items yet",
+            # Stand-ups: distinct question ids, answers that fit the project's questions, and a
+            # date that is a stand-up day up to today by the project's (generated) config and
+            # time zone.
+            r"stand-up config",
+            r"is not a stand-up day",
+            r"is in the future: it is",
         ]
     )
 )
 
 
+# A live stream never ends, so it is called here without the `Accept: text/event-stream` it needs
+# and answers its documented 406 (tests/events/test_stream*.py cover the streams themselves).
+STREAM_ONLY = {"stream_events"}
+
+
 def positive_data_accepted(ctx: Any, response: Any, case: Any) -> bool | None:
-    """`positive_data_acceptance`, except for a 422 that names a rule above."""
+    """`positive_data_acceptance`, except for a 422 that names a rule above, or the 406 of a
+    stream called without its media type."""
+    if response.status_code == 406 and case.operation.definition.raw["operationId"] in STREAM_ONLY:
+        return None
     if response.status_code == 422:
         body = json.loads(response.content)
         messages = [body["detail"]] + [e["message"] for e in body.get("errors", [])]

@@ -111,6 +111,15 @@ class MethodNotAllowed(AppError):
     title = "Method not allowed"
 
 
+class NotAcceptable(AppError):
+    """The operation can't answer in a media type your `Accept` header allows (a live stream
+    answers only `text/event-stream`). `detail` says what to send."""
+
+    status = 406
+    code = "not-acceptable"
+    title = "Not acceptable"
+
+
 class Conflict(AppError):
     """The request conflicts with the current state of the resource. Re-read it and decide again."""
 
@@ -244,6 +253,7 @@ def error_for_status(status: int) -> type[AppError]:
         403: Forbidden,
         404: NotFound,
         405: MethodNotAllowed,
+        406: NotAcceptable,
         409: Conflict,
         412: PreconditionFailed,
         413: PayloadTooLarge,

@@ -10,13 +10,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from takt.blockers import events as blocker_events
 from takt.core.events import EVENT_TYPES, EventData
 from takt.items import events as item_events
 from takt.projects import events as project_events
+from takt.risks import events as risk_events
 from takt.sprints import events as sprint_events
+from takt.standups import events as standup_events
+from takt.webhooks import events as webhook_events
 from takt.workflow import events as workflow_events
 
-DOMAIN_EVENT_MODULES = (project_events, workflow_events, item_events, sprint_events)
+DOMAIN_EVENT_MODULES = (
+    project_events,
+    workflow_events,
+    item_events,
+    sprint_events,
+    risk_events,
+    blocker_events,
+    standup_events,
+    webhook_events,
+)
 
 
 @dataclass(frozen=True)
@@ -72,6 +85,75 @@ def _kind(spec: dict[str, Any]) -> str:
     return str(spec.get("type", "any"))
 
 
+LIVE_STREAM = [
+    "## The live stream",
+    "",
+    "With `Accept: text/event-stream` the log's address streams the project's events as they",
+    "commit, as server-sent events (what a browser's `EventSource` reads):",
+    "",
+    "```sh",
+    "curl -N -H 'Accept: text/event-stream' -H \"Authorization: Bearer $TOKEN\" \\",
+    "  http://127.0.0.1:8000/api/v1/projects/DEMO/events",
+    "```",
+    "",
+    "```text",
+    "id: eyJzIjoiZXZlbnQtbG9nIiwiayI6WzAsNDJdfQ.kX3rWcN0bq2tEw1S9c5YfA",
+    "event: item.updated",
+    'data: {"id":"…","type":"item.updated","occurred_at":"2026-11-27T09:00:00Z",…}',
+    "",
+    ": keep-alive",
+    "```",
+    "",
+    "Each event is three fields and a blank line:",
+    "",
+    "- `id`: the event's cursor, the same the JSON log hands out as `next_cursor`: a stream's",
+    "  `id` works as the log's `after`, and a `next_cursor` as the stream's.",
+    "- `event`: the event's type.",
+    "- `data`: the envelope above, on one line.",
+    "",
+    "Lines that start with `:` are comments, which clients ignore: `: keep-alive` every 15",
+    "seconds of quiet (`TAKT_SSE_HEARTBEAT_SECONDS`), so proxies keep the connection open and",
+    "the client knows it is alive, and `: closed: <why>` when the server ends the stream.",
+    "",
+    "**Resuming.** A stream starts with the events committed once it is open. To miss nothing",
+    "across a reconnection, send the `id` of the last event received as the `Last-Event-ID`",
+    "header (an `EventSource` does it by itself) or as `?after=`: the stream first sends",
+    "everything after it from the log, then goes on live, with nothing lost and nothing sent",
+    "twice. `Last-Event-ID` wins over `after`.",
+    "",
+    "**Filters.** `?types=item.created,item.updated` keeps only those types, as in the log.",
+    "",
+    "**When the server ends a stream** (reconnect with `Last-Event-ID`):",
+    "",
+    "- the client reads too slowly: each stream holds at most `TAKT_SSE_QUEUE_SIZE` (1,000)",
+    "  events not yet sent; one that falls further behind is dropped rather than buffered",
+    "  without bound, and catches up from the log when it reconnects;",
+    "- the server stops (a restart, a deploy): streams end at once, and the client reconnects",
+    "  to this or another process;",
+    "- the caller lost access: a revoked or expired token, a disabled account, or on a",
+    "  project's stream, the project no longer visible (a member removed, a project deleted).",
+    "  Access is checked again every `TAKT_PRINCIPAL_CACHE_SECONDS` (at least every 5 s);",
+    "  reconnecting then answers 401 or 404. An access token from a login expires (after 15",
+    "  minutes by default), and its stream with it: refresh it and reconnect with",
+    "  `Last-Event-ID`, or stream with a personal access token.",
+    "",
+    "**Every project at once.** `GET /api/v1/events/stream` (for front ends) is one stream of",
+    "the events of every project the caller can see, in commit order, with the same fields,",
+    "`types`, `after` and `Last-Event-ID` (its ids are cursors of the same order); each",
+    "`data` names its `project_key`. A project joined or created while it is open shows from",
+    "its `member.added` or `project.created` event on, and one left or deleted stops after its",
+    "`member.removed` or `project.deleted`; other changes of what the caller sees show within",
+    "the re-check time. It answers only `text/event-stream` (406 otherwise), and a token",
+    "limited to projects sees only those.",
+    "",
+    "**Behind a reverse proxy**, turn response buffering off for these addresses (the server",
+    "sends `X-Accel-Buffering: no`, which nginx follows) and allow reads idle longer than the",
+    "heartbeat. With several API processes on PostgreSQL, a commit in any of them reaches the",
+    "streams of all of them (LISTEN/NOTIFY), so a client may connect to any.",
+    "",
+]
+
+
 def render_markdown() -> str:
     """docs/events.md: generated from the catalogue (`make docs`), checked by a test."""
     out = [
@@ -81,8 +163,8 @@ def render_markdown() -> str:
         "     domain's events.py, not this file. -->",
         "",
         "Every change in Takt writes an event in the same transaction as the change. The event",
-        "log (`GET /api/v1/projects/{project_key}/events`), and soon webhooks and the live",
-        "stream, hand them out in this envelope:",
+        "log (`GET /api/v1/projects/{project_key}/events`), the live stream (below) and webhooks",
+        "hand them out in this envelope:",
         "",
         "```json",
         '{"id": "…", "type": "item.updated", "occurred_at": "2026-11-27T09:00:00Z",',
@@ -108,6 +190,7 @@ def render_markdown() -> str:
         "hands out only events of transactions older than the oldest one still writing, so a",
         "just-committed event can take as long as the longest running write to appear).",
         "",
+        *LIVE_STREAM,
         "## Event types",
     ]
     for event in event_types():
