@@ -1,11 +1,13 @@
-"""Slack messages for webhooks of kind `slack`: the events a sprint and its assignments write
-through the API, read back from the event log, give the recorded, hand-written payloads of
-slack_expected/; user text can't become a link or a mention, and long text is cut."""
+"""Slack messages for webhooks of kind `slack`: the events a sprint and its assignments, stand-up
+days and an escalated blocker write through the API (and the worker's sweeps), read back from the
+event log, give the recorded, hand-written payloads of slack_expected/; user text can't become a
+link or a mention, and long text is cut."""
 
 from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,18 +16,24 @@ from httpx import AsyncClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from takt.blockers import jobs as blocker_jobs
+from takt.blockers.events import BlockerEscalated, BlockerRaised
 from takt.core.db import Database
 from takt.core.events import Event, EventChanges, EventData, envelope
-from takt.core.time import utcnow
+from takt.core.jobs import JobContext
+from takt.core.time import clock_at, utcnow
 from takt.items.events import ItemChanges, ItemCreated, ItemDeleted, ItemUpdated
 from takt.sprints.events import SprintCompleted, SprintCreated, SprintStarted
+from takt.standups.events import SharedAnswers, StandupSummaryReady
+from takt.standups.jobs import record_due_summaries
 from takt.webhooks.slack import _cut_mrkdwn, slack_event_types, slack_message
-from tests.support import Account, Probe, new_item, team
+from tests.blockers.kit import raise_on, use_calendar
+from tests.support import Account, Probe, add_member, make_user, new_item, team
 
 PUBLIC_URL = "https://takt.example.com/"  # the trailing slash must not double in links
 EXPECTED = Path(__file__).parent / "slack_expected"
 # Our own links, the only `<…>` a message may hold.
-OWN_LINK = re.compile(r"<https://takt\.example\.com/(items|sprints)/[^|<>]+\|[^<>]*>")
+OWN_LINK = re.compile(r"<https://takt\.example\.com/(items|sprints|projects)/[^|<>]+\|[^<>]*>")
 
 
 async def _call(
@@ -77,6 +85,7 @@ def _texts(message: dict[str, Any]) -> list[str]:
 
 
 def _within_slack_limits(message: dict[str, Any]) -> None:
+    assert len(message["blocks"]) <= 50
     for block in message["blocks"]:
         text = block.get("text", {})
         if block["type"] == "header":
@@ -138,6 +147,34 @@ def _created(title: str, assignee: str | None = "bob", key: str = "API-1") -> It
         sprint_id=None,
         labels=[],
     )
+
+
+def _summary(**fields: Any) -> StandupSummaryReady:
+    """A stand-up day's summary event; `fields` override the defaults."""
+    defaults: dict[str, Any] = {
+        "date": "2026-11-16",
+        "cutoff_at": "2026-11-16T10:00:00Z",
+        "expected": 3,
+        "submitted": 2,
+        "participation": 0.6667,
+        "blocked_rate": 0.5,
+        "open_blockers": 2,
+        "missing": ["cid"],
+        "sprint_id": "s1",
+        "sprint_probability": 0.8,
+        "sprint_probability_change": None,
+    }
+    return StandupSummaryReady(**(defaults | fields))
+
+
+def _escalated(**extra: Any) -> dict[str, Any]:
+    """An escalation's envelope, with `extra` data a later payload may carry."""
+    sent = _envelope(
+        BlockerEscalated(id="b1", item_key="API-7", age_working_hours=1, threshold_hours=0.5),
+        actor=None,
+    )
+    sent["data"] |= extra
+    return sent
 
 
 REPORT: dict[str, Any] = {
@@ -270,6 +307,181 @@ def test_a_test_ping_gives_the_recorded_message() -> None:
     assert slack_message(ping, public_url=PUBLIC_URL) == _expected("test_ping")
 
 
+# Recorded payloads of the ceremonies: stand-up days and an escalated blocker ----------------
+
+MONDAY, TUESDAY = "2026-11-16", "2026-11-17"
+
+
+def _utc(day: int, hour: int, minute: int = 0) -> datetime:
+    """A moment of November 2026, UTC (the project's default time zone)."""
+    return datetime(2026, 11, day, hour, minute, tzinfo=UTC)
+
+
+def _job(app: FastAPI, db: Database) -> JobContext:
+    return JobContext(database=db, settings=app.state.settings, worker_id="test-worker")
+
+
+async def _at(
+    client: AsyncClient,
+    who: Account,
+    at: datetime,
+    method: str,
+    url: str,
+    body: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    with clock_at(at):
+        return await _call(client, who, method, url, body)
+
+
+async def _throughput(client: AsyncClient, ada: Account) -> None:
+    """One item finished on each working day from 2 to 13 November: the history the sprint's
+    forecast reads."""
+    day = _utc(2, 9)
+    while day < _utc(14, 0):
+        if day.weekday() < 5:
+            with clock_at(day):
+                key = (await new_item(client, ada, title="Earlier work"))["key"]
+            await _at(client, ada, day, "PATCH", f"/items/{key}", {"status": "Done"})
+        day += timedelta(days=1)
+
+
+async def test_stand_up_days_give_the_recorded_summaries(
+    app: FastAPI, db: Database, client: AsyncClient
+) -> None:
+    people = await team(app, db)
+    ada, bob = people["ada"], people["bob"]
+    project = await _call(client, ada, "GET", "/projects/API")
+    cid = await make_user(app, db, "cid")
+    await add_member(db, project["id"], cid, "member")
+    await _throughput(client, ada)
+    monday_early = _utc(16, 7)
+    sprint = await _at(
+        client,
+        ada,
+        monday_early,
+        "POST",
+        "/projects/API/sprints",
+        {"name": "Sprint 1", "start_date": MONDAY, "end_date": "2026-11-20"},
+    )
+    with clock_at(monday_early):
+        keys = [
+            (await new_item(client, ada, title=f"Sprint work {n}", sprint_id=sprint["id"]))["key"]
+            for n in range(6)
+        ]
+        stuck = (await new_item(client, bob, title="Refunds through the bank"))["key"]
+    await _at(client, ada, monday_early, "POST", f"/sprints/{sprint['id']}/start")
+    # Monday: only bob checks in, blocked; six items for five days at one a day can't finish.
+    await _at(
+        client,
+        bob,
+        _utc(16, 9),
+        "PUT",
+        f"/projects/API/standups/{MONDAY}/me",
+        {
+            "answers": {"today": "Refunds"},
+            "blockers": [
+                {
+                    "item_key": stuck,
+                    "reason": "The bank's sandbox is down",
+                    "waiting_on": {"kind": "external", "name": "The bank"},
+                }
+            ],
+        },
+    )
+    with clock_at(_utc(16, 10, 5)):
+        await record_due_summaries(_job(app, db))
+    for key in keys[:2]:
+        await _at(client, ada, _utc(16, 15), "PATCH", f"/items/{key}", {"status": "Done"})
+    # From Tuesday the project shares answers, and asks a yes-or-no question too.
+    questions = [
+        {"id": "yesterday", "text": "What did you do since the last stand-up?", "kind": "text"},
+        {"id": "today", "text": "What will you do today?", "kind": "text"},
+        {"id": "on_track", "text": "Is the sprint on track?", "kind": "yes_no"},
+    ]
+    config = {"questions": questions, "share_answers_in_events": True}
+    await _at(client, ada, _utc(16, 16), "PUT", "/projects/API/standup-config", config)
+    # Tuesday: four items for four days, at least one a day: it surely finishes.
+    tuesday = f"/projects/API/standups/{TUESDAY}/me"
+    await _at(
+        client,
+        bob,
+        _utc(17, 9),
+        "PUT",
+        tuesday,
+        {
+            "answers": {
+                "yesterday": "Refunds, up to the bank's sandbox",
+                "today": "Pair with ada on <!here> & the CSV export",
+                "on_track": True,
+            }
+        },
+    )
+    await _at(client, ada, _utc(17, 9), "PUT", tuesday, {"answers": {"on_track": False}})
+    with clock_at(_utc(17, 10, 5)):
+        await record_due_summaries(_job(app, db))
+
+    events = await _event_log(client, ada)
+    summaries = [e for e in events if e["type"] == "standup.summary_ready"]
+    messages = [slack_message(e, public_url=PUBLIC_URL) for e in summaries]
+
+    assert [e["data"]["date"] for e in summaries] == [MONDAY, TUESDAY]
+    for name, message in zip(["standup_monday", "standup_tuesday"], messages, strict=True):
+        assert message is not None
+        assert _placeholders(message, {"sprint_id": sprint["id"]}) == _expected(name), name
+        _within_slack_limits(message)
+        _assert_no_injection(message)
+
+
+def _berlin(month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    """A moment of 2026 on Berlin's wall clock (summer time from 29 March)."""
+    summer = (month, day) >= (3, 29) and (month, day) < (10, 25)
+    return datetime(2026, month, day, hour - (2 if summer else 1), minute, tzinfo=UTC)
+
+
+async def test_an_escalated_blocker_gives_the_recorded_message(
+    app: FastAPI, db: Database, client: AsyncClient
+) -> None:
+    people = await team(app, db)
+    bob = people["bob"]
+    await use_calendar(client, people["ada"])
+    key = (await new_item(client, bob, title="Refunds through the bank"))["key"]
+    await raise_on(client, bob, key, at=_berlin(3, 27, 16))
+    # 1 working hour on Friday, 8 on Monday, 7.5 on Tuesday: past the default 16.
+    with clock_at(_berlin(3, 31, 16, 30)):
+        await blocker_jobs.escalate(_job(app, db))
+
+    events = await _event_log(client, bob)
+    [escalated] = [e for e in events if e["type"] == "blocker.escalated"]
+    message = slack_message(escalated, public_url=PUBLIC_URL)
+
+    assert message is not None
+    assert message == _expected("blocker_escalated")
+    _within_slack_limits(message)
+    _assert_no_injection(message)
+    # Raising, like the other blocker events, is no news for the channel.
+    [raised] = [e for e in events if e["type"] == "blocker.raised"]
+    assert slack_message(raised, public_url=PUBLIC_URL) is None
+
+
+def test_an_escalated_blocker_shows_reason_waiting_on_and_raiser_once_the_event_carries_them() -> (
+    None
+):
+    # Built by hand: today's `blocker.escalated` names the blocker, its item and its age only.
+    escalated = _envelope(
+        BlockerEscalated(id="b1", item_key="API-7", age_working_hours=18.25, threshold_hours=16),
+        actor=None,
+    )
+    escalated["data"] |= {
+        "reason": "The bank's sandbox rejects <!channel> & every refund",
+        "waiting_on": {"kind": "external", "name": "The bank"},
+        "raised_by": "bob",
+    }
+
+    message = slack_message(escalated, public_url=PUBLIC_URL)
+
+    assert message == _expected("blocker_escalated_in_full")
+
+
 # Event types Slack isn't sent -------------------------------------------------------------
 
 
@@ -279,6 +491,8 @@ def test_only_the_listed_event_types_make_messages() -> None:
         "sprint.completed",
         "item.created",
         "item.updated",
+        "standup.summary_ready",
+        "blocker.escalated",
     }
 
 
@@ -290,6 +504,14 @@ def test_events_slack_is_not_sent_give_none() -> None:
         _envelope(_created("Nobody's yet", assignee=None)),
         _envelope(ItemUpdated(key="API-1"), ItemChanges(priority=("low", "high"))),
         _envelope(ItemUpdated(key="API-1"), ItemChanges(assignee=("bob", None))),
+        _envelope(
+            BlockerRaised(
+                id="b1", item_key="API-1", reason="r", waiting_on={"kind": "team", "name": "Ops"}
+            )
+        ),
+        # A summary or an escalation an import brought in is history too.
+        _envelope(_summary(), actor=None, imported=True),
+        {**_escalated(), "imported": True},
         # History an import brought in is not news.
         _envelope(_created("Imported", assignee="bob"), imported=True),
     ]
@@ -305,6 +527,14 @@ def test_an_envelope_that_does_not_fit_its_type_sends_nothing_rather_than_failin
     assert slack_message(broken, public_url=PUBLIC_URL) is None
     no_report = _envelope(SprintCompleted(id="s", name="S", report={"say_do_ratio": 1}))
     assert slack_message(no_report, public_url=PUBLIC_URL) is None
+    summary = _envelope(_summary(), actor=None)
+    no_date = {**summary, "data": {k: v for k, v in summary["data"].items() if k != "date"}}
+    assert slack_message(no_date, public_url=PUBLIC_URL) is None
+    odd_answers = {**summary, "data": {**summary["data"], "answers": [{"answers": "x"}]}}
+    assert slack_message(odd_answers, public_url=PUBLIC_URL) is None
+    no_age = _escalated()
+    del no_age["data"]["age_working_hours"]
+    assert slack_message(no_age, public_url=PUBLIC_URL) is None
 
 
 # What the recorded story doesn't reach ----------------------------------------------------
@@ -371,6 +601,116 @@ def test_an_assignment_made_by_the_server_itself_names_no_actor() -> None:
     assert [e["text"] for e in message["blocks"][1]["elements"]] == ["Project *API*"]
 
 
+def test_a_summary_with_nobody_expected_and_no_sprint_says_so() -> None:
+    nobody = _summary(
+        expected=0,
+        submitted=0,
+        participation=None,
+        blocked_rate=None,
+        open_blockers=0,
+        missing=[],
+        sprint_id=None,
+        sprint_probability=None,
+    )
+
+    message = slack_message(_envelope(nobody, actor=None), public_url=PUBLIC_URL)
+
+    assert message is not None
+    assert [field["text"] for field in message["blocks"][1]["fields"]] == [
+        "*Participation*\nn/a",
+        "*Blocked rate*\nn/a",
+        "*Open blockers*\n0",
+        "*Not checked in*\nnobody",
+    ]
+    assert message["text"] == "Stand-up of 2026-11-16 in API: 0 of 0 checked in, 0 open blockers."
+
+
+def test_a_summary_says_how_the_sprints_chance_moved() -> None:
+    def outlook(probability: float, change: float | None) -> str:
+        summary = _summary(sprint_probability=probability, sprint_probability_change=change)
+        message = slack_message(_envelope(summary, actor=None), public_url=PUBLIC_URL)
+        assert message is not None
+        text: str = message["blocks"][1]["fields"][4]["text"]
+        return text.removeprefix("*Sprint forecast*\n<https://takt.example.com/sprints/s1|")
+
+    assert outlook(0.8, None) == "80% chance to finish>"
+    assert outlook(0.8, -0.15) == "80% chance to finish>, down from 95% at the last stand-up"
+    assert outlook(0.8, 0.001) == "80% chance to finish>, unchanged since the last stand-up"
+
+
+def test_a_summary_shows_answers_in_a_stand_ups_order_and_at_most_twenty_people() -> None:
+    people = [
+        SharedAnswers(
+            username=f"dev{n:02}",
+            answers={"on_track": n % 2 == 0, "blockers": "", "today": "Code", "yesterday": "Tea"},
+        )
+        for n in range(25)
+    ]
+    shared = _envelope(_summary(answers=people), actor=None)
+    shared["data"]["answers"][0]["mood"] = "a field a later version adds"
+    shared["data"]["answers"].append({"username": "quiet", "answers": {"today": "  "}})
+
+    message = slack_message(shared, public_url=PUBLIC_URL)
+
+    assert message is not None
+    blocks = message["blocks"]
+    assert blocks[3] == {"type": "divider"}
+    assert blocks[4]["text"]["text"] == (
+        ":speech_balloon: *dev00*\n*Yesterday*: Tea\n*Today*: Code\n*On track*: yes"
+    )
+    assert blocks[23]["text"]["text"].startswith(":speech_balloon: *dev19*\n")
+    # Nobody's empty answers make no section, and the rest of the day waits on its page.
+    assert blocks[24]["elements"][0]["text"] == (
+        "5 more people answered: see "
+        "<https://takt.example.com/projects/API/standups/2026-11-16|the summary>"
+    )
+    assert len(blocks) == 25
+    _within_slack_limits(message)
+
+
+def test_a_summary_without_shared_answers_shows_none() -> None:
+    message = slack_message(_envelope(_summary(), actor=None), public_url=PUBLIC_URL)
+
+    assert message is not None
+    assert [block["type"] for block in message["blocks"]] == ["header", "section", "context"]
+    assert "answers" not in json.dumps(message)
+
+
+def test_an_escalated_blocker_names_whom_it_waits_on_by_kind() -> None:
+    def waiting_on(value: Any) -> list[str]:
+        message = slack_message(_escalated(waiting_on=value), public_url=PUBLIC_URL)
+        assert message is not None
+        return [field["text"] for field in message["blocks"][1].get("fields", [])]
+
+    assert waiting_on({"kind": "person", "user": "maya"}) == ["*Waiting on*\n*maya*"]
+    assert waiting_on({"kind": "team", "name": "Ops <team>"}) == [
+        "*Waiting on*\n*Ops &lt;team&gt;* (team)"
+    ]
+    assert waiting_on({"kind": "item", "item_key": "API-9"}) == [
+        "*Waiting on*\n*<https://takt.example.com/items/API-9|API-9>*"
+    ]
+    # What can't be read is left out, not a reason to send nothing.
+    assert waiting_on({"kind": "person"}) == []
+    assert waiting_on("Ops") == []
+    assert waiting_on({"kind": "galaxy", "name": "Andromeda"}) == []
+
+
+def test_an_escalated_blocker_counts_an_hour_in_the_singular() -> None:
+    message = slack_message(_escalated(), public_url=PUBLIC_URL)
+
+    assert message is not None
+    assert message["text"] == "Blocker escalated: API-7 in API has been blocked for 1 working hour."
+    assert "threshold of 0.5." in message["blocks"][1]["text"]["text"]
+
+
+def test_a_very_long_blocker_reason_is_cut_at_1000_characters() -> None:
+    reason = "r" * 2000  # the longest reason a blocker may have
+    message = slack_message(_escalated(reason=reason), public_url=PUBLIC_URL)
+
+    assert message is not None
+    assert message["blocks"][2]["text"]["text"] == "*Reason*\n" + "r" * 999 + "…"
+
+
 def test_cutting_assembled_text_never_leaves_half_a_link_or_an_entity() -> None:
     text = "<https://takt.example.com/items/API-1|API-1> &amp; " * 100
     for limit in range(40, 200):
@@ -381,15 +721,28 @@ def test_cutting_assembled_text_never_leaves_half_a_link_or_an_entity() -> None:
         assert re.fullmatch(r"([^&]|&(amp|lt|gt);)*", OWN_LINK.sub("", cut), flags=re.DOTALL)
 
 
+def _user_text(min_size: int, max_size: int) -> st.SearchStrategy[str]:
+    """Any text, with Slack's control characters and mention openers drawn often."""
+    alphabet = st.characters() | st.sampled_from("<>&|!@#")
+    return st.text(alphabet, min_size=min_size, max_size=max_size)
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    title=st.text(min_size=1, max_size=400),
-    name=st.text(min_size=1, max_size=400),
-    username=st.text(min_size=1, max_size=60),
+    title=_user_text(1, 400),
+    name=_user_text(1, 400),
+    username=_user_text(1, 60),
+    answer=_user_text(0, 4000) | st.booleans(),
+    reason=_user_text(1, 2000),
 )
 def test_any_user_text_stays_text_and_within_slack_limits(
-    title: str, name: str, username: str
+    title: str, name: str, username: str, answer: str | bool, reason: str
 ) -> None:
+    shared = [
+        SharedAnswers(username=username, answers={f"q{n}": answer for n in range(10)})
+        for _ in range(30)
+    ]
+    summary = _summary(missing=[username] * 100, answers=shared)
     envelopes = [
         _envelope(_created(title, assignee=username), actor=username),
         _envelope(
@@ -402,7 +755,13 @@ def test_any_user_text_stays_text_and_within_slack_limits(
             actor=username,
         ),
         _envelope(SprintCompleted(id="s", name=name, report=REPORT), actor=username),
+        _envelope(summary, actor=None),
+        _escalated(
+            reason=reason, waiting_on={"kind": "external", "name": name}, raised_by=username
+        ),
     ]
+    # Every kind of message is here: a new formatter joins this test.
+    assert {sent["type"] for sent in envelopes} == slack_event_types()
     for sent in envelopes:
         message = slack_message(sent, public_url=PUBLIC_URL)
         assert message is not None

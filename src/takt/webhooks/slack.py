@@ -4,11 +4,11 @@ The delivery engine posts what `slack_message` returns, as JSON, to the endpoint
 URL. Only some event types make a message (the `FORMATTERS` table); for the others there is
 nothing to send.
 
-Everything a user typed (titles, sprint names and goals, usernames) reaches Slack escaped, so it
-can't add links or mentions (`<!channel>`, `<@U123>`), and only in `mrkdwn` text: headers hold our
-own words. Block texts set `verbatim`, so Slack doesn't make links or mentions of bare URLs,
-`#channel` or `@channel` in them either. Texts are cut below Slack's limits, before escaping so
-no cut falls inside an entity.
+Everything a user typed (titles, sprint names and goals, usernames, stand-up answers, blocker
+reasons) reaches Slack escaped, so it can't add links or mentions (`<!channel>`, `<@U123>`), and
+only in `mrkdwn` text: headers hold our own words. Block texts set `verbatim`, so Slack doesn't
+make links or mentions of bare URLs, `#channel` or `@channel` in them either. Texts are cut below
+Slack's limits, before escaping so no cut falls inside an entity.
 """
 
 from __future__ import annotations
@@ -16,13 +16,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from takt.blockers.events import BlockerEscalated
 from takt.items.events import ItemChanges, ItemCreated, ItemUpdated
 from takt.sprints.events import SprintCompleted, SprintStarted
+from takt.standups.calendar import DEFAULT_QUESTIONS
+from takt.standups.events import StandupSummaryReady
 
 Message = dict[str, Any]
 Block = dict[str, Any]
@@ -38,6 +42,11 @@ MAX_CONTEXT_ELEMENTS = 10
 # Our own bounds on one user text: long enough to recognise, short enough for a channel.
 NAME_LIMIT = 150
 GOAL_LIMIT = 1000
+REASON_LIMIT = 1000
+ANSWER_LIMIT = 500
+# A stand-up summary shows this many people's shared answers; the rest are on its page. With the
+# summary's own blocks the message stays well under Slack's 50 blocks.
+MAX_ANSWER_ENTRIES = 20
 ELLIPSIS = "…"
 # A webhook's test ping (`webhooks.service.TEST_EVENT_TYPE`): not an event of the log, but the
 # delivery engine asks for its message the same way, with the ping's body as the envelope.
@@ -49,7 +58,8 @@ def slack_message(envelope: Mapping[str, Any], *, public_url: str) -> Message | 
     when Slack isn't sent this event.
 
     `public_url` is the server's address as users reach it: messages link back to
-    `{public_url}/items/{key}` and `{public_url}/sprints/{id}`. Events brought in by an import
+    `{public_url}/items/{key}`, `{public_url}/sprints/{id}` and
+    `{public_url}/projects/{project_key}/standups/{date}`. Events brought in by an import
     are history, not news: they send nothing.
     """
     formatter = FORMATTERS.get(str(envelope.get("type")))
@@ -95,6 +105,10 @@ class _Links:
 
     def sprint(self, sprint_id: str, text: str) -> str:
         return _link(f"{self.base}/sprints/{quote(sprint_id, safe='')}", text)
+
+    def standup(self, project_key: str, day: str, text: str) -> str:
+        path = f"projects/{quote(project_key, safe='')}/standups/{quote(day, safe='')}"
+        return _link(f"{self.base}/{path}", text)
 
 
 def _parse(model: type[Model], payload: Mapping[str, Any]) -> Model | None:
@@ -153,9 +167,19 @@ def _count(number: int, noun: str) -> str:
     return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
+def _number(number: float) -> str:
+    """At most two decimals, none when they are zeros: 7.5, 3, 16.25."""
+    return f"{number:.2f}".rstrip("0").rstrip(".")
+
+
 def _points(points: float) -> str:
-    shown = f"{points:.2f}".rstrip("0").rstrip(".")
+    shown = _number(points)
     return f"{shown} point" if shown == "1" else f"{shown} points"
+
+
+def _hours(hours: float) -> str:
+    shown = _number(hours)
+    return f"{shown} working hour" if shown == "1" else f"{shown} working hours"
 
 
 def _percent(ratio: float) -> str:
@@ -186,6 +210,10 @@ def _section(text: str, fields: list[str] | None = None) -> Block:
     if fields:
         block["fields"] = [_mrkdwn(field, FIELD_LIMIT) for field in fields[:MAX_FIELDS]]
     return block
+
+
+def _divider() -> Block:
+    return {"type": "divider"}
 
 
 def _context(*elements: str) -> Block:
@@ -383,12 +411,199 @@ def _test_ping(event: _Event, links: _Links) -> Message | None:
     )
 
 
-# The event types Slack is sent, and how each reads. The coming modules add one entry each:
-# stand-up summaries, escalated blockers, failed deployments.
+class _SharedAnswers(BaseModel):
+    """One person's answers in a summary (`standups.events.SharedAnswers`), read leniently: a
+    field a later version adds to an entry is left out, not a reason to skip the summary."""
+
+    username: str
+    answers: dict[str, str | bool]
+
+
+_SHARED_ANSWERS = TypeAdapter(list[_SharedAnswers])
+
+
+def _read_summary(
+    payload: Mapping[str, Any],
+) -> tuple[StandupSummaryReady, list[_SharedAnswers] | None] | None:
+    """The summary through its catalogue model, its shared answers through the lenient one."""
+    data = _parse(StandupSummaryReady, {k: v for k, v in payload.items() if k != "answers"})
+    if data is None:
+        return None
+    shared = payload.get("answers")
+    if shared is None:
+        return data, None
+    try:
+        return data, _SHARED_ANSWERS.validate_python(shared)
+    except ValidationError:
+        return None
+
+
+def _sprint_outlook(data: StandupSummaryReady, links: _Links) -> str | None:
+    """The sprint's chance of finishing and how it moved since the previous stand-up day."""
+    if data.sprint_probability is None:
+        return None
+    chance = f"{_percent(data.sprint_probability)} chance to finish"
+    shown = links.sprint(data.sprint_id, chance) if data.sprint_id else chance
+    change = data.sprint_probability_change
+    if change is None:
+        return shown
+    before = _percent(data.sprint_probability - change)
+    if before == _percent(data.sprint_probability):
+        return f"{shown}, unchanged since the last stand-up"
+    return f"{shown}, {'up' if change > 0 else 'down'} from {before} at the last stand-up"
+
+
+def _as_of(cutoff_at: str) -> str:
+    try:
+        moment: datetime | None = datetime.fromisoformat(cutoff_at)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        return "As it stood at the cut-off"
+    return f"As it stood at the cut-off, {moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+# The order answers are shown in. An event's answers come in no order of their own (PostgreSQL's
+# jsonb keeps an object's keys in an order of its own), nor with the config's: the default
+# questions come first, in a stand-up's order, then the others by id.
+_FIRST_QUESTIONS = {str(question["id"]): n for n, question in enumerate(DEFAULT_QUESTIONS)}
+
+
+def _question_order(question: str) -> tuple[int, str]:
+    return _FIRST_QUESTIONS.get(question, len(_FIRST_QUESTIONS)), question
+
+
+def _answers_block(shared: _SharedAnswers) -> Block | None:
+    """One person's answers, by question (the event names questions by id: `on_track` reads
+    "On track")."""
+    lines = []
+    for question in sorted(shared.answers, key=_question_order):
+        answer = shared.answers[question]
+        if isinstance(answer, bool):
+            shown = "yes" if answer else "no"
+        elif answer.strip():
+            shown = escape(_cut(answer.strip(), ANSWER_LIMIT))
+        else:
+            continue
+        lines.append(f"*{_line(question.replace('_', ' ').capitalize())}*: {shown}")
+    if not lines:
+        return None
+    return _section("\n".join([f":speech_balloon: *{_line(shared.username)}*", *lines]))
+
+
+def _standup_summary(event: _Event, links: _Links) -> Message | None:
+    """A day's summary, recorded at its cut-off by the worker (no actor). Answers are shown
+    only when the event carries them: the project chose to share them in events."""
+    read = _read_summary(event.data)
+    if read is None:
+        return None
+    data, shared = read
+    day = _line(data.date)
+    title = f"Stand-up of {day}"
+    named = links.standup(event.project_key, data.date, title) if event.project_key else title
+    checked_in = f"{data.submitted} of {data.expected} checked in"
+    participation = "n/a" if data.participation is None else _percent(data.participation)
+    missing = ", ".join(_line(name) for name in data.missing) or "nobody"
+    fields = [
+        f"*Participation*\n{participation}",
+        f"*Blocked rate*\n{'n/a' if data.blocked_rate is None else _percent(data.blocked_rate)}",
+        f"*Open blockers*\n{data.open_blockers}",
+        f"*Not checked in*\n{missing}",
+    ]
+    if (outlook := _sprint_outlook(data, links)) is not None:
+        fields.append(f"*Sprint forecast*\n{outlook}")
+    blocks = [
+        _header(":spiral_note_pad: Stand-up summary"),
+        _section(f"*{named}*{_in_project(event)}: {checked_in}.", fields),
+        _context(_as_of(data.cutoff_at)),
+    ]
+    answered = [b for b in map(_answers_block, shared or []) if b is not None]
+    if answered:
+        blocks += [_divider(), *answered[:MAX_ANSWER_ENTRIES]]
+    if len(answered) > MAX_ANSWER_ENTRIES:
+        left = len(answered) - MAX_ANSWER_ENTRIES
+        more = f"{left} more {'person' if left == 1 else 'people'} answered"
+        page = (
+            links.standup(event.project_key, data.date, "the summary")
+            if event.project_key
+            else "the summary"
+        )
+        blocks.append(_context(f"{more}: see {page}"))
+    text = f"{title}{_in_project(event, bold=False)}: {checked_in}, " + _count(
+        data.open_blockers, "open blocker"
+    )
+    if data.missing:
+        text += f"; not checked in: {', '.join(_line(name) for name in data.missing)}"
+    return _message(f"{text}.", blocks)
+
+
+class _WaitingOn(BaseModel):
+    """Whom or what a blocker waits on, as `blocker.raised` carries it (`{kind, user}`,
+    `{kind, name}` or `{kind, item_key}`); read leniently."""
+
+    kind: str
+    user: str | None = None
+    name: str | None = None
+    item_key: str | None = None
+
+
+def _waiting_on(payload: Any, links: _Links) -> tuple[str, str] | None:
+    """Whom or what it waits on, for a field and for the plain text; None if unreadable."""
+    waiting = _parse(_WaitingOn, payload) if isinstance(payload, Mapping) else None
+    if waiting is None:
+        return None
+    if waiting.kind == "person" and waiting.user:
+        who = _line(waiting.user)
+        return f"*{who}*", who
+    if waiting.kind in ("team", "external") and waiting.name:
+        name = _line(waiting.name)
+        return f"*{name}* ({waiting.kind})", f"{name} ({waiting.kind})"
+    if waiting.kind == "item" and waiting.item_key:
+        key = _line(waiting.item_key)
+        return f"*{links.item(waiting.item_key, key)}*", key
+    return None
+
+
+def _blocker_escalated(event: _Event, links: _Links) -> Message | None:
+    """An open blocker past the project's threshold, escalated by the worker (no actor)."""
+    data = _parse(BlockerEscalated, event.data)
+    if data is None:
+        return None
+    key = _line(data.item_key)
+    age = _hours(data.age_working_hours)
+    fields: list[str] = []
+    # Not in today's payload (it names the blocker, its item and its age); shown as soon as
+    # the event carries them.
+    waiting = _waiting_on(event.data.get("waiting_on"), links)
+    if waiting is not None:
+        fields.append(f"*Waiting on*\n{waiting[0]}")
+    raised_by = event.data.get("raised_by")
+    if isinstance(raised_by, str) and raised_by.strip():
+        fields.append(f"*Raised by*\n*{_line(raised_by)}*")
+    blocks = [
+        _header(":rotating_light: Blocker escalated"),
+        _section(
+            f"*{links.item(data.item_key, key)}*{_in_project(event)} has been blocked for "
+            f"*{age}*, past the project's threshold of {_number(data.threshold_hours)}.",
+            fields,
+        ),
+    ]
+    reason = event.data.get("reason")
+    if isinstance(reason, str) and reason.strip():
+        blocks.append(_section(f"*Reason*\n{escape(_cut(reason.strip(), REASON_LIMIT))}"))
+    text = f"Blocker escalated: {key}{_in_project(event, bold=False)} has been blocked for {age}"
+    if waiting is not None:
+        text += f", waiting on {waiting[1]}"
+    return _message(f"{text}.", blocks)
+
+
+# The event types Slack is sent, and how each reads. Failed deployments will add theirs.
 FORMATTERS: Mapping[str, Formatter] = {
     "sprint.started": _sprint_started,
     "sprint.completed": _sprint_completed,
     "item.created": _item_created,
     "item.updated": _item_updated,
+    "standup.summary_ready": _standup_summary,
+    "blocker.escalated": _blocker_escalated,
     TEST_PING: _test_ping,
 }
