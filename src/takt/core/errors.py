@@ -203,6 +203,15 @@ class ValidationFailed(AppError):
         """
         return cls.at_each([(pointer, message)], detail=detail)
 
+    def under(self, prefix: str) -> Self:
+        """The same problem for a body nested at `prefix` of a larger request (a blocker inside
+        a stand-up entry's `/blockers/2`): every pointer starts with `prefix`."""
+        errors = [
+            {**error, "pointer": f"{prefix}{error['pointer']}"}
+            for error in self.extra.get("errors", [])
+        ]
+        return type(self)(self.detail, errors=errors)
+
     @classmethod
     def at_each(cls, problems: Iterable[tuple[str, str]], *, detail: str | None = None) -> Self:
         """The 422 for several fields at once: one `errors` entry per `(pointer, message)`, in

@@ -107,9 +107,7 @@ async def raise_new(
             row = await blockers.raise_blocker(session, access, data)
         except ValidationFailed as exc:
             # Blockers point into a blocker's body; here that body is one of the entry's.
-            for error in exc.extra.get("errors", []):
-                error["pointer"] = f"/blockers/{index}{error['pointer']}"
-            raise
+            raise exc.under(f"/blockers/{index}") from None
         held.add((data.item_key, data.reason))
         raised.append(row.blocker.id)
     return raised

@@ -251,10 +251,13 @@ class DraftLine(BaseModel):
     )
 
 
+SuggestionSource = TypeAliasType("SuggestionSource", Literal["blocked_item", "open_blocker"])
+
+
 class SuggestedBlocker(BaseModel):
     item_key: str
     reason: str
-    source: Literal["blocked_item", "open_blocker"] = Field(
+    source: SuggestionSource = Field(
         description="`blocked_item`: an item of yours flagged blocked; `open_blocker`: a "
         "blocker you raised that is still open."
     )
@@ -286,6 +289,9 @@ class Participation(BaseModel):
     rate: float | None = Field(description="submitted / expected; null when none is expected.")
 
 
+OutlookMoment = TypeAliasType("OutlookMoment", Literal["cutoff", "now"])
+
+
 class SprintOutlook(BaseModel):
     sprint_id: str
     name: str
@@ -293,7 +299,7 @@ class SprintOutlook(BaseModel):
         description="Chance the sprint's remaining items finish by its end (the sprint "
         "forecast); null with `reason` when it can't be forecast."
     )
-    as_of: Literal["cutoff", "now"] = Field(
+    as_of: OutlookMoment = Field(
         description="`cutoff`: the figure recorded at the day's cut-off; `now`: forecast now."
     )
     previous_date: dt.date | None = Field(description="The previous stand-up day with a figure.")
