@@ -1,4 +1,4 @@
-"""The event envelope of the event log (docs/events.md)."""
+"""The event envelope of the event log and the live stream (docs/events.md)."""
 
 from __future__ import annotations
 
@@ -49,3 +49,16 @@ class EventTypeRead(BaseModel):
 
 class EventTypeList(BaseModel):
     data: list[EventTypeRead]
+
+
+# What a stream looks like on the wire (the OpenAPI example of both streaming operations).
+STREAM_EXAMPLE = (
+    "id: eyJzIjoiZXZlbnQtbG9nIiwiayI6WzAsNDJdfQ.kX3rWcN0bq2tEw1S9c5YfA\n"
+    "event: item.updated\n"
+    'data: {"id":"0b6c…","type":"item.updated","occurred_at":"2026-11-27T09:00:00Z",'
+    '"project_key":"DEMO","actor":{"id":"4f1e…","username":"maya"},"data":{"key":"DEMO-7"},'
+    '"changes":{"priority":["low","high"]},"imported":false,"imported_actor":null}\n'
+    "\n"
+    ": keep-alive\n"
+    "\n"
+)
