@@ -221,7 +221,10 @@ async def test_a_long_simulation_runs_off_the_event_loop() -> None:
     ticker.cancel()
     assert trials == days_to_finish(history, 10_000)
     assert len(lateness) > took / 0.05  # the loop went on ticking all along...
-    assert max(lateness) < 0.05  # ...never held up for long
+    # ...never held up for long. On the loop it would be held up for the whole walk (`took`);
+    # a fraction of it leaves room for a machine busy with other work (a fixed 50 ms failed
+    # under load) while still failing if the walk ran on the loop.
+    assert max(lateness) < max(0.1, took / 4)
 
 
 async def test_a_forecast_beyond_its_horizon_says_so_instead_of_a_date(
