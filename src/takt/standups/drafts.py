@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.auth.models import User
-from takt.core.events import parse_event
+from takt.core.events import EventData, parse_event
 from takt.core.time import utcnow
 from takt.items.events import CommentCreated, ItemChanges, ItemCreated, ItemUpdated
 from takt.standups import blocking
@@ -90,18 +91,29 @@ def sources() -> list[DraftSource]:
 # The sources of work items ------------------------------------------------------------------
 
 
-async def status_moves(session: AsyncSession, window: DraftWindow) -> list[SourceLine]:
-    """Items the member moved: `finished` when the move entered done, `moved` otherwise."""
-    rows = await repo.actor_events(
+async def _members_events(
+    session: AsyncSession,
+    window: DraftWindow,
+    declared: type[EventData],
+    *,
+    changed: str | None = None,
+) -> list[Row[Any]]:
+    """The member's events of one type in the window, oldest first, at most a source's lines."""
+    return await repo.actor_events(
         session,
         window.project_id,
         window.user_id,
-        [ItemUpdated.event_type],
+        [declared.event_type],
         window.since,
         window.until,
         limit=MAX_LINES_PER_SOURCE,
-        changed="status",
+        changed=changed,
     )
+
+
+async def status_moves(session: AsyncSession, window: DraftWindow) -> list[SourceLine]:
+    """Items the member moved: `finished` when the move entered done, `moved` otherwise."""
+    rows = await _members_events(session, window, ItemUpdated, changed="status")
     lines = []
     for row in rows:
         data, changes = parse_event(row.type, row.data or {}, row.changes)
@@ -127,15 +139,7 @@ async def status_moves(session: AsyncSession, window: DraftWindow) -> list[Sourc
 
 
 async def created_items(session: AsyncSession, window: DraftWindow) -> list[SourceLine]:
-    rows = await repo.actor_events(
-        session,
-        window.project_id,
-        window.user_id,
-        [ItemCreated.event_type],
-        window.since,
-        window.until,
-        limit=MAX_LINES_PER_SOURCE,
-    )
+    rows = await _members_events(session, window, ItemCreated)
     lines = []
     for row in rows:
         data, _ = parse_event(row.type, row.data or {}, row.changes)
@@ -154,15 +158,7 @@ async def created_items(session: AsyncSession, window: DraftWindow) -> list[Sour
 
 
 async def comments(session: AsyncSession, window: DraftWindow) -> list[SourceLine]:
-    rows = await repo.actor_events(
-        session,
-        window.project_id,
-        window.user_id,
-        [CommentCreated.event_type],
-        window.since,
-        window.until,
-        limit=MAX_LINES_PER_SOURCE,
-    )
+    rows = await _members_events(session, window, CommentCreated)
     lines = []
     for row in rows:
         data, _ = parse_event(row.type, row.data or {}, row.changes)
