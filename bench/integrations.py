@@ -34,6 +34,7 @@ import secrets
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -218,6 +219,21 @@ def per_unit(cpu: dict[str, Any], units: int) -> dict[str, float | None]:
 # Databases and processes ---------------------------------------------------------------------
 
 
+def log_levels(path: Path) -> Counter[str]:
+    """Lines of a Takt log (JSON lines, `"level": "error"`…) by level, lower-cased."""
+    found: Counter[str] = Counter()
+    if not path.exists():
+        return found
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            level = orjson.loads(line).get("level")
+        except (orjson.JSONDecodeError, AttributeError):
+            continue
+        if isinstance(level, str):
+            found[level.lower()] += 1
+    return found
+
+
 async def fresh_postgres(url: str) -> None:
     """Drop and create the database of `url` (its server's `postgres` database as admin)."""
     parsed = make_url(url)
@@ -333,6 +349,9 @@ class WorkerProcess:
 
     def log_count(self, needle: str) -> int:
         return self.log_path.read_text(errors="replace").count(needle)
+
+    def log_levels(self) -> Counter[str]:
+        return log_levels(self.log_path)
 
     async def stop(self) -> None:
         if self.process is not None and self.process.returncode is None:
@@ -494,18 +513,34 @@ async def measure_latency(
     rate: float,
     seconds: float,
     drain: float = 30.0,
+    workers: int = 0,
     say: Say,
 ) -> dict[str, Any]:
     """Item creates at `rate` for `seconds`, then up to `drain` seconds for the last
     deliveries; a write whose delivery hasn't arrived by then counts as not delivered (a
-    saturated server's backlog would otherwise keep the run going for minutes)."""
-    say(f"latency ({kind}): {rate:g} item writes/s for {seconds:g} s, embedded worker")
+    saturated server's backlog would otherwise keep the run going for minutes). With
+    `workers`, `takt serve --no-worker` and that many `takt worker` processes (PostgreSQL's
+    deployment) instead of the embedded worker."""
+    runs = f"{workers} `takt worker` process(es)" if workers else "embedded worker"
+    say(f"latency ({kind}): {rate:g} item writes/s for {seconds:g} s, {runs}")
     url = await fresh_database(kind, postgres_url, workdir, say)
     receiver = Receiver()
     await receiver.start()
-    server = ApiServer(url, workdir / f"latency-{kind}-{rate:g}", worker=True)
+    run_dir = workdir / f"latency-{kind}-{rate:g}{f'-w{workers}' if workers else ''}"
+    server = ApiServer(url, run_dir, worker=not workers)
     await server.start()
+    processes = {"takt serve (API + embedded worker)": [server.pid]}
+    started: list[WorkerProcess] = []
     try:
+        if workers:
+            processes = {"takt serve (API)": [server.pid]}
+            for number in range(workers):
+                process = WorkerProcess(url, server.secret_key, run_dir, number + 1)
+                started.append(process)
+                await process.start()
+            if not await wait_until(lambda: all(p.started() for p in started), 60):
+                raise RuntimeError("the workers did not start in 60 s")
+            processes["takt worker processes"] = [p.pid for p in started]
         token = await server.login()
         async with http_client(server.base_url, token) as client:
             hook = await create_webhook(
@@ -520,7 +555,7 @@ async def measure_latency(
             await wait_until(lambda: len(receiver.arrivals) >= len(warm), 15)
             await asyncio.sleep(1)
             receiver.clear()
-            cpu = CpuWindow({"takt serve (API + embedded worker)": [server.pid]}, url)
+            cpu = CpuWindow(processes, url)
             await cpu.start()
             writes = await steady_writes(
                 connections, LATENCY_PROJECT, rate=rate, seconds=seconds, label="latency"
@@ -545,6 +580,7 @@ async def measure_latency(
         result: dict[str, Any] = {
             "database": kind,
             "database_version": await database_version(url),
+            "worker_processes": workers,
             "writes": write_summary(writes, rate),
             "delivered": len(keys & by_key.keys()),
             "not_delivered": missing,
@@ -554,12 +590,15 @@ async def measure_latency(
             "latency_from_answer": summary(latencies, missing),
             "latency_from_send": summary(from_sent, missing),
             "cpu": cpu_split,
-            # Per item: its create (API) and its delivery (embedded worker), both in `takt serve`.
+            # Per item: its create (API) and its delivery (the embedded worker, or the workers).
             "cpu_ms_per_item": per_unit(cpu_split, len(done)),
             "server_peak_rss_mb": server.memory_mb()["peak_rss_mb"],
-            "server_log_errors": server.log_count('"level": "ERROR"'),
+            "server_log_errors": log_levels(server.log_path)["error"],
+            "worker_log_errors": sum(p.log_levels()["error"] for p in started),
         }
     finally:
+        for process in started:
+            await process.stop()
         await server.stop()
         await receiver.stop()
     lat = result["latency_from_answer"]
@@ -745,8 +784,8 @@ async def measure_throughput(
         "cpu_ms_per_delivery": per_unit(cpu_split, succeeded),
         "deliveries_per_second": round(succeeded / (done_at - start), 1),
         "cpu": cpu_split,
-        "worker_log_errors": sum(p.log_count('"level": "ERROR"') for p in processes),
-        "worker_log_warnings": sum(p.log_count('"level": "WARNING"') for p in processes),
+        "worker_log_errors": sum(p.log_levels()["error"] for p in processes),
+        "worker_log_warnings": sum(p.log_levels()["warning"] for p in processes),
     }
     say(
         f"  {result['deliveries_per_second']} deliveries/s ({succeeded} of {expected} in "
@@ -990,7 +1029,7 @@ async def measure_fanout(
         "read_ratio_without_clients": alone,
         "read_ratio_with_clients": crowded,
         "read_ratio_after_clients": after,
-        "server_log_errors": server.log_count('"level": "ERROR"'),
+        "server_log_errors": log_levels(server.log_path)["error"],
     }
     fan = result["fanout_every_client_from_answer"]
     say(
@@ -1034,13 +1073,15 @@ def markdown(document: dict[str, Any]) -> str:
             if entry["not_delivered"]
             else ""
         )
+        errors = entry.get("server_log_errors", 0) + entry.get("worker_log_errors", 0)
+        logged = f", {errors} errors logged" if errors else ""
         lines.append(
-            f"| Commit → delivery, {entry['database_version']}, embedded worker, "
+            f"| Commit → delivery, {entry['database_version']}, {_runs(entry)}, "
             f"{writes['target_rate']:g} writes/s ({writes['send_rate']} sent/s, "
             f"{writes['succeeded']} items, write p99 {_ms(writes['response']['p99_ms'])}) | "
             f"p50 {_ms(lat['p50_ms'])}, p99 {_ms(lat['p99_ms'])}, max {_ms(lat['max_ms'])}; "
             f"delivered {entry['delivered']}/{entry['writes']['succeeded']}{late}, duplicates "
-            f"{entry['duplicates']} | p99 ≤ 250 ms | "
+            f"{entry['duplicates']}{logged} | p99 ≤ 250 ms | "
             f"{_met(lat['p99_ms'], goal, missing=bool(entry['not_delivered']))} |"
         )
     for entry in document.get("throughput", []):
@@ -1048,13 +1089,14 @@ def markdown(document: dict[str, Any]) -> str:
         rate = entry["deliveries_per_second"]
         goal_rate = GOALS["deliveries_per_second_3_workers"]
         met = _met(rate, goal_rate, at_least=True) if entry["workers"] == 3 else ""
+        errors = entry.get("worker_log_errors", 0)
+        logged = f", {errors} errors logged" if errors else ""
         lines.append(
             f"| Deliveries/s, {entry['workers']} worker(s), {entry['deliveries']} deliveries to "
             f"{entry['webhooks']} endpoint(s) | {entry['deliveries_per_second']}/s "
             f"({entry['succeeded_in_time']} succeeded in {entry['seconds']} s"
             f"{'' if entry['all_succeeded'] else ', time limit reached'}); duplicates "
-            f"{entry['duplicates']} | "
-            f"{wanted} | {met} |"
+            f"{entry['duplicates']}{logged} | {wanted} | {met} |"
         )
     fan = document.get("fanout")
     if fan:
@@ -1084,7 +1126,8 @@ def markdown(document: dict[str, Any]) -> str:
     ]
     for entry in document.get("latency", []):
         lines.append(
-            f"- latency, {entry['database']}, {entry['writes']['target_rate']:g}/s: per item "
+            f"- latency, {entry['database']}, {_runs(entry)}, "
+            f"{entry['writes']['target_rate']:g}/s: per item "
             f"(create + delivery) {_units(entry.get('cpu_ms_per_item'), 'ms')}; "
             + _cpu_line(entry["cpu"])
         )
@@ -1100,6 +1143,11 @@ def markdown(document: dict[str, Any]) -> str:
         )
     lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def _runs(entry: dict[str, Any]) -> str:
+    workers = entry.get("worker_processes") or 0
+    return f"API + {workers} `takt worker`" if workers else "embedded worker"
 
 
 def _units(per: dict[str, float | None] | None, unit: str) -> str:
@@ -1161,6 +1209,7 @@ class Options:
     drain: float = 30
     events: int = 5000
     workers: tuple[int, ...] = (1, 3)
+    latency_workers: int = 1
     webhooks: int = 1
     clients: int = 1000
     client_processes: int = 2
@@ -1181,17 +1230,22 @@ async def run(options: Options, *, say: Say = print) -> dict[str, Any]:
         "load_average": {"before": round(os.getloadavg()[0], 2)},
         "options": {k: str(v) for k, v in vars(options).items()},
     }
-    for kind in ("pg", "sqlite"):
-        if f"latency-{kind}" not in options.measure:
+    for name, kind, workers in (
+        ("latency-pg", "postgresql", 0),
+        ("latency-pg-workers", "postgresql", options.latency_workers),
+        ("latency-sqlite", "sqlite", 0),
+    ):
+        if name not in options.measure:
             continue
         for rate in options.rates:
             entry = await measure_latency(
-                "postgresql" if kind == "pg" else "sqlite",
+                kind,
                 options.postgres_url,
                 options.workdir,
                 rate=rate,
                 seconds=options.seconds,
                 drain=options.drain,
+                workers=workers,
                 say=say,
             )
             document.setdefault("latency", []).append(entry)
@@ -1236,7 +1290,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--measure",
         default="latency-pg,latency-sqlite,throughput,fanout",
-        help="Comma-separated: latency-pg, latency-sqlite, throughput, fanout.",
+        help="Comma-separated: latency-pg, latency-pg-workers, latency-sqlite, throughput, fanout.",
     )
     parser.add_argument(
         "--rates",
@@ -1252,6 +1306,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--events", type=int, default=5000, help="Throughput: deliveries.")
     parser.add_argument("--workers", default="1,3", help="Throughput: worker counts to run.")
+    parser.add_argument(
+        "--latency-workers",
+        type=int,
+        default=1,
+        help="latency-pg-workers: `takt worker` processes beside `takt serve --no-worker`.",
+    )
     parser.add_argument("--webhooks", type=int, default=1, help="Throughput: endpoints.")
     parser.add_argument("--clients", type=int, default=1000, help="Fan-out: stream clients.")
     parser.add_argument("--client-processes", type=int, default=2)
@@ -1283,6 +1343,7 @@ def main(argv: list[str] | None = None) -> None:
         drain=args.drain,
         events=args.events,
         workers=tuple(int(n) for n in args.workers.split(",")),
+        latency_workers=args.latency_workers,
         webhooks=args.webhooks,
         clients=args.clients,
         client_processes=args.client_processes,

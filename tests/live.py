@@ -38,15 +38,20 @@ def live_server(database_url: str, data_dir: Path, **env: str) -> Iterator[str]:
         "TAKT_DB_MAX_OVERFLOW": "2",
         **env,
     }
+    # stderr goes to a file, not a pipe: a pipe nobody drains can block the server once it fills,
+    # and reading it while the server still runs would block the test forever.
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log = (data_dir / "serve.log").open("w+b")
     process = subprocess.Popen(
         [sys.executable, "-m", "takt.cli", "serve", "--port", str(port)],
         env=environment,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
+        # Generous: two xdist workers and a second suite may share two cores with this start-up.
+        deadline = time.monotonic() + 60
         while True:
             try:
                 if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
@@ -54,7 +59,10 @@ def live_server(database_url: str, data_dir: Path, **env: str) -> Iterator[str]:
             except httpx.TransportError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                stderr = process.stderr.read().decode() if process.stderr else ""
+                process.kill()
+                process.wait()
+                log.seek(0)
+                stderr = log.read().decode(errors="replace")
                 raise RuntimeError(f"takt serve did not start: {stderr[-2000:]}")
             time.sleep(0.1)
         yield base
@@ -65,5 +73,4 @@ def live_server(database_url: str, data_dir: Path, **env: str) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        if process.stderr:
-            process.stderr.close()
+        log.close()

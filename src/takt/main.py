@@ -38,6 +38,8 @@ from takt.core.security import AccessTokens, Passwords
 from takt.core.time import utcnow
 from takt.core.wakeup import Wakeups
 from takt.events.stream import close_broadcaster
+from takt.integrations.router import HOOKS_PREFIX
+from takt.integrations.service import MAX_HOOK_BYTES
 from takt.ops.router import bench_router
 from takt.ops.router import router as ops_router
 from takt.transfer.router import IMPORT_PATH
@@ -66,6 +68,12 @@ TAGS = [
     {"name": "blockers", "description": "What blocks work items: age, escalation, suggestions."},
     {"name": "risks", "description": "The risk register: ratings, owners, reviews, the matrix."},
     {"name": "standups", "description": "Async daily stand-ups: config, entries, drafts, summary."},
+    {"name": "retros", "description": "Retrospectives: anonymous cards, groups, votes, actions."},
+    {"name": "estimation", "description": "Planning poker: hidden votes, reveal, calibration."},
+    {
+        "name": "delivery",
+        "description": "Linked repositories, inbound GitHub and GitLab webhooks, pull requests.",
+    },
     {"name": "export and import", "description": "A whole project as one document, and back."},
     {"name": "events", "description": "The event log: every change, pulled by cursor."},
     {"name": "webhooks", "description": "Signed outbound webhooks, their delivery log, Slack."},
@@ -209,6 +217,7 @@ def create_app(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
         larger={("POST", f"{api_router.prefix}{IMPORT_PATH}"): settings.max_import_bytes},
+        larger_under={("POST", f"{api_router.prefix}{HOOKS_PREFIX}"): MAX_HOOK_BYTES},
     )
     if settings.cors_origins:
         app.add_middleware(

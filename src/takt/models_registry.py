@@ -4,8 +4,12 @@ from takt.auth import models as auth_models
 from takt.blockers import models as blocker_models
 from takt.core import audit, events, idempotency, jobs, ratelimit
 from takt.core.models import Base
+from takt.delivery import models as delivery_models
+from takt.estimation import models as estimation_models
+from takt.integrations import models as integration_models
 from takt.items import models as item_models
 from takt.projects import models as project_models
+from takt.retros import models as retro_models
 from takt.risks import models as risk_models
 from takt.sprints import models as sprint_models
 from takt.standups import models as standup_models
@@ -18,13 +22,17 @@ __all__ = [
     "audit",
     "auth_models",
     "blocker_models",
+    "delivery_models",
+    "estimation_models",
     "events",
     "idempotency",
+    "integration_models",
     "item_models",
     "jobs",
     "metadata",
     "project_models",
     "ratelimit",
+    "retro_models",
     "risk_models",
     "sprint_models",
     "standup_models",

@@ -5,6 +5,7 @@ changes nothing."""
 from __future__ import annotations
 
 from takt.blockers import subscriptions as blockers
+from takt.delivery import subscriptions as delivery
 from takt.items import subscriptions as items
 from takt.sprints import subscriptions as sprints
 from takt.workflow import subscriptions as workflow
@@ -15,3 +16,4 @@ def connect() -> None:
     items.connect()
     sprints.connect()
     blockers.connect()
+    delivery.connect()

@@ -16,6 +16,9 @@ from httpx import AsyncClient
 
 from takt.core.db import Database
 from takt.core.routes import operation_names
+from tests.delivery.kit import seed_delivery
+from tests.estimation.kit import seed_estimation
+from tests.retros.kit import seed_retros
 from tests.support import add_member, bearer, make_pat, make_project, make_user, seed_work
 
 MATRIX: dict[str, dict[str, Any]] = tomllib.loads(
@@ -68,6 +71,13 @@ async def _seed(app: FastAPI, db: Database) -> dict[str, Any]:
     _, limited_secret = await make_pat(app, db, users["iadmin"], ALL_SCOPES, [OTHER_KEY])
     _, other_secret = await make_pat(app, db, users["padmin"], ALL_SCOPES, [OTHER_KEY])
     work = await seed_work(app, db, users["padmin"], users["member"], PROJECT_KEY)
+    work |= await seed_estimation(
+        app, db, users["padmin"], users["member"], PROJECT_KEY, work["item_key"]
+    )
+    work |= await seed_retros(app, users["padmin"], users["member"], PROJECT_KEY)
+    work |= await seed_delivery(
+        app, db, users["padmin"], users["member"], PROJECT_KEY, work["item_key"]
+    )
     callers = {
         "non_member": users["stranger"],
         "viewer": users["viewer"],

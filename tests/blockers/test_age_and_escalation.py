@@ -153,6 +153,9 @@ async def test_the_sweep_escalates_a_blocker_once_past_two_working_days(
             "item_key": blocker["item_key"],
             "age_working_hours": 16.5,
             "threshold_hours": 16.0,
+            "reason": "Waiting for the sandbox",
+            "waiting_on": {"kind": "external", "name": "Stripe"},
+            "raised_by": "bob",
         }
     ]
     shown = await client.get(f"/api/v1/blockers/{blocker['id']}", headers=bob.headers)
@@ -161,6 +164,64 @@ async def test_the_sweep_escalates_a_blocker_once_past_two_working_days(
     assert shown.json()["version"] == blocker["version"] + 1
     still = await client.get(f"/api/v1/blockers/{fresh['id']}", headers=bob.headers)
     assert still.json()["escalated"] is False
+
+
+async def test_the_escalation_says_why_whom_it_waits_on_and_who_raised_it_as_it_stands(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    people = await team(app, db)
+    await use_calendar(client, people["ada"])
+    ada, bob = people["ada"], people["bob"]
+    on_person = await raise_on(
+        client,
+        bob,
+        await an_item(client, bob),
+        at=berlin(3, 27, 16),
+        reason="Needs the API keys",
+        waiting_on={"kind": "person", "user": "ada"},
+    )
+    other = await an_item(client, ada)
+    on_item = await raise_on(
+        client,
+        ada,
+        await an_item(client, ada),
+        at=berlin(3, 27, 16),
+        reason="Builds on the schema change",
+        waiting_on={"kind": "item", "item_key": other},
+    )
+    # Changed after it was raised: the escalation says what holds now.
+    with clock_at(berlin(3, 30, 9)):
+        changed = await client.patch(
+            f"/api/v1/blockers/{on_person['id']}",
+            json={"reason": "Needs the production API keys"},
+            headers=bob.headers,
+        )
+    assert changed.status_code == 200, changed.text
+    await _sweep(app, db, berlin(3, 31, 16, 30))
+
+    by_id = {data["id"]: data for data in await _escalations(db)}
+    assert set(by_id) == {on_person["id"], on_item["id"]}
+    person = by_id[on_person["id"]]
+    assert (person["reason"], person["waiting_on"], person["raised_by"]) == (
+        "Needs the production API keys",
+        {"kind": "person", "user": "ada"},
+        "bob",
+    )
+    item = by_id[on_item["id"]]
+    assert (item["reason"], item["waiting_on"], item["raised_by"]) == (
+        "Builds on the schema change",
+        {"kind": "item", "item_key": other},
+        "ada",
+    )
+    # The project's event log shows the same payload to its readers.
+    log = await client.get("/api/v1/projects/API/events?limit=100", headers=bob.headers)
+    assert log.status_code == 200, log.text
+    [shown] = [
+        e["data"]
+        for e in log.json()["data"]
+        if e["type"] == "blocker.escalated" and e["data"]["id"] == on_item["id"]
+    ]
+    assert shown == item
 
 
 async def test_the_threshold_is_the_projects_and_resolved_blockers_never_escalate(

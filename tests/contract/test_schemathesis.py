@@ -34,7 +34,10 @@ from takt.config import Settings
 from takt.core.db import Database
 from takt.main import create_app
 from tests.conftest import empty_all_tables
+from tests.delivery.kit import seed_delivery
+from tests.estimation.kit import seed_estimation
 from tests.live import live_server
+from tests.retros.kit import seed_retros
 from tests.support import add_member, make_pat, make_project, make_user, seed_work
 
 PROJECT_KEY = "SCH"
@@ -51,6 +54,7 @@ KEEP_RANDOM_PATHS = {
     "complete_sprint",
     "delete_risk",
     "delete_webhook",
+    "delete_repository",
 }
 
 
@@ -77,6 +81,9 @@ async def seeded(settings: Settings, server: str) -> AsyncIterator[dict[str, Any
     await add_member(database, project_id, member, "member")
     token_id, _ = await make_pat(app, database, admin, ["read"])
     work = await seed_work(app, database, admin, member, PROJECT_KEY)
+    poker = await seed_estimation(app, database, admin, member, PROJECT_KEY, work["item_key"])
+    retros = await seed_retros(app, admin, member, PROJECT_KEY)
+    delivery = await seed_delivery(app, database, admin, member, PROJECT_KEY, work["item_key"])
     yield {
         "headers": admin.headers,
         "paths": {
@@ -93,6 +100,15 @@ async def seeded(settings: Settings, server: str) -> AsyncIterator[dict[str, Any
             "webhook_id": work["webhook_id"],
             "delivery_id": work["delivery_id"],
             "date": work["date"],
+            "session_id": poker["session_id"],
+            # Retros: one of each phase exists; random operations reach the one in `group`,
+            # whose card and group these are (other phases answer 409, as documented).
+            "retro_id": retros["group_retro_id"],
+            "card_id": retros["group_card_id"],
+            "group_id": retros["group_id"],
+            "vote_id": retros["vote_id"],
+            "repository_id": delivery["repository_id"],
+            "inbound_delivery_id": delivery["inbound_delivery_id"],
         },
     }
     await empty_all_tables(database)
@@ -166,7 +182,28 @@ BEYOND_THE_SCHEMA = re.compile(
             r"no label '.*' in this project",
             r"not a sprint of this project",
             r"unknown item",
+            # delivery: a GitHub repository's name has two parts; the period of the metrics
+            r"a GitHub repository's full name is",
+            r"after to",
+            r"period too long",
+            r"is no date",
             r"is not an event type",
+            # retros: a prompt, group or card of the retro; custom prompts; the vote budget
+            r"not a prompt of this retro",
+            r"no such (group|card) in this retro",
+            r"a custom retro needs 1 to 8 prompts",
+            r"prompts are given only with template",
+            r"must be at most vote_budget",
+            r"listed twice",
+            # planning poker: a card of the session's deck, custom decks' cards, voters
+            r"not a card of this session's deck",
+            r"a custom scale needs `cards`",
+            r"only with `scale: custom`",
+            r"is listed twice",
+            r"is the unsure card",
+            r"viewers can't vote",
+            r"needs at least one participant",
+            r"is not an entry of the project's Definition of Ready",
             # a webhook URL's host: whether it resolves, and to what, is the network's answer
             r"Takt won't call this URL",
             r"unknown time zone",
@@ -175,6 +212,7 @@ BEYOND_THE_SCHEMA = re.compile(
             r"workday_end must be after workday_start",
             r"give exactly one of",
             r"reference used twice",
+            r"entry id '.*' is used twice",
             # State the schema can't see: the project's estimate scale, a member's role, the
             # room left after the project's last sprint.
             r"not on the project's \w+ scale",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -227,3 +228,22 @@ async def test_a_new_source_adds_lines_without_touching_the_others(
     assert seen[0].user_id == bob.id
     assert [line["kind"] for line in draft["lines"]][:3] == ["reviewed", "finished", "moved"]
     assert draft["lines"][0]["text"] == f"{mine} Refund endpoint: reviewed pull request #7"
+
+
+async def test_a_long_period_keeps_each_sources_latest_lines(
+    client: AsyncClient, app: FastAPI, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two lines a source at most (100 in use): of three items bob created, the two latest.
+    monkeypatch.setattr(drafts, "MAX_LINES_PER_SOURCE", 2)
+    people = await team(app, db)
+    week = Week(client, people)
+    keys = [
+        await week.item("bob", utc(2026, 11, 23, 9 + n), f"Task {n}", assignee="ada")
+        for n in range(3)
+    ]
+    bob = people["bob"]
+    draft = ok(
+        await call(client, bob, "GET", day_url("2026-11-25", "/draft"), at=utc(2026, 11, 25, 8))
+    )
+    created = [line["item_key"] for line in draft["lines"] if line["kind"] == "created"]
+    assert created == keys[1:]  # oldest first, as every section is ordered

@@ -15,9 +15,18 @@ from takt.core.db import Database
 from takt.core.events import Event
 from takt.core.jobs import JobContext
 from takt.core.time import clock_at
+from takt.standups import summary as summaries
 from takt.standups.jobs import SWEEPS, record_due_summaries
 from tests.standups.kit import CONFIG, call, day_url, ok, submit, utc
-from tests.support import Account, add_member, make_project, make_user, new_item, team
+from tests.support import (
+    Account,
+    QueryCounter,
+    add_member,
+    make_project,
+    make_user,
+    new_item,
+    team,
+)
 
 MONDAY = "2026-11-16"
 
@@ -204,6 +213,42 @@ async def test_the_sprint_outlook_and_its_change_since_the_previous_stand_up(
     assert [e.data["date"] for e in events] == [MONDAY, "2026-11-17"]
     assert events[1].data["sprint_probability"] == 1.0
     assert events[1].data["sprint_probability_change"] == 1.0
+
+
+async def test_the_sprint_figure_is_kept_while_its_inputs_hold_and_follows_a_finished_item(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    people = await _squad(client, app, db)
+    ada = people["ada"]
+    await _history(client, ada)
+    sprint_id, keys = await _sprint(client, ada, 6)
+    forecast_url = f"/api/v1/sprints/{sprint_id}/forecast"
+
+    async def figure(at: datetime) -> tuple[Any, int]:
+        with QueryCounter(db) as counter:
+            body = ok(await call(client, people["vic"], "GET", day_url(MONDAY), at=at))
+        return body["sprint"]["probability"], counter.count
+
+    summaries._FORECASTS.clear()
+    worked_out, replayed = await figure(utc(2026, 11, 16, 8))
+    kept, counted = await figure(utc(2026, 11, 16, 8, 30))
+    # Six items, five days, one finished a day: it can't finish; the same figure as the
+    # sprint's forecast, the second time without replaying the log.
+    assert worked_out == kept == 0.0
+    assert counted < replayed
+    forecast = ok(await call(client, ada, "GET", forecast_url, at=utc(2026, 11, 16, 8, 30)))
+    assert forecast["probability"] == kept
+    for key in keys[:2]:
+        with clock_at(utc(2026, 11, 16, 9)):
+            done = await client.patch(
+                f"/api/v1/items/{key}", json={"status": "Done"}, headers=ada.headers
+            )
+        assert done.status_code == 200, done.text
+    # Two finished the same morning: four left, five days: it surely finishes, at once.
+    after, _ = await figure(utc(2026, 11, 16, 9, 5))
+    assert after == 1.0
+    forecast = ok(await call(client, ada, "GET", forecast_url, at=utc(2026, 11, 16, 9, 5)))
+    assert forecast["probability"] == after
 
 
 async def test_the_worker_records_each_day_once_after_the_cut_off(

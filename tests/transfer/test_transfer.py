@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from httpx import AsyncClient
 
 from takt.core.db import Database
+from takt.core.time import clock_at, utcnow
 from takt.demo.loader import DEMO_PASSWORD, load_demo
 from tests.support import bearer, login, make_user, new_item, team
 
@@ -137,6 +138,14 @@ async def test_demo_project_round_trips_with_its_sprints_and_numbers(
     assert len(document["sprints"]) == 4
     assert sum(1 for i in document["items"] if i["sprint"]) >= 40
     assert all(s["report"] for s in document["sprints"] if s["state"] == "completed")
+    # The demo's ceremonies travel too: blockers (one promoted), its risk register, two weeks
+    # of stand-up entries and recorded summaries.
+    assert len(document["blockers"]) == 5
+    assert any(b["risk"] for b in document["blockers"])
+    assert len(document["risks"]) >= 4
+    assert document["standups"]["config"] is not None
+    assert len(document["standups"]["entries"]) >= 20
+    assert len(document["standups"]["summaries"]) >= 5
 
     imported = await client.post(IMPORT, json={"key": "COPY", "document": document}, headers=admin)
     assert imported.status_code == 201, imported.text
@@ -149,9 +158,16 @@ async def test_demo_project_round_trips_with_its_sprints_and_numbers(
     again["members"] = document["members"]
     assert_same_except_key(again, "COPY", document)
 
-    for path in ("velocity", "sprints"):
-        original = (await client.get(f"/api/v1/projects/DEMO/{path}", headers=admin)).json()
-        copied = (await client.get(f"/api/v1/projects/COPY/{path}", headers=admin)).json()
+    paths = ("velocity", "sprints", "blockers", "risks", "risks/matrix", "standup-config")
+    for path in paths:
+        # Both read at one moment: a blocker's age grows with the clock.
+        with clock_at(utcnow()):
+            original = (await client.get(f"/api/v1/projects/DEMO/{path}", headers=admin)).json()
+            copied = (await client.get(f"/api/v1/projects/COPY/{path}", headers=admin)).json()
+        if path == "risks":
+            # Risks of one score are listed in the order of their ids, which the copy makes anew.
+            for listed in (original, copied):
+                listed["data"].sort(key=lambda risk: (-risk["score"], risk["title"]))
         assert normalise(_without_ids(copied), "COPY") == normalise(
             _without_ids(original), "DEMO"
         ), path
@@ -164,7 +180,11 @@ def _without_ids(value: Any) -> Any:
         return {
             k: _without_ids(v)
             for k, v in value.items()
-            if k not in ("id", "sprint_id", "carried_over_to", "version")
+            if k
+            not in (
+                *("id", "sprint_id", "carried_over_to", "version"),
+                *("risk_id", "blocker_id", "sprint_ids", "blocker_ids"),
+            )
         }
     return value
 

@@ -4,6 +4,7 @@ HTTP or TLS; and helpers that point webhooks at it and run the delivery engine b
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import secrets
@@ -17,11 +18,13 @@ from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from sqlalchemy import event
+
 from takt.config import Settings
 from takt.core import jobs
 from takt.core.crypto import SecretBox
 from takt.core.db import Database
-from takt.core.jobs import Job, JobContext, RetryJob
+from takt.core.jobs import Attempted, Job, JobContext, RetryJob, Verdict
 from takt.core.time import utcnow
 from takt.webhooks.jobs import DELIVER, JOB_KINDS, delivery_job_key
 from takt.webhooks.models import Webhook
@@ -48,6 +51,9 @@ class Received:
     # no SNI).
     local_address: str
     sni: str | None
+    # The sender's end of the connection (address, port): two requests with the same came over
+    # one kept-alive connection.
+    peer: tuple[str, int] = ("", 0)
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -161,6 +167,7 @@ class Receiver:
             body=body,
             local_address=local,
             sni=self._sni.get(id(sock)),
+            peer=(str(handler.client_address[0]), int(handler.client_address[1])),
         )
         with self._arrived:
             self.requests.append(request)
@@ -267,6 +274,65 @@ async def run_deliveries(ctx: JobContext) -> list[Ran]:
                 await jobs.fail(session, job, ctx.worker_id, error=str(retry), retry_at=retry.at)
         ran.append(Ran(job, retry))
     return ran
+
+
+@dataclass(frozen=True)
+class Batch:
+    """What `run_batch` did: the jobs it claimed, each one's verdict (None: succeeded), and the
+    statements the settling transaction ran (their first word)."""
+
+    jobs: list[Job]
+    verdicts: dict[str, Verdict]
+    statements: list[str]
+
+
+async def run_batch(ctx: JobContext, *, limit: int = 100) -> Batch:
+    """The delivery jobs that are due, as one batch the way the worker runs one: claimed with
+    what they send loaded in one transaction, every call at once, then every attempt settled
+    and every job completed or failed in one transaction."""
+    (kind,) = JOB_KINDS
+    batch = kind.batch
+    assert batch is not None
+    async with ctx.database.transaction() as session:
+        claimed = await jobs.claim(
+            session,
+            worker_id=ctx.worker_id,
+            limit=limit,
+            lease=timedelta(seconds=60),
+            kinds=[DELIVER],
+        )
+        prepared = await batch.load(session, ctx, claimed)
+    results = await asyncio.gather(*(batch.run(ctx, job, prepared.get(job.id)) for job in claimed))
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement.split(None, 1)[0].upper())
+
+    engine = ctx.database.write_engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        async with ctx.database.transaction() as session:
+            verdicts = dict(
+                await batch.settle(
+                    session,
+                    ctx,
+                    [
+                        Attempted(job, prepared.get(job.id), result)
+                        for job, result in zip(claimed, results, strict=True)
+                    ],
+                )
+            )
+            done = [job.id for job in claimed if verdicts.get(job.id) is None]
+            await jobs.complete_many(session, done, ctx.worker_id)
+            for job in claimed:
+                verdict = verdicts.get(job.id)
+                if verdict is not None:
+                    await jobs.fail(
+                        session, job, ctx.worker_id, error=verdict.error, retry_at=verdict.retry_at
+                    )
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return Batch(claimed, {job.id: verdicts.get(job.id) for job in claimed}, statements)
 
 
 async def due_now(db: Database, delivery_id: str) -> None:

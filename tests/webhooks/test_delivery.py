@@ -27,9 +27,10 @@ from takt.core.netguard import Target
 from takt.core.time import utcnow
 from takt.projects.models import Project
 from takt.webhooks import delivery as delivery_module
-from takt.webhooks.delivery import deliver, pinned_request
+from takt.webhooks.delivery import deliver
 from takt.webhooks.jobs import JITTER, MAX_ATTEMPTS, RETRY_SCHEDULE, delivery_job_key
 from takt.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
+from takt.webhooks.sender import destination, request_head
 from takt.webhooks.service import WebhookConfig
 from takt.webhooks.slack import slack_message
 from tests.support import Account, new_item, team
@@ -531,10 +532,17 @@ def test_the_request_names_the_address_and_keeps_the_host_for_http_and_tls() -> 
         port=8080,
         addresses=("93.184.216.34",),
     )
-    url, headers, extensions = pinned_request(plain)
-    assert str(url) == "http://93.184.216.34:8080/in?x=1"
-    assert headers == {"host": "hooks.example.com:8080"}
-    assert extensions == {}
+    # Connect to the checked address and port, no TLS name, `Host` names the host again.
+    assert destination(plain, "93.184.216.34") == (
+        "93.184.216.34",
+        8080,
+        None,
+        "hooks.example.com:8080",
+    )
+    head = request_head(plain, {"content-type": "application/json"}, b"{}")
+    assert head.target == b"/in?x=1"
+    assert (b"host", b"hooks.example.com:8080") in head.headers
+    assert (b"content-length", b"2") in head.headers
 
     tls = Target(
         url=httpx.URL("https://hooks.example.com/in"),
@@ -542,10 +550,13 @@ def test_the_request_names_the_address_and_keeps_the_host_for_http_and_tls() -> 
         port=443,
         addresses=("2606:2800:220:1::1", "93.184.216.34"),
     )
-    url, headers, extensions = pinned_request(tls, "2606:2800:220:1::1")
-    assert str(url) == "https://[2606:2800:220:1::1]/in"
-    assert headers == {"host": "hooks.example.com"}
-    assert extensions == {"sni_hostname": "hooks.example.com"}
+    # Over TLS the certificate is checked against the host name (SNI), not the address.
+    assert destination(tls, "2606:2800:220:1::1") == (
+        "2606:2800:220:1::1",
+        443,
+        "hooks.example.com",
+        "hooks.example.com",
+    )
 
 
 def _certificates(directory: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:

@@ -58,13 +58,20 @@ class BlockerResolved(EventData):
 
 class BlockerEscalated(EventData):
     """An open blocker grew older than the project's threshold (`blocker_escalation_hours`);
-    written once per blocker, by the worker's sweep."""
+    written once per blocker, by the worker's sweep. It says what the blocker is about, so a
+    channel that receives it needs nothing else (events written before 2026-11-27 lack
+    `reason`, `waiting_on` and `raised_by`)."""
 
     event_type: ClassVar[str] = "blocker.escalated"
     id: str
     item_key: str
-    age_working_hours: float
-    threshold_hours: float
+    age_working_hours: float = Field(description="From raised to the sweep, in working hours.")
+    threshold_hours: float = Field(description="The project's `blocker_escalation_hours`.")
+    reason: str | None = Field(None, description="Why the item is blocked.")
+    waiting_on: dict[str, Any] | None = Field(None, description=WAITING_ON_DOC)
+    raised_by: str | None = Field(
+        None, description="Username of who raised it (null once that account is deleted)."
+    )
 
 
 class BlockerPromoted(EventData):

@@ -175,9 +175,10 @@ async def projects_to_sweep(session: AsyncSession) -> list[Project]:
 
 async def escalate_raised_before(
     session: AsyncSession, project_id: str, raised_before: datetime, now: datetime
-) -> list[tuple[str, str, datetime]]:
+) -> list[BlockerRow]:
     """Mark escalated the project's open blockers on live items raised before `raised_before`
-    and not escalated yet; (id, item key, raised at) of each.
+    and not escalated yet; each with what it shows (its item, who raised it, whom or what it
+    waits on: what `blocker.escalated` says), by id. Two statements and the update.
 
     Two sweeps at once escalate each blocker once: the rows are locked in id order (so two
     sweeps can't deadlock), and the UPDATE's condition is the guard, since a row the other
@@ -203,18 +204,20 @@ async def escalate_raised_before(
         update(Blocker)
         .where(due, Blocker.id.in_(ids))
         .values(escalated_at=now, updated_at=now, version=Blocker.version + 1)
-        .returning(Blocker.id, Blocker.item_id, Blocker.raised_at)
+        .returning(Blocker.id)
         # Rows this session already holds take the new values (and version) too.
         .execution_options(synchronize_session="fetch")
     )
-    rows = sorted((r[0], r[1], r[2]) for r in escalated)
-    if not rows:
+    done = [blocker_id for (blocker_id,) in escalated]
+    if not done:
         return []
-    item_ids = [item_id for _, item_id, _ in rows]
-    keys = dict(
-        (await session.execute(select(Item.id, Item.key).where(Item.id.in_(item_ids)))).all()
+    shown = await session.execute(
+        _join_shown(select(Blocker, *SHOWN))
+        .where(Blocker.id.in_(done))
+        .order_by(Blocker.id)
+        .execution_options(populate_existing=True)
     )
-    return [(blocker_id, keys[item_id], raised_at) for blocker_id, item_id, raised_at in rows]
+    return [BlockerRow.of(row) for row in shown]
 
 
 # The points a blocker holds up -------------------------------------------------------------------
@@ -240,3 +243,26 @@ async def item_of(session: AsyncSession, blocker: Blocker) -> Item:
     item = await session.get(Item, blocker.item_id)
     assert item is not None  # the foreign key cascades: a blocker's item exists
     return item
+
+
+# Export and import (`takt.transfer`) ----------------------------------------------------------
+
+
+async def project_blockers(session: AsyncSession, project_id: str) -> list[Blocker]:
+    """The project's blockers on items outside the trash, oldest first."""
+    return list(
+        await session.scalars(
+            select(Blocker)
+            .join(Item, Item.id == Blocker.item_id)
+            .where(Blocker.project_id == project_id, LIVE)
+            .order_by(Blocker.created_at, Blocker.id)
+        )
+    )
+
+
+async def insert_imported(session: AsyncSession, blockers: Sequence[dict[str, Any]]) -> None:
+    """An imported project's blockers as they stood, in one INSERT."""
+    from sqlalchemy import insert  # here, so this section only appends to the module
+
+    if blockers:
+        await session.execute(insert(Blocker), list(blockers))

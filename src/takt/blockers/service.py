@@ -511,20 +511,22 @@ async def escalate_due(session: AsyncSession) -> int:
     for project in await repo.projects_to_sweep(session):
         calendar, threshold = calendar_of(project), threshold_of(project)
         raised_before = working_cutoff(now, threshold, calendar)
-        for blocker_id, item_key, raised_at in await repo.escalate_raised_before(
-            session, project.id, raised_before, now
-        ):
+        for row in await repo.escalate_raised_before(session, project.id, raised_before, now):
+            blocker = row.blocker
             await emit(
                 session,
                 BlockerEscalated(
-                    id=blocker_id,
-                    item_key=item_key,
-                    age_working_hours=round(working_hours(raised_at, now, calendar), 2),
+                    id=blocker.id,
+                    item_key=row.item_key,
+                    age_working_hours=round(working_hours(blocker.raised_at, now, calendar), 2),
                     threshold_hours=threshold,
+                    reason=blocker.reason,
+                    waiting_on=_waiting_on_of(row),
+                    raised_by=row.raised_by.username if row.raised_by is not None else None,
                 ),
                 project,
                 None,
-                subject=blocker_id,
+                subject=blocker.id,
             )
             escalated += 1
     return escalated

@@ -12,6 +12,10 @@ ones (Procrastinate) can do. The pattern is that of Oban, River and Solid Queue:
   `running` with a lease that runs out; any worker then claims them again.
 - A job that succeeds is deleted; one that fails is set `ready` again with a later `run_at`,
   until it has had `max_attempts` attempts; then it is `dead`, kept for an admin to see and retry.
+- A kind with a `JobBatch` splits its work in three, so a worker handles many jobs with two short
+  transactions in all rather than a few each: `load` what its jobs need in the claim's
+  transaction, `run` each job outside any transaction, `settle` what happened together with the
+  jobs' outcomes in one transaction (webhook deliveries: read, POST, log).
 
 This module is the kit: the table and the statements. The runner is `takt.worker`.
 """
@@ -19,32 +23,35 @@ This module is the kit: the table and the statements. The runner is `takt.worker
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
     Index,
     Integer,
-    ScalarSelect,
+    Select,
     String,
-    Subquery,
+    Table,
     Text,
     and_,
+    any_,
+    bindparam,
     case,
     delete,
     func,
-    literal,
     or_,
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
 
 from takt.core.models import Base, JSONType, UTCDateTime, new_id
 from takt.core.time import utcnow
@@ -126,15 +133,72 @@ def exponential_backoff(attempts: int) -> float:
     return base * random.uniform(0.9, 1.1)  # noqa: S311 - jitter, not a secret
 
 
+P = TypeVar("P")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A batch's verdict on one job that failed: try again at `retry_at`, or never (dead) when
+    None. A job has no more than its `max_attempts` (and its kind's) either way."""
+
+    error: str
+    retry_at: datetime | None
+
+
+# What `JobBatch.settle` says of each job: None when it succeeded.
+Verdict = Failed | None
+
+
+@dataclass(frozen=True)
+class Attempted(Generic[P, R]):
+    """One job of a batch after its run: what `load` prepared for it and what `run` returned."""
+
+    job: Job
+    prepared: P
+    result: R
+
+
+@dataclass(frozen=True)
+class JobBatch(Generic[P, R]):
+    """A kind's work in three steps, so that a worker pays for two short transactions per batch
+    of jobs instead of a few per job:
+
+    - `load(session, ctx, jobs)`: what each job needs, by job id, read in the transaction that
+      claims them (one query for the batch). A job left out of the answer still runs, with None.
+    - `run(ctx, job, prepared)`: the job's work outside any transaction (a network call); each
+      job of the batch runs as a task of its own, at once, within its group's limit. An exception
+      fails the job on the kind's `backoff` without `settle` seeing it.
+    - `settle(session, ctx, attempted)`: record what the runs did, for every job finished since
+      the last settle, in the one transaction that also completes or fails those jobs; a
+      `Verdict` per job id (one left out succeeded). Written so that a job's writes stay right
+      if it is settled again after a crash (a job may run more than once).
+
+    If a batch's settle fails, each of its jobs is settled again alone, so one bad job can't
+    keep the others from being recorded."""
+
+    load: Callable[[AsyncSession, JobContext, Sequence[Job]], Awaitable[Mapping[str, P]]]
+    run: Callable[[JobContext, Job, P | None], Awaitable[R]]
+    settle: Callable[
+        [AsyncSession, JobContext, Sequence[Attempted[P | None, R]]],
+        Awaitable[Mapping[str, Verdict]],
+    ]
+    # Called once when the worker stops, to let go of what `run` kept for it (connections).
+    close: Callable[[JobContext], Awaitable[None]] | None = None
+
+
 @dataclass(frozen=True)
 class JobKind:
-    """A kind of job and its handler, registered with the worker (takt.worker.kinds)."""
+    """A kind of job and its handler, registered with the worker (takt.worker.kinds). The
+    worker runs `batch` when a kind has one, else `run` (which opens its own transactions);
+    `run` stays the way to run one job by hand."""
 
     name: str
     run: Callable[[JobContext, Job], Awaitable[None]]
     max_attempts: int = 10
     backoff: Callable[[int], float] = exponential_backoff
     timeout_seconds: float = 300.0
+    batch: JobBatch[Any, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -162,10 +226,15 @@ class Pump:
 # The statements ---------------------------------------------------------------------------------
 
 
+# Built once per dialect: enqueueing is on the path of every change that causes a job.
+_INSERT_IGNORING_DUPLICATES = {
+    "postgresql": pg_insert(Job).on_conflict_do_nothing(index_elements=["dedupe_key"]),
+    "sqlite": sqlite_insert(Job).on_conflict_do_nothing(index_elements=["dedupe_key"]),
+}
+
+
 def _insert_ignoring_duplicates(dialect: str) -> Any:
-    if dialect == "postgresql":
-        return pg_insert(Job).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    return sqlite_insert(Job).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    return _INSERT_IGNORING_DUPLICATES[dialect]
 
 
 async def enqueue(
@@ -222,6 +291,71 @@ async def enqueue_many(session: AsyncSession, jobs: list[dict[str, Any]]) -> Non
     session.info[JOBS_ENQUEUED] = True
 
 
+# The claim runs for every batch a worker takes: its statements are built once per dialect,
+# with their values as bound parameters (building and keying a statement costs more than
+# running it).
+_jobs: Table = Job.__table__  # type: ignore[assignment]
+_NOW = bindparam("now", type_=UTCDateTime())
+_DUE = or_(
+    and_(_jobs.c.state == "ready", _jobs.c.run_at <= _NOW),
+    and_(_jobs.c.state == "running", _jobs.c.locked_until < _NOW),
+)
+DIALECTS = ("postgresql", "sqlite")
+
+
+def one_of(
+    column: ColumnElement[Any] | InstrumentedAttribute[Any], name: str, dialect: str
+) -> ColumnElement[bool]:
+    """`column IN (:name…)` for a list bound when the statement runs. On PostgreSQL `= ANY
+    (:name)`, one array parameter: the statement's text, and so its prepared statement, is the
+    same whatever the list's length (an expanded `IN` has one per length)."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(String())))
+    return column.in_(bindparam(name, expanding=True))
+
+
+_candidates: dict[tuple[bool, bool, str], Select[*tuple[Any, ...]]] = {}
+
+
+def _candidates_statement(*, kinds: bool, skip: bool, dialect: str) -> Select[*tuple[Any, ...]]:
+    """Due jobs, oldest first, up to `scan` of them; of `kinds` and outside the `skip` groups
+    when asked; on PostgreSQL locked, skipping those another worker holds."""
+    key = (kinds, skip, dialect)
+    found = _candidates.get(key)
+    if found is None:
+        found = (
+            select(_jobs.c.id, _jobs.c.group_key)
+            .where(_DUE)
+            .order_by(_jobs.c.run_at, _jobs.c.id)
+            .limit(bindparam("scan", type_=Integer()))
+        )
+        if kinds:
+            found = found.where(one_of(_jobs.c.kind, "kinds", dialect))
+        if skip:
+            found = found.where(
+                or_(_jobs.c.group_key.is_(None), ~one_of(_jobs.c.group_key, "skip", dialect))
+            )
+        if dialect == "postgresql":
+            found = found.with_for_update(skip_locked=True)
+        _candidates[key] = found
+    return found
+
+
+_TAKE = {
+    dialect: update(_jobs)
+    .where(one_of(_jobs.c.id, "ids", dialect))
+    .values(
+        state="running",
+        locked_by=bindparam("worker_id", type_=String()),
+        locked_until=bindparam("until", type_=UTCDateTime()),
+        attempts=_jobs.c.attempts + 1,
+        updated_at=_NOW,
+    )
+    .returning(*_jobs.c)
+    for dialect in DIALECTS
+}
+
+
 async def claim(
     session: AsyncSession,
     *,
@@ -238,63 +372,43 @@ async def claim(
     attempt. Jobs of `skip_groups` (groups this worker has at their limit) are left for later.
 
     With `group_limit`, no group gets more than its room: `group_limit` less what the worker
-    already runs of it (`group_busy`), so a worker never claims a job it could not start at
-    once (and never has to give one back)."""
+    already holds of it (`group_busy`), so a worker never claims more of a group than it may
+    hold (and never has to give one back).
+
+    Two statements, both built once: the due candidates, locked (on PostgreSQL `FOR UPDATE
+    SKIP LOCKED`: concurrent workers never take the same row, nor wait for each other), and
+    the update of those chosen within their groups' room, which returns them."""
     now = utcnow()
-    due = or_(
-        and_(Job.state == "ready", Job.run_at <= now),
-        and_(Job.state == "running", Job.locked_until < now),
-    )
     # A group's jobs beyond its room are passed over, so look a little further than `limit`.
     scan = limit if group_limit is None else limit * 4
-    chosen = select(Job.id, Job.group_key, Job.run_at).where(due).order_by(Job.run_at).limit(scan)
+    dialect = session.get_bind().dialect.name
+    statement = _candidates_statement(
+        kinds=kinds is not None, skip=bool(skip_groups), dialect=dialect
+    )
+    params: dict[str, Any] = {"now": now, "scan": scan}
     if kinds is not None:
-        chosen = chosen.where(Job.kind.in_(kinds))
+        params["kinds"] = list(kinds)
     if skip_groups:
-        chosen = chosen.where(or_(Job.group_key.is_(None), Job.group_key.not_in(skip_groups)))
-    if session.get_bind().dialect.name == "postgresql":
-        chosen = chosen.with_for_update(skip_locked=True)
-    if group_limit is None:
-        ids = chosen.with_only_columns(Job.id).scalar_subquery()
-    else:
-        ids = _within_group_room(chosen.subquery(), limit, group_limit, group_busy or {})
-    claimed = await session.scalars(
-        update(Job)
-        .where(Job.id.in_(ids))
-        .values(
-            state="running",
-            locked_by=worker_id,
-            locked_until=now + lease,
-            attempts=Job.attempts + 1,
-            updated_at=now,
-        )
-        .returning(Job)
-        .execution_options(synchronize_session=False)
+        params["skip"] = sorted(skip_groups)
+    candidates = (await session.execute(statement, params)).all()
+    busy = group_busy or {}
+    taken: Counter[str] = Counter()
+    chosen: list[str] = []
+    for job_id, group in candidates:
+        if group is not None and group_limit is not None:
+            if taken[group] >= group_limit - busy.get(group, 0):
+                continue
+            taken[group] += 1
+        chosen.append(job_id)
+        if len(chosen) == limit:
+            break
+    if not chosen:
+        return []
+    rows = await session.execute(
+        _TAKE[dialect], {"ids": chosen, "worker_id": worker_id, "until": now + lease, "now": now}
     )
-    return list(claimed)
-
-
-def _within_group_room(
-    candidates: Subquery, limit: int, group_limit: int, busy: Mapping[str, int]
-) -> ScalarSelect[str]:
-    """The first `limit` candidates, taking of each group only its room. The rank is computed
-    outside the locking select: PostgreSQL allows no window function next to FOR UPDATE."""
-    rank = func.row_number().over(
-        partition_by=candidates.c.group_key,
-        order_by=(candidates.c.run_at, candidates.c.id),
-    )
-    ranked = select(candidates, rank.label("rank")).subquery()
-    rooms = {group: group_limit - count for group, count in busy.items() if count > 0}
-    room: ColumnElement[int] = (
-        case(rooms, value=ranked.c.group_key, else_=group_limit) if rooms else literal(group_limit)
-    )
-    return (
-        select(ranked.c.id)
-        .where(or_(ranked.c.group_key.is_(None), ranked.c.rank <= room))
-        .order_by(ranked.c.run_at)
-        .limit(limit)
-        .scalar_subquery()
-    )
+    claimed = {row.id: Job(**row._mapping) for row in rows}
+    return [claimed[job_id] for job_id in chosen if job_id in claimed]
 
 
 async def complete(session: AsyncSession, job_id: str, worker_id: str) -> bool:
@@ -304,6 +418,27 @@ async def complete(session: AsyncSession, job_id: str, worker_id: str) -> bool:
         delete(Job).where(Job.id == job_id, Job.locked_by == worker_id, Job.state == "running")
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+_COMPLETE_MANY = {
+    dialect: delete(_jobs)
+    .where(
+        one_of(_jobs.c.id, "ids", dialect),
+        _jobs.c.locked_by == bindparam("worker_id", type_=String()),
+        _jobs.c.state == "running",
+    )
+    .returning(_jobs.c.id)
+    for dialect in DIALECTS
+}
+
+
+async def complete_many(session: AsyncSession, job_ids: Sequence[str], worker_id: str) -> set[str]:
+    """`complete` for many jobs in one statement: the ids of those the worker still held."""
+    if not job_ids:
+        return set()
+    statement = _COMPLETE_MANY[session.get_bind().dialect.name]
+    deleted = await session.scalars(statement, {"ids": list(job_ids), "worker_id": worker_id})
+    return set(deleted)
 
 
 async def fail(
@@ -353,13 +488,21 @@ async def release(session: AsyncSession, job_ids: list[str], worker_id: str) -> 
 async def extend_lease(
     session: AsyncSession, job_ids: list[str], worker_id: str, lease: timedelta
 ) -> None:
-    """Keep holding jobs that are still running (a heartbeat)."""
+    """Keep holding jobs that are still running (a heartbeat). On PostgreSQL a row another
+    transaction has locked (the worker recording its outcome) is skipped rather than waited
+    for: the heartbeat never waits, so it can't deadlock with a batch that writes the same jobs
+    in another order, and a skipped lease still has two thirds of its time left."""
     if not job_ids:
         return
+    held = and_(Job.id.in_(job_ids), Job.locked_by == worker_id, Job.state == "running")
+    if session.get_bind().dialect.name == "postgresql":
+        free = select(Job.id).where(held).with_for_update(skip_locked=True).scalar_subquery()
+        held = Job.id.in_(free)
     await session.execute(
         update(Job)
-        .where(Job.id.in_(job_ids), Job.locked_by == worker_id, Job.state == "running")
+        .where(held)
         .values(locked_until=utcnow() + lease)
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -510,7 +653,10 @@ async def take_slot(session: AsyncSession, name: str, slot: datetime) -> bool:
 
 __all__ = [
     "JOBS_ENQUEUED",
+    "Attempted",
+    "Failed",
     "Job",
+    "JobBatch",
     "JobContext",
     "JobKind",
     "JobSchedule",
@@ -520,8 +666,10 @@ __all__ = [
     "QueueStats",
     "RetryJob",
     "Sweep",
+    "Verdict",
     "claim",
     "complete",
+    "complete_many",
     "enqueue",
     "enqueue_many",
     "exponential_backoff",

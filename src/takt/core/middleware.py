@@ -192,18 +192,34 @@ class BodyLimitMiddleware:
     """
 
     def __init__(
-        self, app: ASGIApp, *, max_bytes: int, larger: dict[tuple[str, str], int] | None = None
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        larger: dict[tuple[str, str], int] | None = None,
+        larger_under: dict[tuple[str, str], int] | None = None,
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        # Routes whose documents are legitimately bigger (a project import), by (method, path).
+        # Routes whose documents are legitimately bigger (a project import), by (method, path),
+        # and by (method, path prefix) for routes with a parameter (inbound webhooks).
         self.larger = larger or {}
+        self.larger_under = larger_under or {}
+
+    def limit_for(self, method: str, path: str) -> int:
+        limit = self.larger.get((method, path))
+        if limit is not None:
+            return limit
+        for (under_method, prefix), prefixed in self.larger_under.items():
+            if method == under_method and path.startswith(prefix):
+                return prefixed
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.larger.get((scope["method"], scope["path"]), self.max_bytes)
+        limit = self.limit_for(scope["method"], scope["path"])
         declared = Headers(scope=scope).get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             await self._refuse(scope, receive, send, limit)

@@ -26,6 +26,10 @@ from takt.blockers.schemas import (
 from takt.core.audit import ClientContext
 from takt.core.time import clock_at, local_date, utcnow, working_cutoff
 from takt.demo.backlog import demo_origin, load_backlog
+from takt.demo.delivery import load_delivery
+from takt.demo.estimation import load_estimation
+from takt.demo.refinement import load_refinement
+from takt.demo.retros import load_retros
 from takt.projects import service as projects
 from takt.projects.policies import ProjectAccess
 from takt.projects.schemas import MemberAdd, ProjectCreate, ProjectSettings
@@ -91,6 +95,10 @@ async def load_demo(session: AsyncSession, security: Security) -> list[DemoPerso
     await load_backlog(session, access, {name: Principal.of(u) for name, u in users.items()})
     await _standups(session, access, users)
     await _blockers_and_risks(session, access, users)
+    await load_refinement(session, access, {name: Principal.of(u) for name, u in users.items()})
+    await load_estimation(session, access, {name: Principal.of(u) for name, u in users.items()})
+    await load_retros(session, access, {name: Principal.of(u) for name, u in users.items()})
+    await load_delivery(session, access, {name: Principal.of(u) for name, u in users.items()})
     return list(PEOPLE)
 
 

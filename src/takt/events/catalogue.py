@@ -12,8 +12,11 @@ from typing import Any
 
 from takt.blockers import events as blocker_events
 from takt.core.events import EVENT_TYPES, EventData
+from takt.delivery import events as delivery_events
+from takt.estimation import events as estimation_events
 from takt.items import events as item_events
 from takt.projects import events as project_events
+from takt.retros import events as retro_events
 from takt.risks import events as risk_events
 from takt.sprints import events as sprint_events
 from takt.standups import events as standup_events
@@ -28,6 +31,9 @@ DOMAIN_EVENT_MODULES = (
     risk_events,
     blocker_events,
     standup_events,
+    delivery_events,
+    retro_events,
+    estimation_events,
     webhook_events,
 )
 

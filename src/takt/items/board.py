@@ -9,8 +9,8 @@ from sqlalchemy import ColumnElement, func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.core.errors import NotFound
+from takt.items import readiness, views
 from takt.items import repository as repo
-from takt.items import views
 from takt.items.models import Item
 from takt.items.sprint_directory import directory
 from takt.projects.policies import ProjectAccess
@@ -68,8 +68,9 @@ async def build_board(
             )
         )
     by_status: dict[str, list[dict[str, Any]]] = {}
+    dor = readiness.of_project(access.project)
     for row in rows:
-        by_status.setdefault(row.status_id, []).append(views.summary(row))
+        by_status.setdefault(row.status_id, []).append(views.summary(row, dor))
     columns = []
     for status in statuses:
         count = int(counts.get(status.id, 0))

@@ -8,8 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.core.concurrency import claim_all
 from takt.core.errors import AppError, NotFound, ValidationFailed
+from takt.items import readiness, service, views
 from takt.items import repository as repo
-from takt.items import service, views
 from takt.items.models import Item
 from takt.items.schemas import BulkError, BulkRequest, BulkResult, ItemSummary, ItemUpdate
 from takt.projects.policies import ProjectAccess
@@ -66,8 +66,9 @@ async def bulk_update(
     rows: dict[str, Any] = {}
     if updated:
         found = await session.execute(repo.item_rows().where(Item.id.in_([i.id for i in updated])))
+        dor = readiness.of_project(access.project)
         for row in found:
-            rows[row.key] = ItemSummary.model_validate(views.summary(row))
+            rows[row.key] = ItemSummary.model_validate(views.summary(row, dor))
     return [
         BulkResult(key=key, status=200, item=rows.get(key))
         if error is None

@@ -31,6 +31,11 @@ class ItemChanges(EventChanges):
     parent_key: tuple[str | None, str | None] | None = None
     sprint_id: tuple[str | None, str | None] | None = None
     labels: tuple[list[str], list[str]] | None = None
+    dor_checked: tuple[list[str], list[str]] | None = Field(
+        None,
+        description="The Definition of Ready entries ticked on the item (entry ids, "
+        "`PUT /items/{item_key}/readiness`).",
+    )
 
 
 class ItemCreated(EventData):

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from takt.core.models import (
     Base,
     IdMixin,
+    JSONType,
     TimestampMixin,
     UTCDateTime,
     VersionedMixin,
@@ -93,6 +94,10 @@ class Item(IdMixin, TimestampMixin, VersionedMixin, Base):
     # into local accounts; reporter_id / assignee_id are then null.
     reporter_name: Mapped[str | None] = mapped_column(String(32), nullable=True)
     assignee_name: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # The ids of the project's Definition of Ready entries ticked on this item
+    # (`takt.items.readiness`), in the checklist's order. Ticks of an entry since removed from
+    # the checklist stay here unseen until the next `PUT …/readiness` replaces the list.
+    dor_checked: Mapped[list[str]] = mapped_column(JSONType, default=list, server_default="[]")
 
 
 class ItemLabel(Base):

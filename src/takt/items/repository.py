@@ -23,9 +23,13 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    not_,
+    or_,
     select,
+    type_coerce,
     update,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -98,7 +102,10 @@ _ITEM_COLUMNS = (
     Item.status_id,
     Item.assignee_id,
     Item.reporter_id,
+    Item.dor_checked,
 )
+# After them, whether the item has a description (its readiness), without the text itself.
+_HAS_DESCRIPTION = (Item.description != "").label("has_description")
 
 
 def _shown_columns() -> tuple[Any, ...]:
@@ -135,7 +142,9 @@ def item_rows(*, description: bool = False) -> AnySelect:
     tenth of a list request. Selects are immutable (`.where()` returns a new one), so sharing it
     is safe."""
     extra = (Item.description,) if description else ()
-    return _join_shown(select(*_ITEM_COLUMNS, *_shown_columns(), *extra)).where(LIVE)
+    return _join_shown(select(*_ITEM_COLUMNS, _HAS_DESCRIPTION, *_shown_columns(), *extra)).where(
+        LIVE
+    )
 
 
 async def label_names(session: AsyncSession, item_ids: Sequence[str]) -> dict[str, list[str]]:
@@ -156,8 +165,12 @@ async def label_names(session: AsyncSession, item_ids: Sequence[str]) -> dict[st
 
 @functools.cache
 def _visible_detail(*, admin: bool, limited: bool) -> AnySelect:
+    # The project's settings follow the description: the item shows its readiness against the
+    # project's Definition of Ready (`views.detail_row`).
     return visible_to(
-        item_rows(description=True).join(Project, Project.id == Item.project_id),
+        item_rows(description=True)
+        .join(Project, Project.id == Item.project_id)
+        .add_columns(Project.settings),
         admin=admin,
         limited=limited,
     ).where(Item.key == bindparam("item_key"), LIVE)
@@ -178,7 +191,8 @@ ITEM_BY_KEY = ChildFinder[Item](
 async def get_visible_detail(
     session: AsyncSession, principal: Principal, key: str
 ) -> ItemRow | None:
-    """The detail row of an item, if the principal may see its project (one query)."""
+    """The detail row of an item (`item_rows(description=True)`, then its project's settings),
+    if the principal may see its project (one query)."""
     stmt = _visible_detail(**viewer_shape(principal))
     params = {**viewer_params(principal), "item_key": key}
     row: ItemRow | None = (await session.execute(stmt, params)).first()
@@ -194,6 +208,48 @@ async def get_items(session: AsyncSession, project_id: str, keys: Sequence[str])
         await session.scalars(
             select(Item).where(live_in_project(project_id), Item.key.in_(list(keys)))
         )
+    )
+
+
+# Readiness and the refinement queue (`takt.items.readiness`) -----------------------------------
+
+# Status categories of work that is over: such items are no longer refined.
+CLOSED_CATEGORIES = ("done", "cancelled")
+
+
+def _not_all_checked(dor_ids: Sequence[str], dialect: str) -> ColumnElement[bool]:
+    """Some entry of `dor_ids` is not ticked on the item (`Item.dor_checked` holds no id twice).
+    PostgreSQL tests containment on the JSONB array; SQLite counts the ids it holds."""
+    ids = list(dor_ids)
+    if dialect == "postgresql":
+        return not_(type_coerce(Item.dor_checked, JSONB).contains(ids))
+    ticked = func.json_each(Item.dor_checked).table_valued("value")
+    held = select(func.count()).select_from(ticked).where(ticked.c.value.in_(ids))
+    return held.scalar_subquery() < len(ids)
+
+
+def not_ready(dor_ids: Sequence[str], dialect: str) -> ColumnElement[bool]:
+    """Items that are not ready: no estimate, an empty description, or an entry of the
+    Definition of Ready (`dor_ids`) not ticked."""
+    lacking = [Item.estimate.is_(None), Item.description == ""]
+    if dor_ids:
+        lacking.append(_not_all_checked(dor_ids, dialect))
+    return or_(*lacking)
+
+
+def refinement_queue(
+    project_id: str, dor_ids: Sequence[str], *, active_sprint_ids: Select[str], dialect: str
+) -> AnySelect:
+    """The project's backlog items that are not ready, as `item_rows()` (the caller pages them
+    in rank order). The backlog: items whose status is not done or cancelled and that are in no
+    sprint or in a sprint not yet started (the active sprint's items are being worked on), epics
+    left out (an epic is refined through its stories, and never planned into a sprint itself)."""
+    return item_rows().where(
+        Item.project_id == project_id,
+        Status.category.not_in(CLOSED_CATEGORIES),
+        Item.type != "epic",
+        or_(Item.sprint_id.is_(None), Item.sprint_id.not_in(active_sprint_ids)),
+        not_ready(dor_ids, dialect),
     )
 
 

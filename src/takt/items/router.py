@@ -17,13 +17,14 @@ from takt.core.deps import (
     IfMatchHeader,
     IfNoneMatchHeader,
     LimitQuery,
+    PageDep,
     SessionDep,
 )
 from takt.core.errors import ValidationFailed
 from takt.core.openapi import json_data_response, problems
 from takt.core.pagination import Page, SortKey, paginate
 from takt.core.time import utcnow
-from takt.items import board, bulk, relations, search, service, trash, views
+from takt.items import board, bulk, readiness, relations, search, service, trash, views
 from takt.items import repository as repo
 from takt.items.deps import ItemContextDep, ItemDetailDep, ItemForUpdateDep
 from takt.items.models import Comment, Item
@@ -44,10 +45,13 @@ from takt.items.schemas import (
     LinkRead,
     LinkType,
     MoveRequest,
+    ReadinessUpdate,
+    RefinementPage,
     TrashedItem,
     TrashPage,
 )
 from takt.projects.deps import ProjectAccessDep
+from takt.projects.policies import ProjectAccess
 
 router = APIRouter(tags=["items"])
 
@@ -73,13 +77,14 @@ FACETS_PATTERN = f"^ *{_FACET} *(, *{_FACET} *)*$"
 def _answer(
     item: Item,
     shown: views.Shown,
+    access: ProjectAccess,
     *,
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Response:
     """A write's answer from the item and what it shows, with no second read."""
     return json_data_response(
-        views.detail_of(item, shown),
+        views.detail_of(item, shown, readiness.of_project(access.project)),
         status_code=status_code,
         headers={"ETag": etag_for(item.version), **(headers or {})},
     )
@@ -147,7 +152,11 @@ async def list_items(
         else None
     )
     return json_data_response(
-        {"data": views.summaries(rows), "next_cursor": next_cursor, "facets": counts}
+        {
+            "data": views.summaries(rows, readiness.of_project(access.project)),
+            "next_cursor": next_cursor,
+            "facets": counts,
+        }
     )
 
 
@@ -164,6 +173,7 @@ async def create_item(body: ItemCreate, access: ProjectAccessDep, session: Sessi
     return _answer(
         item,
         views.shown_of_created(created, access.principal.user),
+        access,
         status_code=status.HTTP_201_CREATED,
         headers={"Location": f"/api/v1/items/{item.key}"},
     )
@@ -178,7 +188,7 @@ async def get_item(row: ItemDetailDep, if_none_match: IfNoneMatchHeader = None) 
     """One item with its description."""
     if is_not_modified(if_none_match, row.version):
         return not_modified_response(row.version)
-    return json_data_response(views.detail(row), headers={"ETag": etag_for(row.version)})
+    return json_data_response(views.detail_row(row), headers={"ETag": etag_for(row.version)})
 
 
 @router.patch(
@@ -194,7 +204,7 @@ async def update_item(
     updated = await service.update_item(
         session, context.access, context.item, body, if_match=if_match
     )
-    return _answer(updated.item, views.shown_after(context.shown, updated))
+    return _answer(updated.item, views.shown_after(context.shown, updated), context.access)
 
 
 @router.delete(
@@ -222,7 +232,7 @@ async def restore_item(
     await trash.restore_item(session, principal, item_key)
     row = await repo.get_visible_detail(session, principal, item_key)
     assert row is not None  # restored in this transaction, by a caller who sees the project
-    return json_data_response(views.detail(row), headers={"ETag": etag_for(row.version)})
+    return json_data_response(views.detail_row(row), headers={"ETag": etag_for(row.version)})
 
 
 @router.get("/projects/{project_key}/trash", responses=problems(400, 401, 404, 422))
@@ -271,7 +281,47 @@ async def move_item(body: MoveRequest, context: ItemForUpdateDep, session: Sessi
     item = await service.move_item(
         session, context.access, context.item, before=body.before, after=body.after
     )
-    return _answer(item, context.shown)
+    return _answer(item, context.shown, context.access)
+
+
+@router.put(
+    "/items/{item_key}/readiness",
+    response_model=ItemRead,
+    responses=problems(401, 403, 404, 412, 422),
+)
+async def set_readiness(
+    body: ReadinessUpdate,
+    context: ItemForUpdateDep,
+    session: SessionDep,
+    if_match: IfMatchHeader = None,
+) -> Response:
+    """Tick the entries of the project's Definition of Ready that the item meets (exactly those:
+    the others are unticked); the answer is the item with `ready` and `missing`."""
+    item = await readiness.set_checked(
+        session, context.access, context.item, body.checked, if_match=if_match
+    )
+    return _answer(item, context.shown, context.access)
+
+
+@router.get(
+    "/projects/{project_key}/refinement",
+    response_model=RefinementPage,
+    responses=problems(400, 401, 404, 422),
+)
+async def refinement_queue(
+    access: ProjectAccessDep, session: SessionDep, page: PageDep
+) -> Response:
+    """The refinement queue: the backlog's items that are not ready (no estimate, no
+    description, or an entry of the Definition of Ready not ticked), top-ranked first, each with
+    what it lacks (`missing`)."""
+    rows, next_cursor = await readiness.list_queue(session, access, page=page)
+    return json_data_response(
+        {
+            "data": views.summaries(rows, readiness.of_project(access.project)),
+            "next_cursor": next_cursor,
+            "definition_of_ready": readiness.entries(access.project.settings),
+        }
+    )
 
 
 @router.get("/items/{item_key}/links", responses=problems(401, 404))

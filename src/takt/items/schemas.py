@@ -6,12 +6,20 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 from typing_extensions import TypeAliasType
 
 from takt.auth.schemas import UserSummary
 from takt.core.bounds import ESTIMATE_VALUES, CalendarDate
 from takt.core.schemas import NOT_BLANK, NOT_NULL, Input
+from takt.projects.schemas import DOR_ENTRY_ID_PATTERN, MAX_DOR_ENTRIES, DorEntry
 from takt.workflow.schemas import LabelName, StatusRef
 
 # Named aliases (TypeAliasType): each is one shared component of the OpenAPI schema, so a
@@ -54,6 +62,12 @@ Estimate = Annotated[
     ),
 ]
 Labels = Annotated[list[LabelName], Field(max_length=20, description="Label names (existing).")]
+
+
+def _distinct(values: list[str]) -> list[str]:
+    if len(set(values)) != len(values):
+        raise ValueError("entry ids must not repeat")
+    return values
 
 
 class ItemFields(Input):
@@ -128,6 +142,21 @@ class ItemSummary(BaseModel):
     started_at: datetime | None = Field(description="First entry into an in-progress status.")
     finished_at: datetime | None = Field(description="Entry into a done status.")
     version: int = Field(description="Changes on every write; the ETag carries it.")
+    ready: bool = Field(
+        description="Has an estimate, a description and every entry of the project's "
+        "Definition of Ready ticked (`missing` is empty)."
+    )
+    missing: list[str] = Field(
+        description="What keeps the item from `ready`, in this order: `estimate` (none), "
+        "`description` (empty), then `dor:<entry id>` for each entry of the project's "
+        "Definition of Ready not ticked, in the checklist's order. Empty when ready.",
+        examples=[["estimate", "dor:acceptance-criteria"]],
+    )
+    dor_checked: list[str] = Field(
+        description="The ids of the Definition of Ready entries ticked on this item, in the "
+        "checklist's order (`PUT /items/{item_key}/readiness` sets them).",
+        examples=[["designs-attached"]],
+    )
 
 
 class ItemRead(ItemSummary):
@@ -139,6 +168,40 @@ class ItemPage(BaseModel):
     next_cursor: str | None
     facets: dict[str, dict[str, int]] | None = Field(
         None, description="With `?facets=`: counts per value over the whole filtered set."
+    )
+
+
+class ReadinessUpdate(Input):
+    """The Definition of Ready entries the item meets: exactly these are ticked afterwards."""
+
+    checked: Annotated[
+        list[Annotated[str, StringConstraints(pattern=DOR_ENTRY_ID_PATTERN)]],
+        Field(
+            max_length=MAX_DOR_ENTRIES,
+            description="Entry ids of the project's Definition of Ready (`settings."
+            "definition_of_ready`), each once; an entry left out is unticked. An id that is not "
+            "an entry → 422 `unknown-dor-entry`.",
+            json_schema_extra={"uniqueItems": True},
+        ),
+        AfterValidator(_distinct),
+    ]
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"checked": ["acceptance-criteria", "designs-attached"]}]},
+    )
+
+
+class RefinementPage(BaseModel):
+    """The refinement queue: the backlog's items that are not ready, top-ranked first."""
+
+    data: list[ItemSummary] = Field(
+        description="In rank order, each with what it lacks (`missing`)."
+    )
+    next_cursor: str | None
+    definition_of_ready: list[DorEntry] = Field(
+        description="The project's Definition of Ready, to read the `dor:<entry id>` of "
+        "`missing` by."
     )
 
 

@@ -11,6 +11,7 @@ from takt.auth.principal import Account
 from takt.auth.schemas import UserSummary
 from takt.items import repository as repo
 from takt.items.models import PRIORITIES, Item
+from takt.items.readiness import DorIds, assess, dor_ids
 from takt.items.repository import ItemRow
 from takt.items.service import Created, Updated
 
@@ -52,6 +53,7 @@ ITEM_FIELDS = (
     "status_id",
     "assignee_id",
     "reporter_id",
+    "dor_checked",
 )
 
 
@@ -70,15 +72,18 @@ class Shown:
     label_names: str | None
 
 
-# The columns of `repository.item_rows()`. Rows are unpacked by position: reading 27 fields by
-# name costs ~16 µs a row, unpacking them ~0.2 µs (a test keeps query and fields equal).
-SUMMARY_FIELDS = ITEM_FIELDS + tuple(f.name for f in fields(Shown))
+# The columns of `repository.item_rows()`: the item's own, whether it has a description, what
+# it shows. Rows are unpacked by position: reading 27 fields by name costs ~16 µs a row,
+# unpacking them ~0.2 µs (a test keeps query and fields equal).
+SUMMARY_FIELDS = (*ITEM_FIELDS, "has_description", *(f.name for f in fields(Shown)))
 _COUNT = len(SUMMARY_FIELDS)
 
 
-def summary(row: Sequence[Any]) -> dict[str, Any]:
-    """An `ItemSummary` as a plain dict, for rows of `repository.item_rows()`. Hot reads serialize
-    these straight to JSON (`json_bytes`); the schema classes document the shape."""
+def summary(row: Sequence[Any], dor: DorIds) -> dict[str, Any]:
+    """An `ItemSummary` as a plain dict, for rows of `repository.item_rows()`; `dor` is the
+    project's Definition of Ready (`readiness.of_project`), read once for all the rows. Hot
+    reads serialize these straight to JSON (`json_bytes`); the schema classes document the
+    shape."""
     (
         _id,
         key,
@@ -99,6 +104,8 @@ def summary(row: Sequence[Any]) -> dict[str, Any]:
         status_id,
         assignee_id,
         reporter_id,
+        dor_checked,
+        has_description,
         status_name,
         status_category,
         assignee_username,
@@ -108,6 +115,7 @@ def summary(row: Sequence[Any]) -> dict[str, Any]:
         parent_key,
         label_names,
     ) = row[:_COUNT]
+    missing, checked = assess(dor, estimate, has_description, dor_checked)
     return {
         "key": key,
         "project_key": project_key_of(key),
@@ -129,6 +137,9 @@ def summary(row: Sequence[Any]) -> dict[str, Any]:
         "started_at": started_at,
         "finished_at": finished_at,
         "version": version,
+        "ready": not missing,
+        "missing": missing,
+        "dor_checked": checked,
     }
 
 
@@ -170,16 +181,22 @@ def shown_of_created(created: Created, reporter: Account) -> Shown:
     )
 
 
-def detail_of(item: Item, shown: Shown) -> dict[str, Any]:
+def detail_of(item: Item, shown: Shown, dor: DorIds) -> dict[str, Any]:
     """`detail` for an item entity and what it shows: the answer of a write, with no re-read."""
     own = (getattr(item, name) for name in ITEM_FIELDS)
-    return detail((*own, *astuple(shown), item.description))
+    return detail((*own, item.description != "", *astuple(shown), item.description), dor)
 
 
-def summaries(rows: Sequence[ItemRow]) -> list[dict[str, Any]]:
-    return [summary(row) for row in rows]
+def summaries(rows: Sequence[ItemRow], dor: DorIds) -> list[dict[str, Any]]:
+    return [summary(row, dor) for row in rows]
 
 
-def detail(row: Sequence[Any]) -> dict[str, Any]:
+def detail(row: Sequence[Any], dor: DorIds) -> dict[str, Any]:
     """An `ItemRead` as a plain dict, for rows of `repository.item_rows(description=True)`."""
-    return {**summary(row), "description": row[_COUNT]}
+    return {**summary(row, dor), "description": row[_COUNT]}
+
+
+def detail_row(row: Sequence[Any]) -> dict[str, Any]:
+    """`detail` for a row of `repository.get_visible_detail`, which brings the project's
+    settings (and so its Definition of Ready) after the description."""
+    return detail(row, dor_ids(row[_COUNT + 1]))

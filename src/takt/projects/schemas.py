@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -17,7 +18,7 @@ from pydantic import (
 from typing_extensions import TypeAliasType
 
 from takt.auth.schemas import PROJECT_KEY_PATTERN, UserSummary
-from takt.core.schemas import NOT_NULL, Input
+from takt.core.schemas import NOT_BLANK, NOT_NULL, Input
 
 Role = TypeAliasType("Role", Literal["admin", "member", "viewer"])
 Weekday = TypeAliasType("Weekday", Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"])
@@ -75,6 +76,64 @@ WorkdayTime = Annotated[
 ]
 
 
+# The Definition of Ready (PRODUCT.md §4.4, docs/refinement.md): a checklist an item's entries
+# are ticked against (`takt.items.readiness`). Items store the ids they have ticked, so an id is
+# the entry's identity: it stays when the text is edited, and is never made twice by the server.
+MAX_DOR_ENTRIES = 20
+DOR_ENTRY_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,31}$"
+DorEntryId = Annotated[
+    str,
+    StringConstraints(pattern=DOR_ENTRY_ID_PATTERN),
+    Field(
+        description="The entry's id: 1-32 lower-case letters, digits and hyphens; always in an "
+        "answer. Leave it out for a new entry and the server makes one; send it back unchanged "
+        "when you edit the list, so the entry keeps its ticks on items.",
+        examples=["acceptance-criteria"],
+    ),
+]
+
+
+def _new_entry_id() -> str:
+    return secrets.token_hex(4)
+
+
+class DorEntry(BaseModel):
+    """One entry of the Definition of Ready."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: DorEntryId = Field(default_factory=_new_entry_id)
+    text: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=200, strip_whitespace=True, pattern=NOT_BLANK),
+    ] = Field(
+        description="What an item must have or be, up to 200 characters.",
+        examples=["Acceptance criteria written"],
+    )
+
+
+def _distinct_entry_ids(entries: list[DorEntry]) -> list[DorEntry]:
+    seen: set[str] = set()
+    for entry in entries:
+        if entry.id in seen:
+            raise ValueError(f"entry id {entry.id!r} is used twice")
+        seen.add(entry.id)
+    return entries
+
+
+DefinitionOfReady = Annotated[
+    list[DorEntry],
+    Field(
+        max_length=MAX_DOR_ENTRIES,
+        description="The Definition of Ready: up to 20 entries an item must have ticked "
+        "(`PUT /items/{item_key}/readiness`), besides an estimate and a description, to be "
+        "`ready`. Setting it replaces the whole list: keep an entry's `id` to keep its ticks; "
+        "an entry left out is gone (its ticks no longer count).",
+    ),
+    AfterValidator(_distinct_entry_ids),
+]
+
+
 class ProjectSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -105,6 +164,12 @@ class ProjectSettings(BaseModel):
         description="An open blocker older than this many working hours is escalated, once "
         "(`blocker.escalated`). 16 is two working days of 8 hours.",
     )
+    review_automation: bool = Field(
+        False,
+        description="Pull requests move the items they name (docs/github.md): ready for review "
+        "to the first `in_review` status, merged to the first `done` status; never backwards.",
+    )
+    definition_of_ready: DefinitionOfReady = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _workday_in_order(self) -> ProjectSettings:
@@ -121,6 +186,8 @@ class ProjectSettingsUpdate(Input):
     workday_start: Annotated[WorkdayTime | None, NOT_NULL] = None
     workday_end: Annotated[WorkdayTime | None, NOT_NULL] = None
     blocker_escalation_hours: Annotated[int | None, NOT_NULL] = Field(None, ge=1, le=1000)
+    review_automation: Annotated[bool | None, NOT_NULL] = None
+    definition_of_ready: Annotated[DefinitionOfReady | None, NOT_NULL] = None
 
 
 class ProjectCreate(Input):

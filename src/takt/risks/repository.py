@@ -142,3 +142,48 @@ async def matrix_counts(session: AsyncSession, project_id: str) -> list[tuple[in
         .group_by(Risk.likelihood, Risk.impact)
     )
     return [(int(lk), int(im), int(n)) for lk, im, n in rows]
+
+
+# Export and import (`takt.transfer`) ----------------------------------------------------------
+
+
+async def project_risks(session: AsyncSession, project_id: str) -> list[Risk]:
+    """The project's risks, oldest first."""
+    return list(
+        await session.scalars(
+            select(Risk).where(Risk.project_id == project_id).order_by(Risk.created_at, Risk.id)
+        )
+    )
+
+
+async def project_risk_links(
+    session: AsyncSession, project_id: str
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(risk id, item id) of each link of the project's risks to an item outside the trash, and
+    (risk id, sprint id) of each link to a sprint: two statements for the whole register."""
+    items = await session.execute(
+        select(RiskItem.risk_id, RiskItem.item_id)
+        .join(Risk, Risk.id == RiskItem.risk_id)
+        .join(Item, Item.id == RiskItem.item_id)
+        .where(Risk.project_id == project_id, LIVE)
+        .order_by(Item.number)
+    )
+    sprints = await session.execute(
+        select(RiskSprint.risk_id, RiskSprint.sprint_id)
+        .join(Risk, Risk.id == RiskSprint.risk_id)
+        .where(Risk.project_id == project_id)
+    )
+    return [(r, i) for r, i in items], [(r, s) for r, s in sprints]
+
+
+async def insert_imported(
+    session: AsyncSession,
+    *,
+    risks: Sequence[dict[str, object]],
+    items: Sequence[dict[str, object]],
+    sprints: Sequence[dict[str, object]],
+) -> None:
+    """An imported project's risk register and its links, in one INSERT per table."""
+    for model, rows in ((Risk, risks), (RiskItem, items), (RiskSprint, sprints)):
+        if rows:
+            await session.execute(insert(model), list(rows))

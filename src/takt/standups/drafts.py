@@ -32,7 +32,7 @@ from takt.standups.models import StandupEntry
 SECTIONS = ("yesterday", "today", "blockers")
 # A draft looks back at most this far, however long ago the member's last entry was.
 MAX_LOOKBACK = timedelta(days=30)
-# Lines one source may contribute (its statement is limited to this many rows).
+# Lines one source may contribute (its statement is limited to this many rows, the latest).
 MAX_LINES_PER_SOURCE = 100
 IN_PROGRESS = ("in_progress", "in_review")
 OPEN = ("backlog", "todo", "in_progress", "in_review")
@@ -301,16 +301,13 @@ class DraftData:
     entry: tuple[StandupEntry, User] | None
 
 
-async def window_for(
-    session: AsyncSession, config: Resolved, user_id: str, day: date
-) -> DraftWindow:
-    """From the member's last entry before `day` (its first submission), or the start of the
+def window_for(config: Resolved, user_id: str, day: date, last: StandupEntry | None) -> DraftWindow:
+    """From the member's `last` entry before `day` (its first submission), or the start of the
     working day three working days back; to now, or the end of `day` when it is past. Never
     more than 30 days."""
     calendar = config.calendar
     now = utcnow()
     until = min(now, calendar.start_of(day + timedelta(days=1)))
-    last = await repo.last_entry_before(session, config.project.id, user_id, day)
     if last is not None:
         since = last.submitted_at
     else:
@@ -375,7 +372,8 @@ def _answers(config: Resolved, lines: list[DraftLineData], blocked: bool) -> dic
 
 
 async def build(session: AsyncSession, config: Resolved, user_id: str, day: date) -> DraftData:
-    window = await window_for(session, config, user_id, day)
+    entry, last = await repo.entries_up_to(session, config.project.id, user_id, day)
+    window = window_for(config, user_id, day, last)
     found: list[tuple[SourceLine, int]] = []
     for index, source in enumerate(sources()):
         found += [(line, index) for line in await source.run(session, window)]
@@ -397,7 +395,6 @@ async def build(session: AsyncSession, config: Resolved, user_id: str, day: date
         for line in raw
     ]
     suggestions = _suggestions(raw)
-    entry = await repo.get_entry(session, config.project.id, user_id, day)
     return DraftData(
         project_key=config.project.key,
         day=day,

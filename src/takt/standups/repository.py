@@ -113,38 +113,27 @@ async def set_entry_blockers(
     set_committed_value(entry, "blocker_ids", blocker_ids)
 
 
-async def get_entry(
+async def entries_up_to(
     session: AsyncSession, project_id: str, user_id: str, day: date
-) -> tuple[StandupEntry, User] | None:
-    """The member's entry for the day, with its author."""
-    row = (
+) -> tuple[tuple[StandupEntry, User] | None, StandupEntry | None]:
+    """(the member's entry for `day` with its author, their latest entry of a day before), in
+    one statement (the unique constraint's index, read from `day` back)."""
+    rows = list(
         await session.execute(
             select(StandupEntry, User)
             .join(User, User.id == StandupEntry.user_id)
             .where(
                 StandupEntry.project_id == project_id,
                 StandupEntry.user_id == user_id,
-                StandupEntry.standup_date == day,
+                StandupEntry.standup_date <= day,
             )
+            .order_by(StandupEntry.standup_date.desc())
+            .limit(2)
         )
-    ).first()
-    return (row[0], row[1]) if row else None
-
-
-async def last_entry_before(
-    session: AsyncSession, project_id: str, user_id: str, day: date
-) -> StandupEntry | None:
-    """The member's latest entry of a day before `day` (the unique constraint's index)."""
-    return await session.scalar(
-        select(StandupEntry)
-        .where(
-            StandupEntry.project_id == project_id,
-            StandupEntry.user_id == user_id,
-            StandupEntry.standup_date < day,
-        )
-        .order_by(StandupEntry.standup_date.desc())
-        .limit(1)
     )
+    if rows and rows[0][0].standup_date == day:
+        return (rows[0][0], rows[0][1]), rows[1][0] if len(rows) > 1 else None
+    return None, rows[0][0] if rows else None
 
 
 async def entries_of_day(
@@ -251,8 +240,9 @@ async def actor_events(
     limit: int,
     changed: str | None = None,
 ) -> list[Row[Any]]:
-    """The member's events of `types` in the project over [since, until), oldest first, at most
-    `limit` (the index on project, actor and time keeps it to the period's events). `changed`:
+    """The member's latest `limit` events of `types` in the project over [since, until), oldest
+    first (the index on project, actor and time keeps it to the period's events, read from its
+    end). A long period keeps its most recent events, the ones a stand-up is about. `changed`:
     only events whose `changes` name that field (read in SQL, so the rows not shown are never
     decoded)."""
     stmt = select(*_LINE_COLUMNS).where(
@@ -264,8 +254,8 @@ async def actor_events(
     )
     if changed is not None:
         stmt = stmt.where(Event.changes[changed].as_string().is_not(None))
-    stmt = stmt.order_by(Event.occurred_at, Event.seq).limit(limit)
-    return list((await session.execute(stmt)).all())
+    stmt = stmt.order_by(Event.occurred_at.desc(), Event.seq.desc()).limit(limit)
+    return list((await session.execute(stmt)).all())[::-1]
 
 
 async def assigned_items(
@@ -317,6 +307,22 @@ async def latest_events_changing(
         select(Event.subject_id, Event.id, Event.occurred_at).where(Event.seq.in_(latest))
     )
     return {str(subject): (str(event_id), at) for subject, event_id, at in rows}
+
+
+async def open_items_in_sprint(session: AsyncSession, sprint_id: str) -> int:
+    """How many live items of the sprint are not finished (done or cancelled): the count the
+    sprint forecast simulates (`sprints.reports.sprint_forecast`), as one aggregate."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Item)
+        .join(Status, Status.id == Item.status_id)
+        .where(
+            Item.sprint_id == sprint_id,
+            Item.deleted_at.is_(None),
+            Status.category.not_in(("done", "cancelled")),
+        )
+    )
+    return int(count or 0)
 
 
 async def titles_of(session: AsyncSession, project_id: str, keys: Sequence[str]) -> dict[str, str]:
@@ -381,3 +387,47 @@ async def with_entries_on(
         .distinct()
     )
     return {(p, d) for p, d in rows}
+
+
+# Export and import (`takt.transfer`) ----------------------------------------------------------
+
+
+async def project_entries(session: AsyncSession, project_id: str) -> list[tuple[StandupEntry, str]]:
+    """Every stand-up entry of the project with its author's username, by day, then in the
+    order they were submitted."""
+    rows = await session.execute(
+        select(StandupEntry, User.username)
+        .join(User, User.id == StandupEntry.user_id)
+        .where(StandupEntry.project_id == project_id)
+        .order_by(StandupEntry.standup_date, StandupEntry.submitted_at, StandupEntry.id)
+    )
+    return [(entry, str(username)) for entry, username in rows]
+
+
+async def project_summaries(session: AsyncSession, project_id: str) -> list[StandupSummary]:
+    """Every summary recorded for the project, by day."""
+    return list(
+        await session.scalars(
+            select(StandupSummary)
+            .where(StandupSummary.project_id == project_id)
+            .order_by(StandupSummary.standup_date)
+        )
+    )
+
+
+async def insert_imported(
+    session: AsyncSession,
+    *,
+    config: dict[str, Any] | None,
+    entries: Sequence[dict[str, Any]],
+    summaries: Sequence[dict[str, Any]],
+) -> None:
+    """An imported project's stand-up config, entries and recorded summaries as they stood, in
+    one INSERT per table."""
+    from sqlalchemy import insert  # here, so this section only appends to the module
+
+    if config is not None:
+        await session.execute(insert(StandupConfig), [config])
+    for model, rows in ((StandupEntry, entries), (StandupSummary, summaries)):
+        if rows:
+            await session.execute(insert(model), list(rows))

@@ -251,7 +251,9 @@ class DraftLine(BaseModel):
     )
 
 
-SuggestionSource = TypeAliasType("SuggestionSource", Literal["blocked_item", "open_blocker"])
+SuggestionSource = TypeAliasType(
+    "SuggestionSource", Literal["blocked_item", "open_blocker", "pull_request_waiting"]
+)
 
 
 class SuggestedBlocker(BaseModel):
@@ -259,7 +261,8 @@ class SuggestedBlocker(BaseModel):
     reason: str
     source: SuggestionSource = Field(
         description="`blocked_item`: an item of yours flagged blocked; `open_blocker`: a "
-        "blocker you raised that is still open."
+        "blocker you raised that is still open; `pull_request_waiting`: a pull request of "
+        "yours naming the item has waited more than 24 h for a review."
     )
     blocker_id: str | None = Field(description="The open blocker, when there is one.")
     event_id: str | None = Field(description="The event it came from.")

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.auth.models import User
+from takt.blockers import repository as blockers_repo
+from takt.blockers.models import Blocker
 from takt.events import repository as events_repo
 from takt.items import repository as items_repo
 from takt.items.models import PRIORITIES
 from takt.projects import repository as projects_repo
 from takt.projects.models import Project
 from takt.projects.schemas import ProjectSettings
+from takt.risks import repository as risks_repo
+from takt.risks.models import Risk
 from takt.sprints import repository as sprints_repo
+from takt.standups import repository as standups_repo
+from takt.standups.models import StandupConfig, StandupEntry, StandupSummary
 from takt.transfer.refs import ToRefs
 from takt.transfer.schemas import (
+    BlockerDoc,
     CapacityDoc,
     CommentDoc,
     EventDoc,
@@ -25,8 +33,14 @@ from takt.transfer.schemas import (
     LinkDoc,
     MemberDoc,
     ProjectDoc,
+    RiskDoc,
     SprintDoc,
+    StandupConfigDoc,
+    StandupEntryDoc,
+    StandupsDoc,
+    StandupSummaryDoc,
     StatusDoc,
+    WaitingOnDoc,
 )
 from takt.workflow import repository as workflow_repo
 
@@ -51,8 +65,15 @@ async def document(session: AsyncSession, project: Project) -> ExportDocument:
         if link.target_id in key_of
     ]
     comments = await items_repo.project_comments(session, project.id)
+    blockers = await blockers_repo.project_blockers(session, project.id)
+    risks = await risks_repo.project_risks(session, project.id)
+    standup_config = await standups_repo.get_config(session, project.id)
+    entries = await standups_repo.project_entries(session, project.id)
+    summaries = await standups_repo.project_summaries(session, project.id)
     row_ids = [s.id for s in statuses] + [lb.id for lb in labels] + [s.id for s in sprints]
     row_ids += [i.id for i in items] + [link.id for link in links] + [c.id for c in comments]
+    row_ids += [b.id for b in blockers] + [r.id for r in risks]
+    row_ids += [e.id for e, _ in entries] + [s.id for s in summaries]
     for row_id in row_ids:
         refs.ref(row_id)
 
@@ -73,12 +94,34 @@ async def document(session: AsyncSession, project: Project) -> ExportDocument:
     people = {p for i in items for p in (i.assignee_id, i.reporter_id) if p}
     people |= {c.author_id for c in comments if c.author_id}
     people |= {e.actor_id for e in events if e.actor_id}
+    people |= {
+        p for b in blockers for p in (b.raised_by_id, b.resolved_by_id, b.waiting_on_user_id) if p
+    }
+    people |= {p for r in risks for p in (r.owner_id, r.created_by_id) if p}
+    if standup_config is not None:
+        people |= set(standup_config.participants or [])
     names = {
         u.id: u.username for u in (await items_repo.users_by_id(session, sorted(people))).values()
     }
 
-    def person(user_id: str | None, imported_name: str | None) -> str | None:
+    def person(user_id: str | None, imported_name: str | None = None) -> str | None:
         return names.get(user_id) if user_id else imported_name
+
+    # Rows of the document only: a blocker on an item in the trash stays there with it (and a
+    # risk or an entry no longer names it), a summary's sprint may have been deleted.
+    blocker_ids = {b.id for b in blockers}
+    sprint_order = {s.id: index for index, s in enumerate(sprints)}
+    risk_items: dict[str, list[str]] = defaultdict(list)
+    risk_sprints: dict[str, list[str]] = defaultdict(list)
+    item_links, sprint_links = await risks_repo.project_risk_links(session, project.id)
+    for risk_id, item_id in item_links:
+        if item_id in key_of:
+            risk_items[risk_id].append(key_of[item_id])
+    for risk_id, sprint_id in sorted(
+        (link for link in sprint_links if link[1] in sprint_order),
+        key=lambda link: sprint_order[link[1]],
+    ):
+        risk_sprints[risk_id].append(refs.ref(sprint_id))
 
     return ExportDocument(
         project=ProjectDoc(
@@ -166,6 +209,25 @@ async def document(session: AsyncSession, project: Project) -> ExportDocument:
             )
             for c in comments
         ],
+        blockers=[_blocker(b, refs, key_of, person) for b in blockers],
+        risks=[
+            _risk(
+                r,
+                refs,
+                person,
+                items=risk_items.get(r.id, []),
+                sprints=risk_sprints.get(r.id, []),
+                blocker=refs.ref(r.blocker_id)
+                if r.blocker_id is not None and r.blocker_id in blocker_ids
+                else None,
+            )
+            for r in risks
+        ],
+        standups=StandupsDoc(
+            config=_standup_config(standup_config, names) if standup_config else None,
+            entries=[_entry(e, username, refs, blocker_ids) for e, username in entries],
+            summaries=[_summary(s, refs, sprint_order) for s in summaries],
+        ),
         history=[
             EventDoc(
                 type=e.type,
@@ -177,4 +239,114 @@ async def document(session: AsyncSession, project: Project) -> ExportDocument:
             )
             for e in events
         ],
+    )
+
+
+Person = Callable[[str | None], str | None]
+
+
+def _blocker(blocker: Blocker, refs: ToRefs, key_of: dict[str, str], person: Person) -> BlockerDoc:
+    kind = blocker.waiting_on_kind
+    return BlockerDoc(
+        ref=refs.ref(blocker.id),
+        item_key=key_of[blocker.item_id],
+        reason=blocker.reason,
+        waiting_on=WaitingOnDoc(
+            kind=kind,
+            user=person(blocker.waiting_on_user_id) if kind == "person" else None,
+            name=blocker.waiting_on_name if kind in ("team", "external") else None,
+            item_key=key_of.get(blocker.waiting_on_item_id or "") if kind == "item" else None,
+        ),
+        status=blocker.status,
+        raised_by=person(blocker.raised_by_id),
+        raised_at=blocker.raised_at,
+        resolved_by=person(blocker.resolved_by_id),
+        resolved_at=blocker.resolved_at,
+        resolution=blocker.resolution,
+        resolved_age_hours=blocker.resolved_age_hours,
+        escalated_at=blocker.escalated_at,
+        risk=refs.maybe(blocker.risk_id),
+        created_at=blocker.created_at,
+        updated_at=blocker.updated_at,
+    )
+
+
+def _risk(
+    risk: Risk,
+    refs: ToRefs,
+    person: Person,
+    *,
+    items: list[str],
+    sprints: list[str],
+    blocker: str | None,
+) -> RiskDoc:
+    return RiskDoc(
+        ref=refs.ref(risk.id),
+        title=risk.title,
+        description=risk.description,
+        likelihood=risk.likelihood,
+        impact=risk.impact,
+        status=risk.status,
+        owner=person(risk.owner_id),
+        mitigation=risk.mitigation,
+        review_date=risk.review_date,
+        item_keys=items,
+        sprints=sprints,
+        blocker=blocker,
+        created_by=person(risk.created_by_id),
+        created_at=risk.created_at,
+        updated_at=risk.updated_at,
+    )
+
+
+def _standup_config(config: StandupConfig, names: dict[str, str]) -> StandupConfigDoc:
+    """The config with its participants by username (a participant whose account is gone no
+    longer takes part anywhere, so is left out)."""
+    participants = config.participants
+    return StandupConfigDoc.model_validate(
+        {
+            "questions": config.questions,
+            "weekdays": config.weekdays,
+            "cutoff": config.cutoff,
+            "participants": None
+            if participants is None
+            else [names[p] for p in participants if p in names],
+            "share_answers_in_events": config.share_answers_in_events,
+            "created_at": config.created_at,
+            "updated_at": config.updated_at,
+        }
+    )
+
+
+def _entry(
+    entry: StandupEntry, username: str, refs: ToRefs, blocker_ids: set[str]
+) -> StandupEntryDoc:
+    return StandupEntryDoc(
+        ref=refs.ref(entry.id),
+        user=username,
+        date=entry.standup_date,
+        answers=entry.answers,
+        blocked=entry.blocked,
+        blockers=[refs.ref(b) for b in entry.blocker_ids if b in blocker_ids],
+        late=entry.late,
+        submitted_at=entry.submitted_at,
+        updated_at=entry.updated_at,
+    )
+
+
+def _summary(
+    summary: StandupSummary, refs: ToRefs, sprint_order: dict[str, int]
+) -> StandupSummaryDoc:
+    sprint_id = summary.sprint_id
+    return StandupSummaryDoc(
+        ref=refs.ref(summary.id),
+        date=summary.standup_date,
+        recorded_at=summary.recorded_at,
+        expected=summary.expected,
+        submitted=summary.submitted,
+        participation=summary.participation,
+        blocked_rate=summary.blocked_rate,
+        open_blockers=summary.open_blockers,
+        sprint=refs.ref(sprint_id) if sprint_id in sprint_order else None,
+        sprint_probability=summary.sprint_probability,
     )

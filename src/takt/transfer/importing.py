@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.auth.principal import Principal
+from takt.blockers import repository as blockers_repo
 from takt.core.audit import ClientContext
 from takt.core.errors import NotFound, ValidationFailed
 from takt.core.events import InvalidEvent, parse_event
@@ -21,7 +22,9 @@ from takt.projects import repository as projects_repo
 from takt.projects import service as projects
 from takt.projects.policies import ProjectAccess
 from takt.projects.schemas import MemberAdd, ProjectCreate
+from takt.risks import repository as risks_repo
 from takt.sprints import repository as sprints_repo
+from takt.standups import repository as standups_repo
 from takt.transfer.refs import FromRefs
 from takt.transfer.schemas import ExportDocument, ImportRequest, ItemDoc
 from takt.workflow import repository as workflow_repo
@@ -51,6 +54,10 @@ def check(doc: ExportDocument) -> None:
         ("items", [i.ref for i in doc.items]),
         ("links", [link.ref for link in doc.links]),
         ("comments", [c.ref for c in doc.comments]),
+        ("blockers", [b.ref for b in doc.blockers]),
+        ("risks", [r.ref for r in doc.risks]),
+        ("standups/entries", [e.ref for e in doc.standups.entries]),
+        ("standups/summaries", [s.ref for s in doc.standups.summaries]),
     ]
     seen: set[str] = set()
     for part, refs in rows:
@@ -85,6 +92,8 @@ def check(doc: ExportDocument) -> None:
     for index, comment in enumerate(doc.comments):
         if comment.item_key not in keys:
             raise ValidationFailed.at(f"/document/comments/{index}/item_key", "unknown item")
+    _check_blockers_and_risks(doc)
+    _check_standups(doc)
     active = [index for index, s in enumerate(doc.sprints) if s.state == "active"]
     if len(active) > 1:
         raise ValidationFailed.at(f"/document/sprints/{active[1]}/state", "a second active sprint")
@@ -94,6 +103,76 @@ def check(doc: ExportDocument) -> None:
             parse_event(event.type, event.data, event.changes)
         except InvalidEvent as exc:
             raise ValidationFailed.at(f"/document/history/{index}", str(exc)[:300]) from exc
+
+
+def _check_blockers_and_risks(doc: ExportDocument) -> None:
+    """Blockers are on items of the document and wait on one of them, risks threaten items and
+    sprints of the document (each once), and a promoted blocker and its risk name each other."""
+    keys = {i.key: index for index, i in enumerate(doc.items)}
+    sprints = {s.ref for s in doc.sprints}
+    risk_of = {r.ref: r for r in doc.risks if r.ref is not None}
+    blocker_of = {b.ref: b for b in doc.blockers if b.ref is not None}
+    for index, blocker in enumerate(doc.blockers):
+        at = f"/document/blockers/{index}"
+        if blocker.item_key not in keys:
+            raise ValidationFailed.at(f"{at}/item_key", "unknown item")
+        waiting = blocker.waiting_on.item_key
+        if waiting is not None and waiting not in keys:
+            raise ValidationFailed.at(f"{at}/waiting_on/item_key", "unknown item")
+        if waiting == blocker.item_key:
+            raise ValidationFailed.at(f"{at}/waiting_on/item_key", "an item can't wait on itself")
+        if blocker.risk is not None:
+            risk = risk_of.get(blocker.risk)
+            if risk is None:
+                raise ValidationFailed.at(f"{at}/risk", "unknown risk")
+            if risk.blocker != blocker.ref:
+                raise ValidationFailed.at(f"{at}/risk", "that risk was not promoted from it")
+        if blocker.status == "open" and not doc.items[keys[blocker.item_key]].blocked:
+            raise ValidationFailed.at(
+                f"/document/items/{keys[blocker.item_key]}/blocked",
+                f"the item has an open blocker (/document/blockers/{index}), so it is blocked",
+            )
+    _unique((r.blocker for r in doc.risks), "/document/risks/{}/blocker", "promoted blocker")
+    for index, risk in enumerate(doc.risks):
+        at = f"/document/risks/{index}"
+        for n, key in enumerate(risk.item_keys):
+            if key not in keys:
+                raise ValidationFailed.at(f"{at}/item_keys/{n}", "unknown item")
+        _unique(risk.item_keys, f"{at}/item_keys/{{}}", "item")
+        for n, ref in enumerate(risk.sprints):
+            if ref not in sprints:
+                raise ValidationFailed.at(f"{at}/sprints/{n}", "unknown sprint")
+        _unique(risk.sprints, f"{at}/sprints/{{}}", "sprint")
+        if risk.blocker is not None:
+            promoted = blocker_of.get(risk.blocker)
+            if promoted is None:
+                raise ValidationFailed.at(f"{at}/blocker", "unknown blocker")
+            if promoted.risk != risk.ref:
+                raise ValidationFailed.at(f"{at}/blocker", "that blocker does not name this risk")
+
+
+def _check_standups(doc: ExportDocument) -> None:
+    """One entry per person and day, one summary per day; what they name is in the document."""
+    blockers = {b.ref for b in doc.blockers if b.ref is not None}
+    sprints = {s.ref for s in doc.sprints}
+    entries, summaries = doc.standups.entries, doc.standups.summaries
+    _unique(
+        (f"{e.user.lower()} {e.date}" for e in entries),
+        "/document/standups/entries/{}/date",
+        "entry of this person for this day",
+    )
+    for index, entry in enumerate(entries):
+        at = f"/document/standups/entries/{index}/blockers"
+        for n, ref in enumerate(entry.blockers):
+            if ref not in blockers:
+                raise ValidationFailed.at(f"{at}/{n}", "unknown blocker")
+        _unique(entry.blockers, f"{at}/{{}}", "blocker")
+    _unique((str(s.date) for s in summaries), "/document/standups/summaries/{}/date", "day")
+    for index, summary in enumerate(summaries):
+        if summary.sprint is not None and summary.sprint not in sprints:
+            raise ValidationFailed.at(
+                f"/document/standups/summaries/{index}/sprint", "unknown sprint"
+            )
 
 
 def _parents_first(items: list[ItemDoc]) -> list[ItemDoc]:
@@ -163,6 +242,10 @@ class Plan:
         )
         self.link_ids = refs.ids_in_order([link.ref for link in doc.links])
         self.comment_ids = refs.ids_in_order([c.ref for c in doc.comments])
+        self.blocker_ids = refs.ids_in_order([b.ref for b in doc.blockers])
+        self.risk_ids = refs.ids_in_order([r.ref for r in doc.risks])
+        self.entry_ids = refs.ids_in_order([e.ref for e in doc.standups.entries])
+        self.summary_ids = refs.ids_in_order([s.ref for s in doc.standups.summaries])
 
     def data(self, value: Any) -> Any:
         """Machine data (history, reports, commitments) as the new project sees it."""
@@ -358,6 +441,150 @@ async def write_items(
                 "updated_at": c.updated_at,
             }
             for c, comment_id in zip(doc.comments, plan.comment_ids, strict=True)
+        ],
+    )
+
+
+def _member_id(members: dict[str, tuple[str, str]], name: str | None) -> str | None:
+    """The account of the copy's member with that username, if there is one."""
+    found = members.get(name.lower()) if name else None
+    return found[0] if found is not None else None
+
+
+async def write_risks_and_blockers(
+    session: AsyncSession, project_id: str, plan: Plan, members: dict[str, tuple[str, str]]
+) -> None:
+    """The risk register, then the blockers (which name their risk). The people they name are
+    the copy's members of those usernames; anyone else is nobody (the columns hold accounts,
+    not names)."""
+    doc = plan.doc
+    sprint_of = {s.ref: i for s, i in zip(doc.sprints, plan.sprint_ids, strict=True)}
+    risks = doc.risks
+    await risks_repo.insert_imported(
+        session,
+        risks=[
+            {
+                "id": risk_id,
+                "project_id": project_id,
+                "title": r.title,
+                "description": r.description,
+                "likelihood": r.likelihood,
+                "impact": r.impact,
+                "score": r.likelihood * r.impact,
+                "status": r.status,
+                "owner_id": _member_id(members, r.owner),
+                "mitigation": r.mitigation,
+                "review_date": r.review_date,
+                "blocker_id": plan.refs.id(r.blocker) if r.blocker else None,
+                "created_by_id": _member_id(members, r.created_by),
+                "created_at": r.created_at,
+                "updated_at": r.updated_at,
+                "version": 1,
+            }
+            for r, risk_id in zip(risks, plan.risk_ids, strict=True)
+        ],
+        items=[
+            {"risk_id": risk_id, "item_id": plan.item_ids[key]}
+            for r, risk_id in zip(risks, plan.risk_ids, strict=True)
+            for key in r.item_keys
+        ],
+        sprints=[
+            {"risk_id": risk_id, "sprint_id": sprint_of[ref]}
+            for r, risk_id in zip(risks, plan.risk_ids, strict=True)
+            for ref in r.sprints
+        ],
+    )
+    await blockers_repo.insert_imported(
+        session,
+        [
+            {
+                "id": blocker_id,
+                "project_id": project_id,
+                "item_id": plan.item_ids[b.item_key],
+                "reason": b.reason,
+                "waiting_on_kind": b.waiting_on.kind,
+                "waiting_on_user_id": _member_id(members, b.waiting_on.user),
+                "waiting_on_name": b.waiting_on.name,
+                "waiting_on_item_id": plan.item_ids[b.waiting_on.item_key]
+                if b.waiting_on.item_key
+                else None,
+                "status": b.status,
+                "raised_by_id": _member_id(members, b.raised_by),
+                "raised_at": b.raised_at,
+                "resolved_by_id": _member_id(members, b.resolved_by),
+                "resolved_at": b.resolved_at,
+                "resolution": b.resolution,
+                "resolved_age_hours": b.resolved_age_hours,
+                "escalated_at": b.escalated_at,
+                "risk_id": plan.refs.id(b.risk) if b.risk else None,
+                "created_at": b.created_at,
+                "updated_at": b.updated_at,
+                "version": 1,
+            }
+            for b, blocker_id in zip(doc.blockers, plan.blocker_ids, strict=True)
+        ],
+    )
+
+
+async def write_standups(
+    session: AsyncSession, project_id: str, plan: Plan, members: dict[str, tuple[str, str]]
+) -> None:
+    """The stand-up config, entries and recorded summaries. An entry is its author's: it comes
+    along only when its author is a member of the copy, and so is a participant."""
+    standups = plan.doc.standups
+    sprint_of = {s.ref: i for s, i in zip(plan.doc.sprints, plan.sprint_ids, strict=True)}
+    config = standups.config
+    participants = None
+    if config is not None and config.participants is not None:
+        found = (_member_id(members, name) for name in config.participants)
+        participants = [user_id for user_id in found if user_id is not None]
+    await standups_repo.insert_imported(
+        session,
+        config=None
+        if config is None
+        else {
+            "project_id": project_id,
+            "questions": [q.model_dump(mode="json") for q in config.questions],
+            "weekdays": list(config.weekdays) if config.weekdays is not None else None,
+            "cutoff": config.cutoff,
+            "participants": participants,
+            "share_answers_in_events": config.share_answers_in_events,
+            "created_at": config.created_at,
+            "updated_at": config.updated_at,
+            "version": 1,
+        },
+        entries=[
+            {
+                "id": entry_id,
+                "project_id": project_id,
+                "user_id": user_id,
+                "standup_date": e.date,
+                "answers": dict(e.answers),
+                "blocked": e.blocked,
+                "blocker_ids": [plan.refs.id(ref) for ref in e.blockers],
+                "late": e.late,
+                "submitted_at": e.submitted_at,
+                "updated_at": e.updated_at,
+                "version": 1,
+            }
+            for e, entry_id in zip(standups.entries, plan.entry_ids, strict=True)
+            if (user_id := _member_id(members, e.user)) is not None
+        ],
+        summaries=[
+            {
+                "id": summary_id,
+                "project_id": project_id,
+                "standup_date": s.date,
+                "recorded_at": s.recorded_at,
+                "expected": s.expected,
+                "submitted": s.submitted,
+                "participation": s.participation,
+                "blocked_rate": s.blocked_rate,
+                "open_blockers": s.open_blockers,
+                "sprint_id": sprint_of[s.sprint] if s.sprint else None,
+                "sprint_probability": s.sprint_probability,
+            }
+            for s, summary_id in zip(standups.summaries, plan.summary_ids, strict=True)
         ],
     )
 

@@ -1,28 +1,45 @@
 """The project export document: one JSON object that `POST /projects/import` takes back.
 
 People are named by username, items by key, statuses and labels by name. Where the server itself
-keeps ids (a sprint, history data, a sprint's commitment and report), the document carries
-references instead (`takt.transfer.refs`): the same thing has the same reference throughout the
-document, and exporting an imported copy gives the same references again.
+keeps ids (a sprint, a blocker, a risk, history data, a sprint's commitment and report), the
+document carries references instead (`takt.transfer.refs`): the same thing has the same reference
+throughout the document, and exporting an imported copy gives the same references again.
+
+Version 3 added blockers, risks and stand-ups; a version 2 document (without them) still imports.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, ConfigDict, Field, model_validator
 
+from takt.blockers.schemas import BlockerState, PartyName, Reason, WaitingOnKind
 from takt.core.schemas import Input
 from takt.items.ranking import is_valid_rank
-from takt.items.schemas import ItemType, Priority, StoredLinkType
-from takt.projects.schemas import ProjectKey, ProjectSettings, Role
+from takt.items.schemas import ItemType, Markdown, Priority, StoredLinkType
+from takt.projects.schemas import ProjectKey, ProjectSettings, Role, WorkingDays
+from takt.risks.schemas import Level, RiskStatus, RiskTitle
 from takt.sprints.schemas import SprintState
+from takt.standups.schemas import (
+    MAX_QUESTIONS,
+    Answer,
+    CutoffTime,
+    QuestionId,
+    QuestionWrite,
+)
 from takt.workflow.schemas import StatusCategory
 
 FORMAT = "takt.project"
-VERSION = 2
+# 3: blockers, risks and stand-ups. Version 2 documents (without them) import as they are.
+VERSION = 3
+OLDEST_VERSION = 2
 MAX_ITEMS = 20_000
+MAX_BLOCKERS = 100_000
+MAX_RISKS = 10_000
+MAX_STANDUP_ENTRIES = 200_000
+MAX_STANDUP_SUMMARIES = 20_000
 # Item numbers and the next number fit the database's 32-bit integer on both databases.
 MAX_NUMBER = 2**31 - 1
 
@@ -43,9 +60,31 @@ Ref = Annotated[
     ),
 ]
 Username = Annotated[str, Field(max_length=32)]
-# Dates a sprint can have: the arithmetic behind burndowns and reports adds a sprint's length
-# to them.
-SprintDate = Annotated[date, Field(ge=date(1970, 1, 1), le=date(9000, 12, 31))]
+DocItemKey = Annotated[str, Field(max_length=24, description="An item's key in the document.")]
+# Instants: with a time zone (the databases store UTC), in the years a date may have.
+Instant = Annotated[
+    AwareDatetime,
+    Field(
+        ge=datetime(1970, 1, 1, tzinfo=UTC),
+        le=datetime(9000, 12, 31, tzinfo=UTC),
+        # Bounds stated without a pattern: a document has many times, and generated documents
+        # should not be thrown away for one of them (the import answers 422 outside).
+        json_schema_extra={
+            "formatMinimum": "1970-01-01T00:00:00Z",
+            "formatMaximum": "9000-12-31T00:00:00Z",
+        },
+    ),
+]
+# Dates (a sprint's, a due date, a stand-up day): the arithmetic behind burndowns, reports and
+# calendars adds days to them.
+DocDate = Annotated[
+    date,
+    Field(
+        ge=date(1970, 1, 1),
+        le=date(9000, 12, 31),
+        json_schema_extra={"formatMinimum": "1970-01-01", "formatMaximum": "9000-12-31"},
+    ),
+]
 
 
 class Doc(Input):
@@ -85,20 +124,20 @@ class LabelDoc(Doc):
 class CapacityDoc(Doc):
     username: Username
     allocation: float = Field(ge=0, le=1)
-    absent_days: list[date] = Field(max_length=366)
+    absent_days: list[DocDate] = Field(max_length=366)
 
 
 class SprintDoc(Doc):
     ref: Ref
     name: str = Field(min_length=1, max_length=100)
     goal: str = Field(max_length=2000)
-    start_date: SprintDate
-    end_date: SprintDate
+    start_date: DocDate
+    end_date: DocDate
     state: SprintState
-    started_at: datetime | None
-    completed_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
+    started_at: Instant | None
+    completed_at: Instant | None
+    created_at: Instant
+    updated_at: Instant
     commitment: list[dict[str, Any]] | None = Field(
         max_length=MAX_ITEMS, description="Frozen at start: item, key and estimate of each item."
     )
@@ -127,16 +166,16 @@ class ItemDoc(Doc):
     labels: list[str] = Field(max_length=20)
     parent_key: str | None = Field(max_length=24)
     sprint: Ref | None = Field(description="The `ref` of the item's sprint.")
-    due_date: date | None
+    due_date: DocDate | None
     blocked: bool
     rank: Annotated[str, AfterValidator(_valid_rank)] = Field(
         max_length=64,
         pattern=r"^[0-9A-Za-z]*[1-9A-Za-z]$",  # is_valid_rank, said in the schema
     )
-    created_at: datetime
-    updated_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+    created_at: Instant
+    updated_at: Instant
+    started_at: Instant | None
+    finished_at: Instant | None
 
 
 class LinkDoc(Doc):
@@ -144,7 +183,7 @@ class LinkDoc(Doc):
     source: str = Field(max_length=24)
     target: str = Field(max_length=24)
     type: StoredLinkType
-    created_at: datetime | None = None
+    created_at: Instant | None = None
 
 
 class CommentDoc(Doc):
@@ -152,24 +191,270 @@ class CommentDoc(Doc):
     item_key: str = Field(max_length=24)
     author: Username | None
     body: str = Field(max_length=65536)
-    created_at: datetime
-    updated_at: datetime
+    created_at: Instant
+    updated_at: Instant
 
 
 class EventDoc(Doc):
     type: str = Field(max_length=64)
-    occurred_at: datetime
+    occurred_at: Instant
     actor: Username | None = Field(description="Who did it, as the exporting server named them.")
     subject: Ref | None = Field(description="What it is about (an item, a sprint, …), if anything.")
     data: dict[str, Any]
     changes: dict[str, list[Any]] | None
 
 
+class WaitingOnDoc(Doc):
+    """Whom or what a blocker waits on: the field of its `kind` is set, the others are null."""
+
+    kind: WaitingOnKind
+    user: Username | None = Field(
+        None, description="`person`: the username (null when the account is gone)."
+    )
+    name: PartyName | None = Field(None, description="`team` and `external`: the name.")
+    item_key: DocItemKey | None = Field(
+        None, description="`item`: the key of an item of the document (null when it is gone)."
+    )
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> WaitingOnDoc:
+        wrong = {
+            "person": ("name", "item_key"),
+            "team": ("user", "item_key"),
+            "external": ("user", "item_key"),
+            "item": ("user", "name"),
+        }[self.kind]
+        for field in wrong:
+            if getattr(self, field) is not None:
+                raise ValueError(f"{field} must be null when the kind is {self.kind}")
+        if self.kind in ("team", "external") and self.name is None:
+            raise ValueError(f"name is required when the kind is {self.kind}")
+        return self
+
+
+class BlockerDoc(Doc):
+    """A blocker of an item of the document, as it stood."""
+
+    ref: Ref | None = None
+    item_key: DocItemKey = Field(description="The blocked item.")
+    reason: Reason
+    waiting_on: WaitingOnDoc
+    status: BlockerState
+    raised_by: Username | None
+    raised_at: Instant
+    resolved_by: Username | None
+    resolved_at: Instant | None = Field(description="Set exactly when `status` is `resolved`.")
+    resolution: str = Field(max_length=2000)
+    resolved_age_hours: float | None = Field(
+        ge=0,
+        le=100_000_000,
+        description="Its age in working hours, fixed when it was resolved (null while open).",
+    )
+    escalated_at: Instant | None
+    risk: Ref | None = Field(description="The `ref` of the risk it was promoted to.")
+    created_at: Instant
+    updated_at: Instant
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "ref": "00000000-0000-4000-8000-000000000031",
+                    "item_key": "API-12",
+                    "reason": "The processor's sandbox rejects every 3-D Secure challenge",
+                    "waiting_on": {
+                        "kind": "external",
+                        "user": None,
+                        "name": "Stripe support",
+                        "item_key": None,
+                    },
+                    "status": "open",
+                    "raised_by": "leo",
+                    "raised_at": "2026-11-16T09:12:00Z",
+                    "resolved_by": None,
+                    "resolved_at": None,
+                    "resolution": "",
+                    "resolved_age_hours": None,
+                    "escalated_at": "2026-11-18T09:12:00Z",
+                    "risk": "00000000-0000-4000-8000-000000000035",
+                    "created_at": "2026-11-16T09:12:00Z",
+                    "updated_at": "2026-11-18T09:12:00Z",
+                }
+            ]
+        },
+    )
+
+    @model_validator(mode="after")
+    def _resolved(self) -> BlockerDoc:
+        if (self.status == "resolved") != (self.resolved_at is not None):
+            raise ValueError("resolved_at is set exactly when the status is resolved")
+        if self.status == "open" and (self.resolved_by or self.resolved_age_hours is not None):
+            raise ValueError("an open blocker has no resolved_by nor resolved_age_hours")
+        return self
+
+
+class RiskDoc(Doc):
+    """A risk of the register, with the items and sprints of the document it threatens."""
+
+    ref: Ref | None = None
+    title: RiskTitle
+    description: Markdown
+    likelihood: Level
+    impact: Level
+    status: RiskStatus
+    owner: Username | None
+    mitigation: Markdown
+    review_date: DocDate | None
+    item_keys: list[DocItemKey] = Field(max_length=100, description="Items it threatens.")
+    sprints: list[Ref] = Field(max_length=20, description="The `ref`s of sprints it threatens.")
+    blocker: Ref | None = Field(description="The `ref` of the blocker it was promoted from.")
+    created_by: Username | None
+    created_at: Instant
+    updated_at: Instant
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "ref": "00000000-0000-4000-8000-000000000035",
+                    "title": "API-12 blocked: the processor's sandbox rejects 3-D Secure",
+                    "description": "",
+                    "likelihood": 4,
+                    "impact": 3,
+                    "status": "mitigating",
+                    "owner": "maya",
+                    "mitigation": "Mock the challenge in our tests.",
+                    "review_date": "2026-11-25",
+                    "item_keys": ["API-12"],
+                    "sprints": ["00000000-0000-4000-8000-000000000007"],
+                    "blocker": "00000000-0000-4000-8000-000000000031",
+                    "created_by": "maya",
+                    "created_at": "2026-11-18T10:00:00Z",
+                    "updated_at": "2026-11-18T10:00:00Z",
+                }
+            ]
+        },
+    )
+
+
+class StandupConfigDoc(Doc):
+    """The project's stand-up config (absent while the project runs on the defaults)."""
+
+    questions: list[QuestionWrite] = Field(min_length=1, max_length=MAX_QUESTIONS)
+    weekdays: WorkingDays | None = Field(description="Null follows the project's working days.")
+    cutoff: CutoffTime
+    participants: list[Username] | None = Field(
+        max_length=100, description="Usernames; null: every member and admin of the project."
+    )
+    share_answers_in_events: bool
+    created_at: Instant
+    updated_at: Instant
+
+    @model_validator(mode="after")
+    def _distinct(self) -> StandupConfigDoc:
+        ids = [q.id for q in self.questions]
+        if len(set(ids)) != len(ids):
+            raise ValueError("question ids must be distinct in a stand-up config")
+        people = [p.lower() for p in self.participants or []]
+        if len(set(people)) != len(people):
+            raise ValueError("participants must not repeat")
+        return self
+
+
+Rate = Annotated[float, Field(ge=0, le=1)]
+Count = Annotated[int, Field(ge=0, le=MAX_NUMBER)]
+
+
+class StandupEntryDoc(Doc):
+    """A member's check-in for one stand-up day."""
+
+    ref: Ref | None = None
+    user: Username = Field(description="Whose entry it is.")
+    date: DocDate = Field(description="The stand-up day (the project's local date).")
+    answers: dict[QuestionId, Answer] = Field(max_length=MAX_QUESTIONS)
+    blocked: bool
+    blockers: list[Ref] = Field(
+        max_length=MAX_BLOCKERS,
+        description="The `ref`s of the blockers raised through this entry (each once; an entry "
+        "edited many times may have raised many).",
+    )
+    late: bool
+    submitted_at: Instant
+    updated_at: Instant
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "ref": "00000000-0000-4000-8000-000000000040",
+                    "user": "leo",
+                    "date": "2026-11-16",
+                    "answers": {"yesterday": "Finished API-11.", "today": "API-12."},
+                    "blocked": True,
+                    "blockers": ["00000000-0000-4000-8000-000000000031"],
+                    "late": False,
+                    "submitted_at": "2026-11-16T09:12:00Z",
+                    "updated_at": "2026-11-16T09:12:00Z",
+                }
+            ]
+        },
+    )
+
+
+class StandupSummaryDoc(Doc):
+    """A stand-up day's figures as recorded at its cut-off."""
+
+    ref: Ref | None = None
+    date: DocDate
+    recorded_at: Instant
+    expected: Count
+    submitted: Count
+    participation: Rate | None
+    blocked_rate: Rate | None
+    open_blockers: Count
+    sprint: Ref | None = Field(description="The `ref` of the sprint active at the cut-off.")
+    sprint_probability: Rate | None
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "ref": "00000000-0000-4000-8000-000000000050",
+                    "date": "2026-11-16",
+                    "recorded_at": "2026-11-16T09:05:00Z",
+                    "expected": 5,
+                    "submitted": 4,
+                    "participation": 0.8,
+                    "blocked_rate": 0.25,
+                    "open_blockers": 2,
+                    "sprint": "00000000-0000-4000-8000-000000000007",
+                    "sprint_probability": 0.72,
+                }
+            ]
+        },
+    )
+
+
+class StandupsDoc(Doc):
+    config: StandupConfigDoc | None = None
+    entries: Annotated[list[StandupEntryDoc], Field(max_length=MAX_STANDUP_ENTRIES)] = []
+    summaries: Annotated[list[StandupSummaryDoc], Field(max_length=MAX_STANDUP_SUMMARIES)] = []
+
+
 class ExportDocument(Doc):
     """Everything about a project, with people named by username and items by key."""
 
     format: Literal["takt.project"] = "takt.project"
-    version: Literal[2] = 2
+    version: int = Field(
+        VERSION,
+        ge=OLDEST_VERSION,
+        le=VERSION,
+        description="3, or 2 for a document made before blockers, risks and stand-ups.",
+    )
     project: ProjectDoc
     members: Annotated[list[MemberDoc], Field(max_length=1000)]
     statuses: Annotated[list[StatusDoc], Field(min_length=1, max_length=50)]
@@ -178,6 +463,9 @@ class ExportDocument(Doc):
     items: Annotated[list[ItemDoc], Field(max_length=MAX_ITEMS)]
     links: Annotated[list[LinkDoc], Field(max_length=100_000)]
     comments: Annotated[list[CommentDoc], Field(max_length=100_000)]
+    blockers: Annotated[list[BlockerDoc], Field(max_length=MAX_BLOCKERS)] = []
+    risks: Annotated[list[RiskDoc], Field(max_length=MAX_RISKS)] = []
+    standups: StandupsDoc = Field(default_factory=StandupsDoc)
     history: Annotated[list[EventDoc], Field(max_length=1_000_000)]
 
 

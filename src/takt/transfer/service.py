@@ -4,7 +4,9 @@ Export, import, export gives the same document except the project key (and so th
 people are named by username, items by key, and every id the server keeps is a reference local
 to the document (`refs`). Import never makes anyone a member or an author: the importer becomes
 the project's admin, other exported members join only when an instance admin imports, and the
-people the history and comments name stay names (`*_name` columns, `imported` events).
+people the history and comments name stay names (`*_name` columns, `imported` events). Blockers,
+risks and stand-up entries have no place for a name: the people they name are the copy's members
+of those usernames or nobody, so they are never anyone but a member the import itself allowed.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ async def import_project(
 ) -> ProjectAccess:
     """Recreate an exported project under `request.key`, in steps: check the document whole
     (nothing is written for a broken one), create the project, bring in members (instance admins
-    only), its workflow, sprints, items and what hangs off them, then its history."""
+    only), its workflow, sprints, items and what hangs off them, its risks and blockers, its
+    stand-ups, then its history."""
     doc = request.document
     importing.check(doc)
     plan = importing.Plan(doc, old_key=doc.project.key, new_key=request.key)
@@ -38,6 +41,8 @@ async def import_project(
     await importing.write_workflow(session, access.project.id, plan)
     await importing.write_sprints(session, access.project.id, plan, members)
     await importing.write_items(session, access.project.id, plan, members)
+    await importing.write_risks_and_blockers(session, access.project.id, plan, members)
+    await importing.write_standups(session, access.project.id, plan, members)
     await importing.write_history(session, access.project.id, plan)
     await audit_by(
         session,
@@ -47,7 +52,12 @@ async def import_project(
         project_id=access.project.id,
         target_type="project",
         target_id=access.project.key,
-        details={"from_key": plan.old_key, "items": len(doc.items), "members": len(members)},
+        details={
+            "from_key": plan.old_key,
+            "version": doc.version,
+            "items": len(doc.items),
+            "members": len(members),
+        },
     )
     await session.flush()
     await session.refresh(access.project)

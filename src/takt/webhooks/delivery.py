@@ -2,8 +2,14 @@
 and retried on Standard Webhooks' schedule; an endpoint that answers 410 Gone, or has failed
 for 5 days, is disabled.
 
-The call happens outside any transaction: a short one reads what to send, another logs what
-happened. The URL is resolved and checked again right before the call (`core.netguard`), and the
+The worker runs it as a batch (`core.jobs.JobBatch`, registered in `webhooks.jobs`): `load`
+reads what the claimed deliveries send, in the claim's transaction; `run` makes each call outside
+any transaction (concurrently, each endpoint within its group's limit); `settle` logs every
+attempt that finished since the last one and settles the deliveries and their webhooks in the
+one transaction where the worker completes or fails their jobs. `deliver` runs one job the
+same way by itself.
+
+The URL is resolved and checked again right before the call (`core.netguard`), and the
 connection goes to the address that was checked, with the host name kept for the `Host` header
 and TLS, so a DNS answer that changed since (rebinding) can't move the call elsewhere.
 """
@@ -13,27 +19,29 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
 import certifi
-import httpx
 import orjson
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.config import Settings
 from takt.core import netguard
 from takt.core.crypto import SealedSecretUnreadable, SecretBox
-from takt.core.jobs import Job, JobContext, RetryJob
+from takt.core.jobs import Attempted, Failed, Job, JobContext, RetryJob, Verdict
 from takt.core.time import utcnow
 from takt.webhooks import repository as repo
 from takt.webhooks import service
 from takt.webhooks.jobs import MAX_ATTEMPTS, retry_delay
+from takt.webhooks.models import Webhook
+from takt.webhooks.sender import Answer, CallFailed, Sender
 from takt.webhooks.signing import USER_AGENT, signed_headers
 from takt.webhooks.slack import slack_message
 
-EXCERPT_BYTES = 4096
 FAILING_LIMIT = timedelta(days=5)
 GONE = "the endpoint answered 410 Gone"
 FAILING_TOO_LONG = "failing for 5 days"
@@ -43,7 +51,7 @@ _ERROR_LENGTH = 500  # webhook_attempts.error, webhook_deliveries.last_error
 
 @dataclass(frozen=True)
 class _Delivery:
-    """What one attempt sends, read in the first transaction."""
+    """What one attempt sends, read with the job's claim."""
 
     id: str
     webhook_id: str
@@ -60,6 +68,18 @@ class _Delivery:
 
 
 @dataclass(frozen=True)
+class _End:
+    """A delivery to close without a call: its webhook is disabled or gone, its event is gone,
+    or Slack has no message for it."""
+
+    delivery_id: str
+    # Its webhook, when there still is one (settle locks it before closing the delivery).
+    webhook_id: str | None
+    state: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class _Outcome:
     status: int | None
     duration_ms: int
@@ -71,71 +91,104 @@ class _Outcome:
         return self.status is not None and 200 <= self.status < 300
 
 
+@dataclass(frozen=True)
+class _Sent:
+    """An attempt made: when, and what came of it."""
+
+    attempted_at: datetime
+    outcome: _Outcome
+
+
+# What `load` prepares for a job (None: nothing to do, the delivery has ended or is gone) and
+# what `run` returns (None likewise).
+Prepared = _Delivery | _End | None
+Result = _Sent | _End | None
+
+
 async def deliver(ctx: JobContext, job: Job) -> None:
-    """The job's run: prepare, call, log. Raises `RetryJob` with the next attempt's time (or
-    None after the last attempt) when the attempt failed."""
-    delivery_id = str(job.payload["delivery_id"])
-    delivery = await _prepare(ctx, delivery_id)
-    if delivery is None:
-        return
-    attempted_at = utcnow()
-    body = _body(delivery, attempted_at, ctx.settings)
-    if body is None:
-        await _end(ctx, delivery_id, "succeeded", NOT_FOR_SLACK)
-        return
-    if delivery.unreadable is not None:
-        outcome = _Outcome(status=None, duration_ms=0, excerpt=None, error=delivery.unreadable)
-    else:
-        outcome = await _send(ctx.settings, delivery, body, attempted_at)
-    retry = await _record(ctx, delivery, job.attempts, attempted_at, outcome)
-    if retry is not None:
-        raise retry
+    """One job by itself (the worker runs them in batches): read, call, log, each step as the
+    batch does it. Raises `RetryJob` with the next attempt's time (or None after the last
+    attempt) when the attempt failed."""
+    async with ctx.database.transaction(write=False) as session:
+        prepared = (await load(session, ctx, [job])).get(job.id)
+    # A connection of its own, closed after the call.
+    sender = Sender(_tls(), keep=1)
+    try:
+        result = await _attempt(ctx, sender, prepared)
+    finally:
+        await sender.aclose()
+    async with ctx.database.transaction() as session:
+        verdicts = await settle(session, ctx, [Attempted(job, prepared, result)])
+    verdict = verdicts.get(job.id)
+    if verdict is not None:
+        raise RetryJob(verdict.error, at=verdict.retry_at)
 
 
 # 1. What to send ------------------------------------------------------------------------------
 
 
-async def _prepare(ctx: JobContext, delivery_id: str) -> _Delivery | None:
-    """The delivery to send now, or None when there is none (it ended, or it was just closed
-    because its webhook is disabled or gone, or its event is gone)."""
-    async with ctx.database.transaction(write=False) as session:
-        found = await repo.delivery_to_send(session, delivery_id)
-    if found is None or found.delivery.state in ("succeeded", "cancelled"):
-        return None
-    delivery, webhook = found.delivery, found.webhook
-    # A test ping carries its body; an event's delivery sends the event as it is now logged.
-    envelope = delivery.payload if delivery.payload is not None else found.envelope
-    if webhook is None or not webhook.enabled:
-        await _end(ctx, delivery_id, "cancelled", "the webhook is disabled")
-        return None
-    if envelope is None:
-        await _end(ctx, delivery_id, "cancelled", "the event no longer exists")
-        return None
-    url: str | None = None
-    secrets: tuple[str, ...] = ()
-    unreadable = None
+async def load(session: AsyncSession, ctx: JobContext, jobs: Sequence[Job]) -> dict[str, Prepared]:
+    """What each job's delivery sends now, in one query for the batch (by job id): the
+    delivery to call, one to close without a call (its webhook is disabled or gone, or its
+    event is gone), or None when it has ended or is gone."""
+    delivery_of = {
+        job.id: delivery_id
+        for job in jobs
+        if isinstance(delivery_id := job.payload.get("delivery_id"), str)
+    }
+    found = await repo.deliveries_to_send(session, list(delivery_of.values()))
+    secret_key = ctx.settings.resolved_secret_key()
+    opened: dict[str, tuple[str | None, tuple[str, ...], str | None]] = {}
+    prepared: dict[str, Prepared] = {}
+    for job_id, delivery_id in delivery_of.items():
+        to_send = found.get(delivery_id)
+        if to_send is None or to_send.delivery.state in ("succeeded", "cancelled"):
+            prepared[job_id] = None
+            continue
+        delivery, webhook = to_send.delivery, to_send.webhook
+        # A test ping carries its body; an event's delivery sends the event as it is now logged.
+        envelope = delivery.payload if delivery.payload is not None else to_send.envelope
+        if webhook is None or not webhook.enabled:
+            webhook_id = None if webhook is None else webhook.id
+            reason = "the webhook is disabled"
+            prepared[job_id] = _End(delivery.id, webhook_id, "cancelled", reason)
+            continue
+        if envelope is None:
+            reason = "the event no longer exists"
+            prepared[job_id] = _End(delivery.id, webhook.id, "cancelled", reason)
+            continue
+        if webhook.id not in opened:
+            opened[webhook.id] = _open(webhook, secret_key)
+        url, secrets, unreadable = opened[webhook.id]
+        prepared[job_id] = _Delivery(
+            id=delivery.id,
+            webhook_id=webhook.id,
+            msg_id=delivery.event_id,
+            type=delivery.event_type,
+            kind=webhook.kind,
+            envelope=envelope,
+            ping=delivery.payload is not None,
+            url=url,
+            secrets=secrets,
+            unreadable=unreadable,
+        )
+    return prepared
+
+
+def _open(webhook: Webhook, secret_key: str) -> tuple[str | None, tuple[str, ...], str | None]:
+    """The webhook's URL and the secrets that sign now (two during a rotation's overlap), or
+    why they can't be read."""
     try:
-        box = _box(ctx.settings.resolved_secret_key())
+        box = _box(secret_key)
         url = box.open(webhook.url_encrypted)
-        secrets = (box.open(webhook.secret_encrypted),)
+        secrets: tuple[str, ...] = (box.open(webhook.secret_encrypted),)
         expires = webhook.previous_secret_expires_at
         if webhook.previous_secret_encrypted and expires and expires > utcnow():
             # A rotation's overlap: receivers still on the previous secret verify its signature.
             secrets += (box.open(webhook.previous_secret_encrypted),)
     except SealedSecretUnreadable:
-        unreadable = "the webhook's URL or secret can't be read with this TAKT_SECRET_KEY"
-    return _Delivery(
-        id=delivery.id,
-        webhook_id=webhook.id,
-        msg_id=delivery.event_id,
-        type=delivery.event_type,
-        kind=webhook.kind,
-        envelope=envelope,
-        ping=delivery.payload is not None,
-        url=url,
-        secrets=secrets,
-        unreadable=unreadable,
-    )
+        return None, (), "the webhook's URL or secret can't be read with this TAKT_SECRET_KEY"
+    return url, secrets, None
 
 
 @cache
@@ -160,14 +213,53 @@ def _body(delivery: _Delivery, attempted_at: datetime, settings: Settings) -> by
 # 2. The call -----------------------------------------------------------------------------------
 
 
+async def run(ctx: JobContext, job: Job, prepared: Prepared) -> Result:
+    """The job's attempt, outside any transaction: the signed POST (never raises) over the
+    worker's kept-alive connections, or the delivery to close without one."""
+    return await _attempt(ctx, _worker_sender(ctx), prepared)
+
+
+async def _attempt(ctx: JobContext, sender: Sender, prepared: Prepared) -> Result:
+    if prepared is None or isinstance(prepared, _End):
+        return prepared
+    attempted_at = utcnow()
+    body = _body(prepared, attempted_at, ctx.settings)
+    if body is None:
+        return _End(prepared.id, prepared.webhook_id, "succeeded", NOT_FOR_SLACK)
+    if prepared.unreadable is not None:
+        outcome = _Outcome(status=None, duration_ms=0, excerpt=None, error=prepared.unreadable)
+    else:
+        outcome = await _send(ctx.settings, sender, prepared, body, attempted_at)
+    return _Sent(attempted_at, outcome)
+
+
 @cache
 def _tls() -> ssl.SSLContext:
     # Loading the CA bundle is the expensive part of a client: done once per process.
     return ssl.create_default_context(cafile=certifi.where())
 
 
+# Each worker's sender (by worker id) with its kept-alive connections: made at its first call,
+# closed when the worker stops (`close`).
+_senders: dict[str, Sender] = {}
+
+
+def _worker_sender(ctx: JobContext) -> Sender:
+    found = _senders.get(ctx.worker_id)
+    if found is None:
+        found = _senders[ctx.worker_id] = Sender(_tls(), keep=ctx.settings.worker_group_concurrency)
+    return found
+
+
+async def close(ctx: JobContext) -> None:
+    """The worker stops: its connections close."""
+    found = _senders.pop(ctx.worker_id, None)
+    if found is not None:
+        await found.aclose()
+
+
 async def _send(
-    settings: Settings, delivery: _Delivery, body: bytes, attempted_at: datetime
+    settings: Settings, sender: Sender, delivery: _Delivery, body: bytes, attempted_at: datetime
 ) -> _Outcome:
     """POST `body` to the endpoint, at the address checked just now; never raises."""
     assert delivery.url is not None
@@ -187,133 +279,98 @@ async def _send(
         signed = signed_headers(delivery.secrets, delivery.msg_id, attempted_at, body)
     timeout = settings.webhook_timeout_seconds
     try:
-        # httpx's timeout bounds each read and write; this bounds the whole call, so an endpoint
-        # that trickles its answer a byte at a time can't hold the job longer.
-        async with asyncio.timeout(timeout), _client(timeout) as client:
-            status, excerpt = await _post(client, target, signed, body)
-    except (TimeoutError, httpx.TimeoutException):
+        # Bounds the whole call, so an endpoint that trickles its answer a byte at a time can't
+        # hold the job longer.
+        async with asyncio.timeout(timeout):
+            answer = await _post(sender, target, signed, body)
+    except TimeoutError:
         return outcome(None, None, f"timed out after {timeout:g} s")
-    except (httpx.HTTPError, OSError) as exc:
-        return outcome(None, None, _describe(exc))
-    if 300 <= status < 400:
-        return outcome(status, excerpt, "redirected: redirects are not followed")
-    return outcome(status, excerpt, None)
+    except CallFailed as exc:
+        return outcome(None, None, str(exc))
+    if 300 <= answer.status < 400:
+        return outcome(answer.status, answer.excerpt, "redirected: redirects are not followed")
+    return outcome(answer.status, answer.excerpt, None)
 
 
 async def _post(
-    client: httpx.AsyncClient, target: netguard.Target, headers: dict[str, str], body: bytes
-) -> tuple[int, str | None]:
+    sender: Sender, target: netguard.Target, headers: dict[str, str], body: bytes
+) -> Answer:
     """POST to the checked addresses in turn until one takes the connection (a host with an
     IPv6 address this machine can't reach may have an IPv4 one that works); nothing was sent
     to an address that refused it, so trying the next can't deliver twice."""
-    last = len(target.addresses) - 1
     for index, address in enumerate(target.addresses):
-        url, host, extensions = pinned_request(target, address)
-        request = client.build_request(
-            "POST",
-            url,
-            content=body,
-            # Uncompressed: only the excerpt is read, and decompressing could blow a few
-            # bytes up into a lot.
-            headers={**headers, **host, "accept-encoding": "identity"},
-            extensions=extensions,
-        )
         try:
-            response = await client.send(request, stream=True)
-        except httpx.ConnectError:
-            if index < last:
-                continue
-            raise
-        try:
-            return response.status_code, await _excerpt(response)
-        finally:
-            await response.aclose()
-    raise httpx.ConnectError("the host resolved to no address")
-
-
-def pinned_request(
-    target: netguard.Target, address: str | None = None
-) -> tuple[httpx.URL, dict[str, str], dict[str, Any]]:
-    """The URL to call (a checked address, the first by default, in place of the host name),
-    the `Host` header that names the host again, and for https the name TLS must verify (SNI).
-    """
-    url = target.url.copy_with(host=address or target.addresses[0])
-    headers = {"host": target.url.netloc.decode("ascii")}
-    extensions = {"sni_hostname": target.host} if target.url.scheme == "https" else {}
-    return url, headers, extensions
-
-
-def _client(timeout: float) -> httpx.AsyncClient:
-    """A client for one call. Not shared: a pooled connection is keyed by the address alone, so
-    a second host on the same address could reuse a TLS connection verified for the first
-    host's name. Redirects are failures; proxy variables are ignored (a proxy would make the
-    call somewhere other than the checked address)."""
-    return httpx.AsyncClient(
-        verify=_tls(), follow_redirects=False, timeout=timeout, trust_env=False
-    )
-
-
-async def _excerpt(response: httpx.Response) -> str | None:
-    """The start of the body, at most 4 KiB of it, read as far as that and no further (raw:
-    the request asked for no compression)."""
-    read = bytearray()
-    async for chunk in response.aiter_raw():
-        read += chunk
-        if len(read) >= EXCERPT_BYTES:
-            break
-    # Bytes that aren't UTF-8 (a character cut at the 4 KiB mark, a binary body) are dropped;
-    # so is NUL, which PostgreSQL text can't hold.
-    text = bytes(read[:EXCERPT_BYTES]).decode("utf-8", "ignore").replace("\x00", "")
-    return text or None
-
-
-def _describe(exc: Exception) -> str:
-    kind = "could not connect" if isinstance(exc, httpx.ConnectError) else "request failed"
-    detail = str(exc) or type(exc).__name__
-    return f"{kind}: {detail}"
+            return await sender.post(target, address, headers, body)
+        except CallFailed as exc:
+            if not exc.connecting or index == len(target.addresses) - 1:
+                raise
+    raise CallFailed("could not connect: the host resolved to no address", connecting=True)
 
 
 # 3. What happened -------------------------------------------------------------------------------
 
 
-async def _end(ctx: JobContext, delivery_id: str, state: str, reason: str) -> None:
-    async with ctx.database.transaction() as session:
-        await repo.end_delivery(session, delivery_id, state, reason)
+async def settle(
+    session: AsyncSession, _ctx: JobContext, attempted: Sequence[Attempted[Prepared, Result]]
+) -> dict[str, Verdict]:
+    """Log the batch's attempts and settle its deliveries and their webhooks; a `Failed` verdict
+    for each job whose delivery goes on (its next attempt's time) or has failed for good (None).
 
-
-async def _record(
-    ctx: JobContext, delivery: _Delivery, attempt: int, attempted_at: datetime, outcome: _Outcome
-) -> RetryJob | None:
-    """Log the attempt and settle the delivery and its webhook in one transaction; the retry to
-    raise once it has committed, if the delivery goes on."""
-    attempt_row = {
-        "attempted_at": attempted_at,
-        "status_code": outcome.status,
-        "duration_ms": outcome.duration_ms,
-        "response_excerpt": outcome.excerpt,
-        "error": outcome.error,
-    }
-    failure = outcome.error or f"the endpoint answered {outcome.status}"
-    async with ctx.database.transaction() as session:
-        # The webhook's row before the delivery's, on every path, so two transactions never
-        # wait for each other the other way round.
-        if outcome.ok:
-            await repo.clear_failing(session, delivery.webhook_id)
-            await repo.record_attempt(
-                session,
-                delivery.id,
-                attempt_row,
-                state="succeeded",
-                last_status=outcome.status,
-                last_error=None,
-                next_attempt_at=None,
-                delivered_at=utcnow(),
-            )
-            return None
-        webhook = await repo.lock_webhook(session, delivery.webhook_id)
+    Each webhook is settled with its attempts in the order they finished: a success clears its
+    failing streak, a failure starts one (or, 5 days on, disables it), and a 410 disables it at
+    once. A webhook disabled here has its pending deliveries cancelled, those of this batch with
+    them, whose jobs then end. Statements: the batch's webhooks locked in one, its deliveries
+    settled in one and its attempts logged in one (more only to close deliveries without a call
+    or to disable a webhook)."""
+    verdicts: dict[str, Verdict] = {}
+    sent: list[tuple[Job, _Sent, _Delivery]] = []
+    ends: list[_End] = []
+    for entry in attempted:
+        result = entry.result
+        if isinstance(result, _End):
+            ends.append(result)
+        elif isinstance(result, _Sent):
+            assert isinstance(entry.prepared, _Delivery)
+            sent.append((entry.job, result, entry.prepared))
+    # The webhooks before their deliveries, as everywhere (a webhook's disabling locks it, then
+    # its deliveries), and each table's rows in id order: two transactions never wait for each
+    # other in a circle.
+    touched = [d.webhook_id for _job, _result, d in sent]
+    touched += [end.webhook_id for end in ends if end.webhook_id is not None]
+    webhooks = await repo.lock_webhooks(session, touched)
+    for end in sorted(ends, key=lambda end: end.delivery_id):
+        await repo.end_delivery(session, end.delivery_id, end.state, end.reason)
+    if not sent:
+        return verdicts
+    now = utcnow()
+    settled: list[dict[str, Any]] = []
+    attempts: list[dict[str, Any]] = []
+    failed: list[tuple[Job, str, datetime | None, str]] = []
+    disabled: dict[str, str] = {}
+    for job, result, delivery in sent:
+        webhook = webhooks.get(delivery.webhook_id)
         if webhook is None:
-            return None  # deleted, with its deliveries, during the call
-        now = utcnow()
+            continue  # deleted, with its deliveries, during the call
+        delivery_id = delivery.id
+        outcome = result.outcome
+        attempts.append(
+            {
+                "delivery_id": delivery_id,
+                "attempted_at": result.attempted_at,
+                "status_code": outcome.status,
+                "duration_ms": outcome.duration_ms,
+                "response_excerpt": outcome.excerpt,
+                "error": outcome.error,
+            }
+        )
+        row = {"delivery_id": delivery_id, "status": outcome.status, "now": now}
+        if outcome.ok:
+            webhook.failing_since = None
+            settled.append(
+                {**row, "new_state": "succeeded", "error": None, "next_at": None, "delivered": now}
+            )
+            continue
+        failure = (outcome.error or f"the endpoint answered {outcome.status}")[:_ERROR_LENGTH]
         if webhook.failing_since is None:
             webhook.failing_since = now
         reason = None
@@ -321,25 +378,24 @@ async def _record(
             reason = GONE
         elif now - webhook.failing_since >= FAILING_LIMIT:
             reason = FAILING_TOO_LONG
+        if reason is not None and webhook.id not in disabled:
+            disabled[webhook.id] = reason
         retry_at = None
-        if reason is None and attempt < MAX_ATTEMPTS:
-            retry_at = now + timedelta(seconds=retry_delay(attempt))
+        if reason is None and job.attempts < MAX_ATTEMPTS:
+            retry_at = now + timedelta(seconds=retry_delay(job.attempts))
         state = "cancelled" if reason else ("pending" if retry_at else "failed")
-        recorded = await repo.record_attempt(
-            session,
-            delivery.id,
-            attempt_row,
-            state=state,
-            last_status=outcome.status,
-            last_error=failure[:_ERROR_LENGTH],
-            next_attempt_at=retry_at,
+        settled.append(
+            {**row, "new_state": state, "error": failure, "next_at": retry_at, "delivered": None}
         )
-        if reason is not None:
-            if await service.disable(session, webhook, reason):
-                await repo.cancel_pending(
-                    session, webhook.id, f"the webhook was disabled: {reason}"
-                )
-            return None
-    if not recorded:
-        return None
-    return RetryJob(f"attempt {attempt} of {MAX_ATTEMPTS} failed: {failure}", at=retry_at)
+        failed.append((job, failure, retry_at, webhook.id))
+    settled.sort(key=lambda row: row["delivery_id"])
+    await repo.record_attempts(session, settled, attempts)
+    for webhook_id, reason in disabled.items():
+        if await service.disable(session, webhooks[webhook_id], reason):
+            await repo.cancel_pending(session, webhook_id, f"the webhook was disabled: {reason}")
+    for job, failure, retry_at, webhook_id in failed:
+        if webhook_id in disabled:
+            continue  # its deliveries are closed: the job ends
+        message = f"attempt {job.attempts} of {MAX_ATTEMPTS} failed: {failure}"
+        verdicts[job.id] = Failed(message, retry_at)
+    return verdicts

@@ -6,12 +6,14 @@ Registered with the worker by `takt.worker.kinds`.
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.core import jobs
-from takt.core.jobs import Job, JobContext, JobKind, Pump
+from takt.core.jobs import Attempted, Job, JobBatch, JobContext, JobKind, Pump, Verdict
 from takt.core.netguard import RESOLVE_TIMEOUT_SECONDS
 
 DELIVER = "webhook.deliver"
@@ -24,7 +26,7 @@ MAX_ATTEMPTS = len(RETRY_SCHEDULE)
 JITTER = 0.15
 # The worker's limit on one delivery job, a backstop: the call itself stops after
 # TAKT_WEBHOOK_TIMEOUT_SECONDS (at most 60, config.py), resolving the host after 5 s; the rest is
-# the two short transactions around it.
+# the short transactions around it.
 DELIVER_TIMEOUT_SECONDS = RESOLVE_TIMEOUT_SECONDS + 60 + 10
 
 
@@ -64,6 +66,32 @@ async def _deliver(ctx: JobContext, job: Job) -> None:
     await deliver(ctx, job)
 
 
+async def _load(session: AsyncSession, ctx: JobContext, jobs: Sequence[Job]) -> Mapping[str, Any]:
+    from takt.webhooks.delivery import load
+
+    return await load(session, ctx, jobs)
+
+
+async def _run(ctx: JobContext, job: Job, prepared: Any) -> Any:
+    from takt.webhooks.delivery import run
+
+    return await run(ctx, job, prepared)
+
+
+async def _close(ctx: JobContext) -> None:
+    from takt.webhooks.delivery import close
+
+    await close(ctx)
+
+
+async def _settle(
+    session: AsyncSession, ctx: JobContext, attempted: Sequence[Attempted[Any, Any]]
+) -> Mapping[str, Verdict]:
+    from takt.webhooks.delivery import settle
+
+    return await settle(session, ctx, attempted)
+
+
 async def _relay(ctx: JobContext) -> bool:
     from takt.webhooks.relay import relay
 
@@ -78,6 +106,9 @@ JOB_KINDS: list[JobKind] = [
         # For a failure the handler doesn't expect (it picks its own retry time otherwise).
         backoff=retry_delay,
         timeout_seconds=DELIVER_TIMEOUT_SECONDS,
+        # How the worker runs them: a batch's reads in its claim, its calls at once, its
+        # outcomes in one transaction (takt.webhooks.delivery).
+        batch=JobBatch(load=_load, run=_run, settle=_settle, close=_close),
     )
 ]
 # The relay: event log -> deliveries and their jobs, woken by committed events.

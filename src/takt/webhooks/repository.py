@@ -8,14 +8,15 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Integer,
     Row,
     Select,
     String,
+    Table,
     bindparam,
     func,
     insert,
-    literal,
     select,
     tuple_,
     update,
@@ -27,6 +28,7 @@ from sqlalchemy.orm import aliased
 
 from takt.auth.models import User
 from takt.core.events import Event, committed_horizon, envelope
+from takt.core.jobs import DIALECTS, one_of
 from takt.core.models import UTCDateTime, new_id
 from takt.core.time import utcnow
 from takt.projects.models import Project
@@ -115,22 +117,28 @@ def _insert_for(session: AsyncSession) -> Any:
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
+# The relay runs for every batch of events (at a steady trickle, every event): its statements
+# are built once, with their values bound, as the deliveries' below.
+_RELAY_POSITION = select(WebhookRelay.position_tx, WebhookRelay.position_seq).where(
+    WebhookRelay.name == bindparam("name")
+)
+_RELAY_POSITION_PG = _RELAY_POSITION.with_for_update(skip_locked=True)
+_RELAY_EXISTS = select(WebhookRelay.name).where(WebhookRelay.name == bindparam("name"))
+
+
 async def lock_relay(session: AsyncSession, name: str) -> RelayPosition | None:
     """The relay's position, its row locked until this transaction ends, or None when another
     worker's relay holds it (PostgreSQL skips the locked row; on SQLite the one writer has it).
     The row is made, at the start of the log, the first time."""
-    locked = select(WebhookRelay.position_tx, WebhookRelay.position_seq).where(
-        WebhookRelay.name == name
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        locked = locked.with_for_update(skip_locked=True)
-    row = (await session.execute(locked)).first()
+    postgres = session.get_bind().dialect.name == "postgresql"
+    locked = _RELAY_POSITION_PG if postgres else _RELAY_POSITION
+    row = (await session.execute(locked, {"name": name})).first()
     if row is not None:
         return (row[0], row[1])
     # Held by another relay (an insert would wait for it: the row it holds is being updated),
     # or missing: then only the insert that makes it gets to relay (a concurrent first insert
     # waits for the other to commit, then does nothing).
-    if await session.scalar(select(WebhookRelay.name).where(WebhookRelay.name == name)):
+    if await session.scalar(_RELAY_EXISTS, {"name": name}):
         return None
     made = await session.execute(
         _insert_for(session)(WebhookRelay)
@@ -141,11 +149,7 @@ async def lock_relay(session: AsyncSession, name: str) -> RelayPosition | None:
     return (0, 0) if made.first() is not None else None
 
 
-async def events_after(
-    session: AsyncSession, position: RelayPosition, limit: int
-) -> Sequence[RelayedEvent]:
-    """Up to `limit` events after `position`, in the log's cursor order and below its committed
-    horizon (`core.events.committed_horizon`): an event that commits later can't fall behind."""
+def _events_after_statement(dialect: str) -> Select[*tuple[Any, ...]]:
     stmt = (
         select(
             Event.tx,
@@ -156,26 +160,56 @@ async def events_after(
             Event.occurred_at,
             Event.imported,
         )
-        .where(tuple_(Event.tx, Event.seq) > tuple_(literal(position[0]), literal(position[1])))
+        .where(
+            tuple_(Event.tx, Event.seq)
+            > tuple_(
+                bindparam("after_tx", type_=BigInteger()),
+                bindparam("after_seq", type_=BigInteger()),
+            )
+        )
         .order_by(Event.tx, Event.seq)
-        .limit(limit)
+        .limit(bindparam("limit", type_=Integer()))
     )
-    horizon = committed_horizon(session.get_bind().dialect.name)
-    if horizon is not None:
-        stmt = stmt.where(horizon)
-    return (await session.execute(stmt)).all()
+    horizon = committed_horizon(dialect)
+    return stmt if horizon is None else stmt.where(horizon)
+
+
+_EVENTS_AFTER = {dialect: _events_after_statement(dialect) for dialect in ("postgresql", "sqlite")}
+
+
+async def events_after(
+    session: AsyncSession, position: RelayPosition, limit: int
+) -> Sequence[RelayedEvent]:
+    """Up to `limit` events after `position`, in the log's cursor order and below its committed
+    horizon (`core.events.committed_horizon`): an event that commits later can't fall behind."""
+    stmt = _EVENTS_AFTER[session.get_bind().dialect.name]
+    params = {"after_tx": position[0], "after_seq": position[1], "limit": limit}
+    return (await session.execute(stmt, params)).all()
+
+
+_SUBSCRIBERS = {
+    dialect: select(
+        Webhook.id, Webhook.project_id, Webhook.kind, Webhook.event_types, Webhook.created_at
+    ).where(one_of(Webhook.project_id, "project_ids", dialect), Webhook.enabled.is_(True))
+    for dialect in DIALECTS
+}
 
 
 async def subscribers_in(session: AsyncSession, project_ids: Sequence[str]) -> Sequence[Subscriber]:
     """The enabled webhooks of these projects: id, project, kind, event types, creation time."""
     if not project_ids:
         return []
-    rows = await session.execute(
-        select(
-            Webhook.id, Webhook.project_id, Webhook.kind, Webhook.event_types, Webhook.created_at
-        ).where(Webhook.project_id.in_(list(project_ids)), Webhook.enabled.is_(True))
-    )
+    stmt = _SUBSCRIBERS[session.get_bind().dialect.name]
+    rows = await session.execute(stmt, {"project_ids": list(project_ids)})
     return rows.all()
+
+
+_INSERT_DELIVERIES = {
+    dialect: insert_for(WebhookDelivery)
+    .on_conflict_do_nothing(index_elements=["webhook_id", "event_id"])
+    .returning(WebhookDelivery.id, WebhookDelivery.webhook_id)
+    for dialect, insert_for in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
 
 
 async def insert_deliveries(
@@ -185,20 +219,32 @@ async def insert_deliveries(
     (delivery id, webhook id) of each one inserted."""
     if not rows:
         return []
-    inserted = await session.execute(
-        _insert_for(session)(WebhookDelivery)
-        .on_conflict_do_nothing(index_elements=["webhook_id", "event_id"])
-        .returning(WebhookDelivery.id, WebhookDelivery.webhook_id),
-        rows,
-    )
+    stmt = _INSERT_DELIVERIES[session.get_bind().dialect.name]
+    inserted = await session.execute(stmt, rows)
     return [(row[0], row[1]) for row in inserted]
+
+
+_MOVE_RELAY = (
+    update(WebhookRelay)
+    .where(WebhookRelay.name == bindparam("relay_name"))
+    .values(
+        position_tx=bindparam("position_tx", type_=BigInteger()),
+        position_seq=bindparam("position_seq", type_=BigInteger()),
+        updated_at=bindparam("now", type_=UTCDateTime()),
+    )
+    .execution_options(synchronize_session=False)
+)
 
 
 async def move_relay(session: AsyncSession, name: str, position: RelayPosition) -> None:
     await session.execute(
-        update(WebhookRelay)
-        .where(WebhookRelay.name == name)
-        .values(position_tx=position[0], position_seq=position[1], updated_at=utcnow())
+        _MOVE_RELAY,
+        {
+            "relay_name": name,
+            "position_tx": position[0],
+            "position_seq": position[1],
+            "now": utcnow(),
+        },
     )
 
 
@@ -217,25 +263,38 @@ class ToSend:
     envelope: dict[str, Any] | None
 
 
-_TO_SEND = (
-    select(WebhookDelivery, Webhook, Event, User.username, Project.key)
+# A batch of deliveries, by their ids (`core.jobs.one_of`).
+_TO_SEND = {
+    dialect: select(WebhookDelivery, Webhook, Event, User.username, Project.key)
     .outerjoin(Webhook, Webhook.id == WebhookDelivery.webhook_id)
     .outerjoin(Event, Event.id == WebhookDelivery.event_id)
     .outerjoin(User, User.id == Event.actor_id)
     .outerjoin(Project, Project.id == Event.project_id)
-    .where(WebhookDelivery.id == bindparam("delivery_id"))
-)
+    .where(one_of(WebhookDelivery.id, "delivery_ids", dialect))
+    for dialect in DIALECTS
+}
 
 
 async def delivery_to_send(session: AsyncSession, delivery_id: str) -> ToSend | None:
     """The delivery, its webhook and its event's envelope (with the actor's username and the
     project's key) in one statement; None when the delivery is gone."""
-    row = (await session.execute(_TO_SEND, {"delivery_id": delivery_id})).first()
-    if row is None:
-        return None
-    delivery, webhook, event, username, project_key = row
-    found = None if event is None else envelope(event, username, project_key)
-    return ToSend(delivery, webhook, found)
+    return (await deliveries_to_send(session, [delivery_id])).get(delivery_id)
+
+
+async def deliveries_to_send(
+    session: AsyncSession, delivery_ids: Sequence[str]
+) -> dict[str, ToSend]:
+    """`delivery_to_send` for a batch of deliveries in one statement, by delivery id (the gone
+    ones left out)."""
+    if not delivery_ids:
+        return {}
+    stmt = _TO_SEND[session.get_bind().dialect.name]
+    rows = await session.execute(stmt, {"delivery_ids": list(delivery_ids)})
+    found: dict[str, ToSend] = {}
+    for delivery, webhook, event, username, project_key in rows:
+        data = None if event is None else envelope(event, username, project_key)
+        found[delivery.id] = ToSend(delivery, webhook, data)
+    return found
 
 
 _SETTLE = (
@@ -324,6 +383,63 @@ _CLEAR_FAILING = (
 async def clear_failing(session: AsyncSession, webhook_id: str) -> None:
     """The endpoint answered: it is no longer failing (written only when it was)."""
     await session.execute(_CLEAR_FAILING, {"webhook_id": webhook_id})
+
+
+async def lock_webhooks(session: AsyncSession, webhook_ids: Sequence[str]) -> dict[str, Webhook]:
+    """The webhooks (by id; deleted ones left out), their rows locked until the transaction
+    ends, in id order so that two transactions locking some of the same never wait for each
+    other in a circle. `FOR NO KEY UPDATE`: a delivery being inserted for one (its foreign key)
+    doesn't wait, a delete does, so a locked webhook's deliveries can't vanish meanwhile."""
+    if not webhook_ids:
+        return {}
+    stmt = _LOCK_WEBHOOKS[session.get_bind().dialect.name]
+    found = await session.scalars(stmt, {"webhook_ids": sorted(set(webhook_ids))})
+    return {webhook.id: webhook for webhook in found}
+
+
+_LOCK_WEBHOOKS = {
+    "postgresql": select(Webhook)
+    .where(one_of(Webhook.id, "webhook_ids", "postgresql"))
+    .order_by(Webhook.id)
+    .with_for_update(key_share=True),
+    "sqlite": select(Webhook)
+    .where(one_of(Webhook.id, "webhook_ids", "sqlite"))
+    .order_by(Webhook.id),
+}
+
+
+_deliveries: Table = WebhookDelivery.__table__  # type: ignore[assignment]
+_SETTLE_MANY = (
+    update(_deliveries)
+    .where(_deliveries.c.id == bindparam("delivery_id"))
+    .values(
+        attempts=_deliveries.c.attempts + 1,
+        state=bindparam("new_state"),
+        last_status=bindparam("status", type_=Integer()),
+        last_error=bindparam("error", type_=String()),
+        next_attempt_at=bindparam("next_at", type_=UTCDateTime()),
+        delivered_at=func.coalesce(
+            bindparam("delivered", type_=UTCDateTime()), _deliveries.c.delivered_at
+        ),
+        updated_at=bindparam("now", type_=UTCDateTime()),
+    )
+)
+_attempts: Table = WebhookAttempt.__table__  # type: ignore[assignment]
+_LOG_ATTEMPTS = insert(_attempts)
+
+
+async def record_attempts(
+    session: AsyncSession, settled: Sequence[dict[str, Any]], attempts: Sequence[dict[str, Any]]
+) -> None:
+    """`record_attempt` for a batch of deliveries whose webhooks the caller has locked
+    (`lock_webhooks`: none of them can be gone), in two statements: each delivery settled
+    (`settled`: delivery_id, new_state, status, error, next_at, delivered, now), then each
+    attempt logged (`attempts`: the attempt's columns with its delivery_id). The caller passes
+    them in delivery id order, the order in which their rows are locked."""
+    if settled:
+        await session.execute(_SETTLE_MANY, list(settled))
+    if attempts:
+        await session.execute(_LOG_ATTEMPTS, [{"id": new_id(), **row} for row in attempts])
 
 
 async def lock_webhook(session: AsyncSession, webhook_id: str) -> Webhook | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from takt.blockers import jobs as blocker_jobs
 from takt.core.jobs import Job, JobContext, JobKind, Pump, Sweep
+from takt.integrations import jobs as integration_jobs
 from takt.standups import jobs as standup_jobs
 from takt.webhooks import jobs as webhook_jobs
 from takt.worker.sweeps import SWEEPS
@@ -40,6 +41,7 @@ def sweep_kind(sweep: Sweep) -> JobKind:
 def job_kinds() -> list[JobKind]:
     """Every kind a worker runs: the sweeps' and each domain's."""
     kinds = [*(sweep_kind(s) for s in sweeps()), *webhook_jobs.JOB_KINDS]
+    kinds += integration_jobs.JOB_KINDS
     names = [kind.name for kind in kinds]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:

@@ -17,14 +17,17 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.config import Settings
 from takt.core import jobs
 from takt.core.db import Database
-from takt.core.jobs import Job, JobContext, JobKind, Pump, RetryJob, Sweep
+from takt.core.jobs import Attempted, Job, JobContext, JobKind, Pump, RetryJob, Sweep, Verdict
 from takt.core.metrics import Metrics
 from takt.core.time import utcnow
 from takt.core.wakeup import Wakeups
@@ -51,12 +54,41 @@ def new_worker_id() -> str:
     return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-@dataclass
-class _Running:
+@dataclass(eq=False)
+class _Held:
+    """A job this worker holds, from its claim until its outcome is committed."""
+
     job: Job
-    task: asyncio.Task[None]
-    # Past its handler, writing the outcome: a shutdown lets it finish rather than cancel it.
+    kind: JobKind | None
+    # What the kind's batch `load` prepared for it (None for a kind without a batch).
+    prepared: Any
+    claimed_at: float
+    task: asyncio.Task[None] | None = None
+    # Handed to the recorder: a shutdown lets its outcome be written rather than cancel it.
     recording: bool = False
+
+
+@dataclass(eq=False)
+class _Finished:
+    """A job's attempt, waiting for the recorder to write its outcome."""
+
+    held: _Held
+    error: str | None = None
+    retry_at: datetime | None = None
+    outcome: Outcome = "succeeded"
+    # Set when the kind's batch `settle` decides the outcome from what `run` returned.
+    settle: bool = False
+    result: Any = None
+    # From the start of its task to its outcome (the metrics' job duration).
+    seconds: float = 0.0
+
+
+# How long the recorder waits at most for held jobs still running to finish before it writes
+# the outcomes waiting (a job's commit-to-delivery latency can grow by as much).
+RECORD_LINGER_SECONDS = 0.02
+# A job that waited longer than this for its group's turn reads what its batch prepared again
+# before it runs (a webhook disabled meanwhile is not called).
+STALE_AFTER_SECONDS = 2.0
 
 
 async def _wait_any(events: Iterable[asyncio.Event], timeout: float) -> None:
@@ -72,14 +104,17 @@ async def _wait_any(events: Iterable[asyncio.Event], timeout: float) -> None:
 class Worker:
     """Runs jobs, pumps and sweeps until `request_stop` (or `stop`).
 
-    - Jobs: claimed in short transactions, as many as there are free slots
-      (`worker_concurrency`), at most `worker_group_concurrency` of one group; each attempt runs
-      as an asyncio task bounded by its kind's `timeout_seconds`, while a heartbeat extends the
-      leases of running jobs every third of the lease.
+    - Jobs: claimed in batches, one short transaction each, as many as there are free slots
+      (`worker_concurrency`), at most half of them of one group; in the same transaction each
+      kind with a `JobBatch` loads what its jobs need. Each attempt runs as an asyncio task
+      bounded by its kind's `timeout_seconds`, at most `worker_group_concurrency` of one group
+      at a time; a heartbeat extends the leases of held jobs every third of the lease.
+    - Outcomes: a recorder writes every outcome that finished since its last write in one
+      transaction (with the batch kinds' `settle`), so jobs finishing together cost one commit.
     - Between claims it waits for a wake-up (a commit that enqueued jobs, in this process or,
-      on PostgreSQL, any), a freed slot, the next job's `run_at`, or `worker_poll_seconds`.
-    - Stopping: no more claims; running jobs get `grace_seconds` to finish, the rest are
-      cancelled and released untried (their attempt not counted).
+      on PostgreSQL, any), freed slots, the next job's `run_at`, or `worker_poll_seconds`.
+    - Stopping: no more claims; running jobs get `grace_seconds` to finish and their outcomes
+      are written, the rest are cancelled and released untried (their attempt not counted).
     """
 
     def __init__(
@@ -106,7 +141,15 @@ class Worker:
         self.kinds = {k.name: k for k in [*map(registry.sweep_kind, self.sweeps), *given]}
         self.pumps = registry.pumps() if pumps is None else list(pumps)
         self.concurrency = concurrency or settings.worker_concurrency
+        # At most this many of a group run at once (their turn comes through the group's
+        # semaphore), and at most `group_claim_limit` are held: claimed together so that a
+        # batch is worth its transactions, while a slow group never holds more than half of
+        # the slots.
         self.group_limit = settings.worker_group_concurrency
+        self.group_claim_limit = max(self.group_limit, self.concurrency // 2)
+        # With no room for this many, the worker waits for more slots to free before claiming:
+        # a busy worker claims batches, not the one job each freed slot would let it.
+        self.claim_threshold = max(1, self.concurrency // 4)
         self.poll_seconds = settings.worker_poll_seconds
         self.lease = timedelta(seconds=settings.job_lease_seconds)
         self.grace_seconds = grace_seconds
@@ -116,7 +159,12 @@ class Worker:
         self.context = JobContext(database=database, settings=settings, worker_id=self.id)
         self._owns_wakeups = wakeups is None
         self.wakeups = wakeups or Wakeups()
-        self._running: dict[str, _Running] = {}
+        self._running: dict[str, _Held] = {}
+        self._held_by_group: Counter[str] = Counter()
+        self._group_turns: dict[str, asyncio.Semaphore] = {}
+        self._finished: list[_Finished] = []
+        self._finished_ready = asyncio.Event()
+        self._recorder_stop = asyncio.Event()
         self._slot_freed = asyncio.Event()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -153,35 +201,42 @@ class Worker:
         )
         heartbeat = asyncio.create_task(self._heartbeat(), name="takt-worker-heartbeat")
         scheduler = asyncio.create_task(self._schedule_sweeps(), name="takt-worker-sweeps")
+        recorder = asyncio.create_task(self._record_loop(), name="takt-worker-recorder")
         pumps = [asyncio.create_task(self._pump(p), name=f"takt-pump-{p.name}") for p in self.pumps]
         try:
             await self._claim_loop()
         finally:
             self._stopping.set()
             scheduler.cancel()
-            await self._shut_down(pumps)
+            await self._shut_down(pumps, recorder)
             heartbeat.cancel()
             await asyncio.gather(heartbeat, scheduler, return_exceptions=True)
+            await self._close_kinds()
             if self._owns_wakeups:
                 self.database.commit_listeners.remove(self.wakeups.on_commit)
                 await self.wakeups.close()
             log.info("worker stopped", extra={"worker_id": self.id})
 
-    async def _shut_down(self, pumps: list[asyncio.Task[None]]) -> None:
-        """Let running jobs (and the pumps' current batches) finish within the grace period;
-        cancel the rest and give their jobs back untried."""
-        waiting = [r.task for r in self._running.values()] + pumps
+    async def _shut_down(
+        self, pumps: list[asyncio.Task[None]], recorder: asyncio.Task[None]
+    ) -> None:
+        """Let running jobs (and the pumps' current batches) finish within the grace period and
+        write their outcomes; cancel the rest and give their jobs back untried."""
+        waiting = [h.task for h in self._running.values() if h.task is not None] + pumps
         if waiting:
             await asyncio.wait(waiting, timeout=self.grace_seconds)
-        unfinished = [r for r in self._running.values() if not r.recording]
-        for running in unfinished:
-            running.task.cancel()
+        unfinished = [h for h in self._running.values() if not h.recording]
+        for held in unfinished:
+            if held.task is not None:
+                held.task.cancel()
         for pump in pumps:
             pump.cancel()
-        await asyncio.gather(
-            *(r.task for r in list(self._running.values())), *pumps, return_exceptions=True
-        )
-        released = [r.job.id for r in unfinished]
+        tasks = [h.task for h in list(self._running.values()) if h.task is not None]
+        await asyncio.gather(*tasks, *pumps, return_exceptions=True)
+        # What finished is written before the worker goes (the recorder drains, then ends).
+        self._recorder_stop.set()
+        await asyncio.gather(recorder, return_exceptions=True)
+        released = [h.job.id for h in unfinished]
         if released:
             try:
                 async with self.database.transaction() as session:
@@ -190,6 +245,14 @@ class Worker:
             except Exception:
                 log.exception("could not release jobs; they run again after their lease")
 
+    async def _close_kinds(self) -> None:
+        for kind in self.kinds.values():
+            if kind.batch is not None and kind.batch.close is not None:
+                try:
+                    await kind.batch.close(self.context)
+                except Exception:
+                    log.exception("could not close a job kind", extra={"kind": kind.name})
+
     # Claiming ------------------------------------------------------------------------------
 
     async def _claim_loop(self) -> None:
@@ -197,44 +260,77 @@ class Worker:
             # Taken before looking, so a commit made after the look wakes the wait below.
             woken = self.wakeups.waiter("jobs")
             self._slot_freed.clear()
-            has_room = self.concurrency > len(self._running)
-            if has_room:
+            room = self.concurrency - len(self._running)
+            timeout = self.poll_seconds
+            # Freed slots are worth a look only when due jobs were left for want of them.
+            for_slots = True
+            if room >= self.claim_threshold or (room > 0 and not self._running):
                 try:
-                    if await self._claim():
-                        continue  # there may be more: look again at once
+                    claimed, due, left = await self._claim(room)
+                    if claimed == room:
+                        continue  # there may be more: look again once slots free
+                    if not claimed and not left:
+                        timeout = self._until(due)
+                    for_slots = left
                 except Exception:
                     log.exception("could not claim jobs", extra={"worker_id": self.id})
-            timeout = await self._idle_timeout() if has_room else self.poll_seconds
-            await _wait_any((woken, self._slot_freed, self._stopping), timeout)
+            waits = (
+                (woken, self._stopping, self._slot_freed) if for_slots else (woken, self._stopping)
+            )
+            await _wait_any(waits, timeout)
 
-    async def _claim(self) -> int:
-        busy = Counter(r.job.group_key for r in self._running.values() if r.job.group_key)
-        saturated = {group for group, count in busy.items() if count >= self.group_limit}
+    async def _claim(self, room: int) -> tuple[int, datetime | None, bool]:
+        """Claim up to `room` due jobs and load what the batch kinds need, in one transaction;
+        start a task for each. When none was due, also when the next one falls due (the wait
+        until then; a job that falls due while others run waits at most the poll interval).
+        And whether due jobs may have been left for want of room in their groups."""
+        busy = self._held_by_group
+        saturated = {group for group, count in busy.items() if count >= self.group_claim_limit}
+        due = None
         async with self.database.transaction() as session:
             claimed = await jobs.claim(
                 session,
                 worker_id=self.id,
-                limit=self.concurrency - len(self._running),
+                limit=room,
                 lease=self.lease,
                 skip_groups=saturated,
-                group_limit=self.group_limit,
+                group_limit=self.group_claim_limit,
                 group_busy=busy,
             )
-        for job in claimed:
-            task = asyncio.create_task(self._execute(job), name=f"takt-job-{job.id}")
-            self._running[job.id] = _Running(job, task)
-        return len(claimed)
-
-    async def _idle_timeout(self) -> float:
-        """Until the next job falls due, at most the poll interval. A due job that could not
-        be claimed (its group is at its limit, or every slot is taken) waits for a freed slot
-        or the poll."""
-        try:
-            async with self.database.transaction(write=False) as session:
+            prepared = await self._load(session, claimed)
+            if not claimed:
                 due = await jobs.next_due_at(session)
-        except Exception:
-            log.exception("could not read the queue", extra={"worker_id": self.id})
-            return self.poll_seconds
+        now = time.monotonic()
+        for job in claimed:
+            held = _Held(job, self.kinds.get(job.kind), prepared.get(job.id), now)
+            self._running[job.id] = held
+            if job.group_key:
+                self._held_by_group[job.group_key] += 1
+            held.task = asyncio.create_task(self._execute(held), name=f"takt-job-{job.id}")
+        full = {job.group_key for job in claimed if job.group_key}
+        left = bool(saturated) or any(
+            self._held_by_group[group] >= self.group_claim_limit for group in full
+        )
+        return len(claimed), due, left
+
+    async def _load(self, session: AsyncSession, claimed: list[Job]) -> dict[str, Any]:
+        """What each batch kind prepares for its claimed jobs, by job id."""
+        by_kind: dict[str, list[Job]] = {}
+        for job in claimed:
+            kind = self.kinds.get(job.kind)
+            if kind is not None and kind.batch is not None:
+                by_kind.setdefault(kind.name, []).append(job)
+        prepared: dict[str, Any] = {}
+        for name, of_kind in by_kind.items():
+            batch = self.kinds[name].batch
+            assert batch is not None
+            prepared.update(await batch.load(session, self.context, of_kind))
+        return prepared
+
+    def _until(self, due: datetime | None) -> float:
+        """Seconds to wait for the next job due at `due`, at most the poll interval. A due job
+        that could not be claimed (its group is at its limit, or every slot is taken) waits for
+        freed slots or the poll."""
         if due is None:
             return self.poll_seconds
         until = (due - utcnow()).total_seconds()
@@ -254,67 +350,176 @@ class Worker:
 
     # Running a job -------------------------------------------------------------------------
 
-    async def _execute(self, job: Job) -> None:
+    async def _execute(self, held: _Held) -> None:
+        """Run the attempt (in its group's turn) and hand its outcome to the recorder. A
+        cancellation (shutdown) goes through: the job is released, not failed."""
         started = time.monotonic()
         try:
-            error, retry_at, outcome = await self._attempt(job)
-            self._running[job.id].recording = True
-            await self._record(job, error, retry_at)
-            if self.metrics is not None:
-                self.metrics.job_ran(job.kind, outcome, time.monotonic() - started)
-        finally:
-            self._running.pop(job.id, None)
-            self._slot_freed.set()
+            finished = await self._attempt(held)
+        except Exception:
+            # The worker's own failure, not the job's: leave the job to its lease.
+            log.exception(
+                "could not run a job; it runs again after its lease", extra=self._about(held.job)
+            )
+            self._forget(held)
+            return
+        finished.seconds = time.monotonic() - started
+        held.recording = True
+        self._finished.append(finished)
+        self._finished_ready.set()
 
-    async def _attempt(self, job: Job) -> tuple[str | None, datetime | None, Outcome]:
-        """Run the job once: (error or None, when to try again or None for never, outcome).
-        A cancellation (shutdown) goes through: the job is released, not failed."""
-        kind = self.kinds.get(job.kind)
+    async def _attempt(self, held: _Held) -> _Finished:
+        job, kind = held.job, held.kind
         if kind is None:
-            return f"no handler for job kind {job.kind!r} in this worker", None, "dead"
+            error = f"no handler for job kind {job.kind!r} in this worker"
+            return _Finished(held, error=error, outcome="dead")
         most = min(kind.max_attempts, job.max_attempts)
         if job.attempts > most:
             # Claimed again and again without an outcome: its worker died each time (it may
             # be what kills them). Never run it again by itself.
             error = f"claimed {job.attempts} times without finishing; its worker stopped each time"
-            return error, None, "dead"
-        deadline = asyncio.timeout(kind.timeout_seconds)
-        try:
-            async with deadline:
-                await kind.run(self.context, job)
-        except RetryJob as exc:
-            # The handler's own time, while attempts remain: no job runs more than its most.
-            if exc.at is None or job.attempts >= most:
-                return str(exc), None, "dead"
-            return str(exc), exc.at, "retried"
-        except Exception as exc:
-            if isinstance(exc, TimeoutError) and deadline.expired():
-                error = f"timed out after {kind.timeout_seconds:g} s"
-                log.warning("job timed out", extra=self._about(job, error))
-            else:
-                error = f"{type(exc).__name__}: {exc}"
-                log.warning("job failed", exc_info=True, extra=self._about(job, error))
-        else:
-            return None, None, "succeeded"
-        if job.attempts >= most:
-            return error, None, "dead"
-        return error, utcnow() + timedelta(seconds=kind.backoff(job.attempts)), "retried"
-
-    async def _record(self, job: Job, error: str | None, retry_at: datetime | None) -> None:
-        try:
-            async with self.database.transaction() as session:
-                if error is None:
-                    held = await jobs.complete(session, job.id, self.id)
+            return _Finished(held, error=error, outcome="dead")
+        async with self._turn(job.group_key):
+            if kind.batch is not None and time.monotonic() - held.claimed_at > STALE_AFTER_SECONDS:
+                async with self.database.transaction(write=False) as session:
+                    loaded = await kind.batch.load(session, self.context, [job])
+                    held.prepared = loaded.get(job.id)
+            deadline = asyncio.timeout(kind.timeout_seconds)
+            try:
+                async with deadline:
+                    if kind.batch is not None:
+                        result = await kind.batch.run(self.context, job, held.prepared)
+                        return _Finished(held, settle=True, result=result)
+                    await kind.run(self.context, job)
+            except RetryJob as exc:
+                # The handler's own time, while attempts remain: no job runs more than its most.
+                if exc.at is None or job.attempts >= most:
+                    return _Finished(held, error=str(exc), outcome="dead")
+                return _Finished(held, error=str(exc), retry_at=exc.at, outcome="retried")
+            except Exception as exc:
+                if isinstance(exc, TimeoutError) and deadline.expired():
+                    error = f"timed out after {kind.timeout_seconds:g} s"
+                    log.warning("job timed out", extra=self._about(job, error))
                 else:
-                    state = await jobs.fail(session, job, self.id, error=error, retry_at=retry_at)
-                    held = state is not None
-        except Exception:
-            log.exception("could not record a job's outcome; it runs again after its lease")
+                    error = f"{type(exc).__name__}: {exc}"
+                    log.warning("job failed", exc_info=True, extra=self._about(job, error))
+            else:
+                return _Finished(held)
+        if job.attempts >= most:
+            return _Finished(held, error=error, outcome="dead")
+        retry_at = utcnow() + timedelta(seconds=kind.backoff(job.attempts))
+        return _Finished(held, error=error, retry_at=retry_at, outcome="retried")
+
+    def _turn(self, group: str | None) -> AbstractAsyncContextManager[Any]:
+        """The group's turn: at most `group_limit` of its jobs run at once in this worker."""
+        if not group:
+            return nullcontext()
+        turn = self._group_turns.get(group)
+        if turn is None:
+            turn = self._group_turns[group] = asyncio.Semaphore(self.group_limit)
+        return turn
+
+    def _forget(self, held: _Held) -> None:
+        """The job is no longer this worker's to hold (its outcome is written, or left to its
+        lease): its slot frees."""
+        if self._running.pop(held.job.id, None) is None:
             return
-        if not held:
-            log.warning("job was taken over after its lease ran out", extra=self._about(job))
-        elif error is not None and retry_at is None:
-            log.error("job is dead", extra=self._about(job, error))
+        group = held.job.group_key
+        if group:
+            self._held_by_group[group] -= 1
+            if self._held_by_group[group] <= 0:
+                del self._held_by_group[group]
+                self._group_turns.pop(group, None)
+        self._slot_freed.set()
+
+    # Recording outcomes --------------------------------------------------------------------
+
+    async def _record_loop(self) -> None:
+        """Write the outcomes that finished, all that are waiting in one transaction, until
+        told to stop and nothing is left (what finishes during a write goes in the next)."""
+        while True:
+            if not self._finished:
+                if self._recorder_stop.is_set():
+                    return
+                await _wait_any((self._finished_ready, self._recorder_stop), self.poll_seconds)
+                continue
+            await self._linger()
+            batch, self._finished = self._finished, []
+            self._finished_ready.clear()
+            try:
+                await self._record(batch)
+            finally:
+                for finished in batch:
+                    self._forget(finished.held)
+
+    async def _linger(self) -> None:
+        """While other held jobs still run, wait for them a little (at most
+        `RECORD_LINGER_SECONDS`), so that one write takes the outcomes of jobs that finish
+        together: a batch claimed together is mostly written together."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + RECORD_LINGER_SECONDS
+        while not self._recorder_stop.is_set():
+            left = deadline - loop.time()
+            if left <= 0 or not any(not h.recording for h in self._running.values()):
+                return
+            self._finished_ready.clear()
+            await _wait_any((self._finished_ready, self._recorder_stop), left)
+
+    async def _record(self, batch: list[_Finished]) -> None:
+        try:
+            await self._write(batch)
+        except Exception:
+            if len(batch) == 1:
+                log.exception(
+                    "could not record a job's outcome; it runs again after its lease",
+                    extra=self._about(batch[0].held.job),
+                )
+                return
+            # One at a time, so that what sank the batch sinks only its own job.
+            log.warning(
+                "could not record a batch of outcomes; recording them one by one", exc_info=True
+            )
+            for finished in batch:
+                await self._record([finished])
+            return
+        if self.metrics is not None:
+            for finished in batch:
+                self.metrics.job_ran(finished.held.job.kind, finished.outcome, finished.seconds)
+
+    async def _write(self, batch: list[_Finished]) -> None:
+        """In one transaction: each batch kind's `settle` of its attempts, then every job's
+        outcome (deleted, ready again later, or dead)."""
+        async with self.database.transaction() as session:
+            to_settle: dict[str, list[_Finished]] = {}
+            for finished in batch:
+                if finished.settle:
+                    to_settle.setdefault(finished.held.job.kind, []).append(finished)
+            for name, of_kind in to_settle.items():
+                kind = self.kinds[name]
+                assert kind.batch is not None
+                verdicts = await kind.batch.settle(
+                    session,
+                    self.context,
+                    [Attempted(f.held.job, f.held.prepared, f.result) for f in of_kind],
+                )
+                for finished in of_kind:
+                    _apply(finished, kind, verdicts.get(finished.held.job.id))
+            done = [f.held.job.id for f in batch if f.error is None]
+            held = await jobs.complete_many(session, done, self.id)
+            for finished in batch:
+                job = finished.held.job
+                if finished.error is not None:
+                    state = await jobs.fail(
+                        session, job, self.id, error=finished.error, retry_at=finished.retry_at
+                    )
+                    if state is not None:
+                        held.add(job.id)
+        for finished in batch:
+            job = finished.held.job
+            if job.id not in held:
+                log.warning("job was taken over after its lease ran out", extra=self._about(job))
+            elif finished.outcome == "dead":
+                log.error("job is dead", extra=self._about(job, finished.error))
 
     def _about(self, job: Job, error: str | None = None) -> dict[str, object]:
         about: dict[str, object] = {
@@ -378,3 +583,17 @@ class Worker:
 
 def _kind_list(kinds: Mapping[str, JobKind] | Iterable[JobKind]) -> list[JobKind]:
     return list(kinds.values()) if isinstance(kinds, Mapping) else list(kinds)
+
+
+def _apply(finished: _Finished, kind: JobKind, verdict: Verdict) -> None:
+    """A batch kind's verdict on one job, within the attempts it has: succeeded, again at the
+    time chosen, or dead."""
+    if verdict is None:
+        return
+    finished.error = verdict.error
+    most = min(kind.max_attempts, finished.held.job.max_attempts)
+    if verdict.retry_at is None or finished.held.job.attempts >= most:
+        finished.outcome = "dead"
+    else:
+        finished.retry_at = verdict.retry_at
+        finished.outcome = "retried"

@@ -1,0 +1,1 @@
+"""Delivery: linked repositories, pull requests, reviews, commits and their links to items."""

@@ -1,0 +1,1 @@
+"""Inbound GitHub and GitLab webhooks: signature checks, the inbox, and payload parsers."""

@@ -1,0 +1,152 @@
+"""Reading a provider's JSON payload defensively: each getter checks the type of what it takes
+and raises `WrongShape` naming the field, so a payload that is JSON but not the shape its event
+says is recorded as failed with that reason (never a 500). Optional objects may be missing or
+null; text may be null where providers send null (a pull request without a description)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from takt.delivery.facts import PullRequestChange, PushFacts
+
+
+class WrongShape(ValueError):
+    """The payload is JSON but not the shape its event says."""
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """A delivery Takt accepts and does nothing with, and why."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """What a parser made of a delivery: the action it reports (for the inbox), the
+    repository's full name in the payload, and what to record (or why nothing)."""
+
+    action: str | None
+    repository: str | None
+    outcome: PullRequestChange | PushFacts | Ignored
+
+
+Json = dict[str, Any]
+
+
+def _at(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def obj(data: Json, key: str, path: str = "") -> Json:
+    value = data.get(key)
+    if not isinstance(value, dict):
+        raise WrongShape(f"`{_at(path, key)}` must be an object")
+    return value
+
+
+def opt_obj(data: Json, key: str, path: str = "") -> Json | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise WrongShape(f"`{_at(path, key)}` must be an object or null")
+    return value
+
+
+def array(data: Json, key: str, path: str = "") -> list[Any]:
+    value = data.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise WrongShape(f"`{_at(path, key)}` must be an array")
+    return value
+
+
+def objects(data: Json, key: str, path: str = "") -> list[Json]:
+    found = array(data, key, path)
+    for index, value in enumerate(found):
+        if not isinstance(value, dict):
+            raise WrongShape(f"`{_at(path, key)}[{index}]` must be an object")
+    return found
+
+
+def text(data: Json, key: str, path: str = "") -> str:
+    value = data.get(key)
+    if not isinstance(value, str):
+        raise WrongShape(f"`{_at(path, key)}` must be a string")
+    return value
+
+
+def opt_text(data: Json, key: str, path: str = "") -> str | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise WrongShape(f"`{_at(path, key)}` must be a string or null")
+    return value
+
+
+def integer(data: Json, key: str, path: str = "") -> int:
+    value = data.get(key)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise WrongShape(f"`{_at(path, key)}` must be an integer")
+    if not 0 <= value < 2**53:
+        raise WrongShape(f"`{_at(path, key)}` is out of range")
+    return value
+
+
+def opt_int(data: Json, key: str, path: str = "") -> int | None:
+    if data.get(key) is None:
+        return None
+    return integer(data, key, path)
+
+
+def opt_bool(data: Json, key: str, path: str = "") -> bool | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        raise WrongShape(f"`{_at(path, key)}` must be true or false")
+    return value
+
+
+def ident(data: Json, key: str, path: str = "") -> str | None:
+    """An id providers send as a number or a string."""
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise WrongShape(f"`{_at(path, key)}` must be a number or a string")
+    return str(value)[:64]
+
+
+def parse_time(value: str) -> datetime:
+    """ISO 8601 (`2019-05-15T15:20:33Z`, `2012-01-03T23:36:29+02:00`) or GitLab's
+    `2015-05-17 18:21:36 UTC`; a time without a zone is UTC."""
+    cleaned = value.strip()
+    if cleaned.endswith(" UTC"):
+        cleaned = cleaned[:-4] + "+00:00"
+    moment = datetime.fromisoformat(cleaned)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def timestamp(data: Json, key: str, path: str = "") -> datetime:
+    found = opt_timestamp(data, key, path)
+    if found is None:
+        raise WrongShape(f"`{_at(path, key)}` must be a timestamp")
+    return found
+
+
+def opt_timestamp(data: Json, key: str, path: str = "") -> datetime | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise WrongShape(f"`{_at(path, key)}` must be a timestamp string")
+    try:
+        return parse_time(value)
+    except ValueError as exc:
+        raise WrongShape(f"`{_at(path, key)}` is not a timestamp: {value[:40]!r}") from exc

@@ -1,0 +1,1 @@
+"""Retrospectives: phases, anonymous cards, groups, budgeted votes, action items, evidence cards."""

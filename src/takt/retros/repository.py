@@ -1,0 +1,349 @@
+"""Every query of retrospectives: the retro in a path, lists, its cards, groups and vote counts,
+the locks its writes take, its action items with their work items, and the sprint's blockers
+its evidence cards name."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, bindparam, case, func, null, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from takt.auth.models import User
+from takt.blockers import repository as blockers_repo
+from takt.blockers.models import Blocker
+from takt.blockers.repository import BlockerRow
+from takt.items.models import Item
+from takt.projects.models import Project
+from takt.projects.repository import ChildFinder
+from takt.retros.models import Retro, RetroAction, RetroCard, RetroGroup, RetroVote
+from takt.workflow.models import Status
+
+Facilitator = aliased(User, name="facilitator")
+Author = aliased(User, name="author")
+Assignee = aliased(User, name="assignee")
+
+# The retro of a `/retros/{retro_id}` path with its project and facilitator
+# (`projects.service.load_in_project`): one statement.
+RETRO_BY_ID = ChildFinder[Retro](
+    lambda: (
+        select(Retro, Project, Facilitator)
+        .join(Project, Project.id == Retro.project_id)
+        .outerjoin(Facilitator, Facilitator.id == Retro.facilitator_id)
+        .where(Retro.id == bindparam("retro_id"))
+    ),
+    param="retro_id",
+)
+
+
+def retros_of(
+    project_id: str, *, phase: str | None = None, sprint_id: str | None = None
+) -> Select[tuple[Retro, User]]:
+    """The project's retros with their facilitators (a statement to page)."""
+    stmt = (
+        select(Retro, Facilitator)
+        .outerjoin(Facilitator, Facilitator.id == Retro.facilitator_id)
+        .where(Retro.project_id == project_id)
+    )
+    if phase is not None:
+        stmt = stmt.where(Retro.phase == phase)
+    if sprint_id is not None:
+        stmt = stmt.where(Retro.sprint_id == sprint_id)
+    return stmt  # type: ignore[return-value]
+
+
+async def latest_retro_id(session: AsyncSession, project_id: str) -> str | None:
+    """The project's newest retro (the "previous retro" of the one being created)."""
+    return await session.scalar(
+        select(Retro.id)
+        .where(Retro.project_id == project_id)
+        .order_by(Retro.created_at.desc(), Retro.id.desc())
+        .limit(1)
+    )
+
+
+async def user_by_id(session: AsyncSession, user_id: str) -> User | None:
+    return await session.get(User, user_id)
+
+
+def _postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+async def phase_with_group(
+    session: AsyncSession, retro_id: str, group_id: str | None
+) -> tuple[str, bool]:
+    """The retro's phase as committed now, and whether `group_id` is one of its groups, in one
+    statement that holds the retro's row in share mode until the transaction ends.
+
+    Votes and card edits share the row, so many run at once; advancing the phase locks it
+    exclusively (`claim`), so it waits for them, and they wait for it and then see the new
+    phase. SQLite's write transactions already run one at a time (BEGIN IMMEDIATE)."""
+    found = RetroGroup.id if group_id is not None else null()
+    stmt: Select[Any, Any] = select(Retro.phase, found).where(Retro.id == retro_id)
+    if group_id is not None:
+        stmt = stmt.outerjoin(
+            RetroGroup, and_(RetroGroup.id == group_id, RetroGroup.retro_id == Retro.id)
+        )
+    if _postgres(session):
+        stmt = stmt.with_for_update(of=Retro, read=True)
+    row = (await session.execute(stmt)).one()
+    return row[0], row[1] is not None
+
+
+# Cards -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CardRow:
+    """A card and, in a retro that is not anonymous, its author."""
+
+    card: RetroCard
+    author: User | None = None
+
+
+async def cards_of(session: AsyncSession, retro_id: str, *, with_authors: bool) -> list[CardRow]:
+    """The retro's cards, oldest first; their authors' accounts only when asked for (never
+    for an anonymous retro)."""
+    if not with_authors:
+        cards = await session.scalars(
+            select(RetroCard)
+            .where(RetroCard.retro_id == retro_id)
+            .order_by(RetroCard.created_at, RetroCard.id)
+        )
+        return [CardRow(card) for card in cards]
+    rows = await session.execute(
+        select(RetroCard, Author)
+        .outerjoin(Author, Author.id == RetroCard.author_id)
+        .where(RetroCard.retro_id == retro_id)
+        .order_by(RetroCard.created_at, RetroCard.id)
+    )
+    return [CardRow(card, author) for card, author in rows]
+
+
+async def card_in(session: AsyncSession, retro_id: str, card_id: str) -> RetroCard | None:
+    return await session.scalar(
+        select(RetroCard).where(RetroCard.id == card_id, RetroCard.retro_id == retro_id)
+    )
+
+
+async def author_of(session: AsyncSession, card: RetroCard) -> User | None:
+    return await session.get(User, card.author_id) if card.author_id else None
+
+
+async def count_cards(session: AsyncSession, retro_id: str) -> int:
+    count = await session.scalar(
+        select(func.count()).select_from(RetroCard).where(RetroCard.retro_id == retro_id)
+    )
+    return int(count or 0)
+
+
+async def card_groups(session: AsyncSession, retro_id: str) -> dict[str, str | None]:
+    """{card id: its group id} of every card of the retro, oldest card first."""
+    rows = await session.execute(
+        select(RetroCard.id, RetroCard.group_id)
+        .where(RetroCard.retro_id == retro_id)
+        .order_by(RetroCard.created_at, RetroCard.id)
+    )
+    return {str(card_id): group_id for card_id, group_id in rows}
+
+
+async def cards_by_id(session: AsyncSession, retro_id: str, ids: Sequence[str]) -> list[RetroCard]:
+    return list(
+        await session.scalars(
+            select(RetroCard).where(RetroCard.retro_id == retro_id, RetroCard.id.in_(ids))
+        )
+    )
+
+
+async def ungrouped_cards(session: AsyncSession, retro_id: str) -> list[RetroCard]:
+    """Participants' cards outside any group, oldest first (evidence cards stay outside)."""
+    return list(
+        await session.scalars(
+            select(RetroCard)
+            .where(
+                RetroCard.retro_id == retro_id,
+                RetroCard.kind == "card",
+                RetroCard.group_id.is_(None),
+            )
+            .order_by(RetroCard.created_at, RetroCard.id)
+        )
+    )
+
+
+# Groups ----------------------------------------------------------------------------------------
+
+
+async def groups_of(session: AsyncSession, retro_id: str) -> list[RetroGroup]:
+    return list(
+        await session.scalars(
+            select(RetroGroup).where(RetroGroup.retro_id == retro_id).order_by(RetroGroup.position)
+        )
+    )
+
+
+async def group_in(session: AsyncSession, retro_id: str, group_id: str) -> RetroGroup | None:
+    return await session.scalar(
+        select(RetroGroup).where(RetroGroup.id == group_id, RetroGroup.retro_id == retro_id)
+    )
+
+
+async def groups_by_id(
+    session: AsyncSession, retro_id: str, ids: Sequence[str]
+) -> list[RetroGroup]:
+    return list(
+        await session.scalars(
+            select(RetroGroup).where(RetroGroup.retro_id == retro_id, RetroGroup.id.in_(ids))
+        )
+    )
+
+
+async def group_stats(session: AsyncSession, retro_id: str) -> tuple[int, int]:
+    """(how many groups the retro has, the next free position)."""
+    count, top = (
+        await session.execute(
+            select(func.count(), func.max(RetroGroup.position)).where(
+                RetroGroup.retro_id == retro_id
+            )
+        )
+    ).one()
+    return int(count or 0), int(top if top is not None else -1) + 1
+
+
+# Votes -----------------------------------------------------------------------------------------
+
+
+async def vote_counts(
+    session: AsyncSession, retro_id: str, voter_id: str, group_id: str
+) -> tuple[int, int, int]:
+    """(votes of the voter in the retro, the voter's votes on the group, votes of everyone in
+    the retro), in one statement."""
+    mine = RetroVote.voter_id == voter_id
+    row = (
+        await session.execute(
+            select(
+                func.count(case((mine, 1))),
+                func.count(case((and_(mine, RetroVote.group_id == group_id), 1))),
+                func.count(),
+            ).where(RetroVote.retro_id == retro_id)
+        )
+    ).one()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+async def votes_cast(session: AsyncSession, retro_id: str) -> int:
+    count = await session.scalar(
+        select(func.count()).select_from(RetroVote).where(RetroVote.retro_id == retro_id)
+    )
+    return int(count or 0)
+
+
+async def tallies(session: AsyncSession, retro_id: str) -> dict[str, int]:
+    """{group id: votes on it} (groups without votes left out)."""
+    rows = await session.execute(
+        select(RetroVote.group_id, func.count())
+        .where(RetroVote.retro_id == retro_id)
+        .group_by(RetroVote.group_id)
+    )
+    return {group_id: int(count) for group_id, count in rows}
+
+
+async def votes_of(session: AsyncSession, retro_id: str, voter_id: str) -> list[RetroVote]:
+    return list(
+        await session.scalars(
+            select(RetroVote)
+            .where(RetroVote.retro_id == retro_id, RetroVote.voter_id == voter_id)
+            .order_by(RetroVote.created_at, RetroVote.id)
+        )
+    )
+
+
+async def vote_of(
+    session: AsyncSession, retro_id: str, voter_id: str, vote_id: str
+) -> RetroVote | None:
+    """The voter's own vote (someone else's is not found)."""
+    return await session.scalar(
+        select(RetroVote).where(
+            RetroVote.id == vote_id,
+            RetroVote.retro_id == retro_id,
+            RetroVote.voter_id == voter_id,
+        )
+    )
+
+
+# Action items ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActionRow:
+    """An action item with its work item as it is now."""
+
+    action: RetroAction
+    item: Item
+    status: Status
+    assignee: User | None
+
+
+async def actions_of(session: AsyncSession, retro_ids: Sequence[str]) -> list[ActionRow]:
+    """The action items of these retros (in the trash or not), oldest first, in one
+    statement."""
+    if not retro_ids:
+        return []
+    rows = await session.execute(
+        select(RetroAction, Item, Status, Assignee)
+        .join(Item, Item.id == RetroAction.item_id)
+        .join(Status, Status.id == Item.status_id)
+        .outerjoin(Assignee, Assignee.id == Item.assignee_id)
+        .where(RetroAction.retro_id.in_(retro_ids))
+        .order_by(RetroAction.created_at, RetroAction.id)
+    )
+    return [ActionRow(*row) for row in rows]
+
+
+async def action_row(session: AsyncSession, action_id: str) -> ActionRow:
+    rows = await session.execute(
+        select(RetroAction, Item, Status, Assignee)
+        .join(Item, Item.id == RetroAction.item_id)
+        .join(Status, Status.id == Item.status_id)
+        .outerjoin(Assignee, Assignee.id == Item.assignee_id)
+        .where(RetroAction.id == action_id)
+    )
+    return ActionRow(*rows.one())
+
+
+# Evidence: the sprint's blockers --------------------------------------------------------------
+
+# A sprint's item ids go into IN lists in chunks of this many (PostgreSQL's bind parameters are
+# counted in 16 bits).
+ID_CHUNK = 5000
+
+
+async def blockers_during(
+    session: AsyncSession,
+    project_id: str,
+    item_ids: Sequence[str],
+    start: datetime,
+    end: datetime,
+    limit: int,
+) -> list[BlockerRow]:
+    """The oldest-raised blockers on these items (outside the trash) that were open at some
+    moment from `start` to `end`, at most `limit`; read through blockers' own statement."""
+    found: list[Any] = []
+    for at in range(0, len(item_ids), ID_CHUNK):
+        stmt = (
+            blockers_repo.blockers_of(project_id)
+            .where(
+                Blocker.item_id.in_(item_ids[at : at + ID_CHUNK]),
+                Blocker.raised_at <= end,
+                or_(Blocker.resolved_at.is_(None), Blocker.resolved_at >= start),
+            )
+            .order_by(Blocker.raised_at, Blocker.id)
+            .limit(limit)
+        )
+        found += list(await session.execute(stmt))
+    found.sort(key=lambda row: (row[0].raised_at, row[0].id))
+    return [BlockerRow.of(row) for row in found[:limit]]
