@@ -204,7 +204,7 @@ def _pull_request(number: int, title: str, opened: datetime, updated: datetime) 
 def deliveries(count: int, anchor: datetime) -> list[tuple[str, bytes]]:
     """(event, body) for `count` deliveries: pull requests opened, asked for review, reviewed
     and approved, in that order, five deliveries a pull request."""
-    found = []
+    found: list[tuple[str, bytes]] = []
     number = 0
     while len(found) < count:
         number += 1
@@ -506,7 +506,7 @@ async def fill_metrics_project(setup: Setup, count: int) -> None:
                         version=1,
                     )
                 )
-            rows = []
+            rows: list[dict[str, Any]] = []
             for n in range(count):
                 opened = end - timedelta(hours=rng.uniform(4, 90 * 24))
                 first = opened + timedelta(hours=rng.expovariate(1 / 6))
@@ -542,6 +542,7 @@ async def fill_metrics_project(setup: Setup, count: int) -> None:
                 await session.execute(insert(PullRequest), rows[start : start + 2000])
         async with db.write_engine.connect() as conn:
             await conn.execute(text("ANALYZE pull_requests"))
+            await conn.commit()
     finally:
         await db.dispose()
 

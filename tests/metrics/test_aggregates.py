@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy import insert, select
@@ -14,6 +15,7 @@ from sqlalchemy import insert, select
 from takt.auth.principal import Principal
 from takt.core.db import Database
 from takt.core.models import new_id
+from takt.core.time import end_of_day
 from takt.delivery.models import PullRequest, Repository
 from takt.metrics import service
 from takt.projects import service as projects
@@ -29,6 +31,7 @@ async def test_sql_and_python_reductions_agree(app: FastAPI, db: Database) -> No
     rng = random.Random(7)
     async with db.transaction() as session:
         project_id = await session.scalar(select(Project.id).where(Project.key == "API"))
+        assert project_id is not None
         repos = [new_id(), new_id(), new_id()]
         for n, repo_id in enumerate(repos):
             await session.execute(
@@ -44,7 +47,7 @@ async def test_sql_and_python_reductions_agree(app: FastAPI, db: Database) -> No
                     version=1,
                 )
             )
-        rows = []
+        rows: list[dict[str, Any]] = []
         for n in range(400):
             opened = END - timedelta(hours=rng.choice([rng.uniform(1, 900), 100.0, 200.0]))
             ready = opened + timedelta(hours=rng.choice([0, 0, 3]))
@@ -85,8 +88,8 @@ async def test_sql_and_python_reductions_agree(app: FastAPI, db: Database) -> No
             assert start is not None
             assert end is not None
             zone = "UTC"
-            since = service.end_of_day(start - timedelta(days=1), zone)
-            until = service.end_of_day(end, zone)
+            since = end_of_day(start - timedelta(days=1), zone)
+            until = end_of_day(end, zone)
             reference = await service._aggregates_of_rows(session, project_id, since, until)
             empty = service._Tally().aggregate()
             assert answer.overall == service.stats_of(reference[None])

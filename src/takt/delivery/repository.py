@@ -514,44 +514,48 @@ async def review_metric_aggregates(
     session: AsyncSession, project_id: str, start: datetime, end: datetime
 ) -> list[dict[str, Any]]:
     """PostgreSQL only: what `review_metric_rows` gives, already reduced by the database per
-    repository and overall (`repository_id` null), with nearest-rank percentiles
-    (`percentile_disc`: the first value whose rank reaches the fraction), so a period of
-    20,000 pull requests sends back a few rows instead of 20,000."""
+    repository and overall (`overall` set), with nearest-rank percentiles (`percentile_disc`:
+    the first value whose rank reaches the fraction), so a period of 20,000 pull requests
+    sends back a few rows instead of 20,000. Each row's durations and size are worked out once,
+    in a subquery; the aggregates only count and sort them."""
     to_review, to_merge, in_period = _review_columns(session, start, end)
-    merged = to_merge.is_not(None)
-    added = func.coalesce(PullRequest.additions, 0) + func.coalesce(PullRequest.deletions, 0)
-    unknown = and_(PullRequest.additions.is_(None), PullRequest.deletions.is_(None))
-    sizes = []
-    lower = -1
-    for name, limit in SIZE_LIMITS:
-        sizes.append(
-            func.count(case((and_(merged, ~unknown, added > lower, added <= limit), 1))).label(name)
-        )
-        lower = limit
-    sizes.append(func.count(case((and_(merged, ~unknown, added > lower), 1))).label("xl"))
-    sizes.append(func.count(case((and_(merged, unknown), 1))).label("unknown"))
-    stmt = (
+    lines = func.coalesce(PullRequest.additions, 0) + func.coalesce(PullRequest.deletions, 0)
+    size = case(
+        (and_(PullRequest.additions.is_(None), PullRequest.deletions.is_(None)), "unknown"),
+        *((lines <= limit, name) for name, limit in SIZE_LIMITS),
+        else_="xl",
+    )
+    rows = (
         select(
-            PullRequest.repository_id,
-            func.grouping(PullRequest.repository_id).label("overall"),
-            func.count(to_review).label("reviewed"),
-            func.percentile_disc(0.5).within_group(to_review).label("review_p50"),
-            func.percentile_disc(0.85).within_group(to_review).label("review_p85"),
-            func.count(to_merge).label("merged"),
-            func.percentile_disc(0.5).within_group(to_merge).label("merge_p50"),
-            func.percentile_disc(0.85).within_group(to_merge).label("merge_p85"),
-            func.coalesce(func.sum(case((merged, PullRequest.review_rounds))), 0).label(
-                "rounds_total"
-            ),
-            func.max(case((merged, PullRequest.review_rounds))).label("rounds_max"),
-            func.count(case((and_(merged, PullRequest.approved.is_(False)), 1))).label(
-                "without_approval"
-            ),
-            *sizes,
+            # Grouped by bytes, not by the locale's collation: ids need no linguistic order.
+            PullRequest.repository_id.collate("C").label("repository_id"),
+            to_review.label("to_review"),
+            to_merge.label("to_merge"),
+            PullRequest.approved.label("approved"),
+            PullRequest.review_rounds.label("rounds"),
+            size.label("size"),
         )
         .where(PullRequest.project_id == project_id, in_period)
-        .group_by(func.grouping_sets(tuple_(PullRequest.repository_id), tuple_()))
+        .subquery()
     )
+    merged = rows.c.to_merge.is_not(None)
+    stmt = select(
+        rows.c.repository_id,
+        func.grouping(rows.c.repository_id).label("overall"),
+        func.count(rows.c.to_review).label("reviewed"),
+        func.percentile_disc(0.5).within_group(rows.c.to_review).label("review_p50"),
+        func.percentile_disc(0.85).within_group(rows.c.to_review).label("review_p85"),
+        func.count(rows.c.to_merge).label("merged"),
+        func.percentile_disc(0.5).within_group(rows.c.to_merge).label("merge_p50"),
+        func.percentile_disc(0.85).within_group(rows.c.to_merge).label("merge_p85"),
+        func.coalesce(func.sum(case((merged, rows.c.rounds))), 0).label("rounds_total"),
+        func.max(case((merged, rows.c.rounds))).label("rounds_max"),
+        func.count(case((and_(merged, rows.c.approved.is_(False)), 1))).label("without_approval"),
+        *(
+            func.count(case((and_(merged, rows.c.size == name), 1))).label(name)
+            for name in (*(name for name, _ in SIZE_LIMITS), "xl", "unknown")
+        ),
+    ).group_by(func.grouping_sets(tuple_(rows.c.repository_id), tuple_()))
     return [dict(row._mapping) for row in await session.execute(stmt)]
 
 
