@@ -466,7 +466,7 @@ async def test_an_escalated_blocker_gives_the_recorded_message(
 def test_an_escalated_blocker_shows_reason_waiting_on_and_raiser_once_the_event_carries_them() -> (
     None
 ):
-    # Built by hand: today's `blocker.escalated` names the blocker, its item and its age only.
+    # Built by hand: text that must be escaped in each part the sweep's payload carries.
     escalated = _envelope(
         BlockerEscalated(id="b1", item_key="API-7", age_working_hours=18.25, threshold_hours=16),
         actor=None,

@@ -566,14 +566,16 @@ def _waiting_on(payload: Any, links: _Links) -> tuple[str, str] | None:
 
 def _blocker_escalated(event: _Event, links: _Links) -> Message | None:
     """An open blocker past the project's threshold, escalated by the worker (no actor)."""
-    data = _parse(BlockerEscalated, event.data)
+    # What it says besides the blocker, its item and its age is read leniently below (events
+    # written before 2026-11-27 lack it): a part that can't be read is left out, not a reason
+    # to send nothing.
+    extras = ("reason", "waiting_on", "raised_by")
+    data = _parse(BlockerEscalated, {k: v for k, v in event.data.items() if k not in extras})
     if data is None:
         return None
     key = _line(data.item_key)
     age = _hours(data.age_working_hours)
     fields: list[str] = []
-    # Not in today's payload (it names the blocker, its item and its age); shown as soon as
-    # the event carries them.
     waiting = _waiting_on(event.data.get("waiting_on"), links)
     if waiting is not None:
         fields.append(f"*Waiting on*\n{waiting[0]}")
