@@ -28,12 +28,17 @@ async def test_the_demo_has_a_closed_retro_with_actions_and_one_in_the_vote_phas
         "scope_change",
     }
     # The went-well cards became groups of their own entering the vote, with no votes.
-    assert [(g["title"], g["votes"], g["rank"]) for g in past["groups"][:4]] == [
+    assert [(g["title"], g["votes"], g["rank"]) for g in past["groups"][:3]] == [
         ("Reviews are slow", 7, 1),
         ("Scope grows mid-sprint", 5, 2),
         ("Nobody owns staging", 3, 3),
-        ("Pairing on the payment adapter saved us days", 0, 4),
     ]
+    # (in an order that says nothing of when their cards were written)
+    assert {(g["title"], g["votes"]) for g in past["groups"][3:]} == {
+        ("Pairing on the payment adapter saved us days", 0),
+        ("The test plan was ready before the first story", 0),
+        ("Designs were reviewed with the whole team", 0),
+    }
     assert all(c["author"] is None for c in past["cards"])
     assert sum(1 for c in past["cards"] if c["mine"]) == 3  # omar's own cards
     assert [a["done"] for a in past["actions"]] == [True, True, False]

@@ -71,13 +71,14 @@ async def add_card(session: AsyncSession, ctx: RetroContext, data: CardCreate) -
     )
     session.add(card)
     await session.flush()
+    hidden = cards_hidden(retro)
     await emit(
         session,
         RetroCardAdded(
             retro_id=retro.id,
-            card_id=card.id,
-            prompt_id=data.prompt_id,
-            text=None if cards_hidden(retro) else card.text,
+            card_id=None if hidden else card.id,
+            prompt_id=None if hidden else card.prompt_id,
+            text=None if hidden else card.text,
         ),
         access.project,
         actor_of(ctx),
@@ -116,18 +117,18 @@ async def update_card(
         changes["prompt_id"] = (card.prompt_id or "", data.prompt_id)
         card.prompt_id = data.prompt_id
     if data.text is not None and data.text != card.text:
-        if not cards_hidden(ctx.retro):
-            changes["text"] = (card.text, data.text)
+        changes["text"] = (card.text, data.text)
         card.text = data.text
     if session.is_modified(card):
         card.updated_at = utcnow()
         await session.flush()
+        hidden = cards_hidden(ctx.retro)
         await emit(
             session,
-            RetroCardUpdated(retro_id=ctx.retro.id, card_id=card.id),
+            RetroCardUpdated(retro_id=ctx.retro.id, card_id=None if hidden else card.id),
             ctx.access.project,
             actor_of(ctx),
-            CardChanges.model_validate(changes),
+            CardChanges.model_validate({} if hidden else changes),
             subject=ctx.retro,
         )
     return await _shown(session, ctx, card)
@@ -141,12 +142,14 @@ async def remove_card(
     card = await _own_card(session, ctx, card_id)
     await require_phase_exclusive(session, ctx, "collect", "group")
     await claim(session, card, if_match)
-    before = await repo.card_groups(session, ctx.retro.id)
+    before = await repo.card_groups(session, ctx.retro)
     await session.delete(card)
     await session.flush()
     await emit(
         session,
-        RetroCardRemoved(retro_id=ctx.retro.id, card_id=card_id),
+        RetroCardRemoved(
+            retro_id=ctx.retro.id, card_id=None if cards_hidden(ctx.retro) else card_id
+        ),
         ctx.access.project,
         actor_of(ctx),
         subject=ctx.retro,
@@ -234,7 +237,7 @@ async def create_group(session: AsyncSession, ctx: RetroContext, data: GroupCrea
     retro = ctx.retro
     await require_phase_exclusive(session, ctx, "group")
     _unique(data.card_ids)
-    before = await repo.card_groups(session, retro.id)
+    before = await repo.card_groups(session, retro)
     _known(data.card_ids, before)
     count, position = await repo.group_stats(session, retro.id)
     if count >= MAX_GROUPS:
@@ -279,7 +282,7 @@ async def update_group(
     group = await _group(session, ctx, group_id)
     await require_phase_exclusive(session, ctx, "group")
     await claim(session, group, if_match)
-    before = await repo.card_groups(session, retro.id)
+    before = await repo.card_groups(session, retro)
     after = dict(before)
     changes: dict[str, object] = {}
     if data.title is not None and data.title != group.title:
@@ -323,7 +326,7 @@ async def remove_group(
     group = await _group(session, ctx, group_id)
     await require_phase_exclusive(session, ctx, "group")
     await claim(session, group, if_match)
-    before = await repo.card_groups(session, ctx.retro.id)
+    before = await repo.card_groups(session, ctx.retro)
     await _place(session, ctx, {c: None for c, g in before.items() if g == group.id})
     await session.delete(group)
     await session.flush()

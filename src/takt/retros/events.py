@@ -53,40 +53,47 @@ class RetroAdvanced(EventData):
     )
 
 
+HIDDEN = (
+    "Null while the collect phase hides cards: others can't read the card yet, and its id or "
+    "prompt would later tie it to the moment it was written (to whoever saw someone write)."
+)
+
+
 class RetroCardAdded(EventData):
-    """A card was added. No author, ever, in an anonymous retro; `text` only when everyone may
-    read the card now (not while the collect phase hides cards)."""
+    """A card was added. No author, ever, in an anonymous retro. While the collect phase hides
+    cards, it says only that a card came: `card_id`, `prompt_id` and `text` are null."""
 
     event_type: ClassVar[str] = "retro.card_added"
     retro_id: str
-    card_id: str
-    prompt_id: str
-    text: str | None = Field(None, description="Absent while others' cards are hidden.")
+    card_id: str | None = Field(description=f"The card. {HIDDEN}")
+    prompt_id: str | None = Field(description=f"The prompt it answers. {HIDDEN}")
+    text: str | None = Field(None, description=f"What it says. {HIDDEN}")
 
 
 class CardChanges(EventChanges):
-    """The fields a `retro.card_updated` event may change, each as `[old, new]` (the text only
-    when everyone may read the card)."""
+    """The fields a `retro.card_updated` event may change, each as `[old, new]`; none while the
+    collect phase hides cards."""
 
     text: tuple[str, str] | None = None
     prompt_id: tuple[str, str] | None = None
 
 
 class RetroCardUpdated(EventData):
-    """Its author changed a card."""
+    """Its author changed a card (while the collect phase hides cards: `card_id` null, and no
+    changes)."""
 
     event_type: ClassVar[str] = "retro.card_updated"
     changes_model: ClassVar[type[EventChanges] | None] = CardChanges
     retro_id: str
-    card_id: str
+    card_id: str | None = Field(description=f"The card. {HIDDEN}")
 
 
 class RetroCardRemoved(EventData):
-    """Its author removed a card."""
+    """Its author removed a card (`card_id` null while the collect phase hides cards)."""
 
     event_type: ClassVar[str] = "retro.card_removed"
     retro_id: str
-    card_id: str
+    card_id: str | None = Field(description=f"The card. {HIDDEN}")
 
 
 class RetroGroupCreated(EventData):

@@ -98,6 +98,25 @@ async def phase_with_group(
 # Cards -----------------------------------------------------------------------------------------
 
 
+def board_order(retro: Retro) -> list[Any]:
+    """The order of a retro's cards wherever they are listed (the board, a group's cards, the
+    groups made of loose cards entering `vote`): the evidence first, in its order. Then the
+    participants' cards: in a retro that names authors, oldest first; in an anonymous one, by
+    prompt and then by id (random), so that neither a card's place nor its neighbours say when
+    it was written (whoever saw someone post at a moment must not find which card it was)."""
+    evidence_first = case((RetroCard.kind == "evidence", 0), else_=1)
+    if not retro.anonymous:
+        return [evidence_first, RetroCard.created_at, RetroCard.id]
+    prompts = [str(p["id"]) for p in retro.prompts]
+    prompt_place = case(
+        {prompt: place for place, prompt in enumerate(prompts)},
+        value=RetroCard.prompt_id,
+        else_=len(prompts),
+    )
+    evidence_time = case((RetroCard.kind == "evidence", RetroCard.created_at), else_=null())
+    return [evidence_first, prompt_place, evidence_time, RetroCard.id]
+
+
 @dataclass(frozen=True)
 class CardRow:
     """A card and, in a retro that is not anonymous, its author."""
@@ -106,21 +125,19 @@ class CardRow:
     author: User | None = None
 
 
-async def cards_of(session: AsyncSession, retro_id: str, *, with_authors: bool) -> list[CardRow]:
-    """The retro's cards, oldest first; their authors' accounts only when asked for (never
-    for an anonymous retro)."""
-    if not with_authors:
+async def cards_of(session: AsyncSession, retro: Retro) -> list[CardRow]:
+    """The retro's cards in `board_order`; their authors' accounts only in a retro that is not
+    anonymous (never read for an anonymous one)."""
+    if retro.anonymous:
         cards = await session.scalars(
-            select(RetroCard)
-            .where(RetroCard.retro_id == retro_id)
-            .order_by(RetroCard.created_at, RetroCard.id)
+            select(RetroCard).where(RetroCard.retro_id == retro.id).order_by(*board_order(retro))
         )
         return [CardRow(card) for card in cards]
     rows = await session.execute(
         select(RetroCard, Author)
         .outerjoin(Author, Author.id == RetroCard.author_id)
-        .where(RetroCard.retro_id == retro_id)
-        .order_by(RetroCard.created_at, RetroCard.id)
+        .where(RetroCard.retro_id == retro.id)
+        .order_by(*board_order(retro))
     )
     return [CardRow(card, author) for card, author in rows]
 
@@ -142,12 +159,12 @@ async def count_cards(session: AsyncSession, retro_id: str) -> int:
     return int(count or 0)
 
 
-async def card_groups(session: AsyncSession, retro_id: str) -> dict[str, str | None]:
-    """{card id: its group id} of every card of the retro, oldest card first."""
+async def card_groups(session: AsyncSession, retro: Retro) -> dict[str, str | None]:
+    """{card id: its group id} of every card of the retro, in `board_order`."""
     rows = await session.execute(
         select(RetroCard.id, RetroCard.group_id)
-        .where(RetroCard.retro_id == retro_id)
-        .order_by(RetroCard.created_at, RetroCard.id)
+        .where(RetroCard.retro_id == retro.id)
+        .order_by(*board_order(retro))
     )
     return {str(card_id): group_id for card_id, group_id in rows}
 
@@ -160,17 +177,17 @@ async def cards_by_id(session: AsyncSession, retro_id: str, ids: Sequence[str]) 
     )
 
 
-async def ungrouped_cards(session: AsyncSession, retro_id: str) -> list[RetroCard]:
-    """Participants' cards outside any group, oldest first (evidence cards stay outside)."""
+async def ungrouped_cards(session: AsyncSession, retro: Retro) -> list[RetroCard]:
+    """Participants' cards outside any group, in `board_order` (evidence cards stay outside)."""
     return list(
         await session.scalars(
             select(RetroCard)
             .where(
-                RetroCard.retro_id == retro_id,
+                RetroCard.retro_id == retro.id,
                 RetroCard.kind == "card",
                 RetroCard.group_id.is_(None),
             )
-            .order_by(RetroCard.created_at, RetroCard.id)
+            .order_by(*board_order(retro))
         )
     )
 

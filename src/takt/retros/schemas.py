@@ -93,7 +93,10 @@ class RetroCreate(Input):
         description="Cards don't name their author, to anyone, ever (fixed at creation).",
     )
     hide_cards_during_collect: bool = Field(
-        True, description="During `collect` each participant sees only their own cards."
+        True,
+        description="During `collect` each participant sees only their own cards. With "
+        "`false`, cards show (live, on the event stream) the moment they are written, so "
+        "whoever watches someone write can tell which card is theirs.",
     )
     vote_budget: Budget = Field(5, description="Votes each participant may cast (1 to 20).")
     max_votes_per_group: Budget = Field(
@@ -230,9 +233,14 @@ class CardRead(BaseModel):
         description="Who wrote it: only in a retro that is not anonymous."
     )
     evidence: EvidenceRead | None = Field(description="Set for evidence cards.")
-    created_at: datetime
-    updated_at: datetime
-    version: int
+    created_at: datetime | None = Field(
+        description="When it was written: null for others' cards of an anonymous retro (the "
+        "moment would say whose it is)."
+    )
+    updated_at: datetime | None = Field(description="When it last changed; null as `created_at`.")
+    version: int | None = Field(
+        description="What `If-Match` takes (only its author changes it); null as `created_at`."
+    )
 
 
 class GroupRead(BaseModel):
@@ -301,7 +309,9 @@ class RetroRead(RetroSummary):
     can_facilitate: bool = Field(description="You may advance it (its creator or an admin).")
     cards: list[CardRead] = Field(
         description="The cards you may see: during `collect` (when it hides cards) only yours "
-        "and the evidence; then all of them."
+        "and the evidence; then all of them. The evidence first; then, in an anonymous retro, "
+        "by prompt and in an order that says nothing of when they were written; otherwise "
+        "oldest first."
     )
     hidden_cards: int = Field(description="Others' cards hidden from you during `collect`.")
     groups: list[GroupRead] = Field(

@@ -221,7 +221,7 @@ async def get_retro(session: AsyncSession, ctx: RetroContext) -> RetroDetail:
     their own cards and the evidence; votes per group only once voting is over; never an
     author in an anonymous retro."""
     retro, viewer = ctx.retro, ctx.viewer_id
-    rows = await repo.cards_of(session, retro.id, with_authors=not retro.anonymous)
+    rows = await repo.cards_of(session, retro)
     hide = cards_hidden(retro)
     shown = [r for r in rows if not (hide and r.card.kind == "card" and r.card.author_id != viewer)]
     members: dict[str, list[str]] = {}
@@ -343,7 +343,7 @@ async def create_retro(
 async def _wrap_ungrouped(session: AsyncSession, retro: Retro) -> int:
     """Entering `vote`: each participant's card outside a group becomes a group of its own
     (titled by the card), so every card can be voted for."""
-    cards = await repo.ungrouped_cards(session, retro.id)
+    cards = await repo.ungrouped_cards(session, retro)
     _, position = await repo.group_stats(session, retro.id)
     for card in cards:
         group = RetroGroup(retro_id=retro.id, title=_title_of(card.text), position=position)

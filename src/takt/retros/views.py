@@ -56,6 +56,10 @@ def card_read(row: CardRow, retro: Retro, viewer_id: str) -> CardRead:
             value=card.value,
             source=card.source or "",
         )
+    mine = card.kind == "card" and card.author_id == viewer_id
+    # When, or how often, an anonymous card was written or changed would tie it to whoever was
+    # seen writing: only its author learns that.
+    timeless = retro.anonymous and card.kind == "card" and not mine
     return CardRead(
         id=card.id,
         retro_id=card.retro_id,
@@ -63,12 +67,12 @@ def card_read(row: CardRow, retro: Retro, viewer_id: str) -> CardRead:
         prompt_id=card.prompt_id,
         text=card.text,
         group_id=card.group_id,
-        mine=card.kind == "card" and card.author_id == viewer_id,
+        mine=mine,
         author=None if retro.anonymous else _person(row.author),
         evidence=evidence,
-        created_at=card.created_at,
-        updated_at=card.updated_at,
-        version=card.version,
+        created_at=None if timeless else card.created_at,
+        updated_at=None if timeless else card.updated_at,
+        version=None if timeless else card.version,
     )
 
 

@@ -34,6 +34,11 @@ class GroupVoteLimitReached(Conflict):
     title = "Votes on this group at the limit"
 
 
+def _voter_lock(retro_id: str, voter_id: str) -> str:
+    """The lock a participant's votes in a retro are decided under, one at a time."""
+    return f"retro-votes:{retro_id}:{voter_id}"
+
+
 @dataclass(frozen=True)
 class CastVote:
     vote: RetroVote
@@ -51,7 +56,7 @@ async def cast_vote(session: AsyncSession, ctx: RetroContext, data: VoteCreate) 
     voter = access.principal.id
     if not await require_phase(session, ctx, "vote", group_id=data.group_id):
         raise ValidationFailed.at("/group_id", "no such group in this retro")
-    await hold_transaction_lock(session, f"retro-votes:{retro.id}:{voter}")
+    await hold_transaction_lock(session, _voter_lock(retro.id, voter))
     mine, on_group, everyone = await repo.vote_counts(session, retro.id, voter, data.group_id)
     if mine >= retro.vote_budget:
         raise VoteBudgetExhausted(f"You have cast all {retro.vote_budget} of your votes.")
@@ -74,13 +79,17 @@ async def cast_vote(session: AsyncSession, ctx: RetroContext, data: VoteCreate) 
 
 
 async def remove_vote(session: AsyncSession, ctx: RetroContext, vote_id: str) -> None:
-    """Take one of your votes back, during `vote`. Someone else's vote is not found."""
+    """Take one of your votes back, during `vote`. Someone else's vote is not found. Under the
+    same lock as `cast_vote` (after the retro's row, in the same order), so the same vote taken
+    back twice at once is taken back once: the second finds it gone (404)."""
     access, retro = ctx.access, ctx.retro
     access.require_write()
-    vote = await repo.vote_of(session, retro.id, access.principal.id, vote_id)
+    voter = access.principal.id
+    await require_phase(session, ctx, "vote")
+    await hold_transaction_lock(session, _voter_lock(retro.id, voter))
+    vote = await repo.vote_of(session, retro.id, voter, vote_id)
     if vote is None:
         raise NotFound("No such vote of yours in this retro.")
-    await require_phase(session, ctx, "vote")
     await session.delete(vote)
     await session.flush()
     await emit(
