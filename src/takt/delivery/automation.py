@@ -4,7 +4,8 @@ settings): a pull request ready for review moves the items it names to the proje
 
 Each move is the item's own change, made through items' service (`item.updated` in the item's
 history, with every rule an edit of the item follows), by the automation's actor: the id
-`takt-automation`, which is no account. An item never moves backwards (an item in review or done
+`takt-automation`, which is no account, so the event says who made it: `reason:
+"review-automation"`. An item never moves backwards (an item in review or done
 stays where it is; a merged pull request doesn't reopen a done item), and a cancelled item is
 left alone. A move an item's rules refuse is skipped, and the delivery is still recorded.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,6 +33,8 @@ log = logging.getLogger("takt.delivery")
 
 SETTING = "review_automation"
 AUTOMATION_ACTOR_ID = "takt-automation"
+# What the item's `item.updated` says made the move (its `reason`).
+REASON: Final = "review-automation"
 # The order items move in; `cancelled` is outside it and never moved.
 FORWARD = ("backlog", "todo", "in_progress", "in_review", "done")
 
@@ -81,7 +85,12 @@ async def advance(
         try:
             async with session.begin_nested():
                 await items_service.update_item(
-                    session, access, item, ItemUpdate(status=target.id), if_match=None
+                    session,
+                    access,
+                    item,
+                    ItemUpdate(status=target.id),
+                    if_match=None,
+                    automation=REASON,
                 )
         except AppError as refused:
             await session.refresh(item)

@@ -40,7 +40,9 @@ from takt.delivery.models import (
     Repository,
     Review,
 )
+from takt.items import pull_request_directory as pr_directory
 from takt.items.models import Item
+from takt.items.pull_request_directory import ItemIdColumn
 from takt.items.repository import LIVE
 from takt.projects.models import Project
 from takt.projects.repository import ChildFinder
@@ -395,6 +397,21 @@ def pull_requests_of(
             PullRequest.waiting_since.is_not(None), PullRequest.waiting_since < waiting_before
         )
     return stmt
+
+
+def pull_request_states_of(item_id: ItemIdColumn) -> Any:
+    """The states of the pull requests that name the item `item_id` (a column of the enclosing
+    statement), joined by `takt.items.pull_request_directory.SEPARATOR`; NULL when none does. A
+    scalar subquery items nests in its item reads (one index probe of `pull_request_items` per
+    item, no statement of its own)."""
+    return (
+        select(func.aggregate_strings(PullRequest.state, pr_directory.SEPARATOR))
+        .select_from(PullRequestItem)
+        .join(PullRequest, PullRequest.id == PullRequestItem.pull_request_id)
+        .where(PullRequestItem.item_id == item_id)
+        .correlate_except(PullRequestItem, PullRequest)
+        .scalar_subquery()
+    )
 
 
 def pull_requests_of_item(item_id: str) -> Select[PullRequest]:

@@ -58,12 +58,19 @@ class ItemCreated(EventData):
 class ItemUpdated(EventData):
     """Fields of a work item changed: `changes` lists each as `[old, new]`. `reason` is set when
     the change came from something else than an edit of the item (`workflow`: its status's
-    category changed or its status was deleted)."""
+    category changed or its status was deleted; `review-automation`: the review automation moved
+    it, and the actor is the automation's id, `takt-automation`, no account)."""
 
     event_type: ClassVar[str] = "item.updated"
     changes_model: ClassVar[type[EventChanges] | None] = ItemChanges
     key: str
-    reason: Literal["workflow"] | None = None
+    reason: Literal["workflow", "review-automation"] | None = Field(
+        None,
+        description="Why, when not an edit of the item by someone: `workflow` (its status was "
+        "recategorised or deleted in the workflow) or `review-automation` (a pull request "
+        "naming the item was opened or merged, and the project's review automation moved it).",
+        examples=["review-automation"],
+    )
 
 
 class ItemDeleted(EventData):

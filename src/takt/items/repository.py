@@ -35,6 +35,7 @@ from sqlalchemy.orm import aliased
 
 from takt.auth.models import User
 from takt.auth.principal import Principal
+from takt.items import pull_request_directory
 from takt.items.models import Comment, Item, ItemLabel, ItemLink
 from takt.projects.models import Project
 from takt.projects.repository import (
@@ -120,6 +121,8 @@ def _shown_columns() -> tuple[Any, ...]:
         Reporter.display_name.label("reporter_display_name"),
         Parent.key.label("parent_key"),
         _label_names_column(),
+        # The pull requests that name the item, asked of delivery through the port.
+        pull_request_directory.directory().states(Item.id).label("pull_request_states"),
     )
 
 

@@ -121,6 +121,32 @@ class ItemUpdate(ItemFields):
     )
 
 
+class PullRequestCounts(BaseModel):
+    """The pull requests that name an item, counted by state."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "draft": 0,
+                    "open": 1,
+                    "approved": 0,
+                    "changes_requested": 0,
+                    "merged": 2,
+                    "closed": 0,
+                }
+            ]
+        }
+    )
+
+    draft: int = Field(ge=0, description="Drafts: not yet ready for review.")
+    open: int = Field(ge=0, description="Ready for review, no verdict standing.")
+    approved: int = Field(ge=0, description="Open with an approving review.")
+    changes_requested: int = Field(ge=0, description="Open with changes requested.")
+    merged: int = Field(ge=0, description="Merged.")
+    closed: int = Field(ge=0, description="Closed without a merge.")
+
+
 class ItemSummary(BaseModel):
     key: str = Field(examples=["API-42"])
     project_key: str
@@ -156,6 +182,12 @@ class ItemSummary(BaseModel):
         description="The ids of the Definition of Ready entries ticked on this item, in the "
         "checklist's order (`PUT /items/{item_key}/readiness` sets them).",
         examples=[["designs-attached"]],
+    )
+    pull_requests: PullRequestCounts = Field(
+        description="How many pull requests name this item (its key in their branch, title or "
+        "description), by state; every state is present, 0 when none is in it (all zeros for an "
+        "item no pull request names). The pull requests themselves: "
+        "`GET /items/{item_key}/pull-requests`."
     )
 
 

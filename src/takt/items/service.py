@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -294,10 +294,13 @@ async def update_item(
     *,
     if_match: str | None,
     reason: str | None = None,
+    automation: Literal["review-automation"] | None = None,
 ) -> Updated:
     """Apply the fields sent; one `item.updated` event lists each change as [old, new]. A move
     between sprints is checked (`sprint_changing`) and recorded (`sprint_changed`, with `reason`,
-    e.g. carry-over) by the sprints, through the hooks of `takt.items.hooks`."""
+    e.g. carry-over) by the sprints, through the hooks of `takt.items.hooks`. `automation` names
+    the automation making the change: the event's `reason` says it, so the item's history tells
+    who moved it (the automation's actor is no account)."""
     access.require_write()
     # The write applies to the current version; 412 only if the client sent If-Match.
     await claim(session, item, if_match)
@@ -309,7 +312,7 @@ async def update_item(
         await session.flush()
         await emit(
             session,
-            ItemUpdated(key=item.key),
+            ItemUpdated(key=item.key, reason=automation),
             access.project,
             access.principal,
             ItemChanges.model_validate(changes),

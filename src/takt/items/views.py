@@ -11,6 +11,7 @@ from takt.auth.principal import Account
 from takt.auth.schemas import UserSummary
 from takt.items import repository as repo
 from takt.items.models import PRIORITIES, Item
+from takt.items.pull_request_directory import summary as pull_request_summary
 from takt.items.readiness import DorIds, assess, dor_ids
 from takt.items.repository import ItemRow
 from takt.items.service import Created, Updated
@@ -70,6 +71,8 @@ class Shown:
     reporter_display_name: str | None
     parent_key: str | None
     label_names: str | None
+    # The states of the pull requests naming the item (`pull_request_directory.states`).
+    pull_request_states: str | None = None
 
 
 # The columns of `repository.item_rows()`: the item's own, whether it has a description, what
@@ -114,6 +117,7 @@ def summary(row: Sequence[Any], dor: DorIds) -> dict[str, Any]:
         reporter_display_name,
         parent_key,
         label_names,
+        pull_request_states,
     ) = row[:_COUNT]
     missing, checked = assess(dor, estimate, has_description, dor_checked)
     return {
@@ -140,6 +144,7 @@ def summary(row: Sequence[Any], dor: DorIds) -> dict[str, Any]:
         "ready": not missing,
         "missing": missing,
         "dor_checked": checked,
+        "pull_requests": pull_request_summary(pull_request_states),
     }
 
 

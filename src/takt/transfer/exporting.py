@@ -11,6 +11,7 @@ from takt.auth.models import User
 from takt.blockers import repository as blockers_repo
 from takt.blockers.models import Blocker
 from takt.events import repository as events_repo
+from takt.items import readiness
 from takt.items import repository as items_repo
 from takt.items.models import PRIORITIES
 from takt.projects import repository as projects_repo
@@ -58,6 +59,7 @@ async def document(session: AsyncSession, project: Project) -> ExportDocument:
     sprints = await sprints_repo.project_sprints(session, project.id)
     items = await items_repo.project_items(session, project.id)
     key_of = {i.id: i.key for i in items}
+    dor = readiness.of_project(project)
     # A link to an item in the trash waits there with it.
     links = [
         link
@@ -185,6 +187,9 @@ async def document(session: AsyncSession, project: Project) -> ExportDocument:
                 updated_at=i.updated_at,
                 started_at=i.started_at,
                 finished_at=i.finished_at,
+                # Only the ticks that count: an entry since removed from the checklist is not
+                # exported (the import refuses ticks of entries it doesn't have).
+                dor_checked=readiness.assess(dor, i.estimate, True, i.dor_checked)[1],
             )
             for i in items
         ],

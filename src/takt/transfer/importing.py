@@ -40,6 +40,20 @@ def _unique(values: Iterable[str | None], pointer: str, what: str) -> None:
         seen.add(value)
 
 
+def _check_ticks(ticked: list[str], entries: set[str], at: str) -> None:
+    """An item's ticks name entries of the document's Definition of Ready, each once."""
+    seen: set[str] = set()
+    for n, entry_id in enumerate(ticked):
+        if entry_id not in entries:
+            raise ValidationFailed.at(
+                f"{at}/dor_checked/{n}",
+                f"{entry_id!r} is not an entry of the project's Definition of Ready",
+            )
+        if entry_id in seen:
+            raise ValidationFailed.at(f"{at}/dor_checked/{n}", f"{entry_id!r} ticked twice")
+        seen.add(entry_id)
+
+
 def check(doc: ExportDocument) -> None:
     """Everything the document refers to is in it, once: a broken document writes nothing."""
     _unique((s.name for s in doc.statuses), "/document/statuses/{}/name", "status")
@@ -69,6 +83,7 @@ def check(doc: ExportDocument) -> None:
     labels = {lb.name for lb in doc.labels}
     sprints = {s.ref for s in doc.sprints}
     keys = {i.key for i in doc.items}
+    dor_entries = {entry.id for entry in doc.project.settings.definition_of_ready}
     for index, item in enumerate(doc.items):
         at = f"/document/items/{index}"
         if item.status not in statuses:
@@ -80,6 +95,7 @@ def check(doc: ExportDocument) -> None:
             raise ValidationFailed.at(f"{at}/parent_key", "unknown parent")
         if item.sprint is not None and item.sprint not in sprints:
             raise ValidationFailed.at(f"{at}/sprint", "unknown sprint")
+        _check_ticks(item.dor_checked, dor_entries, at)
     _parents_first(doc.items)
     for index, link in enumerate(doc.links):
         if link.source not in keys or link.target not in keys:
@@ -379,6 +395,7 @@ async def write_items(
             return found[0], None
         return None, name
 
+    dor = doc.project.settings.definition_of_ready  # ticks are kept in the checklist's order
     items = []
     for i in _parents_first(doc.items):
         assignee_id, assignee_name = assignee(i.assignee)
@@ -407,6 +424,7 @@ async def write_items(
                 "updated_at": i.updated_at,
                 "started_at": i.started_at,
                 "finished_at": i.finished_at,
+                "dor_checked": [e.id for e in dor if e.id in i.dor_checked],
                 "version": 1,
             }
         )

@@ -19,7 +19,14 @@ from takt.blockers.schemas import BlockerState, PartyName, Reason, WaitingOnKind
 from takt.core.schemas import Input
 from takt.items.ranking import is_valid_rank
 from takt.items.schemas import ItemType, Markdown, Priority, StoredLinkType
-from takt.projects.schemas import ProjectKey, ProjectSettings, Role, WorkingDays
+from takt.projects.schemas import (
+    MAX_DOR_ENTRIES,
+    DorEntryId,
+    ProjectKey,
+    ProjectSettings,
+    Role,
+    WorkingDays,
+)
 from takt.risks.schemas import Level, RiskStatus, RiskTitle
 from takt.sprints.schemas import SprintState
 from takt.standups.schemas import (
@@ -176,6 +183,14 @@ class ItemDoc(Doc):
     updated_at: Instant
     started_at: Instant | None
     finished_at: Instant | None
+    dor_checked: list[DorEntryId] = Field(
+        default_factory=list,
+        max_length=MAX_DOR_ENTRIES,
+        description="The ids of the entries of the project's Definition of Ready "
+        "(`project.settings.definition_of_ready`) ticked on the item, each once; an id that is "
+        "not an entry of it is refused. Left out (documents exported before it): none ticked.",
+        examples=[["designs-attached"]],
+    )
 
 
 class LinkDoc(Doc):
