@@ -308,3 +308,44 @@ async def test_two_workers_settling_batches_of_the_same_webhooks_never_block_eac
     by_webhook = await deliveries_by_webhook(db)
     assert {d.state for d in by_webhook[hooks[0]]} == {"succeeded"}
     assert {d.state for hook in hooks[1:] for d in by_webhook[hook]} == {"pending"}
+
+
+async def test_a_delivery_that_waited_for_its_turn_reads_its_webhook_again_before_the_call(
+    app: FastAPI,
+    db: Database,
+    client: AsyncClient,
+    settings: Settings,
+    receiver: Receiver,
+) -> None:
+    """Two deliveries to one endpoint, one call at a time: the first hangs for a while, and the
+    webhook is disabled meanwhile. The second, claimed with the first, reads its webhook again
+    once its turn comes, and is closed without a call."""
+    people = await team(app, db)
+    receiver.answer("/slow", 200, delay=2.5)
+    webhook_id, _ = await add_webhook(db, settings, await project_id(db), receiver.url("/slow"))
+    for title in ("First", "Second"):
+        await new_item(client, people["ada"], title=title)
+    await relay_all(db)
+    one_at_a_time = engine_settings(settings, worker_poll_seconds=0.1, worker_group_concurrency=1)
+    worker = Worker(db, one_at_a_time, kinds=JOB_KINDS, sweeps=[], pumps=[])
+    worker.start()
+    try:
+        await asyncio.to_thread(receiver.wait_for, "/slow", 1)
+        async with db.transaction() as session:
+            webhook = await session.get(Webhook, webhook_id)
+            assert webhook is not None
+            webhook.enabled = False
+
+        async def both_ended() -> bool:
+            by_webhook = await deliveries_by_webhook(db)
+            return {d.state for d in by_webhook[webhook_id]} <= {"succeeded", "cancelled"}
+
+        deadline = asyncio.get_running_loop().time() + 20
+        while not await both_ended():
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.05)
+    finally:
+        await worker.stop()
+    states = sorted(d.state for d in (await deliveries_by_webhook(db))[webhook_id])
+    assert states == ["cancelled", "succeeded"]
+    assert len(receiver.received("/slow")) == 1  # the second was never sent

@@ -31,10 +31,11 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
+    CompoundSelect,
     Index,
     Integer,
-    Select,
     String,
+    Subquery,
     Table,
     Text,
     and_,
@@ -45,6 +46,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -296,10 +298,6 @@ async def enqueue_many(session: AsyncSession, jobs: list[dict[str, Any]]) -> Non
 # running it).
 _jobs: Table = Job.__table__  # type: ignore[assignment]
 _NOW = bindparam("now", type_=UTCDateTime())
-_DUE = or_(
-    and_(_jobs.c.state == "ready", _jobs.c.run_at <= _NOW),
-    and_(_jobs.c.state == "running", _jobs.c.locked_until < _NOW),
-)
 DIALECTS = ("postgresql", "sqlite")
 
 
@@ -314,29 +312,41 @@ def one_of(
     return column.in_(bindparam(name, expanding=True))
 
 
-_candidates: dict[tuple[bool, bool, str], Select[*tuple[Any, ...]]] = {}
+_candidates: dict[tuple[bool, bool, str], CompoundSelect[*tuple[Any, ...]]] = {}
 
 
-def _candidates_statement(*, kinds: bool, skip: bool, dialect: str) -> Select[*tuple[Any, ...]]:
-    """Due jobs, oldest first, up to `scan` of them; of `kinds` and outside the `skip` groups
-    when asked; on PostgreSQL locked, skipping those another worker holds."""
+def _candidates_statement(
+    *, kinds: bool, skip: bool, dialect: str
+) -> CompoundSelect[*tuple[Any, ...]]:
+    """The oldest `scan` ready jobs whose time has come and the oldest `scan` running ones whose
+    lease ran out, of `kinds` and outside the `skip` groups when asked; on PostgreSQL locked,
+    skipping those another worker holds. Two branches, each an index range scan on (state,
+    run_at) that stops after `scan` rows: one condition with OR would make PostgreSQL read and
+    sort every due job, which for a deep queue cost more than the rest of a batch."""
     key = (kinds, skip, dialect)
     found = _candidates.get(key)
     if found is None:
-        found = (
-            select(_jobs.c.id, _jobs.c.group_key)
-            .where(_DUE)
-            .order_by(_jobs.c.run_at, _jobs.c.id)
-            .limit(bindparam("scan", type_=Integer()))
-        )
-        if kinds:
-            found = found.where(one_of(_jobs.c.kind, "kinds", dialect))
-        if skip:
-            found = found.where(
-                or_(_jobs.c.group_key.is_(None), ~one_of(_jobs.c.group_key, "skip", dialect))
+
+        def oldest(due: ColumnElement[bool]) -> Subquery:
+            branch = (
+                select(_jobs.c.id, _jobs.c.group_key, _jobs.c.run_at)
+                .where(due)
+                .order_by(_jobs.c.run_at, _jobs.c.id)
+                .limit(bindparam("scan", type_=Integer()))
             )
-        if dialect == "postgresql":
-            found = found.with_for_update(skip_locked=True)
+            if kinds:
+                branch = branch.where(one_of(_jobs.c.kind, "kinds", dialect))
+            if skip:
+                branch = branch.where(
+                    or_(_jobs.c.group_key.is_(None), ~one_of(_jobs.c.group_key, "skip", dialect))
+                )
+            if dialect == "postgresql":
+                branch = branch.with_for_update(skip_locked=True)
+            return branch.subquery()
+
+        ready = oldest(and_(_jobs.c.state == "ready", _jobs.c.run_at <= _NOW))
+        expired = oldest(and_(_jobs.c.state == "running", _jobs.c.locked_until < _NOW))
+        found = union_all(select(*ready.c), select(*expired.c))
         _candidates[key] = found
     return found
 
@@ -375,9 +385,10 @@ async def claim(
     already holds of it (`group_busy`), so a worker never claims more of a group than it may
     hold (and never has to give one back).
 
-    Two statements, both built once: the due candidates, locked (on PostgreSQL `FOR UPDATE
-    SKIP LOCKED`: concurrent workers never take the same row, nor wait for each other), and
-    the update of those chosen within their groups' room, which returns them."""
+    Two statements, both built once: the due candidates (`_candidates_statement`), locked on
+    PostgreSQL with `FOR UPDATE SKIP LOCKED`, so concurrent workers never take the same row
+    nor wait for each other; then the update of those chosen within their groups' room, which
+    returns them."""
     now = utcnow()
     # A group's jobs beyond its room are passed over, so look a little further than `limit`.
     scan = limit if group_limit is None else limit * 4
@@ -390,11 +401,15 @@ async def claim(
         params["kinds"] = list(kinds)
     if skip_groups:
         params["skip"] = sorted(skip_groups)
-    candidates = (await session.execute(statement, params)).all()
+    # Oldest first across both branches (the run_at of a job whose lease ran out is when it
+    # first fell due).
+    candidates = sorted(
+        (await session.execute(statement, params)).all(), key=lambda c: (c[2], c[0])
+    )
     busy = group_busy or {}
     taken: Counter[str] = Counter()
     chosen: list[str] = []
-    for job_id, group in candidates:
+    for job_id, group, _run_at in candidates:
         if group is not None and group_limit is not None:
             if taken[group] >= group_limit - busy.get(group, 0):
                 continue

@@ -63,6 +63,8 @@ class _Held:
     # What the kind's batch `load` prepared for it (None for a kind without a batch).
     prepared: Any
     claimed_at: float
+    # When its run began (its group's turn came); None before.
+    started_at: float | None = None
     task: asyncio.Task[None] | None = None
     # Handed to the recorder: a shutdown lets its outcome be written rather than cancel it.
     recording: bool = False
@@ -79,13 +81,15 @@ class _Finished:
     # Set when the kind's batch `settle` decides the outcome from what `run` returned.
     settle: bool = False
     result: Any = None
-    # From the start of its task to its outcome (the metrics' job duration).
+    # From the start of its run to its outcome (the metrics' job duration).
     seconds: float = 0.0
 
 
 # How long the recorder waits at most for held jobs still running to finish before it writes
 # the outcomes waiting (a job's commit-to-delivery latency can grow by as much).
 RECORD_LINGER_SECONDS = 0.02
+# The pause between a wake-up and the look it causes (`Worker._settle_wakeups`).
+WAKE_SETTLE_SECONDS = 0.003
 # A job that waited longer than this for its group's turn reads what its batch prepared again
 # before it runs (a webhook disabled meanwhile is not called).
 STALE_AFTER_SECONDS = 2.0
@@ -278,6 +282,8 @@ class Worker:
                 (woken, self._stopping, self._slot_freed) if for_slots else (woken, self._stopping)
             )
             await _wait_any(waits, timeout)
+            if woken.is_set():
+                await self._settle_wakeups()
 
     async def _claim(self, room: int) -> tuple[int, datetime | None, bool]:
         """Claim up to `room` due jobs and load what the batch kinds need, in one transaction;
@@ -353,7 +359,6 @@ class Worker:
     async def _execute(self, held: _Held) -> None:
         """Run the attempt (in its group's turn) and hand its outcome to the recorder. A
         cancellation (shutdown) goes through: the job is released, not failed."""
-        started = time.monotonic()
         try:
             finished = await self._attempt(held)
         except Exception:
@@ -363,7 +368,7 @@ class Worker:
             )
             self._forget(held)
             return
-        finished.seconds = time.monotonic() - started
+        finished.seconds = time.monotonic() - (held.started_at or held.claimed_at)
         held.recording = True
         self._finished.append(finished)
         self._finished_ready.set()
@@ -380,7 +385,8 @@ class Worker:
             error = f"claimed {job.attempts} times without finishing; its worker stopped each time"
             return _Finished(held, error=error, outcome="dead")
         async with self._turn(job.group_key):
-            if kind.batch is not None and time.monotonic() - held.claimed_at > STALE_AFTER_SECONDS:
+            held.started_at = time.monotonic()
+            if kind.batch is not None and held.started_at - held.claimed_at > STALE_AFTER_SECONDS:
                 async with self.database.transaction(write=False) as session:
                     loaded = await kind.batch.load(session, self.context, [job])
                     held.prepared = loaded.get(job.id)
@@ -453,14 +459,16 @@ class Worker:
                     self._forget(finished.held)
 
     async def _linger(self) -> None:
-        """While other held jobs still run, wait for them a little (at most
-        `RECORD_LINGER_SECONDS`), so that one write takes the outcomes of jobs that finish
-        together: a batch claimed together is mostly written together."""
+        """While other held jobs still run (not those waiting for their group's turn), wait
+        for them a little (at most `RECORD_LINGER_SECONDS`), so that one write takes the
+        outcomes of jobs that finish together: a batch claimed together is mostly written
+        together."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + RECORD_LINGER_SECONDS
         while not self._recorder_stop.is_set():
             left = deadline - loop.time()
-            if left <= 0 or not any(not h.recording for h in self._running.values()):
+            running = (h for h in self._running.values() if h.started_at and not h.recording)
+            if left <= 0 or next(running, None) is None:
                 return
             self._finished_ready.clear()
             await _wait_any((self._finished_ready, self._recorder_stop), left)
@@ -547,6 +555,16 @@ class Worker:
                 continue
             if not more:
                 await _wait_any((woken, self._stopping), self.poll_seconds)
+                if woken.is_set():
+                    await self._settle_wakeups()
+
+    async def _settle_wakeups(self) -> None:
+        """A moment after a wake-up, before looking: a commit of this process wakes it twice,
+        at once and again when PostgreSQL's NOTIFY of the same commit comes back, and the
+        second would cost a look that finds nothing. The wait lets that echo land on the
+        wake-up already spent; anything committed meanwhile is seen by the look that follows
+        (the next waiter is taken before it)."""
+        await _wait_any((self._stopping,), WAKE_SETTLE_SECONDS)
 
     async def _schedule_sweeps(self) -> None:
         """Every few seconds, enqueue each sweep whose slot came and whose `take_slot` this
