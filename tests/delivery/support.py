@@ -24,9 +24,7 @@ from takt.integrations.models import InboundDelivery
 from takt.integrations.signatures import github_signature
 from tests.support import Account
 
-FIXTURES = Path(
-    os.environ.get("TAKT_FIXTURES", Path(__file__).resolve().parents[1] / "fixtures")
-)
+FIXTURES = Path(os.environ.get("TAKT_FIXTURES", Path(__file__).resolve().parents[1] / "fixtures"))
 GITLAB_EVENTS = {
     "merge_request.json": "Merge Request Hook",
     "push.json": "Push Hook",
