@@ -57,8 +57,11 @@ async def _events(db: Database, prefix: str = "webhook.") -> list[Event]:
 
 async def _audit(db: Database) -> list[AuditEntry]:
     async with db.transaction(write=False) as session:
+        # In the order they happened: without an ORDER BY, PostgreSQL may return any order.
         rows = await session.scalars(
-            select(AuditEntry).where(AuditEntry.action.startswith("webhook."))
+            select(AuditEntry)
+            .where(AuditEntry.action.startswith("webhook."))
+            .order_by(AuditEntry.occurred_at)
         )
         return list(rows)
 
