@@ -5,10 +5,13 @@ from takt.blockers import models as blocker_models
 from takt.core import audit, events, idempotency, jobs, ratelimit
 from takt.core.models import Base
 from takt.delivery import models as delivery_models
+from takt.deployments import models as deployment_models
 from takt.estimation import models as estimation_models
+from takt.incidents import models as incident_models
 from takt.integrations import models as integration_models
 from takt.items import models as item_models
 from takt.projects import models as project_models
+from takt.readiness import models as readiness_models
 from takt.retros import models as retro_models
 from takt.risks import models as risk_models
 from takt.sprints import models as sprint_models
@@ -23,15 +26,18 @@ __all__ = [
     "auth_models",
     "blocker_models",
     "delivery_models",
+    "deployment_models",
     "estimation_models",
     "events",
     "idempotency",
+    "incident_models",
     "integration_models",
     "item_models",
     "jobs",
     "metadata",
     "project_models",
     "ratelimit",
+    "readiness_models",
     "retro_models",
     "risk_models",
     "sprint_models",

@@ -13,9 +13,12 @@ from typing import Any
 from takt.blockers import events as blocker_events
 from takt.core.events import EVENT_TYPES, EventData
 from takt.delivery import events as delivery_events
+from takt.deployments import events as deployment_events
 from takt.estimation import events as estimation_events
+from takt.incidents import events as incident_events
 from takt.items import events as item_events
 from takt.projects import events as project_events
+from takt.readiness import events as readiness_events
 from takt.retros import events as retro_events
 from takt.risks import events as risk_events
 from takt.sprints import events as sprint_events
@@ -32,6 +35,9 @@ DOMAIN_EVENT_MODULES = (
     blocker_events,
     standup_events,
     delivery_events,
+    deployment_events,
+    incident_events,
+    readiness_events,
     retro_events,
     estimation_events,
     webhook_events,

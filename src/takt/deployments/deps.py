@@ -1,0 +1,1 @@
+"""FastAPI dependencies of deployments: the resources in its paths, loaded through the visibility rule."""

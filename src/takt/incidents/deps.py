@@ -1,0 +1,1 @@
+"""FastAPI dependencies of incidents: the resources in its paths, loaded through the visibility rule."""
