@@ -1,1 +1,2 @@
-"""FastAPI dependencies of deployments: the resources in its paths, loaded through the visibility rule."""
+"""FastAPI dependencies of deployments: the resources in its paths, loaded through the
+visibility rule."""
