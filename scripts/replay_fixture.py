@@ -10,8 +10,9 @@ file name up to the first dot (`pull_request.opened.json` is a `pull_request` ev
 GitLab's `object_kind` (`merge_request` is a `Merge Request Hook`); `--event` says otherwise.
 `--repository` puts the repository's full name in the payload (Takt ignores deliveries about
 another repository), and each `--set dotted.path=value` changes one field (the value is read as
-JSON when it is JSON: `--set pull_request.number=7`, else as text). Each file gets a new
-delivery id unless `--delivery` gives one (the same id twice is taken once).
+JSON when it is JSON: `--set pull_request.number=7`, else as text; a number picks a list's
+element: `--set builds.0.status=success`). Each file gets a new delivery id unless `--delivery`
+gives one (the same id twice is taken once).
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ def event_of(provider: str, path: Path, payload: dict[str, Any]) -> str:
 
 
 def set_field(payload: dict[str, Any], assignment: str) -> None:
-    """`a.b.c=value`: payload["a"]["b"]["c"] = value (JSON if it parses, else text)."""
+    """`a.b.c=value`: payload["a"]["b"]["c"] = value (JSON if it parses, else text); a number
+    indexes a list (`builds.0.status=success`: the first build's status)."""
     dotted, _, raw = assignment.partition("=")
     if not dotted:
         raise SystemExit(f"--set {assignment!r}: give a dotted.path=value")
@@ -67,10 +69,16 @@ def set_field(payload: dict[str, Any], assignment: str) -> None:
     except json.JSONDecodeError:
         value = raw
     keys = dotted.split(".")
-    target = payload
-    for key in keys[:-1]:
-        target = target.setdefault(key, {})
-    target[keys[-1]] = value
+    target: Any = payload
+    try:
+        for key in keys[:-1]:
+            target = target[int(key)] if isinstance(target, list) else target.setdefault(key, {})
+        if isinstance(target, list):
+            target[int(keys[-1])] = value
+        else:
+            target[keys[-1]] = value
+    except (ValueError, IndexError, AttributeError, TypeError) as exc:
+        raise SystemExit(f"--set {assignment!r}: no such place in the payload ({exc})") from exc
 
 
 def prepared(

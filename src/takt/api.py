@@ -6,12 +6,15 @@ from takt.audit.router import router as audit_router
 from takt.auth.router import router as auth_router
 from takt.blockers.router import router as blockers_router
 from takt.delivery.router import router as delivery_router
+from takt.deployments.router import router as deployments_router
 from takt.estimation.router import router as estimation_router
 from takt.events.router import router as events_router
+from takt.incidents.router import router as incidents_router
 from takt.integrations.router import router as integrations_router
 from takt.items.router import router as items_router
 from takt.metrics.router import router as metrics_router
 from takt.projects.router import router as projects_router
+from takt.readiness.router import router as readiness_router
 from takt.retros.router import router as retros_router
 from takt.risks.router import router as risks_router
 from takt.sprints.router import router as sprints_router
@@ -34,6 +37,9 @@ api_router.include_router(risks_router)
 api_router.include_router(blockers_router)
 api_router.include_router(standups_router)
 api_router.include_router(delivery_router)
+api_router.include_router(readiness_router)
+api_router.include_router(deployments_router)
+api_router.include_router(incidents_router)
 api_router.include_router(retros_router)
 api_router.include_router(estimation_router)
 api_router.include_router(transfer_router)

@@ -88,6 +88,11 @@ class Settings(BaseSettings):
         max_length=500,
         description="Where people reach Takt; links in Slack messages point here.",
     )
+    web_dist: Path = Field(
+        Path("frontend/dist"),
+        description="The built web app (`make web`) served at `/`; a relative path is taken from"
+        " the working directory. Without an `index.html` there, `/` says how to build it.",
+    )
     # The worker (docs/operations in the README)
     embedded_worker: bool = Field(
         True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -42,6 +43,7 @@ from takt.integrations.router import HOOKS_PREFIX
 from takt.integrations.service import MAX_HOOK_BYTES
 from takt.ops.router import bench_router
 from takt.ops.router import router as ops_router
+from takt.ops.web import web_app_fallback
 from takt.transfer.router import IMPORT_PATH
 from takt.wiring import connect as connect_hooks
 from takt.worker.runner import Worker
@@ -73,6 +75,19 @@ TAGS = [
     {
         "name": "delivery",
         "description": "Linked repositories, inbound GitHub and GitLab webhooks, pull requests.",
+    },
+    {
+        "name": "deployments",
+        "description": "Environments (the promotion path), deployments from CI, GitHub and "
+        "GitLab, and what each shipped.",
+    },
+    {
+        "name": "incidents",
+        "description": "Incidents per environment, linked to the deployment that caused them.",
+    },
+    {
+        "name": "readiness",
+        "description": "Is it ready for production? Checks, the project's policy, promotion.",
     },
     {"name": "export and import", "description": "A whole project as one document, and back."},
     {"name": "events", "description": "The event log: every change, pulled by cursor."},
@@ -110,6 +125,7 @@ def build_security(
         login_max_failures=settings.login_max_failures,
         principals=PrincipalCache(settings.principal_cache_seconds),
         login_window_seconds=settings.login_window_seconds,
+        csrf_key=hashlib.sha256(b"takt-csrf:" + secret_key.encode()).digest(),
     )
 
 
@@ -208,6 +224,8 @@ def create_app(
         app.include_router(bench_router)
     app.include_router(api_router)
     install_docs(app)
+    # The web app answers what no route matched (a GET outside the API): takt.ops.web.
+    app.router.default = web_app_fallback(settings.web_dist, app.router.not_found)
 
     # Added last = outermost: the request id and the 500 fallback wrap everything else.
     app.add_middleware(

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from takt.blockers import subscriptions as blockers
 from takt.delivery import subscriptions as delivery
+from takt.deployments import subscriptions as deployments
 from takt.items import subscriptions as items
+from takt.readiness import subscriptions as readiness
 from takt.sprints import subscriptions as sprints
 from takt.workflow import subscriptions as workflow
 
@@ -17,3 +19,5 @@ def connect() -> None:
     sprints.connect()
     blockers.connect()
     delivery.connect()
+    readiness.connect()
+    deployments.connect()

@@ -17,7 +17,10 @@ from httpx import AsyncClient
 from takt.core.db import Database
 from takt.core.routes import operation_names
 from tests.delivery.kit import seed_delivery
+from tests.deployments.kit import seed_deployments
 from tests.estimation.kit import seed_estimation
+from tests.incidents.kit import seed_incidents
+from tests.readiness.kit import seed_readiness
 from tests.retros.kit import seed_retros
 from tests.support import add_member, bearer, make_pat, make_project, make_user, seed_work
 
@@ -78,6 +81,9 @@ async def _seed(app: FastAPI, db: Database) -> dict[str, Any]:
     work |= await seed_delivery(
         app, db, users["padmin"], users["member"], PROJECT_KEY, work["item_key"]
     )
+    work |= await seed_incidents(app, db, users["padmin"], PROJECT_KEY)
+    work |= await seed_deployments(app, db, users["padmin"], PROJECT_KEY, work["item_key"])
+    work |= await seed_readiness(db, PROJECT_KEY)
     callers = {
         "non_member": users["stranger"],
         "viewer": users["viewer"],

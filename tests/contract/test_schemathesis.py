@@ -35,8 +35,11 @@ from takt.core.db import Database
 from takt.main import create_app
 from tests.conftest import empty_all_tables
 from tests.delivery.kit import seed_delivery
+from tests.deployments.kit import seed_deployments
 from tests.estimation.kit import seed_estimation
+from tests.incidents.kit import seed_incidents
 from tests.live import live_server
+from tests.readiness.kit import seed_readiness
 from tests.retros.kit import seed_retros
 from tests.support import add_member, make_pat, make_project, make_user, seed_work
 
@@ -55,6 +58,7 @@ KEEP_RANDOM_PATHS = {
     "delete_risk",
     "delete_webhook",
     "delete_repository",
+    "delete_environment",
 }
 
 
@@ -84,6 +88,9 @@ async def seeded(settings: Settings, server: str) -> AsyncIterator[dict[str, Any
     poker = await seed_estimation(app, database, admin, member, PROJECT_KEY, work["item_key"])
     retros = await seed_retros(app, admin, member, PROJECT_KEY)
     delivery = await seed_delivery(app, database, admin, member, PROJECT_KEY, work["item_key"])
+    incidents = await seed_incidents(app, database, admin, PROJECT_KEY)
+    readiness = await seed_readiness(database, PROJECT_KEY)
+    deployments = await seed_deployments(app, database, admin, PROJECT_KEY, work["item_key"])
     yield {
         "headers": admin.headers,
         "paths": {
@@ -109,6 +116,10 @@ async def seeded(settings: Settings, server: str) -> AsyncIterator[dict[str, Any
             "vote_id": retros["vote_id"],
             "repository_id": delivery["repository_id"],
             "inbound_delivery_id": delivery["inbound_delivery_id"],
+            "incident_id": incidents["incident_id"],
+            "pull_request_id": readiness["pull_request_id"],
+            "environment_id": deployments["environment_id"],
+            "deployment_id": deployments["deployment_id"],
         },
     }
     await empty_all_tables(database)
@@ -230,6 +241,26 @@ BEYOND_THE_SCHEMA = re.compile(
             r"stand-up config",
             r"is not a stand-up day",
             r"is in the future: it is",
+            # Incidents: the project's environments and deployments, and times in order.
+            r"no environment '.*' in this project",
+            r"give the environment, or caused_by_deployment_id",
+            r"not a deployment of this project",
+            r"deployed to another environment than the incident's",
+            r"the same deployment can't cause and fix",
+            r"resolved_at is before opened_at",
+            r"an open incident has no resolved_at",
+            # Readiness: item keys of the project, at most 200 at once, exactly one of ref and
+            # items; a policy's environments (each other than the one it precedes).
+            r"at most 200 items at once",
+            r"the commit links more than",
+            r"an environment can't come before itself",
+            # Deployments: the project's environments, deployments and repositories; rules
+            # across fields.
+            r"not a repository of this project",
+            r"sequence needs pipeline_id",
+            r"finished_at is before started_at",
+            r"a hotfix or a rollback, not both",
+            r"a new deployment can't be rolled back",
         ]
     )
 )

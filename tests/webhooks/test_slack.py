@@ -22,6 +22,8 @@ from takt.core.db import Database
 from takt.core.events import Event, EventChanges, EventData, envelope
 from takt.core.jobs import JobContext
 from takt.core.time import clock_at, utcnow
+from takt.deployments.events import DeploymentFailed, DeploymentSucceeded
+from takt.incidents.events import IncidentOpened, IncidentResolved
 from takt.items.events import ItemChanges, ItemCreated, ItemDeleted, ItemUpdated
 from takt.sprints.events import SprintCompleted, SprintCreated, SprintStarted
 from takt.standups.events import SharedAnswers, StandupSummaryReady
@@ -33,7 +35,9 @@ from tests.support import Account, Probe, add_member, make_user, new_item, team
 PUBLIC_URL = "https://takt.example.com/"  # the trailing slash must not double in links
 EXPECTED = Path(__file__).parent / "slack_expected"
 # Our own links, the only `<…>` a message may hold.
-OWN_LINK = re.compile(r"<https://takt\.example\.com/(items|sprints|projects)/[^|<>]+\|[^<>]*>")
+OWN_LINK = re.compile(
+    r"<https://takt\.example\.com/(items|sprints|projects|deployments|incidents)/[^|<>]+\|[^<>]*>"
+)
 
 
 async def _call(
@@ -493,6 +497,10 @@ def test_only_the_listed_event_types_make_messages() -> None:
         "item.updated",
         "standup.summary_ready",
         "blocker.escalated",
+        "deployment.succeeded",
+        "deployment.failed",
+        "incident.opened",
+        "incident.resolved",
     }
 
 
@@ -727,6 +735,40 @@ def _user_text(min_size: int, max_size: int) -> st.SearchStrategy[str]:
     return st.text(alphabet, min_size=min_size, max_size=max_size)
 
 
+def _deployments_and_incidents(title: str, name: str, username: str) -> list[dict[str, Any]]:
+    """The four messages of deployments and incidents (tests/webhooks/test_slack_deployments.py
+    says what each shows)."""
+    deployment = {
+        "id": "d1",
+        "environment_id": "e1",
+        "environment": name,
+        "environment_type": name,
+        "state": "success",
+        "ref": name,
+        "sha": name,
+        "version": title,
+        "triggered_by": username,
+        "item_keys": [name] * 20,
+    }
+    incident = {
+        "id": "i1",
+        "number": 1,
+        "title": title,
+        "severity": name,
+        "state": "open",
+        "environment_id": "e1",
+        "environment": name,
+        "caused_by_deployment_id": "d1",
+        "fixed_by_deployment_id": "d2",
+    }
+    return [
+        _envelope(DeploymentSucceeded(**deployment, commit_count=3), actor=username),
+        _envelope(DeploymentFailed(**deployment, reason=name), actor=username),
+        _envelope(IncidentOpened(**incident), actor=username),
+        _envelope(IncidentResolved(**incident, resolved_at=name), actor=username),
+    ]
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     title=_user_text(1, 400),
@@ -759,6 +801,7 @@ def test_any_user_text_stays_text_and_within_slack_limits(
         _escalated(
             reason=reason, waiting_on={"kind": "external", "name": name}, raised_by=username
         ),
+        *_deployments_and_incidents(title, name, username),
     ]
     # Every kind of message is here: a new formatter joins this test.
     assert {sent["type"] for sent in envelopes} == slack_event_types()

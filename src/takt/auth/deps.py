@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import replace
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from fastapi import Depends, Request
+from fastapi import Cookie, Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.auth import repository as repo
 from takt.auth.principal import Principal
-from takt.auth.service import Security, pat_needs_touch, resolve_bearer
+from takt.auth.service import (
+    CsrfCheckFailed,
+    Security,
+    csrf_token_valid,
+    pat_needs_touch,
+    resolve_bearer,
+)
 from takt.config import Settings
 from takt.core.audit import ClientContext
 from takt.core.db import Database
@@ -147,3 +155,86 @@ async def get_unlimited_principal(principal: CurrentPrincipal) -> Principal:
 
 
 UnlimitedPrincipal = Annotated[Principal, Depends(get_unlimited_principal)]
+
+
+# The web app's session (docs/web-app.md): the refresh token lives in an HttpOnly cookie sent only
+# to the session endpoints, and a CSRF token the app's script reads from a cookie of its own and
+# sends back as a header (signed double submit, bound to the refresh token).
+REFRESH_COOKIE = "takt_refresh"
+CSRF_COOKIE = "takt_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+SESSION_PATH = "/api/v1/auth/session"
+MAX_CSRF_LENGTH = 200
+
+RefreshCookie = Annotated[
+    str | None,
+    Cookie(
+        alias=REFRESH_COOKIE,
+        max_length=256,
+        description="The web session's refresh token, set by `POST /auth/session` (HttpOnly: "
+        "the browser sends it, no script can read it).",
+    ),
+]
+CsrfCookie = Annotated[
+    str | None,
+    Cookie(
+        alias=CSRF_COOKIE,
+        max_length=MAX_CSRF_LENGTH,
+        description="The session's CSRF token, set next to `takt_refresh` (readable by the app).",
+    ),
+]
+CsrfHeader = Annotated[
+    str | None,
+    Header(
+        alias=CSRF_HEADER,
+        max_length=MAX_CSRF_LENGTH,
+        description="The value of the `takt_csrf` cookie (or the `csrf_token` of the last "
+        "session answer); required whenever the `takt_refresh` cookie is sent.",
+    ),
+]
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def check_same_origin(request: Request) -> None:
+    """403 unless the request may come from Takt's own pages: an `Origin` header, when there is
+    one, names this server (the origin the request was sent to, or `TAKT_PUBLIC_URL`'s), and
+    the browser doesn't call it a request from another site (`Sec-Fetch-Site`)."""
+    origin = request.headers.get("origin")
+    if origin is not None:
+        settings: Settings = request.app.state.settings
+        own = {_origin(str(request.base_url)), _origin(settings.public_url)}
+        if origin.lower() not in own:
+            raise CsrfCheckFailed(f"Requests from {origin[:100]} can't use the web session.")
+    if request.headers.get("sec-fetch-site") in ("cross-site", "same-site"):
+        raise CsrfCheckFailed("The browser says this request comes from another site.")
+
+
+async def get_web_session(
+    request: Request,
+    refresh: RefreshCookie = None,
+    csrf_cookie: CsrfCookie = None,
+    csrf_header: CsrfHeader = None,
+) -> str | None:
+    """The refresh token of the caller's web session, once the request has shown it comes from
+    the web app itself (`check_same_origin`, and an `X-CSRF-Token` header equal to the
+    `takt_csrf` cookie and made for this refresh token), or 403. None without the session
+    cookie: there is nothing a forged request could use."""
+    if refresh is None:
+        return None
+    check_same_origin(request)
+    security: Security = request.app.state.security
+    if not csrf_header or not csrf_cookie:
+        raise CsrfCheckFailed(f"Send the `{CSRF_COOKIE}` cookie's value as `{CSRF_HEADER}`.")
+    if not hmac.compare_digest(csrf_header.encode(), csrf_cookie.encode()):
+        raise CsrfCheckFailed(f"`{CSRF_HEADER}` does not match the `{CSRF_COOKIE}` cookie.")
+    if not csrf_token_valid(security, refresh, csrf_header):
+        raise CsrfCheckFailed("The CSRF token was not issued for this session; sign in again.")
+    return refresh
+
+
+WebSessionCookie = Annotated[str | None, Depends(get_web_session)]
+SameOrigin = Depends(check_same_origin)

@@ -110,6 +110,32 @@ class TokenPair(BaseModel):
     expires_in: int = Field(description="Seconds until the access token expires.", examples=[900])
 
 
+class SessionLogin(Input):
+    """Sign in to the web app with a password (the same check and throttle as `/auth/token`)."""
+
+    username: str = Field(
+        min_length=1, max_length=254, description="Username or email.", examples=["ada"]
+    )
+    password: str = Field(min_length=1, max_length=256, examples=["correct-horse-battery"])
+
+
+class WebSession(BaseModel):
+    """A web session's answer. The refresh token is never in it: it is in the `takt_refresh`
+    cookie, which no script can read."""
+
+    access_token: str = Field(
+        description="JWT for `Authorization: Bearer`; keep it in memory only. Lives 15 minutes: "
+        "get a new one at `POST /auth/session/refresh`."
+    )
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="Seconds until the access token expires.", examples=[900])
+    csrf_token: str = Field(
+        description="Send it as the `X-CSRF-Token` header to the other session endpoints (the "
+        "`takt_csrf` cookie holds the same value). It changes with every refresh.",
+        examples=["q3Zb0m8XhE2k7n1WcYpR2A.8b0zJ5o4tq2W9d3xXl6cS1f0Ew1yU7aHgk2QmVn4rTs"],
+    )
+
+
 class RefreshRequest(Input):
     refresh_token: str = Field(min_length=1, max_length=256)
 

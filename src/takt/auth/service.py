@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -77,6 +81,24 @@ class InvalidCredentials(Unauthorized):
     title = "Invalid credentials"
 
 
+class NoWebSession(Unauthorized):
+    """The web app's session cookie (`takt_refresh`) is missing, or its refresh token is spent,
+    revoked or expired. Sign in again at `POST /api/v1/auth/session`."""
+
+    code = "no-web-session"
+    title = "Not signed in"
+
+
+class CsrfCheckFailed(Forbidden):
+    """A request to the web app's session endpoints must come from Takt's own pages: its
+    `X-CSRF-Token` header must equal the `takt_csrf` cookie (which is bound to the session), and
+    an `Origin` header, when sent, must be this server's own origin. Reload the app; a script on
+    another site can't make these requests."""
+
+    code = "csrf-check-failed"
+    title = "Cross-site request refused"
+
+
 @dataclass(frozen=True)
 class Security:
     """The process-wide security tools a service call needs (built once in create_app)."""
@@ -91,6 +113,8 @@ class Security:
     login_max_failures: int
     login_window_seconds: int
     principals: PrincipalCache
+    # Signs the web app's CSRF tokens (derived from the secret key; see `csrf_token`).
+    csrf_key: bytes
 
 
 def password_problem(username: str, password: str) -> str | None:
@@ -344,6 +368,60 @@ async def logout(session: AsyncSession, presented: str, *, client: ClientContext
         target_type="token_family",
         target_id=token.family_id,
     )
+
+
+def _csrf_mac(security: Security, nonce: str, refresh_token: str) -> str:
+    digest = hmac.new(
+        security.csrf_key, f"{nonce}.{refresh_token}".encode(), hashlib.sha256
+    ).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def csrf_token(security: Security, refresh_token: str) -> str:
+    """The web app's CSRF token for the session holding `refresh_token`: a random nonce and its
+    HMAC together with that refresh token ("signed double submit"). A cookie planted by a
+    neighbouring site can't carry a valid one without the session's refresh token, and every
+    rotation of the refresh token makes a new one."""
+    nonce = secrets.token_urlsafe(16)
+    return f"{nonce}.{_csrf_mac(security, nonce, refresh_token)}"
+
+
+def csrf_token_valid(security: Security, refresh_token: str, presented: str) -> bool:
+    """Whether `presented` was made by `csrf_token` for this refresh token (constant time)."""
+    nonce, _, mac = presented.partition(".")
+    if not nonce or not mac:
+        return False
+    return hmac.compare_digest(mac.encode(), _csrf_mac(security, nonce, refresh_token).encode())
+
+
+async def log_out_everywhere(
+    session: AsyncSession, presented: str, *, client: ClientContext
+) -> int | None:
+    """Revoke every login of the user holding the live refresh token `presented`: every refresh
+    token family, this one included (personal access tokens are separate credentials and stay).
+    Answers how many families were revoked, or None when the token is unknown, spent, revoked
+    or expired (401). Access tokens already issued can't be revoked: they die within their
+    lifetime (15 minutes by default)."""
+    now = utcnow()
+    token = await repo.get_refresh_token(session, hash_secret(presented))
+    if (
+        token is None
+        or token.revoked_at is not None
+        or token.spent_at is not None
+        or token.expires_at <= now
+    ):
+        return None
+    revoked = await repo.revoke_families_of(session, token.user_id, now)
+    await audit(
+        session,
+        "logout.everywhere",
+        client=client,
+        actor_id=token.user_id,
+        target_type="user",
+        target_id=token.user_id,
+        details={"sessions_revoked": revoked},
+    )
+    return revoked
 
 
 async def resolve_bearer(session: AsyncSession, security: Security, bearer: str) -> Principal:

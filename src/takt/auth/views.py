@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from takt.auth.models import PersonalAccessToken, User
 from takt.auth.principal import Account
-from takt.auth.schemas import TokenRead, UserRead
+from takt.auth.schemas import TokenPair, TokenRead, UserRead, WebSession
 
 
 def user_read(user: User | Account) -> UserRead:
@@ -31,4 +31,15 @@ def token_read(pat: PersonalAccessToken) -> TokenRead:
         created_at=pat.created_at,
         expires_at=pat.expires_at,
         last_used_at=pat.last_used_at,
+    )
+
+
+def web_session_read(pair: TokenPair, csrf_token: str) -> WebSession:
+    """A login's tokens as the web app gets them: everything but the refresh token, which goes
+    into its HttpOnly cookie."""
+    return WebSession(
+        access_token=pair.access_token,
+        token_type=pair.token_type,
+        expires_in=pair.expires_in,
+        csrf_token=csrf_token,
     )

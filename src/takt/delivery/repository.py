@@ -612,3 +612,114 @@ async def waiting_authored_by(
         .limit(limit)
     )
     return [(pr, key) for pr, key in rows.all()]
+
+
+# What deployments read (what a deployment shipped) ------------------------------------------------
+
+
+async def repository_in_project(
+    session: AsyncSession, project_id: str, repository_id: str
+) -> Repository | None:
+    found: Repository | None = await session.scalar(
+        select(Repository).where(
+            Repository.project_id == project_id, Repository.id == repository_id
+        )
+    )
+    return found
+
+
+async def commits_named(
+    session: AsyncSession, project_id: str, shas: Sequence[str], repository_id: str | None = None
+) -> list[Commit]:
+    """The project's known commits among `shas` (of one repository, when named)."""
+    if not shas:
+        return []
+    stmt = select(Commit).where(Commit.project_id == project_id, Commit.sha.in_(list(set(shas))))
+    if repository_id is not None:
+        stmt = stmt.where(Commit.repository_id == repository_id)
+    return list(await session.scalars(stmt.order_by(Commit.committed_at, Commit.id)))
+
+
+async def commits_on_branch(
+    session: AsyncSession,
+    repository_id: str,
+    branch: str | None,
+    after: datetime,
+    until: datetime,
+    limit: int,
+) -> list[Commit]:
+    """The repository's commits first seen on `branch` (any branch: None) committed in
+    (after, until], newest first, at most `limit`."""
+    stmt = select(Commit).where(
+        Commit.repository_id == repository_id,
+        Commit.committed_at > after,
+        Commit.committed_at <= until,
+    )
+    if branch is not None:
+        stmt = stmt.where(Commit.branch == branch)
+    stmt = stmt.order_by(Commit.committed_at.desc(), Commit.id.desc()).limit(limit)
+    return list(await session.scalars(stmt))
+
+
+async def pull_requests_merged_into(
+    session: AsyncSession,
+    repository_id: str,
+    branch: str,
+    after: datetime,
+    until: datetime,
+    limit: int,
+) -> list[PullRequest]:
+    """The repository's pull requests merged into `branch` in (after, until]."""
+    return list(
+        await session.scalars(
+            select(PullRequest)
+            .where(
+                PullRequest.repository_id == repository_id,
+                PullRequest.target_branch == branch,
+                PullRequest.merged_at > after,
+                PullRequest.merged_at <= until,
+            )
+            .order_by(PullRequest.merged_at.desc(), PullRequest.id)
+            .limit(limit)
+        )
+    )
+
+
+async def pull_requests_with_heads(
+    session: AsyncSession, project_id: str, shas: Sequence[str], limit: int
+) -> list[PullRequest]:
+    """The project's pull requests whose head commit is among `shas`, latest opened first."""
+    if not shas:
+        return []
+    return list(
+        await session.scalars(
+            select(PullRequest)
+            .where(PullRequest.project_id == project_id, PullRequest.head_sha.in_(list(shas)))
+            .order_by(PullRequest.opened_at.desc(), PullRequest.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+async def items_of_commits_and_pull_requests(
+    session: AsyncSession, commit_ids: Sequence[str], pull_request_ids: Sequence[str]
+) -> set[str]:
+    """The ids of the live items these commits or pull requests are linked to."""
+    found: set[str] = set()
+    if commit_ids:
+        found |= set(
+            await session.scalars(
+                select(CommitItem.item_id)
+                .join(Item, Item.id == CommitItem.item_id)
+                .where(CommitItem.commit_id.in_(list(commit_ids)), LIVE)
+            )
+        )
+    if pull_request_ids:
+        found |= set(
+            await session.scalars(
+                select(PullRequestItem.item_id)
+                .join(Item, Item.id == PullRequestItem.item_id)
+                .where(PullRequestItem.pull_request_id.in_(list(pull_request_ids)), LIVE)
+            )
+        )
+    return found

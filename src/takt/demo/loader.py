@@ -27,6 +27,7 @@ from takt.core.audit import ClientContext
 from takt.core.time import clock_at, local_date, utcnow, working_cutoff
 from takt.demo.backlog import demo_origin, load_backlog
 from takt.demo.delivery import load_delivery
+from takt.demo.deployments import load_deployments
 from takt.demo.estimation import load_estimation
 from takt.demo.refinement import load_refinement
 from takt.demo.retros import load_retros
@@ -99,6 +100,7 @@ async def load_demo(session: AsyncSession, security: Security) -> list[DemoPerso
     await load_estimation(session, access, {name: Principal.of(u) for name, u in users.items()})
     await load_retros(session, access, {name: Principal.of(u) for name, u in users.items()})
     await load_delivery(session, access, {name: Principal.of(u) for name, u in users.items()})
+    await load_deployments(session, access, {name: Principal.of(u) for name, u in users.items()})
     return list(PEOPLE)
 
 

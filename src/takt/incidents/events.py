@@ -21,6 +21,9 @@ class IncidentEvent(EventData):
     environment: str = Field(examples=["production"])
     caused_by_deployment_id: str | None = None
     fixed_by_deployment_id: str | None = None
+    opened_at: str | None = Field(
+        None, description="When it began (RFC 3339; may be earlier than the event, back-dated)."
+    )
 
 
 class IncidentOpened(IncidentEvent):
@@ -35,10 +38,17 @@ class IncidentChanges(EventChanges):
     caused_by_deployment_id: tuple[str | None, str | None] | None = None
     fixed_by_deployment_id: tuple[str | None, str | None] | None = None
     state: tuple[str, str] | None = None
+    description: tuple[str, str] | None = None
+    environment: tuple[str, str] | None = Field(None, description="Environment names.")
+    opened_at: tuple[str, str] | None = Field(None, description="RFC 3339 times.")
+    resolved_at: tuple[str | None, str | None] | None = Field(
+        None, description="RFC 3339 times; null while open."
+    )
 
 
 class IncidentUpdated(IncidentEvent):
-    """An incident's title, severity, description or linked deployments changed."""
+    """An incident's title, severity, description, environment, start or linked deployments
+    changed (a change of state is `incident.resolved` or `incident.reopened`)."""
 
     event_type: ClassVar[str] = "incident.updated"
     changes_model: ClassVar[type[EventChanges] | None] = IncidentChanges

@@ -1,5 +1,6 @@
-"""GitHub's webhook payloads (`X-GitHub-Event`): `pull_request`, `pull_request_review` and
-`push` are read; every other event, and actions Takt doesn't use, are ignored."""
+"""GitHub's webhook payloads (`X-GitHub-Event`): `pull_request`, `pull_request_review`,
+`push`, `deployment` and `deployment_status` are read; every other event, and actions Takt
+doesn't use, are ignored."""
 
 from __future__ import annotations
 
@@ -15,6 +16,11 @@ from takt.delivery.facts import (
     PushFacts,
     ReviewFacts,
     ReviewState,
+)
+from takt.integrations.deployment_payloads import (
+    WORKFLOW_RUN,
+    github_deployment,
+    github_deployment_status,
 )
 from takt.integrations.payloads import (
     Ignored,
@@ -208,6 +214,13 @@ def parse(event: str, payload: Any, received_at: datetime) -> Parsed:
         return Parsed(action, full_name, _review(payload, action))
     if event == "push":
         return Parsed(action, full_name, _push(payload, received_at))
+    if event in ("deployment", "deployment_status"):
+        if action is None:
+            raise WrongShape("`action` must be a string")
+        read = github_deployment if event == "deployment" else github_deployment_status
+        return Parsed(action, full_name, read(payload, action))
+    if event == "workflow_run":
+        return Parsed(action, full_name, Ignored(WORKFLOW_RUN))
     if event == "ping":
         return Parsed(action, full_name, Ignored("ping: GitHub checks that the webhook works"))
     return Parsed(action, full_name, Ignored(f"event `{event[:60]}` is not used"))

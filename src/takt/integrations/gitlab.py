@@ -1,9 +1,10 @@
 """GitLab's webhook payloads (`X-Gitlab-Event`): `Merge Request Hook`, `Note Hook` (comments on
-merge requests) and `Push Hook` are read; every other event, and actions Takt doesn't use, are
-ignored.
+merge requests), `Push Hook`, `Deployment Hook` and `Pipeline Hook` (its deployment jobs) are
+read; every other event, and actions Takt doesn't use, are ignored.
 
 GitLab has no review objects: an approval is an approving review, a withdrawn approval
-dismisses it, and a comment on the merge request by someone is a commented review."""
+dismisses it, and a comment on the merge request by someone is a commented review.
+Deployments are read in deployment_payloads.py."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from takt.delivery.facts import (
     ReviewFacts,
     ReviewState,
 )
+from takt.integrations.deployment_payloads import JOB_HOOK, gitlab_deployment, gitlab_pipeline
 from takt.integrations.payloads import (
     Ignored,
     Json,
@@ -237,4 +239,12 @@ def parse(event: str, payload: Any, received_at: datetime) -> Parsed:
         return Parsed("note", full_name, _note(payload))
     if event == "Push Hook":
         return Parsed(None, full_name, _push(payload, received_at))
+    if event == "Deployment Hook":
+        status, deployments = gitlab_deployment(payload)
+        return Parsed(status, full_name, deployments)
+    if event == "Pipeline Hook":
+        pipeline_status, jobs = gitlab_pipeline(payload)
+        return Parsed(pipeline_status, full_name, jobs)
+    if event == "Job Hook":
+        return Parsed(None, full_name, Ignored(JOB_HOOK))
     return Parsed(None, full_name, Ignored(f"event `{event[:60]}` is not used"))

@@ -5,11 +5,13 @@ null; text may be null where providers send null (a pull request without a descr
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from takt.delivery.facts import PullRequestChange, PushFacts
+from takt.deployments.facts import DeploymentReport
 
 
 class WrongShape(ValueError):
@@ -24,13 +26,22 @@ class Ignored:
 
 
 @dataclass(frozen=True)
+class Deployments:
+    """The deployments a delivery reports, in the payload's order: one for GitHub's
+    `deployment`/`deployment_status` and GitLab's `Deployment Hook`, one per deployment job
+    that ran for a `Pipeline Hook`."""
+
+    reports: tuple[DeploymentReport, ...]
+
+
+@dataclass(frozen=True)
 class Parsed:
     """What a parser made of a delivery: the action it reports (for the inbox), the
     repository's full name in the payload, and what to record (or why nothing)."""
 
     action: str | None
     repository: str | None
-    outcome: PullRequestChange | PushFacts | Ignored
+    outcome: PullRequestChange | PushFacts | Deployments | Ignored
 
 
 Json = dict[str, Any]
@@ -121,6 +132,45 @@ def ident(data: Json, key: str, path: str = "") -> str | None:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise WrongShape(f"`{_at(path, key)}` must be a number or a string")
     return str(value)[:64]
+
+
+def bounded(value: str | None, limit: int) -> str | None:
+    """Text cut to what Takt stores (a column's length); empty or blank text is None."""
+    if value is None or not value.strip():
+        return None
+    return value.strip()[:limit]
+
+
+# What a deployment stores (takt.deployments.models): names, refs, SHAs, URLs, labels.
+ENVIRONMENT_NAME_MAX = 64
+REF_MAX = 255
+URL_MAX = 2048
+LABEL_MAX = 255
+DESCRIPTION_MAX = 2000
+_SHA = re.compile(r"[0-9a-f]{7,64}")
+
+
+def environment_name(data: Json, key: str, path: str = "") -> str:
+    """An environment's name as a provider gives it (Takt matches names case-insensitively)."""
+    name = text(data, key, path).strip()
+    if not name:
+        raise WrongShape(f"`{_at(path, key)}` is empty")
+    if len(name) > ENVIRONMENT_NAME_MAX:
+        raise WrongShape(
+            f"`{_at(path, key)}` is longer than {ENVIRONMENT_NAME_MAX} characters,"
+            " the longest environment name Takt keeps"
+        )
+    return name
+
+
+def commit_sha(value: str | None, path: str) -> str | None:
+    """A commit SHA (7 to 64 hex digits, lower-cased); None when not given."""
+    if value is None or not value.strip():
+        return None
+    sha = value.strip().lower()
+    if not _SHA.fullmatch(sha):
+        raise WrongShape(f"`{path}` is not a commit SHA: {value[:70]!r}")
+    return sha
 
 
 def parse_time(value: str) -> datetime:

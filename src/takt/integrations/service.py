@@ -1,7 +1,7 @@
 """Inbound webhooks: accept a provider's delivery into the inbox (signature checked on the raw
 body first, deduplicated by its delivery id, a job queued in the same transaction), process it
-in the worker (parse, record through `takt.delivery.ingest`), and show the inbox to project
-admins with redelivery.
+in the worker (parse, record through `takt.delivery.ingest`, or `takt.deployments.service` for
+deployments), and show the inbox to project admins with redelivery.
 
 Accepting does no parsing and no work beyond one lookup, one insert and one job: the answer
 (202) goes back at once, and what the delivery means is worked out by the worker, which can
@@ -32,12 +32,14 @@ from takt.delivery import ingest
 from takt.delivery import repository as delivery_repo
 from takt.delivery.facts import PullRequestChange
 from takt.delivery.models import Repository
+from takt.deployments.service import record_deployment
 from takt.integrations import github, gitlab
 from takt.integrations import repository as repo
 from takt.integrations.jobs import enqueue_processing, processing_key
 from takt.integrations.models import InboundDelivery
-from takt.integrations.payloads import Ignored, Parsed, WrongShape
+from takt.integrations.payloads import Deployments, Ignored, Parsed, WrongShape
 from takt.integrations.signatures import DUMMY_SECRET, github_valid, gitlab_valid
+from takt.projects.models import Project
 from takt.projects.policies import ProjectAccess
 
 log = logging.getLogger("takt.integrations")
@@ -226,11 +228,33 @@ async def process(database: Database, delivery_id: str) -> None:
                 action,
             )
             return
-        if isinstance(outcome, PullRequestChange):
+        if isinstance(outcome, Deployments):
+            refused = await _record_deployments(session, project, repository, outcome)
+            if refused is not None:
+                _finish(delivery, "failed", refused, action)
+                return
+        elif isinstance(outcome, PullRequestChange):
             await ingest.apply_pull_request(session, repository, project, outcome)
         else:
             await ingest.apply_push(session, repository, project, outcome)
         _finish(delivery, "processed", None, action)
+
+
+async def _record_deployments(
+    session: AsyncSession, project: Project, repository: Repository, outcome: Deployments
+) -> str | None:
+    """Record each deployment the delivery reports, all or none (a savepoint): None when
+    recorded, else why Takt refused one (a 4xx rule of `record_deployment`; it would refuse
+    the same again, so the delivery fails instead of being retried)."""
+    try:
+        async with session.begin_nested():
+            for report in outcome.reports:
+                await record_deployment(session, project, report, actor=None, repository=repository)
+    except AppError as refused:
+        if refused.status >= 500:
+            raise
+        return f"deployment to `{report.environment}` refused: {refused.detail}"
+    return None
 
 
 def _finish(

@@ -1,8 +1,9 @@
-"""Shapes of the review metrics (METRICS.md, Code review)."""
+"""Shapes of the metrics answers (METRICS.md): code review, delivery (DORA) and flow."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -70,5 +71,219 @@ class ReviewMetrics(BaseModel):
     repositories: list[RepositoryReviewStats] = Field(
         description="Each linked repository, by name (those with nothing in the period too)."
     )
+
+    model_config = {"populate_by_name": True}
+
+
+# DORA ----------------------------------------------------------------------------------------
+
+Band = Literal["elite", "high", "medium", "low"]
+BAND_SET = "DORA 2024"
+
+
+class EnvironmentRef(BaseModel):
+    id: str
+    name: str = Field(examples=["production"])
+    type: str = Field(examples=["production"])
+
+
+class DeploymentFrequency(BaseModel):
+    successful: int = Field(
+        description="Deployments that succeeded in the period (rolled back since or not)."
+    )
+    days: int = Field(description="Days of the period.")
+    per_day: float = Field(description="successful / days.", examples=[0.93])
+    per_week: float = Field(description="per_day x 7.", examples=[6.53])
+    intervals: int = Field(
+        description="Gaps between consecutive successful deployments in the period."
+    )
+    median_hours_between: float | None = Field(
+        description="The median gap, in hours (null with fewer than two deployments).",
+        examples=[20.5],
+    )
+    band: Band = Field(
+        description="elite: more than one a day; high: daily to weekly; medium: weekly to "
+        "monthly (30 days); low: less often."
+    )
+
+
+class ChangeLeadTime(BaseModel):
+    commits: int = Field(
+        description="Commits shipped by the period's successful deployments (those rolled "
+        "back excluded: their commits ship again)."
+    )
+    commits_with_time: int = Field(description="Of those, with a known commit time.")
+    counted: int = Field(description="Of those, deployed after their commit: the values.")
+    excluded_non_positive: int = Field(
+        description="Commits with a time that were not deployed after it (excluded)."
+    )
+    deployments_with_unknown_commits: int = Field(
+        description="Successful deployments whose shipped commits Takt couldn't establish (the "
+        "previous deployment's commit or their own was never seen): they add no values."
+    )
+    median_hours: float | None = Field(description="deployed - committed, median, in hours.")
+    band: Band | None = Field(
+        description="elite: under a day; high: a day to a week; medium: a week to a month; low: "
+        "a month or more; null when nothing was counted."
+    )
+
+
+class ChangeFailureRate(BaseModel):
+    deployments: int = Field(
+        description="Deployments that went live (succeeded) in the period, rolled back since or "
+        "not; one that finished in `failure` never went live and counts nowhere."
+    )
+    failed: int = Field(
+        description="Of those, needing remediation by `as_of`: an incident caused by it, a "
+        "rollback of it, or a hotfix fixing it."
+    )
+    rate: float | None = Field(description="failed / deployments (0 to 1).", examples=[0.1])
+    band: Band | None = Field(
+        description="The band whose typical rate is nearest (DORA 2024: elite about 5 %, "
+        "medium about 10 %, high about 20 %, low about 40 %): elite up to 7.5 %, medium up to "
+        "15 %, high up to 30 %, low above."
+    )
+
+
+class RecoveryTime(BaseModel):
+    failed: int = Field(description="Failed deployments of the period (as in the failure rate).")
+    restored: int = Field(description="Of those, restored by `as_of`: the values.")
+    unrestored: int = Field(description="Of those, not restored by `as_of`.")
+    median_hours: float | None = Field(description="restored - failure start, median, in hours.")
+    band: Band | None = Field(
+        description="elite: under an hour; high (and medium, the same in DORA 2024): under a "
+        "day; low: a day or more; null when none was restored."
+    )
+
+
+class ReworkRate(BaseModel):
+    deployments: int = Field(description="Deployments that went live in the period.")
+    rework: int = Field(
+        description="Of those, unplanned: hotfixes, rollbacks, or fixing another deployment or "
+        "an incident."
+    )
+    hotfixes: int
+    rollbacks: int
+    fixing: int = Field(
+        description="Naming the deployment they fix, or named as an incident's fix (a "
+        "deployment may be several of these kinds)."
+    )
+    rate: float | None = Field(description="rework / deployments (0 to 1).")
+    band: Band | None = Field(
+        description="Always null: DORA 2024 publishes no bands for rework rate."
+    )
+
+
+class DoraFigures(BaseModel):
+    deployment_frequency: DeploymentFrequency
+    change_lead_time: ChangeLeadTime
+    change_failure_rate: ChangeFailureRate
+    failed_deployment_recovery_time: RecoveryTime
+    deployment_rework_rate: ReworkRate
+
+
+class DoraPoint(DoraFigures):
+    from_: dt.date = Field(
+        alias="from", description="First day of this week or month (cut to the period)."
+    )
+    to: dt.date
+
+    model_config = {"populate_by_name": True}
+
+
+class DoraMetrics(DoraFigures):
+    project_key: str
+    environment: EnvironmentRef
+    from_: dt.date = Field(alias="from", description="First day counted (the project's time zone).")
+    to: dt.date = Field(description="Last day counted (included; never after `as_of`).")
+    as_of: dt.datetime = Field(
+        description="Only what was known at this moment counts (default: now)."
+    )
+    time_zone: str
+    band_set: Literal["DORA 2024"] = Field(description="The bands' source.")
+    granularity: Literal["week", "month"] | None
+    series: list[DoraPoint] | None = Field(
+        description="With `granularity`: the same figures per calendar week (Monday first) or "
+        "month, cut to the period."
+    )
+
+    model_config = {"populate_by_name": True}
+
+
+# Flow ----------------------------------------------------------------------------------------
+
+
+class ThroughputDay(BaseModel):
+    date: dt.date
+    finished: int
+
+
+class Throughput(BaseModel):
+    finished: int = Field(description="Entries into a done status in the period.")
+    finished_on_other_days: int = Field(
+        description="Of those, on days that aren't working days (not in the daily series)."
+    )
+    working_days: int
+    per_working_day: float | None = Field(
+        description="Finished on working days / working days (zero days count)."
+    )
+    days: list[ThroughputDay] = Field(description="Each working day of the period.")
+
+
+class FlowDurations(BaseModel):
+    """Elapsed days (24 hours), nearest-rank percentiles."""
+
+    count: int
+    p50: float | None
+    p85: float | None
+    p95: float | None
+
+
+class CycleTime(FlowDurations):
+    not_started: int = Field(
+        description="Finishes of items that never entered an in-progress status before."
+    )
+
+
+class AgedItem(BaseModel):
+    key: str = Field(examples=["API-12"])
+    title: str
+    status: str
+    category: str
+    started_at: dt.datetime
+    age_days: float = Field(description="now - started, in days.")
+
+
+class WorkItemAge(BaseModel):
+    count: int = Field(description="Items started and not finished now (the WIP).")
+    items: list[AgedItem] = Field(description="The oldest first, at most 50.")
+
+
+class CumulativeFlowDay(BaseModel):
+    """Items in that category or a later one at the end of the day (backlog, todo,
+    in_progress, in_review, done); `cancelled` apart."""
+
+    date: dt.date
+    backlog: int
+    todo: int
+    in_progress: int
+    in_review: int
+    done: int
+    cancelled: int
+
+
+class FlowMetrics(BaseModel):
+    project_key: str
+    from_: dt.date = Field(alias="from", description="First day counted (the project's time zone).")
+    to: dt.date = Field(description="Last day counted (included; never after today).")
+    time_zone: str
+    working_days: list[str] = Field(examples=[["mon", "tue", "wed", "thu", "fri"]])
+    q: str | None = Field(description="The filter applied to the items.")
+    throughput: Throughput
+    cycle_time: CycleTime = Field(description="finished - started, over the period's finishes.")
+    lead_time: FlowDurations = Field(description="finished - created, over the same finishes.")
+    wip: int = Field(description="Items started and not finished now (done or cancelled).")
+    work_item_age: WorkItemAge
+    cumulative_flow: list[CumulativeFlowDay] = Field(description="Each day of the period.")
 
     model_config = {"populate_by_name": True}

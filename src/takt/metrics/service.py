@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from takt.core.errors import ValidationFailed
 from takt.core.time import end_of_day, local_date, utcnow
 from takt.delivery import repository as delivery_repo
+from takt.metrics.periods import day as day  # the reviews' callers read it here
 from takt.metrics.schemas import (
     Durations,
     RepositoryReviewStats,
@@ -117,16 +118,6 @@ def stats_of(found: dict[str, Any]) -> ReviewStats:
         ),
         size=Sizes(**{name: int(found[name]) for name in SIZES}),
     )
-
-
-def day(name: str, value: str | None) -> date | None:
-    """A `YYYY-MM-DD` query value as a date; 422 at its name when it is no date."""
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise ValidationFailed.at(f"/{name}", "not a date", detail=f"`{name}` is no date.") from exc
 
 
 def period(access: ProjectAccess, start: date | None, end: date | None) -> tuple[date, date]:

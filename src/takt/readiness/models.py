@@ -29,6 +29,7 @@ class ReadinessPolicy(TimestampMixin, VersionedMixin, Base):
         ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
     )
     # {"items_done": {"enabled": true}, "promoted_through_previous": {"enabled": true,
-    #  "environments": {"production": "staging"}}, "no_open_incidents": {"enabled": true,
-    #  "min_severity": "sev2"}, …}; validated by readiness.schemas on the way in.
+    #  "required_before": {"<env id>": "<env id>" | null}}, "no_open_incidents":
+    #  {"enabled": true, "min_severity": "sev2"}, …}: environments by id (a rename keeps the
+    #  policy); validated by readiness.schemas and .service on the way in (readiness/policy.py).
     checks: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)

@@ -17,6 +17,8 @@ from takt.auth.models import User
 from takt.blockers import repository as blockers_repo
 from takt.blockers.models import Blocker
 from takt.blockers.repository import BlockerRow
+from takt.deployments.models import Deployment, Environment
+from takt.incidents.models import Incident
 from takt.items.models import Item
 from takt.projects.models import Project
 from takt.projects.repository import ChildFinder
@@ -364,3 +366,55 @@ async def blockers_during(
         found += list(await session.execute(stmt))
     found.sort(key=lambda row: (row[0].raised_at, row[0].id))
     return [BlockerRow.of(row) for row in found[:limit]]
+
+
+@dataclass(frozen=True)
+class FailedDeploymentRow:
+    """A deployment that needed remediation, with what says why: the first incident it
+    caused (its number and title), whether a hotfix fixed it."""
+
+    deployment: Deployment
+    environment: str
+    incident_number: int | None
+    incident_title: str | None
+    hotfixed: bool
+
+
+async def failed_deployments_during(
+    session: AsyncSession, project_id: str, start: datetime, end: datetime, limit: int
+) -> tuple[int, list[FailedDeploymentRow]]:
+    """How many of the project's deployments failed (needed remediation: `failed_at`) from
+    `start` to `end`, and the first `limit` of them, earliest failure first; two statements."""
+    failed = and_(
+        Deployment.project_id == project_id,
+        Deployment.failed_at >= start,
+        Deployment.failed_at < end,
+    )
+    total = await session.scalar(select(func.count()).select_from(Deployment).where(failed))
+    first_incident = (
+        select(Incident.number, Incident.title)
+        .where(Incident.caused_by_deployment_id == Deployment.id)
+        .order_by(Incident.opened_at, Incident.number)
+        .limit(1)
+        .correlate(Deployment)
+    )
+    fixer = aliased(Deployment)
+    hotfixed = (
+        select(fixer.id)
+        .where(fixer.fixes_deployment_id == Deployment.id, fixer.is_hotfix.is_(True))
+        .exists()
+    )
+    rows = await session.execute(
+        select(
+            Deployment,
+            Environment.name,
+            first_incident.with_only_columns(Incident.number).scalar_subquery(),
+            first_incident.with_only_columns(Incident.title).scalar_subquery(),
+            hotfixed,
+        )
+        .join(Environment, Environment.id == Deployment.environment_id)
+        .where(failed)
+        .order_by(Deployment.failed_at, Deployment.id)
+        .limit(limit)
+    )
+    return int(total or 0), [FailedDeploymentRow(*row) for row in rows.all()]

@@ -21,7 +21,8 @@ RetroTemplate = TypeAliasType(
 )
 RetroCardKind = TypeAliasType("RetroCardKind", Literal["card", "evidence"])
 EvidenceMetric = TypeAliasType(
-    "EvidenceMetric", Literal["carry_over_rate", "scope_change", "blocker"]
+    "EvidenceMetric",
+    Literal["carry_over_rate", "scope_change", "blocker", "review_wait", "failed_deployment"],
 )
 
 PHASES_DOC = (
@@ -215,7 +216,10 @@ class EvidenceRead(BaseModel):
     metric: EvidenceMetric = Field(
         description="`carry_over_rate` and `scope_change` (ratios to the commitment, see "
         "docs/metrics.md), `blocker` (one of the sprint's oldest blockers, `value` its age in "
-        "working hours)."
+        "working hours), `review_wait` (the median hours to a first review of the pull requests "
+        "first reviewed during the sprint), `failed_deployment` (a deployment that failed "
+        "during the sprint, `value` the hours until service was restored, null while it is "
+        "not)."
     )
     value: float | None = Field(description="The number; null when it can't be computed.")
     source: str = Field(description="Where the number comes from, and how to read it again.")

@@ -178,6 +178,18 @@ async def final_report(
     }
 
 
+# Sprint review -------------------------------------------------------------------------------
+
+# Done items a review lists at most (the counts cover them all).
+REVIEW_ITEMS = 500
+
+
+async def review_rows(session: AsyncSession, sprint: Sprint) -> list[Any]:
+    """The sprint's done items, each with when it reached production (see `review_rows` in the
+    repository): one statement."""
+    return await repo.review_rows(session, sprint.id, REVIEW_ITEMS)
+
+
 # Burndown ------------------------------------------------------------------------------------
 
 _UNMEASURED: dict[str, Any] = {

@@ -20,6 +20,7 @@ from takt.items.models import Item
 from takt.items.repository import LIVE, live_in_project
 from takt.projects.models import Project, ProjectMember
 from takt.projects.repository import ChildFinder
+from takt.sprints import release_directory
 from takt.sprints.events import SprintScopeChanged
 from takt.sprints.models import BurndownPoint, Sprint, SprintCapacity
 from takt.sprints.timeline import Totals
@@ -110,6 +111,45 @@ async def items_with_category(session: AsyncSession, sprint_id: str) -> list[tup
         .order_by(Item.rank, Item.id)
     )
     return [(item, category) for item, category in rows]
+
+
+async def review_rows(session: AsyncSession, sprint_id: str, limit: int) -> list[Row[Any]]:
+    """The sprint's done items for its review, by rank, at most `limit`: (key, title, type,
+    estimate, status name, in production since or None, done items in all, of them in
+    production). One statement: when each item reached production is the release directory's
+    subquery, nested (`takt.sprints.release_directory`), and the counts are windows over every
+    done item, so they hold when the list is cut at `limit`."""
+    shipped = release_directory.directory().in_production_since(Item.id)
+    done = (
+        select(
+            Item.key,
+            Item.title,
+            Item.type,
+            Item.estimate,
+            Status.name.label("status"),
+            shipped.label("shipped_at"),
+            Item.rank,
+            Item.id,
+        )
+        .join(Status, Status.id == Item.status_id)
+        .where(Item.sprint_id == sprint_id, LIVE, Status.category == "done")
+        .subquery()
+    )
+    rows = await session.execute(
+        select(
+            done.c.key,
+            done.c.title,
+            done.c.type,
+            done.c.estimate,
+            done.c.status,
+            done.c.shipped_at,
+            func.count().over(),
+            func.count(done.c.shipped_at).over(),
+        )
+        .order_by(done.c.rank, done.c.id)
+        .limit(limit)
+    )
+    return list(rows.all())
 
 
 async def completed_sprints(

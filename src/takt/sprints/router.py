@@ -27,6 +27,7 @@ from takt.sprints.schemas import (
     SprintForecast,
     SprintRead,
     SprintReport,
+    SprintReview,
     SprintState,
     SprintUpdate,
     Velocity,
@@ -199,6 +200,14 @@ async def get_burndown(
 async def get_report(context: SprintContextDep) -> SprintReport:
     """The frozen report of a completed sprint."""
     return views.report_read(service.report_of(context))
+
+
+@router.get("/sprints/{sprint_id}/review", responses=problems(401, 404))
+async def get_sprint_review(context: SprintContextDep, session: SessionDep) -> SprintReview:
+    """The sprint's done items for its review, each "in production" (a successful deployment
+    to an environment of type production shipped it) or "done, not yet in production"."""
+    rows = await reports.review_rows(session, context.sprint)
+    return views.review_read(context.sprint, rows)
 
 
 @router.get("/sprints/{sprint_id}/forecast", responses=problems(401, 404, 409, 422))

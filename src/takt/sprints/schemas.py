@@ -88,6 +88,44 @@ class SprintReport(BaseModel):
     carried_over_to: str | None = Field(description="`backlog` or the sprint id they went to.")
 
 
+ProductionMark = TypeAliasType(
+    "ProductionMark", Literal["in production", "done, not yet in production"]
+)
+
+
+class ReviewItem(BaseModel):
+    """A done item of the sprint, marked by whether it reached production."""
+
+    key: str = Field(examples=["API-42"])
+    title: str
+    type: str = Field(description="`epic`, `story`, `task`, `bug` or `spike`.")
+    estimate: float | None
+    status: str = Field(description="Its status (one of the done category).", examples=["Done"])
+    production: ProductionMark = Field(
+        description="`in production` once a successful deployment to an environment of type "
+        "`production` shipped it, else `done, not yet in production`."
+    )
+    in_production_since: datetime | None = Field(
+        description="When the first such deployment succeeded; null if none did."
+    )
+
+
+class SprintReview(BaseModel):
+    """The sprint's done items for its review, each marked "in production" or "done, not yet in
+    production" (now, not frozen at completion)."""
+
+    sprint_id: str
+    name: str
+    state: SprintState
+    done: int = Field(description="Done items in the sprint.", examples=[12])
+    in_production: int = Field(description="Of them, in production.", examples=[9])
+    not_in_production: int = Field(description="Of them, done but not yet in production.")
+    items: list[ReviewItem] = Field(
+        description="By rank; the first 500 when there are more (`truncated`)."
+    )
+    truncated: bool = Field(description="Whether `items` stops before the last done item.")
+
+
 class Commitment(BaseModel):
     items: int
     points: float

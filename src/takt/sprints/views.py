@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from takt.sprints.models import Sprint
-from takt.sprints.schemas import Commitment, SprintRead, SprintReport
+from takt.sprints.release_directory import IN_PRODUCTION, NOT_IN_PRODUCTION
+from takt.sprints.schemas import Commitment, ReviewItem, SprintRead, SprintReport, SprintReview
 
 
 def commitment_read(frozen: list[dict[str, Any]] | None) -> Commitment | None:
@@ -43,4 +44,31 @@ async def sprint_read(sprint: Sprint, project_key: str) -> SprintRead:
         created_at=sprint.created_at,
         updated_at=sprint.updated_at,
         version=sprint.version,
+    )
+
+
+def review_read(sprint: Sprint, rows: list[Any]) -> SprintReview:
+    """The sprint review from `reports.review_rows`' rows (every row carries the totals)."""
+    done = int(rows[0][6]) if rows else 0
+    shipped = int(rows[0][7]) if rows else 0
+    return SprintReview(
+        sprint_id=sprint.id,
+        name=sprint.name,
+        state=sprint.state,
+        done=done,
+        in_production=shipped,
+        not_in_production=done - shipped,
+        items=[
+            ReviewItem(
+                key=key,
+                title=title,
+                type=type_,
+                estimate=estimate,
+                status=status,
+                production=IN_PRODUCTION if shipped_at is not None else NOT_IN_PRODUCTION,
+                in_production_since=shipped_at,
+            )
+            for key, title, type_, estimate, status, shipped_at, _, _ in rows
+        ],
+        truncated=len(rows) < done,
     )

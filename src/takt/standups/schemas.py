@@ -252,7 +252,8 @@ class DraftLine(BaseModel):
 
 
 SuggestionSource = TypeAliasType(
-    "SuggestionSource", Literal["blocked_item", "open_blocker", "pull_request_waiting"]
+    "SuggestionSource",
+    Literal["blocked_item", "open_blocker", "pull_request_waiting", "deployment"],
 )
 
 
@@ -262,7 +263,9 @@ class SuggestedBlocker(BaseModel):
     source: SuggestionSource = Field(
         description="`blocked_item`: an item of yours flagged blocked; `open_blocker`: a "
         "blocker you raised that is still open; `pull_request_waiting`: a pull request of "
-        "yours naming the item has waited more than 24 h for a review."
+        "yours naming the item has waited more than 24 h for a review; `deployment`: a "
+        "deployment that shipped your change to the item failed and service is not restored "
+        "yet."
     )
     blocker_id: str | None = Field(description="The open blocker, when there is one.")
     event_id: str | None = Field(description="The event it came from.")

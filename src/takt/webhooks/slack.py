@@ -23,6 +23,8 @@ from urllib.parse import quote
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from takt.blockers.events import BlockerEscalated
+from takt.deployments.events import DeploymentEvent, DeploymentFailed, DeploymentSucceeded
+from takt.incidents.events import IncidentEvent, IncidentOpened, IncidentResolved
 from takt.items.events import ItemChanges, ItemCreated, ItemUpdated
 from takt.sprints.events import SprintCompleted, SprintStarted
 from takt.standups.calendar import DEFAULT_QUESTIONS
@@ -58,8 +60,9 @@ def slack_message(envelope: Mapping[str, Any], *, public_url: str) -> Message | 
     when Slack isn't sent this event.
 
     `public_url` is the server's address as users reach it: messages link back to
-    `{public_url}/items/{key}`, `{public_url}/sprints/{id}` and
-    `{public_url}/projects/{project_key}/standups/{date}`. Events brought in by an import
+    `{public_url}/items/{key}`, `{public_url}/sprints/{id}`, `{public_url}/deployments/{id}`,
+    `{public_url}/incidents/{id}` and `{public_url}/projects/{project_key}/standups/{date}`.
+    Events brought in by an import
     are history, not news: they send nothing.
     """
     formatter = FORMATTERS.get(str(envelope.get("type")))
@@ -105,6 +108,12 @@ class _Links:
 
     def sprint(self, sprint_id: str, text: str) -> str:
         return _link(f"{self.base}/sprints/{quote(sprint_id, safe='')}", text)
+
+    def deployment(self, deployment_id: str, text: str) -> str:
+        return _link(f"{self.base}/deployments/{quote(deployment_id, safe='')}", text)
+
+    def incident(self, incident_id: str, text: str) -> str:
+        return _link(f"{self.base}/incidents/{quote(incident_id, safe='')}", text)
 
     def standup(self, project_key: str, day: str, text: str) -> str:
         path = f"projects/{quote(project_key, safe='')}/standups/{quote(day, safe='')}"
@@ -599,7 +608,190 @@ def _blocker_escalated(event: _Event, links: _Links) -> Message | None:
     return _message(f"{text}.", blocks)
 
 
-# The event types Slack is sent, and how each reads. Failed deployments will add theirs.
+# Deployments and incidents ---------------------------------------------------------------------
+
+# A deployment's message links at most this many of the items it shipped.
+MAX_ITEM_LINKS = 10
+SHORT_SHA = 7
+FAILURE_REASONS = {
+    "failure": "it finished in failure",
+    "rolled_back": "it was rolled back",
+    "incident": "an incident was linked to it",
+    "hotfix": "a hotfix was deployed to fix it",
+}
+
+
+def _deployment_name(data: DeploymentEvent) -> str:
+    """What people call a deployment: its version, else its commit, else its ref (escaped)."""
+    if data.version and data.version.strip():
+        return _line(data.version)
+    if data.sha:
+        return _line(data.sha[:SHORT_SHA])
+    if data.ref and data.ref.strip():
+        return _line(data.ref)
+    return "Deployment"
+
+
+def _deployment_fields(data: DeploymentEvent) -> list[str]:
+    fields = [f"*Environment*\n{_line(data.environment)} ({_line(data.environment_type)})"]
+    if data.sha:
+        commit = _line(data.sha[:SHORT_SHA])
+        fields.append(f"*Commit*\n{commit}" + (f" on {_line(data.ref)}" if data.ref else ""))
+    if data.triggered_by and data.triggered_by.strip():
+        fields.append(f"*Triggered by*\n{_line(data.triggered_by)}")
+    return fields
+
+
+def _deployment_marks(data: DeploymentEvent) -> list[str]:
+    marks = []
+    if data.is_hotfix:
+        marks.append(":adhesive_bandage: Hotfix")
+    if data.is_rollback:
+        marks.append(":leftwards_arrow_with_hook: Rollback")
+    return marks
+
+
+def _item_links(keys: list[str], links: _Links) -> str:
+    shown = ", ".join(links.item(key, _line(key)) for key in keys[:MAX_ITEM_LINKS])
+    if len(keys) > MAX_ITEM_LINKS:
+        shown += f" and {len(keys) - MAX_ITEM_LINKS} more"
+    return shown
+
+
+def _deployment_succeeded(event: _Event, links: _Links) -> Message | None:
+    data = _parse(DeploymentSucceeded, event.data)
+    if data is None:
+        return None
+    name = _deployment_name(data)
+    environment = _line(data.environment)
+    shipped = f"{_count(data.commit_count, 'commit')} · {_count(len(data.item_keys), 'item')}"
+    fields = [*_deployment_fields(data), f"*Shipped*\n{shipped}"]
+    blocks = [
+        _header(":package: Deployment succeeded"),
+        _section(
+            f"*{links.deployment(data.id, name)}* deployed to *{environment}*{_in_project(event)}.",
+            fields,
+        ),
+    ]
+    if data.item_keys:
+        blocks.append(_section(f"*Items*\n{_item_links(data.item_keys, links)}"))
+    if context := _deployment_marks(data) + _by("Reported", event):
+        blocks.append(_context(*context))
+    text = f"{name} deployed to {environment}{_in_project(event, bold=False)}: {shipped}."
+    return _message(text, blocks)
+
+
+def _deployment_failed(event: _Event, links: _Links) -> Message | None:
+    data = _parse(DeploymentFailed, event.data)
+    if data is None:
+        return None
+    name = _deployment_name(data)
+    environment = _line(data.environment)
+    why = FAILURE_REASONS.get(data.reason, _line(data.reason))
+    fields = _deployment_fields(data)
+    if data.item_keys:
+        fields.append(f"*Items*\n{_item_links(data.item_keys, links)}")
+    blocks = [
+        _header(":x: Deployment failed"),
+        _section(
+            f"*{links.deployment(data.id, name)}* to *{environment}*{_in_project(event)} "
+            f"failed: {why}.",
+            fields,
+        ),
+    ]
+    if context := _deployment_marks(data) + _by("Reported", event):
+        blocks.append(_context(*context))
+    text = f"Deployment {name} to {environment}{_in_project(event, bold=False)} failed: {why}."
+    return _message(text, blocks)
+
+
+def _incident_fields(data: IncidentEvent, links: _Links, *, fixed: bool) -> list[str]:
+    fields = [
+        f"*Severity*\n{_line(data.severity.upper())}",
+        f"*Environment*\n{_line(data.environment)}",
+    ]
+    if data.caused_by_deployment_id:
+        fields.append(
+            f"*Caused by*\n{links.deployment(data.caused_by_deployment_id, 'deployment')}"
+        )
+    if fixed and data.fixed_by_deployment_id:
+        fields.append(f"*Fixed by*\n{links.deployment(data.fixed_by_deployment_id, 'deployment')}")
+    return fields
+
+
+def _moment(value: Any) -> datetime | None:
+    """An RFC 3339 time of the payload, in UTC; None if it isn't one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo is not None else None
+
+
+def _duration(seconds: float) -> str:
+    """`45 min`, `3 h 5 min`, `2 d 4 h`: how long an incident stayed open."""
+    minutes = max(0, int(seconds // 60))
+    days, hours, minutes = minutes // 1440, minutes // 60 % 24, minutes % 60
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{minutes} min"
+
+
+def _incident_opened(event: _Event, links: _Links) -> Message | None:
+    data = _parse(IncidentOpened, event.data)
+    if data is None:
+        return None
+    name = f"INC-{data.number}"
+    title = _line(data.title)
+    blocks = [
+        _header(":fire: Incident opened"),
+        _section(
+            f"*{links.incident(data.id, name)}* {title}{_in_project(event)}.",
+            _incident_fields(data, links, fixed=False),
+        ),
+    ]
+    if by := _by("Opened", event):
+        blocks.append(_context(*by))
+    severity, environment = _line(data.severity), _line(data.environment)
+    text = (
+        f"Incident {name} opened{_in_project(event, bold=False)}: {title} "
+        f"({severity}, {environment})."
+    )
+    return _message(text, blocks)
+
+
+def _incident_resolved(event: _Event, links: _Links) -> Message | None:
+    data = _parse(IncidentResolved, event.data)
+    if data is None:
+        return None
+    name = f"INC-{data.number}"
+    title = _line(data.title)
+    fields = _incident_fields(data, links, fixed=True)
+    resolved = _moment(data.resolved_at)
+    # Events written before the payload carried `opened_at` show no time open.
+    opened = _moment(data.opened_at)
+    if resolved is not None and opened is not None and opened <= resolved:
+        fields.append(f"*Open for*\n{_duration((resolved - opened).total_seconds())}")
+    blocks = [
+        _header(":white_check_mark: Incident resolved"),
+        _section(
+            f"*{links.incident(data.id, name)}* {title}{_in_project(event)} is resolved.", fields
+        ),
+    ]
+    context = _by("Resolved", event)
+    if resolved is not None:
+        context.append(f"Resolved at {resolved:%Y-%m-%d %H:%M} UTC")
+    if context:
+        blocks.append(_context(*context))
+    text = f"Incident {name} resolved{_in_project(event, bold=False)}: {title}."
+    return _message(text, blocks)
+
+
+# The event types Slack is sent, and how each reads.
 FORMATTERS: Mapping[str, Formatter] = {
     "sprint.started": _sprint_started,
     "sprint.completed": _sprint_completed,
@@ -607,5 +799,9 @@ FORMATTERS: Mapping[str, Formatter] = {
     "item.updated": _item_updated,
     "standup.summary_ready": _standup_summary,
     "blocker.escalated": _blocker_escalated,
+    "deployment.succeeded": _deployment_succeeded,
+    "deployment.failed": _deployment_failed,
+    "incident.opened": _incident_opened,
+    "incident.resolved": _incident_resolved,
     TEST_PING: _test_ping,
 }

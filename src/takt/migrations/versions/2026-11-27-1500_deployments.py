@@ -5,7 +5,9 @@ Revises: 20261127_0019
 Create Date: 2026-11-27 15:00:00
 """
 
+import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -284,6 +286,62 @@ def upgrade() -> None:
         )
 
     # ### end Alembic commands ###
+    _default_environments()
+
+
+# Every project gets the promotion path new projects get (takt.deployments.service
+# .DEFAULT_ENVIRONMENTS, written out here: a migration doesn't change with the code).
+DEFAULT_ENVIRONMENTS = (
+    ("development", "development"),
+    ("staging", "staging"),
+    ("production", "production"),
+)
+
+
+def _default_environments() -> None:
+    """Development, staging and production for each existing project that has no environment."""
+    bind = op.get_bind()
+    project_ids = list(
+        bind.execute(
+            sa.text(
+                "SELECT id FROM projects WHERE NOT EXISTS "
+                "(SELECT 1 FROM environments WHERE environments.project_id = projects.id)"
+            )
+        ).scalars()
+    )
+    if not project_ids:
+        return
+    environments = sa.table(
+        "environments",
+        sa.column("id", sa.String),
+        sa.column("project_id", sa.String),
+        sa.column("name", sa.String),
+        sa.column("name_key", sa.String),
+        sa.column("type", sa.String),
+        sa.column("position", sa.Integer),
+        sa.column("created_at", takt.core.models.UTCDateTime()),
+        sa.column("updated_at", takt.core.models.UTCDateTime()),
+        sa.column("version", sa.Integer),
+    )
+    now = datetime.now(UTC)
+    op.bulk_insert(
+        environments,
+        [
+            {
+                "id": str(uuid.uuid4()),
+                "project_id": project_id,
+                "name": name,
+                "name_key": name,
+                "type": env_type,
+                "position": position,
+                "created_at": now,
+                "updated_at": now,
+                "version": 1,
+            }
+            for project_id in project_ids
+            for position, (name, env_type) in enumerate(DEFAULT_ENVIRONMENTS)
+        ],
+    )
 
 
 def downgrade() -> None:

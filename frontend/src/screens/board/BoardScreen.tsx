@@ -1,0 +1,394 @@
+import {
+  DndContext,
+  DragOverlay,
+  KeyboardSensor,
+  PointerSensor,
+  rectIntersection,
+  TouchSensor,
+  useDraggable,
+  useDroppable,
+  useSensor,
+  useSensors,
+  type Announcements,
+  type DragEndEvent,
+  type DragStartEvent,
+  type KeyboardCoordinateGetter,
+} from "@dnd-kit/core";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { memo, useCallback, useMemo, useRef, useState } from "react";
+import { Link, useSearchParams } from "react-router";
+import { api, etagOf, ok } from "../../api/client";
+import { ApiError } from "../../api/problem";
+import { useProject } from "../../app/project";
+import { canWrite } from "../../app/projectData";
+import { Estimate, Person, PriorityBadge, TypeIcon } from "../../components/ItemBits";
+import { PageHeader } from "../../components/PageHeader";
+import { EmptyState, ErrorState, SkeletonRows } from "../../components/States";
+import { toast, toastError } from "../../components/toasts";
+import { useProjectEvents } from "../../events/useProjectEvents";
+import { findCard, moveCard, replaceCard, type Board, type Card } from "./columns";
+import "./board.css";
+
+const PER_COLUMN = 100;
+
+export default function BoardScreen() {
+  const project = useProject();
+  const [params, setParams] = useSearchParams();
+  const sprints = useQuery({
+    queryKey: ["sprints", project.key, "open"],
+    queryFn: () =>
+      ok(
+        api.GET("/api/v1/projects/{project_key}/sprints", {
+          params: { path: { project_key: project.key }, query: { limit: 100 } },
+        }),
+      ),
+    select: (page) => page.data.filter((s) => s.state === "active" || s.state === "planned"),
+  });
+  const active = sprints.data?.find((s) => s.state === "active");
+  const chosen = params.get("sprint");
+  const sprintId = chosen === "all" ? null : (chosen ?? active?.id ?? null);
+  const ready = sprints.isSuccess || sprints.isError;
+
+  return (
+    <>
+      <PageHeader
+        title="Board"
+        subtitle={project.name}
+        actions={
+          <>
+            <label htmlFor="board-sprint" className="visually-hidden">
+              Sprint shown
+            </label>
+            <select
+              id="board-sprint"
+              value={chosen ?? (active ? active.id : "all")}
+              onChange={(e) => {
+                const p = new URLSearchParams(params);
+                p.set("sprint", e.target.value);
+                setParams(p, { replace: true });
+              }}
+            >
+              {sprints.data?.map((s) => (
+                <option key={s.id} value={s.id}>
+                  {s.name} ({s.state})
+                </option>
+              ))}
+              <option value="all">Whole project</option>
+            </select>
+          </>
+        }
+      />
+      {ready ? <BoardView projectKey={project.key} sprintId={sprintId} writable={canWrite(project.role)} /> : <SkeletonRows />}
+    </>
+  );
+}
+
+function boardKey(projectKey: string, sprintId: string | null) {
+  return ["board", projectKey, sprintId ?? "all"] as const;
+}
+
+function BoardView({ projectKey, sprintId, writable }: { projectKey: string; sprintId: string | null; writable: boolean }) {
+  const client = useQueryClient();
+  const key = boardKey(projectKey, sprintId);
+  const board = useQuery({
+    queryKey: key,
+    queryFn: () =>
+      ok(
+        api.GET("/api/v1/projects/{project_key}/board", {
+          params: { path: { project_key: projectKey }, query: { sprint_id: sprintId ?? undefined, per_column: PER_COLUMN } },
+        }),
+      ),
+  });
+  const [conflicts, setConflicts] = useState<Set<string>>(new Set());
+  const [dragging, setDragging] = useState<Card | null>(null);
+
+  // Live: changes by anyone reload the board (coalesced), so two browsers agree within a second.
+  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const reload = useCallback(() => {
+    if (timer.current) return;
+    timer.current = setTimeout(() => {
+      timer.current = null;
+      void client.invalidateQueries({ queryKey: ["board", projectKey] });
+    }, 150);
+  }, [client, projectKey]);
+  const live = useProjectEvents(
+    projectKey,
+    (event) => {
+      if (event.type.startsWith("item.") || event.type.startsWith("sprint.") || event.type.startsWith("status.")) reload();
+    },
+    reload,
+  );
+
+  const move = useMutation({
+    meta: { handlesError: true },
+    mutationFn: ({ card, statusId }: { card: Card; statusId: string }) =>
+      ok(
+        api.PATCH("/api/v1/items/{item_key}", {
+          params: { path: { item_key: card.key }, header: { "if-match": etagOf(card.version) } },
+          body: { status: statusId },
+        }),
+      ),
+    onMutate: async ({ card, statusId }) => {
+      await client.cancelQueries({ queryKey: key });
+      const before = client.getQueryData<Board>(key);
+      if (before) client.setQueryData<Board>(key, moveCard(before, card.key, statusId));
+      setConflicts((c) => without(c, card.key));
+      return { before };
+    },
+    onSuccess: (item) => {
+      const current = client.getQueryData<Board>(key);
+      if (current) client.setQueryData<Board>(key, replaceCard(current, item));
+    },
+    onError: async (error, { card }, context) => {
+      if (context?.before) client.setQueryData(key, context.before);
+      if (error instanceof ApiError && error.status === 412) {
+        // Someone changed the card since this board was loaded: show theirs, say so.
+        setConflicts((c) => new Set(c).add(card.key));
+        toast({
+          kind: "error",
+          title: `${card.key} was changed by someone else`,
+          detail: `${error.detail ?? "Your move wasn't saved."} The card has been reloaded; move it again if it still should.`,
+        });
+        try {
+          const fresh = await ok(api.GET("/api/v1/items/{item_key}", { params: { path: { item_key: card.key } } }));
+          const now = client.getQueryData<Board>(key);
+          if (now) client.setQueryData<Board>(key, replaceCard(now, fresh));
+        } catch {
+          void client.invalidateQueries({ queryKey: key });
+        }
+      } else {
+        toastError(error);
+      }
+    },
+  });
+
+  const sensors = useSensors(
+    useSensor(PointerSensor, { activationConstraint: { distance: 5 } }),
+    useSensor(TouchSensor, { activationConstraint: { delay: 200, tolerance: 8 } }),
+    useSensor(KeyboardSensor, { coordinateGetter: columnKeyboardCoordinates }),
+  );
+
+  const names = useMemo(() => new Map(board.data?.columns.map((c) => [c.status.id, c.status.name]) ?? []), [board.data]);
+  const announcements: Announcements = {
+    onDragStart: ({ active }) => `Picked up ${active.id}.`,
+    onDragOver: ({ active, over }) => (over ? `${active.id} is over ${names.get(String(over.id))}.` : `${active.id} is not over a column.`),
+    onDragEnd: ({ active, over }) => (over ? `${active.id} dropped in ${names.get(String(over.id))}.` : `${active.id} put back.`),
+    onDragCancel: ({ active }) => `Moving ${active.id} was cancelled.`,
+  };
+
+  const onMove = useCallback(
+    (card: Card, statusId: string) => {
+      if (card.status.id !== statusId) move.mutate({ card, statusId });
+    },
+    [move],
+  );
+
+  function onDragStart(event: DragStartEvent) {
+    setDragging(board.data ? (findCard(board.data, String(event.active.id)) ?? null) : null);
+  }
+  function onDragEnd(event: DragEndEvent) {
+    setDragging(null);
+    if (!event.over || !board.data) return;
+    const card = findCard(board.data, String(event.active.id));
+    if (card) onMove(card, String(event.over.id));
+  }
+
+  if (board.isPending) return <SkeletonRows />;
+  if (board.isError) return <ErrorState error={board.error} retry={() => void board.refetch()} />;
+  const total = board.data.columns.reduce((n, c) => n + c.count, 0);
+  const statuses = board.data.columns.map((c) => c.status);
+  return (
+    <section aria-label="Board" className="stack">
+      <div className="row small muted">
+        <span className={`live-dot live-${live}`} aria-hidden="true" />
+        <span role="status">{live === "live" ? "Live: changes by others appear as they happen" : live === "stopped" ? "Live updates stopped" : "Connecting live updates…"}</span>
+        <span className="spacer" />
+        <span>
+          {total} item{total === 1 ? "" : "s"}
+        </span>
+      </div>
+      {total === 0 ? (
+        <EmptyState title="No items on this board" action={<Link to={`/p/${projectKey}/sprints`}>Plan a sprint</Link>}>
+          {sprintId ? "Add items to this sprint from the backlog, or show the whole project." : "Create items in the backlog first."}
+        </EmptyState>
+      ) : (
+        <DndContext
+          sensors={sensors}
+          collisionDetection={rectIntersection}
+          onDragStart={onDragStart}
+          onDragEnd={onDragEnd}
+          onDragCancel={() => setDragging(null)}
+          accessibility={{
+            announcements,
+            screenReaderInstructions: {
+              draggable:
+                "To move this card to another column, press space or enter, then the left and right arrow keys, then space or enter to drop it, or escape to cancel.",
+            },
+          }}
+        >
+          <div className="board" data-testid="board">
+            {board.data.columns.map((column) => (
+              <Column key={column.status.id} column={column} projectKey={projectKey}>
+                {column.items.map((card) => (
+                  <BoardCard
+                    key={card.key}
+                    card={card}
+                    projectKey={projectKey}
+                    writable={writable}
+                    conflict={conflicts.has(card.key)}
+                    statuses={statuses}
+                    onMove={onMove}
+                  />
+                ))}
+              </Column>
+            ))}
+          </div>
+          <DragOverlay dropAnimation={null}>{dragging ? <CardBody card={dragging} projectKey={projectKey} overlay /> : null}</DragOverlay>
+        </DndContext>
+      )}
+    </section>
+  );
+}
+
+function without(set: Set<string>, key: string): Set<string> {
+  if (!set.has(key)) return set;
+  const copy = new Set(set);
+  copy.delete(key);
+  return copy;
+}
+
+/** Left and right arrows carry the card to the previous or next column. */
+const columnKeyboardCoordinates: KeyboardCoordinateGetter = (event, { context, currentCoordinates }) => {
+  const step = event.code === "ArrowRight" ? 1 : event.code === "ArrowLeft" ? -1 : 0;
+  if (!step) return undefined;
+  event.preventDefault();
+  const rects = [...context.droppableRects.entries()].sort((a, b) => a[1].left - b[1].left);
+  if (!rects.length) return undefined;
+  const collision = context.collisionRect;
+  const x = collision ? collision.left + collision.width / 2 : currentCoordinates.x;
+  let index = context.over ? rects.findIndex(([id]) => id === context.over!.id) : -1;
+  if (index < 0) index = rects.findIndex(([, r]) => x >= r.left && x <= r.left + r.width);
+  const next = rects[Math.min(rects.length - 1, Math.max(0, index + step))];
+  if (!next) return undefined;
+  const rect = next[1];
+  return { x: rect.left + 8, y: Math.max(rect.top + 48, currentCoordinates.y) };
+};
+
+function Column({ column, projectKey, children }: { column: Board["columns"][number]; projectKey: string; children: React.ReactNode }) {
+  const { setNodeRef, isOver } = useDroppable({ id: column.status.id });
+  const limit = column.wip_limit;
+  const headingId = `col-${column.status.id}`;
+  return (
+    <section
+      ref={setNodeRef}
+      className={`column${isOver ? " over" : ""}${column.over_limit ? " over-limit" : ""}`}
+      aria-labelledby={headingId}
+      data-status={column.status.name}
+    >
+      <header className="column-header">
+        <h2 id={headingId}>{column.status.name}</h2>
+        <span className={`badge${column.over_limit ? " danger" : ""}`} title={limit !== null ? `WIP limit ${limit}` : "No WIP limit"}>
+          {column.count}
+          {limit !== null && ` / ${limit}`}
+        </span>
+        {column.over_limit && <span className="visually-hidden">over its WIP limit</span>}
+      </header>
+      <ol className="column-cards">{children}</ol>
+      {column.count > column.items.length && (
+        <Link className="small column-more" to={`/p/${projectKey}/backlog?q=${encodeURIComponent(`status:"${column.status.name}"`)}`}>
+          {column.count - column.items.length} more in the backlog view
+        </Link>
+      )}
+    </section>
+  );
+}
+
+const BoardCard = memo(function BoardCard({
+  card,
+  projectKey,
+  writable,
+  conflict,
+  statuses,
+  onMove,
+}: {
+  card: Card;
+  projectKey: string;
+  writable: boolean;
+  conflict: boolean;
+  statuses: Card["status"][];
+  onMove: (card: Card, statusId: string) => void;
+}) {
+  const { attributes, listeners, setNodeRef, setActivatorNodeRef, isDragging } = useDraggable({
+    id: card.key,
+    disabled: !writable,
+  });
+  // The whole card drags with a pointer; the keyboard drags from its handle (a real button).
+  return (
+    <li
+      ref={setNodeRef}
+      className={`board-card${isDragging ? " is-dragging" : ""}${conflict ? " conflict" : ""}`}
+      data-key={card.key}
+      {...listeners}
+    >
+      {writable && (
+        <button
+          type="button"
+          ref={setActivatorNodeRef}
+          className="ghost card-handle"
+          {...attributes}
+          aria-roledescription="draggable card"
+          aria-label={`Move ${card.key}`}
+        >
+          <span aria-hidden="true">⠿</span>
+        </button>
+      )}
+      <CardBody card={card} projectKey={projectKey} />
+      {conflict && (
+        <p className="small conflict-note" role="note">
+          Changed by someone else: this is their version now.
+        </p>
+      )}
+      {writable && (
+        <div className="card-move" onPointerDown={(e) => e.stopPropagation()} onKeyDown={(e) => e.stopPropagation()}>
+          <label htmlFor={`move-${card.key}`} className="visually-hidden">
+            Status of {card.key}
+          </label>
+          <select id={`move-${card.key}`} value={card.status.id} onChange={(e) => onMove(card, e.target.value)}>
+            {statuses.map((s) => (
+              <option key={s.id} value={s.id}>
+                {s.name}
+              </option>
+            ))}
+          </select>
+        </div>
+      )}
+    </li>
+  );
+});
+
+function CardBody({ card, projectKey, overlay }: { card: Card; projectKey: string; overlay?: boolean }) {
+  return (
+    <div className={overlay ? "board-card overlay" : undefined}>
+      <div className="row card-top">
+        <TypeIcon type={card.type} />
+        <span className="mono small muted">{card.key}</span>
+        <span className="spacer" />
+        {card.blocked && <span className="badge danger">blocked</span>}
+        <PriorityBadge priority={card.priority} />
+      </div>
+      <Link
+        to={`/p/${projectKey}/items/${card.key}`}
+        className="card-title"
+        onPointerDown={(e) => e.stopPropagation()}
+        tabIndex={overlay ? -1 : undefined}
+      >
+        {card.title}
+      </Link>
+      <div className="row card-bottom">
+        <Person user={card.assignee} />
+        <span className="spacer" />
+        <Estimate value={card.estimate} />
+      </div>
+    </div>
+  );
+}

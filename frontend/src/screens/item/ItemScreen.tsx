@@ -1,0 +1,286 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
+import { Link, useParams } from "react-router";
+import { api, etagOf, ok, type Schemas } from "../../api/client";
+import { ApiError } from "../../api/problem";
+import { useProject } from "../../app/project";
+import { canWrite, useMembers, useStatuses } from "../../app/projectData";
+import { Estimate, PriorityBadge, StatusBadge, TypeIcon } from "../../components/ItemBits";
+import { Markdown } from "../../components/Markdown";
+import { ErrorState, Loading } from "../../components/States";
+import { toast, toastError } from "../../components/toasts";
+import { FIBONACCI, formatDateTime, PRIORITIES, relativeTime, TSHIRT } from "../../lib/format";
+import { Activity } from "./Activity";
+import "./item.css";
+
+export type Item = Schemas["ItemRead"];
+export type ItemUpdate = Schemas["ItemUpdate"];
+
+export function itemKeyOf(key: string) {
+  return ["item", key] as const;
+}
+
+export default function ItemScreen() {
+  const { itemKey = "" } = useParams();
+  const project = useProject();
+  const item = useQuery({
+    queryKey: itemKeyOf(itemKey),
+    queryFn: () => ok(api.GET("/api/v1/items/{item_key}", { params: { path: { item_key: itemKey } } })),
+  });
+  if (item.isPending) return <Loading />;
+  if (item.isError) return <ErrorState error={item.error} retry={() => void item.refetch()} />;
+  return <ItemView item={item.data} project={project} />;
+}
+
+/** PATCH with If-Match of the version shown; a 412 reloads the item and says so. */
+export function useItemUpdate(item: Item) {
+  const client = useQueryClient();
+  return useMutation({
+    meta: { handlesError: true },
+    mutationFn: (body: ItemUpdate) =>
+      ok(
+        api.PATCH("/api/v1/items/{item_key}", {
+          params: { path: { item_key: item.key }, header: { "if-match": etagOf(item.version) } },
+          body,
+        }),
+      ),
+    onSuccess: (updated) => {
+      client.setQueryData(itemKeyOf(item.key), updated);
+      void client.invalidateQueries({ queryKey: ["items", item.project_key] });
+      void client.invalidateQueries({ queryKey: ["history", item.key] });
+    },
+    onError: (error) => {
+      if (error instanceof ApiError && error.status === 412) {
+        toast({
+          kind: "error",
+          title: `${item.key} was changed by someone else`,
+          detail: "It has been reloaded with their change; make yours again if it still applies.",
+        });
+        void client.invalidateQueries({ queryKey: itemKeyOf(item.key) });
+      } else {
+        toastError(error);
+      }
+    },
+  });
+}
+
+function ItemView({ item, project }: { item: Item; project: ReturnType<typeof useProject> }) {
+  const writable = canWrite(project.role);
+  const update = useItemUpdate(item);
+  const [editing, setEditing] = useState(false);
+  const [title, setTitle] = useState(item.title);
+  const [description, setDescription] = useState(item.description);
+
+  function startEdit() {
+    setTitle(item.title);
+    setDescription(item.description);
+    setEditing(true);
+  }
+  function save() {
+    update.mutate({ title: title.trim(), description }, { onSuccess: () => setEditing(false) });
+  }
+
+  return (
+    <article className="item-page">
+      <nav aria-label="Breadcrumb" className="small muted breadcrumb">
+        <Link to={`/p/${project.key}/backlog`}>{project.key} backlog</Link> / <span>{item.key}</span>
+      </nav>
+      <div className="item-layout">
+        <div className="item-main stack">
+          <header className="item-header">
+            <div className="row">
+              <TypeIcon type={item.type} />
+              <span className="mono muted">{item.key}</span>
+              <StatusBadge status={item.status} />
+              <PriorityBadge priority={item.priority} />
+              {item.blocked && <span className="badge danger">blocked</span>}
+              {item.ready ? <span className="badge success">ready</span> : <span className="badge warning">not ready</span>}
+            </div>
+            {editing ? (
+              <div className="field">
+                <label htmlFor="item-title">Title</label>
+                <input id="item-title" value={title} maxLength={255} onChange={(e) => setTitle(e.target.value)} />
+              </div>
+            ) : (
+              <h1>{item.title}</h1>
+            )}
+          </header>
+          <section aria-labelledby="description-heading" className="card">
+            <div className="row">
+              <h2 id="description-heading">Description</h2>
+              <span className="spacer" />
+              {writable && !editing && (
+                <button type="button" onClick={startEdit}>
+                  Edit
+                </button>
+              )}
+            </div>
+            {editing ? (
+              <>
+                <label htmlFor="item-description" className="visually-hidden">
+                  Description (Markdown)
+                </label>
+                <textarea
+                  id="item-description"
+                  rows={10}
+                  maxLength={65536}
+                  value={description}
+                  onChange={(e) => setDescription(e.target.value)}
+                />
+                <div className="row" style={{ marginTop: "var(--space-2)" }}>
+                  <span className="muted small">Markdown; @username mentions someone.</span>
+                  <span className="spacer" />
+                  <button type="button" onClick={() => setEditing(false)}>
+                    Cancel
+                  </button>
+                  <button type="button" className="primary" onClick={save} disabled={update.isPending}>
+                    Save
+                  </button>
+                </div>
+              </>
+            ) : item.description ? (
+              <Markdown source={item.description} />
+            ) : (
+              <p className="muted">No description yet.{writable && " Describe what done looks like."}</p>
+            )}
+          </section>
+          <Activity item={item} writable={writable} />
+        </div>
+        <aside className="item-side card" aria-label="Fields">
+          <Fields item={item} project={project} writable={writable} onChange={(body) => update.mutate(body)} busy={update.isPending} />
+        </aside>
+      </div>
+    </article>
+  );
+}
+
+function Fields({
+  item,
+  project,
+  writable,
+  onChange,
+  busy,
+}: {
+  item: Item;
+  project: ReturnType<typeof useProject>;
+  writable: boolean;
+  onChange: (body: ItemUpdate) => void;
+  busy: boolean;
+}) {
+  const statuses = useStatuses(project.key);
+  const members = useMembers(project.key);
+  const scale = project.settings.estimate_scale === "tshirt" ? TSHIRT : FIBONACCI;
+  const disabled = !writable || busy;
+  return (
+    <dl className="fields">
+      <dt>
+        <label htmlFor="f-status">Status</label>
+      </dt>
+      <dd>
+        <select id="f-status" value={item.status.id} disabled={disabled} onChange={(e) => onChange({ status: e.target.value })}>
+          {(statuses.data ?? [item.status]).map((s) => (
+            <option key={s.id} value={s.id}>
+              {s.name}
+            </option>
+          ))}
+        </select>
+      </dd>
+      <dt>
+        <label htmlFor="f-priority">Priority</label>
+      </dt>
+      <dd>
+        <select
+          id="f-priority"
+          value={item.priority}
+          disabled={disabled}
+          onChange={(e) => onChange({ priority: e.target.value as Item["priority"] })}
+        >
+          {PRIORITIES.map((p) => (
+            <option key={p} value={p}>
+              {p}
+            </option>
+          ))}
+        </select>
+      </dd>
+      <dt>
+        <label htmlFor="f-assignee">Assignee</label>
+      </dt>
+      <dd>
+        <select
+          id="f-assignee"
+          value={item.assignee?.username ?? ""}
+          disabled={disabled}
+          onChange={(e) => onChange({ assignee: e.target.value || null })}
+        >
+          <option value="">Unassigned</option>
+          {(members.data ?? []).map((m) => (
+            <option key={m.user.id} value={m.user.username}>
+              {m.user.display_name || m.user.username}
+            </option>
+          ))}
+          {item.assignee && !members.data?.some((m) => m.user.id === item.assignee!.id) && (
+            <option value={item.assignee.username}>{item.assignee.display_name}</option>
+          )}
+        </select>
+      </dd>
+      <dt>
+        <label htmlFor="f-estimate">Estimate</label>
+      </dt>
+      <dd>
+        <select
+          id="f-estimate"
+          value={item.estimate === null ? "" : String(item.estimate)}
+          disabled={disabled}
+          onChange={(e) => onChange({ estimate: e.target.value === "" ? null : Number(e.target.value) })}
+        >
+          <option value="">Not estimated</option>
+          {scale.map((v) => (
+            <option key={v} value={String(v)}>
+              {v} points
+            </option>
+          ))}
+        </select>
+      </dd>
+      <dt>Type</dt>
+      <dd className="cap">{item.type}</dd>
+      <dt>Labels</dt>
+      <dd>{item.labels.length ? item.labels.map((l) => <span key={l} className="badge">{l}</span>) : <span className="muted">None</span>}</dd>
+      <dt>Parent</dt>
+      <dd>{item.parent_key ? <Link to={`/p/${project.key}/items/${item.parent_key}`}>{item.parent_key}</Link> : <span className="muted">None</span>}</dd>
+      <dt>Sprint</dt>
+      <dd>{item.sprint_id ? <Link to={`/p/${project.key}/sprints/${item.sprint_id}`}>In a sprint</Link> : <span className="muted">Backlog</span>}</dd>
+      <dt>Due</dt>
+      <dd>{item.due_date ?? <span className="muted">No date</span>}</dd>
+      <dt>Reporter</dt>
+      <dd>{item.reporter?.display_name ?? item.reporter?.username ?? "–"}</dd>
+      <dt>Points</dt>
+      <dd>
+        <Estimate value={item.estimate} />
+      </dd>
+      <dt>Created</dt>
+      <dd title={formatDateTime(item.created_at)}>{relativeTime(item.created_at)}</dd>
+      <dt>Updated</dt>
+      <dd title={formatDateTime(item.updated_at)}>{relativeTime(item.updated_at)}</dd>
+      {item.started_at && (
+        <>
+          <dt>Started</dt>
+          <dd>{formatDateTime(item.started_at)}</dd>
+        </>
+      )}
+      {item.finished_at && (
+        <>
+          <dt>Finished</dt>
+          <dd>{formatDateTime(item.finished_at)}</dd>
+        </>
+      )}
+      {!item.ready && (
+        <>
+          <dt>Not ready</dt>
+          <dd>
+            Missing: {item.missing.join(", ")}
+          </dd>
+        </>
+      )}
+    </dl>
+  );
+}

@@ -1,0 +1,56 @@
+/**
+ * Every screen of the app, in one list: the router and the navigation are built from it.
+ * To add a screen: make a folder under src/screens/ with a component as its default export,
+ * and add one entry here (see README.md). Screens load lazily, each in its own chunk.
+ */
+import type { ComponentType } from "react";
+
+export interface ScreenDef {
+  /** Under `/p/:projectKey/` for project screens, under `/` for global ones. */
+  path: string;
+  scope: "global" | "project";
+  /** Listed in the navigation (in `order`) when given. */
+  nav?: { label: string; order: number };
+  load: () => Promise<{ default: ComponentType }>;
+}
+
+export const screens: ScreenDef[] = [
+  {
+    path: "projects",
+    scope: "global",
+    nav: { label: "Projects", order: 0 },
+    load: () => import("./projects/ProjectsScreen"),
+  },
+  {
+    path: "backlog",
+    scope: "project",
+    nav: { label: "Backlog", order: 10 },
+    load: () => import("./backlog/BacklogScreen"),
+  },
+  {
+    path: "board",
+    scope: "project",
+    nav: { label: "Board", order: 20 },
+    load: () => import("./board/BoardScreen"),
+  },
+  {
+    path: "sprints",
+    scope: "project",
+    nav: { label: "Sprints", order: 30 },
+    load: () => import("./sprints/SprintsScreen"),
+  },
+  {
+    path: "sprints/:sprintId",
+    scope: "project",
+    load: () => import("./sprints/SprintsScreen"),
+  },
+  {
+    path: "items/:itemKey",
+    scope: "project",
+    load: () => import("./item/ItemScreen"),
+  },
+];
+
+export function navEntries(scope: ScreenDef["scope"]): ScreenDef[] {
+  return screens.filter((s) => s.scope === scope && s.nav).sort((a, b) => a.nav!.order - b.nav!.order);
+}

@@ -1,0 +1,348 @@
+"""Every query of deployments: environments (with the finder of `/environments/{id}`),
+deployments (with the finder of `/deployments/{id}`), the lists' statements, and what each
+deployment shipped."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, bindparam, delete, exists, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from takt.deployments.models import Deployment, DeploymentCommit, DeploymentItem, Environment
+from takt.items.models import Item
+from takt.items.repository import LIVE
+from takt.projects.models import Project
+from takt.projects.repository import ChildFinder
+
+AnySelect = Select[*tuple[Any, ...]]
+
+
+def _insert(session: AsyncSession) -> Any:
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def _is_postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+# Environments -------------------------------------------------------------------------------------
+
+# The environment of an `/environments/{environment_id}` path with its project: one statement.
+ENVIRONMENT_BY_ID = ChildFinder[Environment](
+    lambda: (
+        select(Environment, Project)
+        .join(Project, Project.id == Environment.project_id)
+        .where(Environment.id == bindparam("environment_id"))
+    ),
+    param="environment_id",
+)
+
+
+def environments_of(project_id: str) -> Select[Environment]:
+    return select(Environment).where(Environment.project_id == project_id)
+
+
+async def environments_in_order(session: AsyncSession, project_id: str) -> list[Environment]:
+    """The project's environments along the promotion path (position, then id)."""
+    return list(
+        await session.scalars(
+            environments_of(project_id).order_by(Environment.position, Environment.id)
+        )
+    )
+
+
+async def environment_by_name(
+    session: AsyncSession, project_id: str, name: str
+) -> Environment | None:
+    """The project's environment named `name`, case-insensitively (surrounding blanks ignored)."""
+    found: Environment | None = await session.scalar(
+        select(Environment).where(
+            Environment.project_id == project_id,
+            Environment.name_key == name.strip().lower(),
+        )
+    )
+    return found
+
+
+async def environment_in_project(
+    session: AsyncSession, project_id: str, environment_id: str
+) -> Environment | None:
+    found: Environment | None = await session.scalar(
+        select(Environment).where(
+            Environment.project_id == project_id, Environment.id == environment_id
+        )
+    )
+    return found
+
+
+async def environments_by_id(session: AsyncSession, ids: Sequence[str]) -> dict[str, Environment]:
+    if not ids:
+        return {}
+    rows = await session.scalars(select(Environment).where(Environment.id.in_(set(ids))))
+    return {env.id: env for env in rows}
+
+
+async def name_taken(
+    session: AsyncSession, project_id: str, name_key: str, *, other_than: str | None = None
+) -> bool:
+    stmt = select(
+        exists().where(
+            Environment.project_id == project_id,
+            Environment.name_key == name_key,
+            Environment.id != (other_than or ""),
+        )
+    )
+    return bool(await session.scalar(stmt))
+
+
+async def next_position(session: AsyncSession, project_id: str) -> int:
+    top = await session.scalar(
+        select(func.max(Environment.position)).where(Environment.project_id == project_id)
+    )
+    return 0 if top is None else int(top) + 1
+
+
+async def lock_environments(session: AsyncSession, project_id: str) -> None:
+    """Serialize changes of one project's promotion path (PostgreSQL: the project row `FOR
+    UPDATE`; SQLite's write transactions are serialized already), so two moves or creates
+    can't leave positions with gaps or twins."""
+    if _is_postgres(session):
+        await session.execute(select(Project.id).where(Project.id == project_id).with_for_update())
+
+
+async def shift_positions(
+    session: AsyncSession, project_id: str, *, start: int, end: int | None, by: int
+) -> None:
+    """Add `by` to the position of the project's environments with start <= position (<= end)."""
+    cond = [Environment.project_id == project_id, Environment.position >= start]
+    if end is not None:
+        cond.append(Environment.position <= end)
+    await session.execute(
+        update(Environment)
+        .where(*cond)
+        .values(position=Environment.position + by, version=Environment.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def has_deployments(session: AsyncSession, environment_id: str) -> bool:
+    return bool(
+        await session.scalar(select(exists().where(Deployment.environment_id == environment_id)))
+    )
+
+
+async def projects_without_environments(session: AsyncSession) -> list[str]:
+    rows = await session.scalars(
+        select(Project.id).where(~exists().where(Environment.project_id == Project.id))
+    )
+    return list(rows)
+
+
+# Deployments --------------------------------------------------------------------------------------
+
+# The deployment of a `/deployments/{deployment_id}` path with its project and environment.
+DEPLOYMENT_BY_ID = ChildFinder[Deployment](
+    lambda: (
+        select(Deployment, Project, Environment)
+        .join(Project, Project.id == Deployment.project_id)
+        .join(Environment, Environment.id == Deployment.environment_id)
+        .where(Deployment.id == bindparam("deployment_id"))
+    ),
+    param="deployment_id",
+)
+
+
+async def deployment_in_project(
+    session: AsyncSession, project_id: str, deployment_id: str, *, lock: bool = False
+) -> Deployment | None:
+    stmt = select(Deployment).where(
+        Deployment.project_id == project_id, Deployment.id == deployment_id
+    )
+    if lock and _is_postgres(session):
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    found: Deployment | None = await session.scalar(stmt)
+    return found
+
+
+async def find_reported(
+    session: AsyncSession,
+    project_id: str,
+    *,
+    environment_id: str,
+    source: str,
+    external_id: str | None,
+    pipeline_id: str | None,
+    sequence: int | None,
+) -> Deployment | None:
+    """The deployment a report names again: by the provider's id, or by (environment,
+    pipeline, sequence). Locked for this transaction on PostgreSQL, read fresh."""
+    if external_id is not None:
+        cond: Any = and_(Deployment.source == source, Deployment.external_id == external_id)
+    elif pipeline_id is not None and sequence is not None:
+        cond = and_(
+            Deployment.environment_id == environment_id,
+            Deployment.pipeline_id == pipeline_id,
+            Deployment.sequence == sequence,
+        )
+    else:
+        return None
+    stmt = (
+        select(Deployment)
+        .where(Deployment.project_id == project_id, cond)
+        .execution_options(populate_existing=True)
+    )
+    if _is_postgres(session):
+        stmt = stmt.with_for_update()
+    found: Deployment | None = await session.scalar(stmt)
+    return found
+
+
+async def insert_reported(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """Insert a reported deployment unless one with the same idempotency key exists (a
+    concurrent report made it): whether this call made it."""
+    made = await session.scalar(
+        _insert(session)(Deployment)
+        .values(values)
+        .on_conflict_do_nothing()
+        .returning(Deployment.id)
+    )
+    return made is not None
+
+
+def deployments_of(
+    project_id: str,
+    *,
+    environment_id: str | None = None,
+    state: str | None = None,
+    sha: str | None = None,
+    started_from: datetime | None = None,
+    started_to: datetime | None = None,
+) -> Select[Deployment]:
+    stmt = select(Deployment).where(Deployment.project_id == project_id)
+    if environment_id is not None:
+        stmt = stmt.where(Deployment.environment_id == environment_id)
+    if state is not None:
+        stmt = stmt.where(Deployment.state == state)
+    if sha is not None:
+        needle = sha.lower()
+        if len(needle) >= 40:
+            stmt = stmt.where(Deployment.sha == needle)
+        else:
+            stmt = stmt.where(Deployment.sha.startswith(needle, autoescape=True))
+    if started_from is not None:
+        stmt = stmt.where(Deployment.started_at >= started_from)
+    if started_to is not None:
+        stmt = stmt.where(Deployment.started_at < started_to)
+    return stmt
+
+
+async def previous_success(
+    session: AsyncSession, deployment: Deployment, succeeded_at: datetime
+) -> Deployment | None:
+    """The latest other deployment to the same environment that succeeded before `succeeded_at`
+    (one rolled back since doesn't count: the environment no longer runs it)."""
+    found: Deployment | None = await session.scalar(
+        select(Deployment)
+        .where(
+            Deployment.environment_id == deployment.environment_id,
+            Deployment.id != deployment.id,
+            Deployment.state == "success",
+            Deployment.succeeded_at.is_not(None),
+            or_(
+                Deployment.succeeded_at < succeeded_at,
+                and_(Deployment.succeeded_at == succeeded_at, Deployment.id < deployment.id),
+            ),
+        )
+        .order_by(Deployment.succeeded_at.desc(), Deployment.id.desc())
+        .limit(1)
+    )
+    return found
+
+
+async def fixers_of(session: AsyncSession, deployment_id: str) -> list[Deployment]:
+    return list(
+        await session.scalars(
+            select(Deployment)
+            .where(Deployment.fixes_deployment_id == deployment_id)
+            .order_by(Deployment.started_at, Deployment.id)
+        )
+    )
+
+
+# What a deployment shipped ------------------------------------------------------------------------
+
+
+async def replace_shipped(
+    session: AsyncSession,
+    deployment_id: str,
+    commits: Sequence[dict[str, Any]],
+    item_ids: Sequence[str],
+) -> None:
+    """Record what the deployment shipped (replacing what was recorded before)."""
+    await session.execute(
+        delete(DeploymentCommit).where(DeploymentCommit.deployment_id == deployment_id)
+    )
+    await session.execute(
+        delete(DeploymentItem).where(DeploymentItem.deployment_id == deployment_id)
+    )
+    if commits:
+        await session.execute(
+            _insert(session)(DeploymentCommit)
+            .values([{**row, "deployment_id": deployment_id} for row in commits])
+            .on_conflict_do_nothing()
+        )
+    if item_ids:
+        await session.execute(
+            _insert(session)(DeploymentItem)
+            .values([{"deployment_id": deployment_id, "item_id": i} for i in sorted(set(item_ids))])
+            .on_conflict_do_nothing()
+        )
+
+
+async def shipped_commits(
+    session: AsyncSession, deployment_id: str, *, limit: int
+) -> list[DeploymentCommit]:
+    """The first `limit` commits the deployment shipped, newest first."""
+    return list(
+        await session.scalars(
+            select(DeploymentCommit)
+            .where(DeploymentCommit.deployment_id == deployment_id)
+            .order_by(DeploymentCommit.committed_at.desc().nulls_last(), DeploymentCommit.sha)
+            .limit(limit)
+        )
+    )
+
+
+async def shipped_items(session: AsyncSession, deployment_id: str, *, limit: int) -> list[Item]:
+    """The live items the deployment shipped, by key."""
+    return list(
+        await session.scalars(
+            select(Item)
+            .join(DeploymentItem, DeploymentItem.item_id == Item.id)
+            .where(DeploymentItem.deployment_id == deployment_id, LIVE)
+            .order_by(Item.number)
+            .limit(limit)
+        )
+    )
+
+
+async def shipped_item_keys(
+    session: AsyncSession, deployment_id: str, *, limit: int = 100
+) -> list[str]:
+    return [item.key for item in await shipped_items(session, deployment_id, limit=limit)]
+
+
+async def shipped_shas(session: AsyncSession, deployment_id: str, *, limit: int) -> list[str]:
+    return list(
+        await session.scalars(
+            select(DeploymentCommit.sha)
+            .where(DeploymentCommit.deployment_id == deployment_id)
+            .order_by(DeploymentCommit.sha)
+            .limit(limit)
+        )
+    )

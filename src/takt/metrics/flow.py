@@ -1,0 +1,162 @@
+"""Flow metrics of a project's items, exactly as METRICS.md (Flow) defines them:
+
+- started = the first entry into an `in_progress` status (the item's `started_at`, written
+  with the event that moved it); finished = each entry into a `done` status, from the event
+  log (a reopened item finishes again later, and counts again);
+- throughput = items finished per working day of the project (its working days and time
+  zone), zero days included;
+- cycle time = finished - started, lead time = finished - created, over the period's
+  finishes: P50, P85, P95 (nearest rank), in days;
+- WIP = items started and not finished (not done, not cancelled) now; work item age =
+  now - started for each of them, oldest first;
+- cumulative flow: for each day of the period and each status category, the items in that
+  category or a later one at the end of the day.
+
+The cumulative flow is worked backwards from the items' statuses now through the category
+changes the event log recorded since the period began, so a period costs the events since its
+start, not the project's whole history. `q` (the items' filter language) narrows every figure
+to the items it matches now.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from takt.core.time import utcnow, working_days
+from takt.items.search import SearchContext, filter_conditions
+from takt.metrics import repository as repo
+from takt.metrics.periods import LocalDays, Period, as_date, period, weekdays_of, zone_of
+from takt.metrics.schemas import (
+    AgedItem,
+    CumulativeFlowDay,
+    CycleTime,
+    FlowDurations,
+    FlowMetrics,
+    Throughput,
+    ThroughputDay,
+    WorkItemAge,
+)
+from takt.projects.policies import ProjectAccess
+
+DEFAULT_DAYS = 30
+AGE_LIMIT = 50
+BANDS = (*repo.FLOW_ORDER, "cancelled")
+
+
+def _days(seconds: Any) -> float | None:
+    return None if seconds is None else round(float(seconds) / 86400, 2)
+
+
+def _durations(found: dict[str, Any], name: str) -> dict[str, Any]:
+    return {
+        "count": int(found.get(f"{name}_count") or 0),
+        **{f"p{p}": _days(found.get(f"{name}_p{p}")) for p in (50, 85, 95)},
+    }
+
+
+def cumulative_flow(
+    span: Period, now_by_category: dict[str, tuple[int, int]], by_day: list[dict[str, Any]]
+) -> list[CumulativeFlowDay]:
+    """Each day's bands, from the bands now less the moves of every later day."""
+    level = {
+        band: sum(
+            count
+            for category, (count, _) in now_by_category.items()
+            if category in repo.FLOW_ORDER[n:]
+        )
+        for n, band in enumerate(repo.FLOW_ORDER)
+    }
+    level["cancelled"] = now_by_category.get("cancelled", (0, 0))[0]
+    moves = {as_date(row["day"]): row for row in by_day}
+    for day, later in moves.items():
+        if day > span.last:
+            for band in BANDS:
+                level[band] -= int(later[band])
+    shown: list[CumulativeFlowDay] = []
+    for day in reversed(span.dates()):
+        shown.append(CumulativeFlowDay(date=day, **level))
+        for band in BANDS:
+            level[band] -= int(moves.get(day, {}).get(band, 0))
+    shown.reverse()
+    return shown
+
+
+def throughput(span: Period, weekdays: list[str], by_day: list[dict[str, Any]]) -> Throughput:
+    finished_on: dict[date, int] = {}
+    for row in by_day:
+        day = as_date(row["day"])
+        if span.first <= day <= span.last:
+            finished_on[day] = int(row["finished"])
+    days = working_days(span.first, span.last, weekdays)
+    series = [ThroughputDay(date=day, finished=finished_on.get(day, 0)) for day in days]
+    on_working_days = sum(point.finished for point in series)
+    total = sum(finished_on.values())
+    return Throughput(
+        finished=total,
+        finished_on_other_days=total - on_working_days,
+        working_days=len(days),
+        per_working_day=round(on_working_days / len(days), 4) if days else None,
+        days=series,
+    )
+
+
+async def flow_metrics(
+    session: AsyncSession,
+    access: ProjectAccess,
+    *,
+    start: date | None,
+    end: date | None,
+    q: str | None,
+) -> FlowMetrics:
+    project = access.project
+    zone, weekdays, now = zone_of(project), weekdays_of(project), utcnow()
+    span = period(project, start, end, as_of=now, default_days=DEFAULT_DAYS)
+    dialect = session.get_bind().dialect.name
+    items = await filter_conditions(
+        session,
+        q,
+        SearchContext(project_id=project.id, principal_id=access.principal.id, dialect=dialect),
+    )
+    # Events reach up to now: the days after the period carry the moves back to it.
+    days = LocalDays(zone, dialect, span.since, max(now, span.until) + timedelta(days=1))
+    by_day = await repo.flow_changes_by_day(session, project.id, span.since, items, days)
+    now_by_category = await repo.items_by_category(session, project.id, items)
+    finishes = await repo.finish_figures(session, project.id, span, items)
+    oldest = await repo.oldest_in_progress(session, project.id, items, AGE_LIMIT)
+    wip = sum(
+        started
+        for category, (_, started) in now_by_category.items()
+        if category not in repo.TERMINAL
+    )
+    finished = int(finishes.get("finished") or 0)
+    cycle = _durations(finishes, "cycle")
+    return FlowMetrics(
+        project_key=project.key,
+        from_=span.first,
+        to=span.last,
+        time_zone=zone,
+        working_days=weekdays,
+        q=q,
+        throughput=throughput(span, weekdays, by_day),
+        cycle_time=CycleTime(**cycle, not_started=finished - cycle["count"]),
+        lead_time=FlowDurations(**_durations(finishes, "lead")),
+        wip=wip,
+        work_item_age=WorkItemAge(
+            count=wip,
+            items=[
+                AgedItem(
+                    key=key,
+                    title=title,
+                    status=status,
+                    category=category,
+                    started_at=started,
+                    age_days=round((now - started).total_seconds() / 86400, 2),
+                )
+                for key, title, status, category, started in oldest
+            ],
+        ),
+        cumulative_flow=cumulative_flow(span, now_by_category, by_day),
+    )

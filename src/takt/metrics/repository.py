@@ -1,0 +1,473 @@
+"""Every query of the DORA and flow metrics: read-only, aggregated by the database.
+
+Percentiles are nearest-rank (the smallest value with at least that share of the values at or
+below it), as every percentile Takt reports: PostgreSQL's `percentile_disc`, and on SQLite,
+which has no percentile aggregate, each value's rank from a window (`row_number()` over the
+values in order) compared with `ceil(p x n)`. Either way the rows stay in the database; Python
+only reads the few figures per period or per week that come back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Float,
+    Integer,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    not_,
+    null,
+    or_,
+    select,
+    tuple_,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import Subquery
+
+from takt.core.events import Event
+from takt.deployments.models import Deployment, DeploymentCommit, Environment
+from takt.incidents.models import Incident
+from takt.items.events import ItemChanges, ItemCreated, ItemUpdated
+from takt.items.models import Item
+from takt.items.repository import live_in_project
+from takt.metrics.periods import Granularity, LocalDays, Period
+from takt.workflow.models import Status
+
+# Status categories in flow order: "in that category or later" counts the ones after it too.
+# `cancelled` left the flow: it is counted apart.
+FLOW_ORDER = ("backlog", "todo", "in_progress", "in_review", "done")
+TERMINAL = ("done", "cancelled")
+_CATEGORY = "category"
+assert _CATEGORY in ItemChanges.model_fields  # the changes' key, as the model names it
+
+
+def is_postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def seconds_between(session: AsyncSession, start: Any, end: Any) -> ColumnElement[float]:
+    """`end - start` in seconds, computed by the database."""
+    if is_postgres(session):
+        return cast(func.extract("epoch", end - start), Float)
+    return (func.julianday(end) - func.julianday(start)) * 86400.0
+
+
+def _known(column: Any, as_of: datetime) -> ColumnElement[bool]:
+    """Set, and set by `as_of`."""
+    return and_(column.is_not(None), column <= as_of)
+
+
+def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+# Reducing rows to figures --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Spread:
+    """A column of the rows whose nearest-rank percentiles are wanted (nulls are left out)."""
+
+    name: str
+    percents: tuple[int, ...]
+
+
+Figures = dict[str, Any]
+
+
+def _rank(count: Any, percent: int) -> ColumnElement[int]:
+    """ceil(p x n) on SQLite, with the same floating-point product PostgreSQL's
+    percentile_disc uses, so both pick the same rank."""
+    product = literal(percent / 100, Float) * count
+    whole = cast(product, Integer)
+    return whole + case((product > whole, 1), else_=0)
+
+
+async def reduce(
+    session: AsyncSession,
+    rows: Subquery,
+    *,
+    by_bucket: bool,
+    counts: dict[str, ColumnElement[Any]] | None = None,
+    spreads: Sequence[Spread] = (),
+) -> dict[Any, Figures]:
+    """The figures of `rows` overall (key None) and, with `by_bucket`, per value of its
+    `bucket` column: each of `counts` (aggregates over `rows`), and for each spread its count
+    (`<name>_count`) and percentiles (`<name>_p50`, …)."""
+    counts = counts or {}
+    if is_postgres(session):
+        return await _reduce_in_postgres(session, rows, by_bucket, counts, spreads)
+    found: dict[Any, Figures] = {}
+    labelled = [expr.label(name) for name, expr in counts.items()]
+    if labelled:
+        overall = await session.execute(select(*labelled).select_from(rows))
+        found[None] = dict(overall.one()._mapping)
+    if labelled and by_bucket:
+        grouped = select(rows.c.bucket, *labelled).group_by(rows.c.bucket)
+        for row in await session.execute(grouped):
+            mapping = dict(row._mapping)
+            found[mapping.pop("bucket")] = mapping
+    for spread in spreads:
+        for key, figures in (await _spread_in_sqlite(session, rows, by_bucket, spread)).items():
+            found.setdefault(key, {}).update(figures)
+    return found
+
+
+async def _reduce_in_postgres(
+    session: AsyncSession,
+    rows: Subquery,
+    by_bucket: bool,
+    counts: dict[str, ColumnElement[Any]],
+    spreads: Sequence[Spread],
+) -> dict[Any, Figures]:
+    columns: list[Any] = [expr.label(name) for name, expr in counts.items()]
+    for spread in spreads:
+        value = rows.c[spread.name]
+        columns.append(func.count(value).label(f"{spread.name}_count"))
+        columns += [
+            func.percentile_disc(p / 100).within_group(value).label(f"{spread.name}_p{p}")
+            for p in spread.percents
+        ]
+    if not by_bucket:
+        row = (await session.execute(select(*columns).select_from(rows))).one()
+        return {None: dict(row._mapping)}
+    stmt = select(rows.c.bucket, func.grouping(rows.c.bucket).label("overall"), *columns)
+    stmt = stmt.group_by(func.grouping_sets(tuple_(rows.c.bucket), tuple_()))
+    found: dict[Any, Figures] = {}
+    for row in await session.execute(stmt):
+        mapping = dict(row._mapping)
+        bucket, overall = mapping.pop("bucket"), mapping.pop("overall")
+        found[None if overall else bucket] = mapping
+    return found
+
+
+async def _spread_in_sqlite(
+    session: AsyncSession, rows: Subquery, by_bucket: bool, spread: Spread
+) -> dict[Any, Figures]:
+    value = rows.c[spread.name]
+    windows: list[Any] = [
+        value.label("v"),
+        func.row_number().over(order_by=value).label("ra"),
+        func.count().over().label("na"),
+    ]
+    if by_bucket:
+        windows += [
+            rows.c.bucket,
+            func.row_number().over(partition_by=rows.c.bucket, order_by=value).label("rb"),
+            func.count().over(partition_by=rows.c.bucket).label("nb"),
+        ]
+    ranked = select(*windows).where(value.is_not(None)).subquery()
+
+    def figures(rank: Any, size: Any) -> list[Any]:
+        return [
+            func.coalesce(func.max(size), 0).label(f"{spread.name}_count"),
+            *(
+                func.max(case((rank == _rank(size, p), ranked.c.v))).label(f"{spread.name}_p{p}")
+                for p in spread.percents
+            ),
+        ]
+
+    found: dict[Any, Figures] = {}
+    overall = (await session.execute(select(*figures(ranked.c.ra, ranked.c.na)))).one()
+    found[None] = dict(overall._mapping)
+    if by_bucket:
+        stmt = select(ranked.c.bucket, *figures(ranked.c.rb, ranked.c.nb)).group_by(ranked.c.bucket)
+        for row in await session.execute(stmt):
+            mapping = dict(row._mapping)
+            found[mapping.pop("bucket")] = mapping
+    return found
+
+
+# Environments --------------------------------------------------------------------------------
+
+
+async def environment_named(
+    session: AsyncSession, project_id: str, name: str
+) -> Environment | None:
+    """The project's environment of that name, case-insensitively."""
+    found: Environment | None = await session.scalar(
+        select(Environment).where(
+            Environment.project_id == project_id, Environment.name_key == name.strip().lower()
+        )
+    )
+    return found
+
+
+async def production_environment(session: AsyncSession, project_id: str) -> Environment | None:
+    """The project's first environment of type production along the promotion path."""
+    found: Environment | None = await session.scalar(
+        select(Environment)
+        .where(Environment.project_id == project_id, Environment.type == "production")
+        .order_by(Environment.position, Environment.id)
+        .limit(1)
+    )
+    return found
+
+
+# DORA ----------------------------------------------------------------------------------------
+
+D = Deployment
+
+
+@dataclass(frozen=True)
+class DoraQuery:
+    """What every DORA statement is about: one environment, a period, what was known by
+    `as_of`, and how to group (`granularity` None: the period as a whole)."""
+
+    environment_id: str
+    span: Period
+    days: LocalDays
+    granularity: Granularity | None
+
+    def bucket(self, column: Any) -> Any:
+        if self.granularity is None:
+            return literal(None).label("bucket")
+        return self.days.bucket(column, self.granularity).label("bucket")
+
+    def in_period(self, column: Any) -> ColumnElement[bool]:
+        return and_(column >= self.span.since, column < self.span.until, column <= self.span.as_of)
+
+
+async def deployment_figures(session: AsyncSession, query: DoraQuery) -> dict[Any, Figures]:
+    """Over the deployments to the environment that succeeded (went live) in the period, by
+    when they did: how many, how many failed (needed remediation, known by `as_of`) and were
+    restored by then, how many were rework (and of which kind), how many shipped commits Takt
+    couldn't establish; and the recovery times (seconds) of those restored."""
+    as_of = query.span.as_of
+    failed = _known(D.failed_at, as_of)
+    restored = and_(failed, _known(D.restored_at, as_of), D.restored_at >= D.failed_at)
+    fixed_by_incident = exists().where(
+        Incident.fixed_by_deployment_id == D.id, Incident.opened_at <= as_of
+    )
+    fixing = or_(D.fixes_deployment_id.is_not(None), fixed_by_incident)
+    rows = (
+        select(
+            query.bucket(D.succeeded_at),
+            case((failed, 1), else_=0).label("failed"),
+            case((restored, seconds_between(session, D.failed_at, D.restored_at))).label(
+                "recovery"
+            ),
+            case((D.is_hotfix.is_(True), 1), else_=0).label("hotfix"),
+            case((D.is_rollback.is_(True), 1), else_=0).label("rollback"),
+            case((fixing, 1), else_=0).label("fixing"),
+            case((or_(D.is_hotfix.is_(True), D.is_rollback.is_(True), fixing), 1), else_=0).label(
+                "rework"
+            ),
+            case((D.shipped_complete.is_(False), 1), else_=0).label("unknown_commits"),
+        )
+        .where(D.environment_id == query.environment_id, query.in_period(D.succeeded_at))
+        .subquery()
+    )
+    c = rows.c
+    return await reduce(
+        session,
+        rows,
+        by_bucket=query.granularity is not None,
+        counts={
+            "deployments": func.count(),
+            "failed": func.coalesce(func.sum(c.failed), 0),
+            "restored": func.count(c.recovery),
+            "hotfixes": func.coalesce(func.sum(c.hotfix), 0),
+            "rollbacks": func.coalesce(func.sum(c.rollback), 0),
+            "fixing": func.coalesce(func.sum(c.fixing), 0),
+            "rework": func.coalesce(func.sum(c.rework), 0),
+            "unknown_commits": func.coalesce(func.sum(c.unknown_commits), 0),
+        },
+        spreads=[Spread("recovery", (50,))],
+    )
+
+
+async def interval_figures(session: AsyncSession, query: DoraQuery) -> dict[Any, Figures]:
+    """The times (seconds) between consecutive successful deployments in the period, each
+    counted where the later one falls."""
+    previous = func.lag(D.succeeded_at).over(order_by=(D.succeeded_at, D.id))
+    rows = (
+        select(
+            query.bucket(D.succeeded_at),
+            seconds_between(session, previous, D.succeeded_at).label("interval"),
+        )
+        .where(D.environment_id == query.environment_id, query.in_period(D.succeeded_at))
+        .subquery()
+    )
+    return await reduce(
+        session, rows, by_bucket=query.granularity is not None, spreads=[Spread("interval", (50,))]
+    )
+
+
+async def lead_time_figures(session: AsyncSession, query: DoraQuery) -> dict[Any, Figures]:
+    """Over the commits shipped by the deployments that succeeded in the period (and weren't
+    rolled back by `as_of`: their commits ship again with the next one), by when they
+    succeeded: how many, how many with a known commit time, and the lead times (seconds,
+    deployed - committed) of those after their commit.
+
+    A rollback restores the deployment it rolls back when it succeeds (`restored_at`), or the
+    deployment was reported rolled back itself (then `failed_at` is that moment)."""
+    as_of = query.span.as_of
+    rolled_back_at = func.coalesce(D.restored_at, D.failed_at)
+    rolled_back = and_(D.state == "rolled_back", _known(rolled_back_at, as_of))
+    lead = seconds_between(session, DeploymentCommit.committed_at, D.succeeded_at)
+    rows = (
+        select(
+            query.bucket(D.succeeded_at),
+            DeploymentCommit.committed_at.label("committed_at"),
+            case((DeploymentCommit.committed_at < D.succeeded_at, lead)).label("lead"),
+        )
+        .select_from(D)
+        .join(DeploymentCommit, DeploymentCommit.deployment_id == D.id)
+        .where(
+            D.environment_id == query.environment_id,
+            query.in_period(D.succeeded_at),
+            not_(rolled_back),
+        )
+        .subquery()
+    )
+    return await reduce(
+        session,
+        rows,
+        by_bucket=query.granularity is not None,
+        counts={"commits": func.count(), "commits_timed": func.count(rows.c.committed_at)},
+        spreads=[Spread("lead", (50,))],
+    )
+
+
+# Flow ----------------------------------------------------------------------------------------
+
+
+def _category_changes(project_id: str, since: datetime, items: Sequence[Any]) -> Subquery:
+    """Every change of category of the project's live items (matching `items`, the filter's
+    conditions) from `since` on, from the event log: when, the old and new category (a
+    creation has no old one; events changing no category have no new one), and the item's
+    start and creation."""
+    created = Event.type == ItemCreated.event_type
+    new = case(
+        (created, Event.data[ItemCreated.payload_key(_CATEGORY)].as_string()),
+        else_=Event.changes[(_CATEGORY, 1)].as_string(),
+    )
+    old = case((created, null()), else_=Event.changes[(_CATEGORY, 0)].as_string())
+    return (
+        select(
+            Event.occurred_at.label("at"),
+            old.label("old"),
+            new.label("new"),
+            Item.started_at.label("started_at"),
+            Item.created_at.label("created_at"),
+        )
+        .join(Item, Item.id == Event.subject_id)
+        .where(
+            Event.project_id == project_id,
+            Event.type.in_([ItemCreated.event_type, ItemUpdated.event_type]),
+            Event.occurred_at >= since,
+            live_in_project(project_id),
+            *items,
+        )
+        .subquery()
+    )
+
+
+def _order(category: Any) -> ColumnElement[int]:
+    """A category's place in FLOW_ORDER; -1 for cancelled or none."""
+    return case({name: n for n, name in enumerate(FLOW_ORDER)}, value=category, else_=-1)
+
+
+def _finish(changes: Subquery) -> ColumnElement[bool]:
+    """An entry into `done` (from another category, or created done)."""
+    return and_(changes.c.new == "done", or_(changes.c.old.is_(None), changes.c.old != "done"))
+
+
+def _moved(into: ColumnElement[bool], out_of: ColumnElement[bool]) -> ColumnElement[int]:
+    """Entries less exits."""
+    return func.coalesce(func.sum(case((into, 1), else_=0) - case((out_of, 1), else_=0)), 0)
+
+
+async def flow_changes_by_day(
+    session: AsyncSession, project_id: str, since: datetime, items: Sequence[Any], days: LocalDays
+) -> list[Figures]:
+    """Per local day from `since` on (to now): how each cumulative-flow band moved (`backlog`
+    … `done`: items entering that category or a later one, less those leaving it), how many
+    entered less left `cancelled`, and how many items finished."""
+    changes = _category_changes(project_id, since, items)
+    per_change = (
+        select(days.day(changes.c.at).label("day"), changes.c.old, changes.c.new)
+        .where(changes.c.new.is_not(None))
+        .subquery()
+    )
+    c = per_change.c
+    new, old = _order(c.new), _order(c.old)
+    stmt = select(
+        c.day,
+        *(_moved(new >= n, old >= n).label(name) for n, name in enumerate(FLOW_ORDER)),
+        _moved(c.new == "cancelled", c.old == "cancelled").label("cancelled"),
+        _count_if(_finish(per_change)).label("finished"),
+    ).group_by(c.day)
+    return [dict(row._mapping) for row in await session.execute(stmt)]
+
+
+async def items_by_category(
+    session: AsyncSession, project_id: str, items: Sequence[Any]
+) -> dict[str, tuple[int, int]]:
+    """Per status category, the project's live items (matching `items`) in it now, and how many
+    of them have started."""
+    rows = await session.execute(
+        select(Status.category, func.count(), func.count(Item.started_at))
+        .join(Status, Status.id == Item.status_id)
+        .where(live_in_project(project_id), *items)
+        .group_by(Status.category)
+    )
+    return {str(category): (int(count), int(started)) for category, count, started in rows}
+
+
+async def finish_figures(
+    session: AsyncSession, project_id: str, span: Period, items: Sequence[Any]
+) -> Figures:
+    """Over the entries into `done` in the period: how many, and each one's cycle time
+    (seconds since the item started, when it had started by then) and lead time (since the
+    item was created)."""
+    changes = _category_changes(project_id, span.since, items)
+    c = changes.c
+    rows = (
+        select(
+            case((c.started_at <= c.at, seconds_between(session, c.started_at, c.at))).label(
+                "cycle"
+            ),
+            seconds_between(session, c.created_at, c.at).label("lead"),
+        )
+        .where(c.new.is_not(None), _finish(changes), c.at < span.until)
+        .subquery()
+    )
+    found = await reduce(
+        session,
+        rows,
+        by_bucket=False,
+        counts={"finished": func.count()},
+        spreads=[Spread("cycle", (50, 85, 95)), Spread("lead", (50, 85, 95))],
+    )
+    return found[None]
+
+
+async def oldest_in_progress(
+    session: AsyncSession, project_id: str, items: Sequence[Any], limit: int
+) -> list[tuple[str, str, str, str, datetime]]:
+    """(key, title, status, category, started) of the live items (matching `items`) started and
+    not finished, oldest start first."""
+    rows = await session.execute(
+        select(Item.key, Item.title, Status.name, Status.category, Item.started_at)
+        .join(Status, Status.id == Item.status_id)
+        .where(
+            live_in_project(project_id),
+            Item.started_at.is_not(None),
+            Status.category.not_in(TERMINAL),
+            *items,
+        )
+        .order_by(Item.started_at, Item.id)
+        .limit(limit)
+    )
+    return [tuple(row) for row in rows]  # type: ignore[misc]

@@ -1,0 +1,450 @@
+"""Every query of readiness: its policy row, and the reads of the checks and the promotion
+timeline over the tables of the domains below it (items, blockers, delivery, deployments,
+incidents), read-only. Each check is one statement over the whole set of items, whatever its
+size; the timeline is two statements after the subject's own load.
+
+How the items of a commit are found (`items_of_ref`): the items named by the commit itself
+(`commit_items` of a commit of the project's repositories with that SHA), by the pull requests
+whose head is that commit or whose source branch received it (the commit was pushed to that
+branch of that repository), and by the successful deployments of that commit (to any
+environment: `deployment_items`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, bindparam, exists, false, func, or_, select, union
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from takt.blockers.models import Blocker
+from takt.core.time import utcnow
+from takt.delivery.models import Commit, CommitItem, PullRequest, PullRequestItem, Repository
+from takt.deployments.models import Deployment, DeploymentCommit, DeploymentItem, Environment
+from takt.incidents.models import Incident
+from takt.items.models import Item
+from takt.items.pull_request_directory import ItemIdColumn
+from takt.items.repository import LIVE
+from takt.projects.models import Project
+from takt.projects.repository import ChildFinder
+from takt.readiness.models import ReadinessPolicy
+from takt.workflow.models import Status
+
+AnySelect = Select[*tuple[Any, ...]]
+SUCCESS = "success"
+
+# The pull request of a `/pull-requests/{pull_request_id}/promotion` path with its project.
+PULL_REQUEST_BY_ID = ChildFinder[PullRequest](
+    lambda: (
+        select(PullRequest, Project)
+        .join(Project, Project.id == PullRequest.project_id)
+        .where(PullRequest.id == bindparam("pull_request_id"))
+    ),
+    param="pull_request_id",
+)
+
+
+# Policy ---------------------------------------------------------------------------------------
+
+
+async def policy_row(session: AsyncSession, project_id: str) -> ReadinessPolicy | None:
+    found: ReadinessPolicy | None = await session.scalar(
+        select(ReadinessPolicy).where(ReadinessPolicy.project_id == project_id)
+    )
+    return found
+
+
+async def policy_for_update(session: AsyncSession, project_id: str) -> ReadinessPolicy:
+    """The project's policy row, made empty at version 0 if there was none, and locked for this
+    transaction (`FOR UPDATE` on PostgreSQL; SQLite's write transactions hold the database's
+    one write lock): two first writes at once both find the row, neither fails."""
+    now = utcnow()
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    await session.execute(
+        insert(ReadinessPolicy)
+        .values(project_id=project_id, checks={}, created_at=now, updated_at=now, version=0)
+        .on_conflict_do_nothing(index_elements=["project_id"])
+    )
+    stmt = (
+        select(ReadinessPolicy)
+        .where(ReadinessPolicy.project_id == project_id)
+        .execution_options(populate_existing=True)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    row: ReadinessPolicy = (await session.scalars(stmt)).one()
+    return row
+
+
+# Environments ---------------------------------------------------------------------------------
+
+
+async def environments_of(session: AsyncSession, project_id: str) -> list[tuple[Any, ...]]:
+    """(id, name, name key, type, position) of the project's environments, in promotion order."""
+    rows = await session.execute(
+        select(
+            Environment.id,
+            Environment.name,
+            Environment.name_key,
+            Environment.type,
+            Environment.position,
+        )
+        .where(Environment.project_id == project_id)
+        .order_by(Environment.position, Environment.id)
+    )
+    return [tuple(row) for row in rows]
+
+
+async def environments_and_policy(
+    session: AsyncSession, project_id: str
+) -> tuple[list[tuple[Any, ...]], dict[str, Any] | None]:
+    """`environments_of` and the stored policy's JSON (None without one), in one statement (a
+    project without environments has nothing to be ready for: its policy doesn't matter)."""
+    policy = (
+        select(ReadinessPolicy.checks)
+        .where(ReadinessPolicy.project_id == project_id)
+        .scalar_subquery()
+    )
+    rows = await session.execute(
+        select(
+            Environment.id,
+            Environment.name,
+            Environment.name_key,
+            Environment.type,
+            Environment.position,
+            policy,
+        )
+        .where(Environment.project_id == project_id)
+        .order_by(Environment.position, Environment.id)
+    )
+    found = [tuple(row) for row in rows]
+    return [row[:5] for row in found], (found[0][5] if found else None)
+
+
+# Items ----------------------------------------------------------------------------------------
+
+_ITEM_COLUMNS = (Item.id, Item.key, Item.title, Status.name, Status.category)
+
+
+def _items(where: Any) -> AnySelect:
+    return (
+        select(*_ITEM_COLUMNS)
+        .join(Status, Status.id == Item.status_id)
+        .where(where, LIVE)
+        .order_by(Item.number)
+    )
+
+
+async def items_by_key(
+    session: AsyncSession, project_id: str, keys: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """(id, key, title, status name, category) of the project's live items among `keys`."""
+    rows = await session.execute(
+        _items(and_(Item.project_id == project_id, Item.key.in_(list(keys))))
+    )
+    return [tuple(row) for row in rows]
+
+
+def _repositories_of(project_id: str) -> Select[str]:
+    return select(Repository.id).where(Repository.project_id == project_id)
+
+
+def _pull_requests_of_ref(project_id: str, sha: str) -> Select[str]:
+    """Ids of the project's pull requests whose head is `sha` or whose source branch received
+    the commit `sha` (pushed to that branch of that repository)."""
+    on_branch = exists().where(
+        Commit.repository_id == PullRequest.repository_id,
+        Commit.sha == sha,
+        Commit.branch == PullRequest.source_branch,
+    )
+    return select(PullRequest.id).where(
+        PullRequest.project_id == project_id, or_(PullRequest.head_sha == sha, on_branch)
+    )
+
+
+async def items_of_ref(
+    session: AsyncSession, project_id: str, sha: str, limit: int
+) -> list[tuple[Any, ...]]:
+    """(id, key, title, status name, category) of the live items of the commit `sha` (see the
+    module's docstring), at most `limit`: one statement."""
+    commits = select(Commit.id).where(
+        Commit.repository_id.in_(_repositories_of(project_id)), Commit.sha == sha
+    )
+    linked = union(
+        select(CommitItem.item_id).where(CommitItem.commit_id.in_(commits)),
+        select(PullRequestItem.item_id).where(
+            PullRequestItem.pull_request_id.in_(_pull_requests_of_ref(project_id, sha))
+        ),
+        select(DeploymentItem.item_id)
+        .join(Deployment, Deployment.id == DeploymentItem.deployment_id)
+        .where(
+            Deployment.project_id == project_id, Deployment.sha == sha, Deployment.state == SUCCESS
+        ),
+    )
+    rows = await session.execute(
+        _items(and_(Item.project_id == project_id, Item.id.in_(linked))).limit(limit)
+    )
+    return [tuple(row) for row in rows]
+
+
+# Checks ---------------------------------------------------------------------------------------
+
+
+async def pull_requests_for(
+    session: AsyncSession, project_id: str, item_ids: Sequence[str], sha: str | None
+) -> list[tuple[Any, ...]]:
+    """(id, repository full name, number, title, state, approved, url, item id or None) of the
+    pull requests that name any of `item_ids`, and of those of the commit `sha` when given;
+    one row per (pull request, evaluated item it names). One statement."""
+    ids: Any = select(PullRequestItem.pull_request_id).where(
+        PullRequestItem.item_id.in_(list(item_ids))
+    )
+    if sha is not None:
+        ids = union(ids, _pull_requests_of_ref(project_id, sha))
+    rows = await session.execute(
+        select(
+            PullRequest.id,
+            Repository.full_name,
+            PullRequest.number,
+            PullRequest.title,
+            PullRequest.state,
+            PullRequest.approved,
+            PullRequest.url,
+            PullRequestItem.item_id,
+        )
+        .join(Repository, Repository.id == PullRequest.repository_id)
+        .outerjoin(
+            PullRequestItem,
+            and_(
+                PullRequestItem.pull_request_id == PullRequest.id,
+                PullRequestItem.item_id.in_(list(item_ids)),
+            ),
+        )
+        .where(PullRequest.project_id == project_id, PullRequest.id.in_(ids))
+        .order_by(Repository.full_name, PullRequest.number, PullRequest.id)
+    )
+    return [tuple(row) for row in rows]
+
+
+async def open_blockers_on(session: AsyncSession, item_ids: Sequence[str]) -> list[tuple[Any, ...]]:
+    """(id, item id, reason, raised at) of the open blockers on `item_ids`, oldest first."""
+    rows = await session.execute(
+        select(Blocker.id, Blocker.item_id, Blocker.reason, Blocker.raised_at)
+        .where(Blocker.item_id.in_(list(item_ids)), Blocker.status == "open")
+        .order_by(Blocker.raised_at, Blocker.id)
+    )
+    return [tuple(row) for row in rows]
+
+
+async def latest_success_of(
+    session: AsyncSession, project_id: str, environment_id: str, sha: str
+) -> tuple[Any, ...] | None:
+    """(id, version, succeeded at) of the latest successful deployment of `sha` to the
+    environment, if any."""
+    row = await session.execute(
+        select(Deployment.id, Deployment.release_version, Deployment.succeeded_at)
+        .where(
+            Deployment.project_id == project_id,
+            Deployment.sha == sha,
+            Deployment.environment_id == environment_id,
+            Deployment.state == SUCCESS,
+        )
+        .order_by(Deployment.succeeded_at.desc(), Deployment.id)
+        .limit(1)
+    )
+    found = row.first()
+    return tuple(found) if found is not None else None
+
+
+async def shipped_to(
+    session: AsyncSession, environment_id: str, item_ids: Sequence[str]
+) -> set[str]:
+    """Those of `item_ids` a successful deployment to the environment shipped."""
+    shipped = await session.scalars(
+        select(DeploymentItem.item_id)
+        .join(Deployment, Deployment.id == DeploymentItem.deployment_id)
+        .where(
+            DeploymentItem.item_id.in_(list(item_ids)),
+            Deployment.environment_id == environment_id,
+            Deployment.state == SUCCESS,
+        )
+        .distinct()
+    )
+    return set(shipped)
+
+
+async def open_incidents_in(
+    session: AsyncSession, environment_id: str, severities: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """(id, number, title, severity, opened at) of the environment's open incidents of these
+    severities, worst first, then oldest first."""
+    rows = await session.execute(
+        select(Incident.id, Incident.number, Incident.title, Incident.severity, Incident.opened_at)
+        .where(
+            Incident.environment_id == environment_id,
+            Incident.state == "open",
+            Incident.severity.in_(list(severities)),
+        )
+        .order_by(Incident.severity, Incident.opened_at, Incident.id)
+    )
+    return [tuple(row) for row in rows]
+
+
+# Promotion timeline ---------------------------------------------------------------------------
+
+
+def _moment(commits: Any) -> Any:
+    return func.coalesce(commits.committed_at, commits.pushed_at)
+
+
+async def item_stages(
+    session: AsyncSession, item_id: str
+) -> tuple[datetime | None, datetime | None, datetime | None, datetime | None]:
+    """(first commit, first pull request ready, first review, first merge) of the item: its
+    commits are those naming it and those pushed to the source branch of a pull request naming
+    it; its pull requests those naming it. One statement."""
+    prs = select(PullRequestItem.pull_request_id).where(PullRequestItem.item_id == item_id)
+    named = select(func.min(_moment(Commit))).where(
+        Commit.id.in_(select(CommitItem.commit_id).where(CommitItem.item_id == item_id))
+    )
+    on_branch = (
+        select(func.min(_moment(Commit)))
+        .join(
+            PullRequest,
+            and_(
+                PullRequest.repository_id == Commit.repository_id,
+                PullRequest.source_branch == Commit.branch,
+            ),
+        )
+        .where(PullRequest.id.in_(prs))
+    )
+
+    def first(column: Any) -> Any:
+        return select(func.min(column)).where(PullRequest.id.in_(prs)).scalar_subquery()
+
+    row = (
+        await session.execute(
+            select(
+                named.scalar_subquery(),
+                on_branch.scalar_subquery(),
+                first(PullRequest.ready_at),
+                first(PullRequest.first_review_at),
+                first(PullRequest.merged_at),
+            )
+        )
+    ).one()
+    committed = min((t for t in (row[0], row[1]) if t is not None), default=None)
+    return committed, row[2], row[3], row[4]
+
+
+async def pull_request_first_commit(session: AsyncSession, pr: PullRequest) -> datetime | None:
+    """The first commit of the pull request: those pushed to its source branch of its
+    repository, and its head commit."""
+    conditions = [Commit.sha == pr.head_sha] if pr.head_sha else []
+    if pr.source_branch:
+        conditions.append(Commit.branch == pr.source_branch)
+    if not conditions:
+        return None
+    moment: datetime | None = await session.scalar(
+        select(func.min(_moment(Commit))).where(
+            Commit.repository_id == pr.repository_id, or_(*conditions)
+        )
+    )
+    return moment
+
+
+def _first_deployment(project_id: str, shipped: Any) -> tuple[Any, Any]:
+    """Per environment (correlated to `Environment.id`): the id and the moment of the first
+    successful deployment there for which `shipped` holds."""
+
+    def first(column: Any) -> Any:
+        return (
+            select(column)
+            .where(
+                Deployment.project_id == project_id,
+                Deployment.environment_id == Environment.id,
+                Deployment.state == SUCCESS,
+                shipped,
+            )
+            .order_by(Deployment.succeeded_at, Deployment.id)
+            .limit(1)
+            .correlate(Environment)
+            .scalar_subquery()
+        )
+
+    return first(Deployment.id), first(Deployment.succeeded_at)
+
+
+async def deployed_stages(
+    session: AsyncSession, project_id: str, shipped: Any
+) -> list[tuple[Any, ...]]:
+    """(name, type, first deployment id, its moment) per environment of the project, in
+    promotion order: the first successful deployment for which `shipped` holds. One statement."""
+    deployment_id, at = _first_deployment(project_id, shipped)
+    rows = await session.execute(
+        select(Environment.name, Environment.type, deployment_id, at)
+        .where(Environment.project_id == project_id)
+        .order_by(Environment.position, Environment.id)
+    )
+    return [tuple(row) for row in rows]
+
+
+def ships_item(item_id: str) -> Any:
+    """A deployment shipped the item (its `deployment_items` name it)."""
+    return exists().where(
+        DeploymentItem.deployment_id == Deployment.id, DeploymentItem.item_id == item_id
+    )
+
+
+def ships_pull_request(pr: PullRequest) -> Any:
+    """A deployment shipped the pull request: its head commit is among the deployment's
+    commits, or, once it merged, the deployment shipped an item it names."""
+    conditions: list[Any] = []
+    if pr.head_sha:
+        conditions.append(
+            exists().where(
+                DeploymentCommit.deployment_id == Deployment.id,
+                DeploymentCommit.sha == pr.head_sha,
+            )
+        )
+    if pr.merged_at is not None:
+        conditions.append(
+            and_(
+                Deployment.succeeded_at >= pr.merged_at,
+                exists().where(
+                    DeploymentItem.deployment_id == Deployment.id,
+                    DeploymentItem.item_id.in_(
+                        select(PullRequestItem.item_id).where(
+                            PullRequestItem.pull_request_id == pr.id
+                        )
+                    ),
+                ),
+            )
+        )
+    return or_(*conditions) if conditions else false()
+
+
+# The sprint review's release lookup (takt.sprints.release_directory) --------------------------
+
+
+def in_production_since(item_id: ItemIdColumn) -> Any:
+    """When a successful deployment to an environment of type `production` first shipped the
+    item `item_id` (a column of the enclosing statement); NULL when none did. A scalar subquery
+    sprints nests in its review (an index probe of `deployment_items` per item)."""
+    return (
+        select(func.min(Deployment.succeeded_at))
+        .select_from(DeploymentItem)
+        .join(Deployment, Deployment.id == DeploymentItem.deployment_id)
+        .join(Environment, Environment.id == Deployment.environment_id)
+        .where(
+            DeploymentItem.item_id == item_id,
+            Deployment.state == SUCCESS,
+            Environment.type == "production",
+        )
+        .correlate_except(DeploymentItem, Deployment, Environment)
+        .scalar_subquery()
+    )

@@ -1,0 +1,125 @@
+"""Readiness endpoints: the checklist (`/projects/{key}/readiness`), the project's policy
+(`/projects/{key}/readiness/policy`) and the promotion timeline of an item
+(`/items/{key}/promotion`) or a pull request (`/pull-requests/{id}/promotion`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from takt.core.concurrency import etag_for, is_not_modified, not_modified_response
+from takt.core.deps import IfMatchHeader, IfNoneMatchHeader, SessionDep
+from takt.core.openapi import problems
+from takt.projects.deps import ProjectAccessDep
+from takt.readiness import service, views
+from takt.readiness.deps import ItemInPathDep, PullRequestInPathDep
+from takt.readiness.schemas import (
+    MAX_ITEMS,
+    PromotionTimeline,
+    ReadinessAnswer,
+    ReadinessPolicyRead,
+    ReadinessPolicyWrite,
+)
+
+router = APIRouter(tags=["readiness"])
+
+KEY = r"[A-Za-z][A-Za-z0-9]{1,9}-[0-9]{1,9}"
+
+
+@router.get("/projects/{project_key}/readiness", responses=problems(401, 404, 422))
+async def evaluate_readiness(
+    access: ProjectAccessDep,
+    session: SessionDep,
+    environment: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=64,
+            description="Where it would go: an environment of the project, by name (ignoring "
+            "case).",
+            examples=["production"],
+        ),
+    ],
+    ref: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[0-9a-fA-F]{7,64}$",
+            description="A commit SHA, as pushed (the full SHA: commits are known by it). Its "
+            "items are those its message names, those of the pull requests whose head it is or "
+            "whose branch received it, and those its successful deployments shipped. Give "
+            "exactly one of `ref` or `items`.",
+            examples=["9fceb02d0ae598e95dc970b74767f19372d61af8"],
+        ),
+    ] = None,
+    items: Annotated[
+        str | None,
+        Query(
+            pattern=rf"^{KEY}(,{KEY})*$",
+            max_length=5000,
+            description=f"Comma-separated item keys, at most {MAX_ITEMS}. Give exactly one of "
+            "`ref` or `items`.",
+            examples=["API-1,API-2"],
+        ),
+    ] = None,
+) -> ReadinessAnswer:
+    """Is this commit (or are these items) ready to go to that environment? Each check of the
+    project's policy with its result and the reason, failing ones first, and `ready` overall."""
+    evaluation = await service.evaluate(
+        session, access, environment=environment, ref=ref, items=items
+    )
+    return views.readiness_read(evaluation)
+
+
+@router.get(
+    "/projects/{project_key}/readiness/policy",
+    responses={**problems(401, 404), 304: {"description": "Not modified."}},
+)
+async def get_readiness_policy(
+    access: ProjectAccessDep,
+    session: SessionDep,
+    response: Response,
+    if_none_match: IfNoneMatchHeader = None,
+) -> ReadinessPolicyRead:
+    """The project's readiness policy: which checks run, which environment must come first,
+    which incidents block."""
+    policy = await service.get_policy(session, access)
+    if is_not_modified(if_none_match, policy.version):
+        return not_modified_response(policy.version)  # type: ignore[return-value]
+    response.headers["ETag"] = etag_for(policy.version)
+    return views.policy_read(policy)
+
+
+@router.put("/projects/{project_key}/readiness/policy", responses=problems(401, 403, 404, 412, 422))
+async def put_readiness_policy(
+    body: ReadinessPolicyWrite,
+    access: ProjectAccessDep,
+    session: SessionDep,
+    response: Response,
+    if_match: IfMatchHeader = None,
+) -> ReadinessPolicyRead:
+    """Replace the project's readiness policy (project admins); checks left out take their
+    defaults (on; the previous environment first; sev2 or worse blocks)."""
+    policy = await service.put_policy(session, access, body, if_match=if_match)
+    response.headers["ETag"] = etag_for(policy.version)
+    return views.policy_read(policy)
+
+
+@router.get("/items/{item_key}/promotion", tags=["items"], responses=problems(401, 404))
+async def get_item_promotion(item: ItemInPathDep, session: SessionDep) -> PromotionTimeline:
+    """The item's promotion timeline: first commit, pull request ready, first review, merged,
+    then deployed to each environment in promotion order, with the time spent in each stage."""
+    return views.timeline_read(await service.item_timeline(session, item))
+
+
+@router.get(
+    "/pull-requests/{pull_request_id}/promotion",
+    tags=["delivery"],
+    responses=problems(401, 404),
+)
+async def get_pull_request_promotion(
+    pull_request: PullRequestInPathDep, session: SessionDep
+) -> PromotionTimeline:
+    """The pull request's promotion timeline: first commit, ready, first review, merged, then
+    deployed to each environment in promotion order, with the time spent in each stage."""
+    return views.timeline_read(await service.pull_request_timeline(session, pull_request))

@@ -1,0 +1,163 @@
+"""When a deployment counts as failed (it needed remediation: a rollback of it, or a hotfix
+fixing it) and when it is restored; a deployment that merely finished in `failure` is not."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from httpx import AsyncClient
+
+from takt.core.db import Database
+from tests.deployments.kit import at, deployed, report, sha, z
+from tests.support import Account, team
+
+
+async def read(client: AsyncClient, who: Account, deployment: dict[str, Any]) -> Any:
+    response = await client.get(f"/api/v1/deployments/{deployment['id']}", headers=who.headers)
+    assert response.status_code == 200
+    return response.json()
+
+
+async def failed_events(client: AsyncClient, who: Account) -> list[tuple[str, str]]:
+    events = (
+        await client.get(
+            "/api/v1/projects/API/events",
+            params={"types": "deployment.failed"},
+            headers=who.headers,
+        )
+    ).json()["data"]
+    return [(e["data"]["id"], e["data"]["reason"]) for e in events]
+
+
+async def test_a_rollback_deployment_rolls_back_fails_and_restores_its_target(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    people = await team(app, db)
+    bob = people["bob"]
+    good = await deployed(client, bob, sha=sha(1), started_at=z(at(0)), finished_at=z(at(0.1)))
+    bad = await deployed(client, bob, sha=sha(2), started_at=z(at(1)), finished_at=z(at(1.1)))
+    # The rollback starts (pending): the bad one needed remediation from then on.
+    rollback = await deployed(
+        client,
+        bob,
+        state="in_progress",
+        pipeline_id="rb",
+        sha=sha(1),
+        is_rollback=True,
+        fixes_deployment_id=bad["id"],
+        started_at=z(at(2)),
+    )
+    now = await read(client, bob, bad)
+    assert (now["state"], now["failed"], now["failed_at"], now["restored_at"]) == (
+        "success",
+        True,
+        z(at(2)),
+        None,
+    )
+    # It succeeds: the bad one is rolled back and restored when the rollback finished.
+    done = await report(
+        client,
+        bob,
+        state="success",
+        pipeline_id="rb",
+        sequence=1,
+        finished_at=z(at(2.5)),
+    )
+    assert done.status_code == 200, done.text
+    assert done.json()["id"] == rollback["id"]
+    now = await read(client, bob, bad)
+    assert (now["state"], now["failed_at"], now["restored_at"]) == (
+        "rolled_back",
+        z(at(2)),
+        z(at(2.5)),
+    )
+    assert (await read(client, bob, good))["failed"] is False
+    assert (await read(client, bob, rollback))["fixes_deployment_id"] == bad["id"]
+    assert await failed_events(client, bob) == [(bad["id"], "rolled_back")]
+
+
+async def test_a_hotfix_fails_its_target_and_its_success_restores_it(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    people = await team(app, db)
+    bob = people["bob"]
+    bad = await deployed(client, bob, started_at=z(at(0)), finished_at=z(at(0.1)))
+    hotfix = await deployed(
+        client,
+        bob,
+        is_hotfix=True,
+        fixes_deployment_id=bad["id"],
+        started_at=z(at(3)),
+        finished_at=z(at(3.2)),
+    )
+    now = await read(client, bob, bad)
+    assert (now["state"], now["failed_at"], now["restored_at"]) == ("success", z(at(3)), z(at(3.2)))
+    assert hotfix["failed"] is False
+    # A later, earlier-starting remediation moves failed_at back, never forward; the latest
+    # restore wins.
+    await deployed(
+        client,
+        bob,
+        is_hotfix=True,
+        fixes_deployment_id=bad["id"],
+        started_at=z(at(2)),
+        finished_at=z(at(4)),
+    )
+    now = await read(client, bob, bad)
+    assert (now["failed_at"], now["restored_at"]) == (z(at(2)), z(at(4)))
+    assert await failed_events(client, bob) == [(bad["id"], "hotfix")]
+
+
+async def test_a_failed_hotfix_does_not_restore(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    people = await team(app, db)
+    bob = people["bob"]
+    bad = await deployed(client, bob)
+    await deployed(client, bob, state="failure", is_hotfix=True, fixes_deployment_id=bad["id"])
+    now = await read(client, bob, bad)
+    assert now["failed"] is True
+    assert now["restored_at"] is None
+
+
+async def test_marking_a_deployment_as_fixing_another_by_patch(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    people = await team(app, db)
+    bob = people["bob"]
+    bad = await deployed(client, bob, started_at=z(at(0)), finished_at=z(at(0.1)))
+    fix = await deployed(client, bob, started_at=z(at(1)), finished_at=z(at(1.5)))
+    patched = await client.patch(
+        f"/api/v1/deployments/{fix['id']}",
+        json={"is_hotfix": True, "fixes_deployment_id": bad["id"]},
+        headers=bob.headers,
+    )
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["is_hotfix"] is True
+    now = await read(client, bob, bad)
+    assert (now["failed_at"], now["restored_at"]) == (z(at(1)), z(at(1.5)))
+    unknown = await client.patch(
+        f"/api/v1/deployments/{fix['id']}",
+        json={"fixes_deployment_id": "nope"},
+        headers=bob.headers,
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["errors"][0]["pointer"] == "/fixes_deployment_id"
+    itself = await client.patch(
+        f"/api/v1/deployments/{fix['id']}",
+        json={"fixes_deployment_id": fix["id"]},
+        headers=bob.headers,
+    )
+    assert itself.status_code == 422
+
+
+async def test_a_deployment_that_finished_in_failure_is_not_a_change_failure(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    people = await team(app, db)
+    bob = people["bob"]
+    failed = await deployed(client, bob, state="failure")
+    assert failed["failed"] is False
+    assert failed["failed_at"] is None
+    assert await failed_events(client, bob) == [(failed["id"], "failure")]

@@ -1,0 +1,84 @@
+"""Bad deployment reports and queries are 422 problems, never 500s."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from httpx import AsyncClient
+
+from takt.core.db import Database
+from tests.deployments.kit import DEPLOYMENTS, at, deployed, sha, z
+from tests.support import team
+
+GOOD: dict[str, Any] = {"environment": "production", "state": "success"}
+
+
+@pytest.mark.parametrize(
+    ("change", "pointer"),
+    [
+        ({"environment": "moon"}, "/environment"),
+        ({"environment": ""}, "/environment"),
+        ({"state": "done"}, "/state"),
+        ({"state": None}, "/state"),
+        ({"sha": "xyz"}, "/sha"),
+        ({"sha": "a" * 65}, "/sha"),
+        ({"ref": "has space"}, "/ref"),
+        ({"version": "v" * 129}, "/version"),
+        ({"sequence": 1}, ""),
+        ({"pipeline_id": "1", "sequence": -1}, "/sequence"),
+        ({"pipeline_id": "1", "sequence": "one"}, "/sequence"),
+        ({"commits": ["a" * 40] * 1001}, "/commits"),
+        ({"commits": ["nothex!"]}, "/commits/0"),
+        ({"url": "javascript:alert(1)"}, "/url"),
+        ({"is_hotfix": "yes"}, "/is_hotfix"),
+        ({"is_hotfix": True, "is_rollback": True}, ""),
+        ({"started_at": z(at(2)), "finished_at": z(at(1))}, ""),
+        ({"started_at": 12345}, "/started_at"),
+        ({"fixes_deployment_id": "missing"}, "/fixes_deployment_id"),
+        ({"repository_id": "missing"}, "/repository_id"),
+        ({"unknown": 1}, "/unknown"),
+        ({"description": "a\u0000b"}, ""),
+    ],
+)
+async def test_bad_reports_are_422(
+    client: AsyncClient, app: FastAPI, db: Database, change: dict[str, Any], pointer: str
+) -> None:
+    people = await team(app, db)
+    response = await client.post(
+        DEPLOYMENTS.format(key="API"), json={**GOOD, **change}, headers=people["bob"].headers
+    )
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    if pointer:
+        assert pointer in [e["pointer"] for e in response.json()["errors"]], response.json()
+
+
+async def test_bad_patches_and_queries_are_422(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    people = await team(app, db)
+    bob = people["bob"]
+    shipped = await deployed(client, bob, sha=sha(1))
+    path = f"/api/v1/deployments/{shipped['id']}"
+    for body in (
+        {"state": "exploded"},
+        {"version": None},
+        {"is_rollback": True, "is_hotfix": True},
+        {"url": "ftp://x"},
+        {"sha": sha(2)},
+    ):
+        response = await client.patch(path, json=body, headers=bob.headers)
+        assert response.status_code == 422, (body, response.text)
+    for params in (
+        {"state": "x"},
+        {"sha": "zz"},
+        {"from": "yesterday"},
+        {"environment": "x" * 65},
+        {"limit": 0},
+    ):
+        response = await client.get(
+            DEPLOYMENTS.format(key="API"), params=params, headers=bob.headers
+        )
+        assert response.status_code in (400, 422), (params, response.text)

@@ -1,0 +1,190 @@
+"""What an incident does to the deployment it names as its cause: failed from when the incident
+began, restored when the last incident it caused is resolved (DORA's change failure rate and
+failed deployment recovery time read these)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import FastAPI
+from httpx import AsyncClient
+from sqlalchemy import select
+
+from takt.core.db import Database
+from takt.core.events import Event
+from takt.core.time import utcnow
+from tests.incidents.kit import deploy, deployment_row, environments, open_incident
+from tests.support import Account, team
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _at(answer: dict[str, Any], field: str) -> datetime:
+    return datetime.fromisoformat(answer[field])
+
+
+async def _patch(
+    client: AsyncClient, who: Account, incident: dict[str, Any], **body: Any
+) -> dict[str, Any]:
+    response = await client.patch(
+        f"/api/v1/incidents/{incident['id']}", json=body, headers=who.headers
+    )
+    assert response.status_code == 200, response.text
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+async def _failed_events(db: Database, deployment_id: str) -> list[dict[str, Any]]:
+    async with db.transaction(write=False) as session:
+        rows = await session.scalars(
+            select(Event.data).where(
+                Event.subject_id == deployment_id, Event.type == "deployment.failed"
+            )
+        )
+    return list(rows)
+
+
+async def test_a_caused_incident_fails_the_deployment_and_resolving_restores_it(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    people = await team(app, db)
+    bob = people["bob"]
+    shipped = await deploy(db, people["ada"], at=utcnow() - timedelta(hours=3))
+    opened = utcnow() - timedelta(hours=2)
+    incident = await open_incident(
+        client, bob, caused_by_deployment_id=shipped, opened_at=_iso(opened)
+    )
+    row = await deployment_row(db, shipped)
+    assert row.failed_at == opened
+    assert row.restored_at is None
+    (failed,) = await _failed_events(db, shipped)
+    assert failed["reason"] == "incident"
+
+    resolved = await _patch(client, bob, incident, state="resolved")
+    row = await deployment_row(db, shipped)
+    assert row.failed_at == opened
+    assert row.restored_at == _at(resolved, "resolved_at")
+    assert len(await _failed_events(db, shipped)) == 1
+
+
+async def test_restored_when_the_last_of_its_incidents_is_resolved(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    people = await team(app, db)
+    bob = people["bob"]
+    shipped = await deploy(db, people["ada"], at=utcnow() - timedelta(hours=6))
+    now = utcnow()
+    first = await open_incident(
+        client, bob, caused_by_deployment_id=shipped, opened_at=_iso(now - timedelta(hours=5))
+    )
+    second = await open_incident(
+        client, bob, caused_by_deployment_id=shipped, opened_at=_iso(now - timedelta(hours=4))
+    )
+    await _patch(client, bob, first, resolved_at=_iso(now - timedelta(hours=1)))
+    row = await deployment_row(db, shipped)
+    assert row.failed_at == now - timedelta(hours=5)
+    assert row.restored_at is None  # the second is still open
+    # The second is resolved at an earlier moment than the first: restored at the later one.
+    await _patch(client, bob, second, resolved_at=_iso(now - timedelta(hours=3)))
+    assert (await deployment_row(db, shipped)).restored_at == now - timedelta(hours=1)
+
+
+async def test_linking_later_fails_from_the_incident_start(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    people = await team(app, db)
+    bob = people["bob"]
+    shipped = await deploy(db, people["ada"])
+    opened = utcnow() - timedelta(minutes=40)
+    incident = await open_incident(client, bob, opened_at=_iso(opened))
+    assert (await deployment_row(db, shipped)).failed_at is None
+    linked = await _patch(client, bob, incident, caused_by_deployment_id=shipped)
+    assert linked["caused_by_deployment_id"] == shipped
+    assert (await deployment_row(db, shipped)).failed_at == opened
+    # Back-dating the incident moves the failure's start with it.
+    earlier = opened - timedelta(minutes=20)
+    await _patch(client, bob, incident, opened_at=_iso(earlier))
+    assert (await deployment_row(db, shipped)).failed_at == earlier
+
+
+async def test_an_incident_recorded_as_over_fails_and_restores_at_once(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    people = await team(app, db)
+    shipped = await deploy(db, people["ada"], at=utcnow() - timedelta(days=2))
+    opened, resolved = utcnow() - timedelta(days=1, hours=2), utcnow() - timedelta(days=1)
+    await open_incident(
+        client,
+        people["bob"],
+        caused_by_deployment_id=shipped,
+        opened_at=_iso(opened),
+        resolved_at=_iso(resolved),
+    )
+    row = await deployment_row(db, shipped)
+    assert (row.failed_at, row.restored_at) == (opened, resolved)
+
+
+async def test_unlinking_keeps_the_failure(client: AsyncClient, app: FastAPI, db: Database) -> None:
+    people = await team(app, db)
+    bob = people["bob"]
+    wrong, right = await deploy(db, people["ada"]), await deploy(db, people["ada"])
+    opened = utcnow() - timedelta(minutes=30)
+    incident = await open_incident(
+        client, bob, caused_by_deployment_id=wrong, opened_at=_iso(opened)
+    )
+    await _patch(client, bob, incident, caused_by_deployment_id=right)
+    wrong_row, right_row = await deployment_row(db, wrong), await deployment_row(db, right)
+    assert wrong_row.failed_at == opened
+    assert wrong_row.restored_at is None
+    assert right_row.failed_at == opened
+
+
+async def test_unlinking_the_last_open_incident_restores_at_the_last_resolution(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    people = await team(app, db)
+    bob = people["bob"]
+    shipped = await deploy(db, people["ada"])
+    now = utcnow()
+    over = await open_incident(
+        client, bob, caused_by_deployment_id=shipped, opened_at=_iso(now - timedelta(hours=2))
+    )
+    still_open = await open_incident(
+        client, bob, caused_by_deployment_id=shipped, opened_at=_iso(now - timedelta(hours=1))
+    )
+    resolved = await _patch(client, bob, over, state="resolved")
+    assert (await deployment_row(db, shipped)).restored_at is None
+    await _patch(client, bob, still_open, caused_by_deployment_id=None)
+    assert (await deployment_row(db, shipped)).restored_at == _at(resolved, "resolved_at")
+
+
+async def test_reopening_and_resolving_again_moves_the_restore_later(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    people = await team(app, db)
+    bob = people["bob"]
+    shipped = await deploy(db, people["ada"])
+    now = utcnow()
+    incident = await open_incident(
+        client, bob, caused_by_deployment_id=shipped, opened_at=_iso(now - timedelta(hours=3))
+    )
+    await _patch(client, bob, incident, resolved_at=_iso(now - timedelta(hours=2)))
+    await _patch(client, bob, incident, state="open")
+    await _patch(client, bob, incident, resolved_at=_iso(now - timedelta(hours=1)))
+    row = await deployment_row(db, shipped)
+    assert row.failed_at == now - timedelta(hours=3)
+    assert row.restored_at == now - timedelta(hours=1)
+
+
+async def test_a_fix_link_changes_nothing_on_the_fixing_deployment(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    people = await team(app, db)
+    fix = await deploy(db, people["ada"])
+    await environments(db, people["ada"])
+    await open_incident(client, people["bob"], fixed_by_deployment_id=fix)
+    row = await deployment_row(db, fix)
+    assert (row.failed_at, row.restored_at) == (None, None)
