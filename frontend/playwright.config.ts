@@ -42,6 +42,7 @@ export default defineConfig({
         url: `${baseURL}/readyz`,
         timeout: 180_000,
         reuseExistingServer: false,
+        gracefulShutdown: { signal: "SIGTERM", timeout: 10_000 },
         stdout: "pipe",
         stderr: "pipe",
       },

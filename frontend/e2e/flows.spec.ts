@@ -2,7 +2,7 @@ import { expect, test, type Page } from "@playwright/test";
 import { PASSWORD, PROJECT, signIn, tokenFor } from "./helpers";
 
 // The day's work through the browser, in order (each step changes the demo for the next).
-test.describe.configure({ mode: "serial" });
+test.describe.configure({ mode: "serial", timeout: 120_000 });
 
 test("sign-in shows the problem, keeps the session across a reload, signs out", async ({ page }) => {
   await page.goto("/p/DEMO/board");

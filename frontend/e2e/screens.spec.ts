@@ -70,3 +70,24 @@ test.describe("signed in", () => {
     await screenshot(page, "sprints", info);
   });
 });
+
+test.describe("dark theme and offline", () => {
+  test.use({ colorScheme: "dark" });
+
+  test("the dark theme follows the system, and stays accessible", async ({ page }, info) => {
+    await signIn(page, "maya", `/p/${PROJECT}/board`);
+    await expect(page.getByTestId("board")).toBeVisible();
+    const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    expect(background).toBe("rgb(17, 19, 24)");
+    await expectAccessible(page, "board (dark)");
+    await screenshot(page, "board-dark", info);
+  });
+
+  test("offline is shown", async ({ page, context }) => {
+    await signIn(page, "maya", "/projects");
+    await context.setOffline(true);
+    await expect(page.getByTestId("offline-banner")).toContainText("You're offline");
+    await context.setOffline(false);
+    await expect(page.getByTestId("offline-banner")).toBeHidden();
+  });
+});

@@ -157,6 +157,8 @@ def problem_json_for_errors(ctx: Any, response: Any, case: Any) -> bool | None:
 # are negative cases, to be refused.
 SERVER_ISSUED = {("query", "cursor"), ("query", "after"), ("header", "if-match")}
 VALID_FILTER = 'type:bug priority:>=high "login"'
+# Operations whose `q` is the items' filter language.
+FILTERED = {"list_items", "flow_metrics"}
 
 
 def _fits(value: object, schema: dict[str, Any]) -> bool:
@@ -176,7 +178,7 @@ def with_realistic_tokens(case: Any) -> None:
             del container[name]
         elif name == "Idempotency-Key":
             container[name] = uuid.uuid4().hex
-        elif name == "q" and case.operation.definition.raw["operationId"] == "list_items":
+        elif name == "q" and case.operation.definition.raw["operationId"] in FILTERED:
             container[name] = VALID_FILTER
 
 
@@ -198,6 +200,10 @@ BEYOND_THE_SCHEMA = re.compile(
             r"after to",
             r"period too long",
             r"is no date",
+            # DORA: an environment of the project; dates of the API's calendar; a real moment
+            r"has no environment named",
+            r"is outside 1970-01-01 to 9000-12-31",
+            r"is no RFC 3339 date-time",
             r"is not an event type",
             # retros: a prompt, group or card of the retro; custom prompts; the vote budget
             r"not a prompt of this retro",

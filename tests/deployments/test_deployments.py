@@ -229,3 +229,15 @@ async def test_lists_filter_and_page_newest_first(
         DEPLOYMENTS.format(key="API"), params={"environment": "moon"}, headers=bob.headers
     )
     assert unknown.status_code == 422
+
+
+async def test_a_gitlab_job_id_is_a_sequence_number(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    people = await team(app, db)
+    body = {"pipeline_id": "1234567", "sequence": 8_123_456_789}
+    first = await report(client, people["bob"], state="in_progress", **body)
+    again = await report(client, people["bob"], state="success", **body)
+    assert (first.status_code, again.status_code) == (201, 200), first.text
+    assert again.json()["sequence"] == 8_123_456_789
+    assert again.json()["state"] == "success"

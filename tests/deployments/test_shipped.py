@@ -155,3 +155,28 @@ async def test_commits_listed_by_the_call_are_what_it_shipped(
     failed = await deployed(client, bob, state="failure", commits=[sha(1)])
     assert failed["shipped_commit_count"] == 0
     assert failed["shipped"]["items"] == []
+
+
+async def test_pull_requests_merged_between_the_two_commits_ship_with_their_items(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    people = await team(app, db)
+    ada, bob = people["ada"], people["bob"]
+    item = (await new_item(client, ada, title="Refunds"))["key"]
+    repo_id = await link_repository(app, db, ada)
+    await push(db, ada, repo_id, [(sha(1), at(0), "one"), (sha(2), at(5), "two")])
+    # Merged in between, its head never pushed to Takt: it shipped, its head by SHA only.
+    await merged_pull_request(
+        db, ada, repo_id, number=8, title=f"{item} refunds", head=sha(50), merged=at(2)
+    )
+    # Merged after the deployed commit: not shipped.
+    await merged_pull_request(db, ada, repo_id, number=9, title="Later", head=sha(51), merged=at(6))
+    await deployed(client, bob, sha=sha(1), ref="main")
+    shown = await detail(client, bob, await deployed(client, bob, sha=sha(2), ref="main"))
+    assert [p["number"] for p in shown["shipped"]["pull_requests"]] == [8]
+    assert [i["key"] for i in shown["shipped"]["items"]] == [item]
+    assert {c["sha"]: c["committed_at"] for c in shown["shipped"]["commits"]} == {
+        sha(2): z(at(5)),
+        sha(50): None,
+    }
+    assert shown["shipped"]["complete"] is True

@@ -188,3 +188,56 @@ async def test_a_fix_link_changes_nothing_on_the_fixing_deployment(
     await open_incident(client, people["bob"], fixed_by_deployment_id=fix)
     row = await deployment_row(db, fix)
     assert (row.failed_at, row.restored_at) == (None, None)
+
+
+async def test_the_deployment_answer_shows_the_failure_and_the_restore(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    """The walk of docs/incidents.md: a deployment reported as a CI does, an incident it caused,
+    a hotfix, the incident resolved; GET /deployments/{id} shows each step."""
+    people = await team(app, db)
+    leo = people["bob"]
+    await environments(db, people["ada"])
+    deployments = "/api/v1/projects/API/deployments"
+    reported = await client.post(
+        deployments,
+        json={
+            "environment": "production",
+            "state": "success",
+            "version": "v9.0.0",
+            "pipeline_id": "guide-1",
+            "sequence": 1,
+        },
+        headers=leo.headers,
+    )
+    assert reported.status_code in (200, 201), reported.text
+    deploy_id = reported.json()["id"]
+    incident = await open_incident(client, leo, caused_by_deployment_id=deploy_id)
+    assert incident["environment"] == "production"
+    shown = (await client.get(f"/api/v1/deployments/{deploy_id}", headers=leo.headers)).json()
+    assert shown["failed"] is True
+    assert shown["failed_at"] == incident["opened_at"]
+    assert shown["restored_at"] is None
+
+    fix = await client.post(
+        deployments,
+        json={
+            "environment": "production",
+            "state": "success",
+            "version": "v9.0.1",
+            "pipeline_id": "guide-1-fix",
+            "sequence": 1,
+            "is_hotfix": True,
+            "fixes_deployment_id": deploy_id,
+        },
+        headers=leo.headers,
+    )
+    assert fix.status_code in (200, 201), fix.text
+    resolved = await _patch(
+        client, leo, incident, state="resolved", fixed_by_deployment_id=fix.json()["id"]
+    )
+    shown = (await client.get(f"/api/v1/deployments/{deploy_id}", headers=leo.headers)).json()
+    assert shown["failed"] is True
+    assert shown["failed_at"] == incident["opened_at"]
+    # The hotfix restored it when it succeeded; the incident, resolved later, is the last word.
+    assert shown["restored_at"] == resolved["resolved_at"]

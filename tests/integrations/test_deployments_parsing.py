@@ -131,6 +131,17 @@ def test_the_status_links_to_its_log_then_its_target() -> None:
     assert one(gh("deployment_status", target_only)).url == "https://example.com/t"
 
 
+@pytest.mark.parametrize(
+    "link", ["javascript:alert(1)", "ftp://example.com/x", "https://e.com/" + "x" * 2048]
+)
+def test_only_web_links_of_a_length_takt_keeps_are_links(link: str) -> None:
+    report = one(gh("deployment_status", status_payload("success", target_url=link)))
+    assert report.url is None
+    payload = fixture("gitlab", "deployment.json")
+    payload["deployable_url"] = link
+    assert one(gl("Deployment Hook", payload)).url is None
+
+
 def test_a_production_environment_flag_gives_the_type() -> None:
     payload = fixture("github", "deployment.created.json")
     payload["deployment"].update(environment="eu-live", production_environment=True)

@@ -69,12 +69,21 @@ function UserMenu({ name }: { name: string | undefined }) {
     }
   }
   return (
-    <div className="usermenu">
+    <div
+      className="usermenu"
+      onBlur={(e) => {
+        if (!e.currentTarget.contains(e.relatedTarget as Node | null)) setOpen(false);
+      }}
+      onKeyDown={(e) => {
+        if (e.key === "Escape") setOpen(false);
+      }}
+    >
       <button
         type="button"
         className="ghost"
         aria-expanded={open}
         aria-controls="usermenu-list"
+        aria-label={`Account: ${name ?? "you"}`}
         onClick={() => setOpen((o) => !o)}
       >
         <span className="avatar" aria-hidden="true">
@@ -83,7 +92,7 @@ function UserMenu({ name }: { name: string | undefined }) {
         <span className="usermenu-name">{name ?? "Account"}</span>
       </button>
       {open && (
-        <ul id="usermenu-list" className="usermenu-list" onKeyDown={(e) => e.key === "Escape" && setOpen(false)}>
+        <ul id="usermenu-list" className="usermenu-list">
           <li>
             <button type="button" className="ghost" onClick={() => void run(() => session.signOut())}>
               Sign out

@@ -429,8 +429,7 @@ async def load_deployments(
             _open_incident(history, deployed, done_at)
 
     for day in days:
-        for hour in (10.0, 15.5):
-            history.later(_at(day, hour), partial(build, _at(day, hour)))
+        history.later(_at(day, 15.5), partial(build, _at(day, 15.5)))
         if day.weekday() in (1, 3) or history.rng.random() < 0.5:
             history.later(_at(day, 13.0), partial(stage, _at(day, 13.0)))
         if day in release_days and day not in skipped:
@@ -468,8 +467,9 @@ def _first_incident(history: _History, deployed: Deployment, done_at: datetime) 
 
 
 def _second_incident(history: _History, deployed: Deployment, day: date) -> None:
-    """Refund emails go out twice from the afternoon on; fixed the next morning."""
-    opened, pushed = _at(day, 15.0), _at(day + timedelta(days=1), 8.3)
+    """Refund emails go out twice from the afternoon on; fixed the next working morning."""
+    next_day = day + timedelta(days=3 if day.weekday() == 4 else 1)  # Friday: Monday
+    opened, pushed = _at(day, 15.0), _at(next_day, 8.3)
 
     async def open_it() -> None:
         shown = await history.incident(
@@ -515,13 +515,15 @@ def _open_incident(history: _History, deployed: Deployment, done_at: datetime) -
 async def _unpromoted(
     history: _History, items: list[Item], categories: dict[str, str], names: dict[str, str]
 ) -> None:
-    """The newest change: an item in review, its branch built to development only."""
-    reviewing = sorted(
-        (i for i in items if categories.get(i.status_id) == "in_review"), key=lambda i: i.key
+    """The newest change: an item being worked on, its branch built to development only."""
+    order = {"in_review": 0, "in_progress": 1}
+    working = sorted(
+        (i for i in items if categories.get(i.status_id) in order),
+        key=lambda i: (order[categories[i.status_id]], i.number),
     )
-    if not reviewing:
+    if not working:
         return
-    item = reviewing[0]
+    item = working[0]
     pushed = max(history.last_at + timedelta(minutes=5), history.now - timedelta(minutes=50))
     if pushed >= history.now - timedelta(minutes=15):
         return

@@ -54,7 +54,7 @@ def guess_type(name: str) -> EnvironmentType:
         return "staging"
     if "prod" in key or key in ("live", "prd"):
         return "production"
-    if any(word in key for word in ("test", "qa", "ci")):
+    if any(word in key for word in ("test", "qa")):
         return "testing"
     return "development"
 

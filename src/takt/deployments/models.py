@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from takt.core.models import Base, IdMixin, TimestampMixin, UTCDateTime, VersionedMixin
@@ -71,7 +80,8 @@ class Deployment(IdMixin, TimestampMixin, VersionedMixin, Base):
     # The CI's pipeline or workflow-run id and the sequence number within it (the CI call's
     # idempotency key, with the environment); null for provider deployments.
     pipeline_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
-    sequence: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # 64 bits: GitLab's job ids (`$CI_JOB_ID`, a common sequence number) passed 2^31 long ago.
+    sequence: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     ref: Mapped[str | None] = mapped_column(String(255), nullable=True)
     sha: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # What was deployed, as the team names it (`v1.4.2`); the API calls it `version` (the

@@ -168,7 +168,7 @@ async def report_deployment(
         response.status_code = status.HTTP_200_OK
     response.headers["Location"] = f"/api/v1/deployments/{deployment.id}"
     response.headers["ETag"] = etag_for(deployment.version)
-    shown, shipped = await service.deployment_detail(session, deployment)
+    shown, shipped = await service.deployment_detail(session, access.project, deployment)
     return views.deployment_detail(shown, access.project.key, shipped)
 
 
@@ -188,7 +188,7 @@ async def get_deployment(
     if is_not_modified(if_none_match, deployment.version):
         return not_modified_response(deployment.version)  # type: ignore[return-value]
     response.headers["ETag"] = etag_for(deployment.version)
-    shown, shipped = await service.deployment_detail(session, deployment)
+    shown, shipped = await service.deployment_detail(session, context.access.project, deployment)
     return views.deployment_detail(shown, context.access.project.key, shipped)
 
 
@@ -204,5 +204,5 @@ async def update_deployment(
     version, link, description, hotfix or rollback marks (members)."""
     deployment = await service.update_deployment(session, context, body, if_match=if_match)
     response.headers["ETag"] = etag_for(deployment.version)
-    shown, shipped = await service.deployment_detail(session, deployment)
+    shown, shipped = await service.deployment_detail(session, context.access.project, deployment)
     return views.deployment_detail(shown, context.access.project.key, shipped)

@@ -164,7 +164,7 @@ class DeploymentCreate(Input):
     sequence: Annotated[int | None, NOT_NULL] = Field(
         None,
         ge=0,
-        le=2_000_000_000,
+        le=9_007_199_254_740_991,
         description="Which deployment of the pipeline this is (`$GITHUB_RUN_ATTEMPT`, "
         "`$CI_JOB_ID`). Default 1 when `pipeline_id` is given.",
         examples=[1],

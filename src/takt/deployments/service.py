@@ -695,9 +695,9 @@ async def shown(session: AsyncSession, deployments: Sequence[Deployment]) -> lis
 
 
 async def deployment_detail(
-    session: AsyncSession, deployment: Deployment
+    session: AsyncSession, project: Project, deployment: Deployment
 ) -> tuple[ShownDeployment, shipped.ShippedView]:
     """A deployment with what its single answer shows: its environment, who reported it and
     what it shipped."""
     [row] = await shown(session, [deployment])
-    return row, await shipped.shipped_view(session, deployment)
+    return row, await shipped.shipped_view(session, project, deployment)

@@ -93,6 +93,53 @@ async def record_shipped(
     return await repo.shipped_item_keys(session, deployment.id, limit=MAX_EVENT_ITEMS)
 
 
+@dataclass(frozen=True)
+class _Ends:
+    """This deployment's commit as Takt saw it, and, when both ends are known and this one is
+    newer, the range since the previous successful deployment's commit."""
+
+    this: Commit | None
+    # (after, until]: the previous deployment's commit time, this one's.
+    window: tuple[datetime, datetime] | None = None
+    # The previous deployment ran this commit or a newer one: nothing new shipped.
+    nothing_new: bool = False
+
+
+async def _ends(
+    session: AsyncSession, project: Project, deployment: Deployment, previous: Deployment | None
+) -> _Ends:
+    if not deployment.sha:
+        return _Ends(this=None)
+    this = await _known_commit(session, project, deployment.sha, deployment.repository_id)
+    if this is None or previous is None or not previous.sha:
+        return _Ends(this=this)
+    if previous.sha == deployment.sha:
+        return _Ends(this=this, nothing_new=True)
+    before = await _known_commit(session, project, previous.sha, this.repository_id)
+    if before is None or before.committed_at is None or this.committed_at is None:
+        return _Ends(this=this)
+    if this.committed_at <= before.committed_at:
+        # An older commit than the one the environment ran (a rollback).
+        return _Ends(this=this, nothing_new=True)
+    return _Ends(this=this, window=(before.committed_at, this.committed_at))
+
+
+async def _merged_between(
+    session: AsyncSession, deployment: Deployment, ends: _Ends
+) -> list[PullRequest]:
+    """The pull requests merged into the deployment's branch between the two deployed
+    commits."""
+    if ends.this is None or ends.window is None:
+        return []
+    branch = branch_of(deployment.ref) or ends.this.branch
+    if branch is None:
+        return []
+    after, until = ends.window
+    return await delivery_repo.pull_requests_merged_into(
+        session, ends.this.repository_id, branch, after, until, MAX_SHIPPED_COMMITS
+    )
+
+
 async def _shipped(
     session: AsyncSession,
     project: Project,
@@ -108,9 +155,16 @@ async def _shipped(
       `MAX_SHIPPED_COMMITS`);
     - otherwise what can be established, incomplete: its own commit only (with its time when
       Takt saw it), or nothing without a SHA.
+    The pull requests merged into the branch between the two deployed commits count in each
+    case (their items with them).
     """
     result = _Shipped()
     previous = await _set_previous(session, deployment)
+    ends = await _ends(session, project, deployment, previous)
+    if ends.this is not None and deployment.repository_id is None:
+        deployment.repository_id = ends.this.repository_id
+    merged = await _merged_between(session, deployment, ends)
+    result.pull_requests = merged
     if listed is not None:
         shas = list(dict.fromkeys(s.lower() for s in listed))[:MAX_SHIPPED_COMMITS]
         known = await delivery_repo.commits_named(
@@ -119,54 +173,48 @@ async def _shipped(
         by_sha = {c.sha: c for c in known}
         result.commits = {sha: by_sha.get(sha) for sha in shas}
         return result
+    if ends.nothing_new:
+        return result
     if not deployment.sha:
         result.complete = False
         return result
-    this = await _known_commit(session, project, deployment.sha, deployment.repository_id)
-    if this is not None and deployment.repository_id is None:
-        deployment.repository_id = this.repository_id
-    result.commits = {deployment.sha: this}
-    prev_commit = None
-    if previous is not None and previous.sha and this is not None:
-        if previous.sha == deployment.sha:
-            result.commits = {}  # the same commit again: nothing new
-            return result
-        prev_commit = await _known_commit(session, project, previous.sha, this.repository_id)
-    if (
-        this is None
-        or prev_commit is None
-        or this.committed_at is None
-        or prev_commit.committed_at is None
-    ):
+    this = ends.this
+    if this is None or ends.window is None:
+        result.commits = {deployment.sha: this}
         result.complete = False
         return result
-    after, until = prev_commit.committed_at, this.committed_at
-    if until <= after:
-        # An older commit than the one the environment ran (a rollback): nothing new shipped.
-        result.commits = {}
-        return result
-    branch = branch_of(deployment.ref) or this.branch
+    after, until = ends.window
     on_branch = await delivery_repo.commits_on_branch(
-        session, this.repository_id, branch, after, until, MAX_SHIPPED_COMMITS + 1
+        session,
+        this.repository_id,
+        branch_of(deployment.ref) or this.branch,
+        after,
+        until,
+        MAX_SHIPPED_COMMITS + 1,
     )
-    merged: list[PullRequest] = []
-    if branch is not None:
-        merged = await delivery_repo.pull_requests_merged_into(
-            session, this.repository_id, branch, after, until, MAX_SHIPPED_COMMITS
-        )
-    heads = [pr.head_sha for pr in merged if pr.head_sha]
-    head_commits = await delivery_repo.commits_named(session, project.id, heads, this.repository_id)
-    found = {this.sha: this}
-    for commit in [*on_branch, *head_commits]:
+    heads = [pr.head_sha.lower() for pr in merged if pr.head_sha]
+    head_commits = {
+        c.sha: c
+        for c in await delivery_repo.commits_named(session, project.id, heads, this.repository_id)
+    }
+    found: dict[str, Commit | None] = {this.sha: this}
+    for commit in on_branch:
         found.setdefault(commit.sha, commit)
+    # A merged pull request's head commit shipped, whether or not a push showed it to Takt
+    # (never one committed after the deployed commit: the data would be wrong).
+    for head in heads:
+        seen = head_commits.get(head)
+        if seen is None or seen.committed_at is None or seen.committed_at <= until:
+            found.setdefault(head, seen)
     if len(found) > MAX_SHIPPED_COMMITS:
         result.complete = False
         newest = sorted(
-            found.values(), key=lambda c: (c.committed_at or until, c.sha), reverse=True
+            found.items(),
+            key=lambda pair: (pair[1].committed_at if pair[1] else None) or until,
+            reverse=True,
         )
-        found = {c.sha: c for c in newest[:MAX_SHIPPED_COMMITS]}
-    result.commits = dict(found)
-    result.pull_requests = merged
+        found = dict(newest[:MAX_SHIPPED_COMMITS])
+    result.commits = found
     return result
 
 
@@ -202,9 +250,38 @@ MAX_SHOWN_PULL_REQUESTS = 100
 MAX_SHOWN_ITEMS = 500
 
 
-async def shipped_view(session: AsyncSession, deployment: Deployment) -> ShippedView:
+async def shipped_pull_requests(
+    session: AsyncSession, project: Project, deployment: Deployment
+) -> list[PullRequest]:
+    """The pull requests a successful deployment shipped: those whose head commit it shipped,
+    and those merged into its branch between the previous deployment's commit and its own."""
+    if deployment.succeeded_at is None:
+        return []
+    shas = await repo.shipped_shas(session, deployment.id, limit=MAX_SHIPPED_COMMITS)
+    found = {
+        pr.id: pr
+        for pr in await delivery_repo.pull_requests_with_heads(
+            session, project.id, shas, MAX_SHOWN_PULL_REQUESTS
+        )
+    }
+    previous = None
+    if deployment.previous_deployment_id is not None:
+        previous = await repo.deployment_in_project(
+            session, project.id, deployment.previous_deployment_id
+        )
+    ends = await _ends(session, project, deployment, previous)
+    for pr in await _merged_between(session, deployment, ends):
+        found.setdefault(pr.id, pr)
+    return sorted(found.values(), key=lambda pr: pr.merged_at or pr.opened_at, reverse=True)[
+        :MAX_SHOWN_PULL_REQUESTS
+    ]
+
+
+async def shipped_view(
+    session: AsyncSession, project: Project, deployment: Deployment
+) -> ShippedView:
     """What a deployment's answer shows of what it shipped: its newest commits (with their
-    message when Takt saw them), the pull requests whose head it shipped, its items."""
+    message when Takt saw them), its pull requests, its items."""
     rows = await repo.shipped_commits(session, deployment.id, limit=MAX_SHOWN_COMMITS)
     known = {
         c.sha: c
@@ -212,14 +289,10 @@ async def shipped_view(session: AsyncSession, deployment: Deployment) -> Shipped
             session, deployment.project_id, [r.sha for r in rows if r.commit_id]
         )
     }
-    all_shas = await repo.shipped_shas(session, deployment.id, limit=MAX_SHIPPED_COMMITS)
-    prs = await delivery_repo.pull_requests_with_heads(
-        session, deployment.project_id, all_shas, MAX_SHOWN_PULL_REQUESTS
-    )
     items = await repo.shipped_items(session, deployment.id, limit=MAX_SHOWN_ITEMS)
     statuses = {s.id: s for s in await workflow_repo.statuses(session, deployment.project_id)}
     return ShippedView(
         commits=[(r.sha, r.committed_at, known.get(r.sha)) for r in rows],
-        pull_requests=prs,
+        pull_requests=await shipped_pull_requests(session, project, deployment),
         items=[(item, statuses[item.status_id]) for item in items if item.status_id in statuses],
     )

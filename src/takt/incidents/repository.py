@@ -1,5 +1,5 @@
 """Every query of incidents: the finder of `/incidents/{id}`, the list's statement, numbering,
-and what readers of incidents (deployments' recovery, readiness) ask."""
+and the incidents a deployment caused (its recovery)."""
 
 from __future__ import annotations
 
@@ -106,29 +106,3 @@ async def caused_by(session: AsyncSession, deployment_id: str) -> CausedIncident
         )
     ).one()
     return CausedIncidents(open=int(row[0] or 0), last_resolved_at=row[1])
-
-
-# Readers in other domains ---------------------------------------------------------------------
-
-
-def open_in_environment(
-    environment_id: str, severities: Sequence[str] | None = None
-) -> Select[Incident]:
-    """The open incidents of an environment (of these severities), the worst and oldest first:
-    what readiness's "no open incident of high severity" check reads."""
-    stmt = select(Incident).where(
-        Incident.environment_id == environment_id, Incident.state == "open"
-    )
-    if severities is not None:
-        stmt = stmt.where(Incident.severity.in_(list(severities)))
-    return stmt.order_by(Incident.severity, Incident.opened_at, Incident.id)
-
-
-def fixing_deployment_ids(project_id: str) -> Select[str | None]:
-    """The ids of the project's deployments linked as the fix of an incident (DORA's rework
-    rate counts them with hotfixes and rollbacks)."""
-    return (
-        select(Incident.fixed_by_deployment_id)
-        .where(Incident.project_id == project_id, Incident.fixed_by_deployment_id.is_not(None))
-        .distinct()
-    )

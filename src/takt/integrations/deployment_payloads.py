@@ -20,7 +20,6 @@ from takt.integrations.payloads import (
     DESCRIPTION_MAX,
     LABEL_MAX,
     REF_MAX,
-    URL_MAX,
     Deployments,
     Ignored,
     Json,
@@ -37,6 +36,7 @@ from takt.integrations.payloads import (
     opt_timestamp,
     text,
     timestamp,
+    web_url,
 )
 
 FINISHED = ("success", "failure")
@@ -90,7 +90,7 @@ def _github_report(
             status, "updated_at", spath
         )
         finished_at = at if state in FINISHED else None
-        links = (bounded(opt_text(status, key, spath), URL_MAX) for key in URL_KEYS)
+        links = (web_url(opt_text(status, key, spath)) for key in URL_KEYS)
         url = next((link for link in links if link is not None), None)
         description = bounded(opt_text(status, "description", spath), DESCRIPTION_MAX)
     production = opt_bool(deployment, "production_environment", path)
@@ -184,8 +184,8 @@ def _gitlab_id(kind: str, value: str | None, path: str) -> str:
 
 
 def _job_url(project: Json | None, job_id: str) -> str | None:
-    web_url = opt_text(project, "web_url", "project") if project is not None else None
-    return bounded(f"{web_url.rstrip('/')}/-/jobs/{job_id}", URL_MAX) if web_url else None
+    project_url = opt_text(project, "web_url", "project") if project is not None else None
+    return web_url(f"{project_url.rstrip('/')}/-/jobs/{job_id}") if project_url else None
 
 
 def gitlab_deployment(payload: Json) -> tuple[str, Deployments | Ignored]:
@@ -213,7 +213,7 @@ def gitlab_deployment(payload: Json) -> tuple[str, Deployments | Ignored]:
         ref=bounded(opt_text(payload, "ref"), REF_MAX),
         sha=commit_sha(sha, "commit_url" if found else "short_sha"),
         description=bounded(opt_text(payload, "commit_title"), DESCRIPTION_MAX),
-        url=bounded(opt_text(payload, "deployable_url"), URL_MAX),
+        url=web_url(opt_text(payload, "deployable_url")),
         started_at=None if state in FINISHED else changed_at,
         finished_at=changed_at if state in FINISHED else None,
         triggered_by=_label(opt_obj(payload, "user"), "username", "user"),

@@ -163,6 +163,15 @@ def environment_name(data: Json, key: str, path: str = "") -> str:
     return name
 
 
+def web_url(value: str | None) -> str | None:
+    """A link to show: `http(s)://…` only (a `javascript:` URL in a payload is never a link),
+    None otherwise or when longer than Takt keeps."""
+    found = bounded(value, URL_MAX + 1)
+    if found is None or len(found) > URL_MAX:
+        return None
+    return found if found.lower().startswith(("https://", "http://")) else None
+
+
 def commit_sha(value: str | None, path: str) -> str | None:
     """A commit SHA (7 to 64 hex digits, lower-cased); None when not given."""
     if value is None or not value.strip():

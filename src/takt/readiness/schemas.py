@@ -213,8 +213,9 @@ class PromotionStage(BaseModel):
     )
     at: datetime | None = Field(description="When the stage was reached; null if not (yet).")
     seconds_since_previous: int | None = Field(
-        description="Seconds since the latest stage reached before it in this list (never "
-        "negative); null when this stage or every earlier one is missing.",
+        description="Seconds since the stage reached just before it in this list (missing "
+        "ones skipped; never negative: a stage reached before the one listed above it counts "
+        "0); null when this stage or every earlier one is missing.",
         examples=[5400],
     )
 

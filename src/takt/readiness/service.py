@@ -412,13 +412,8 @@ class _Context:
             )
         ]
         if not blockers:
-            return Check(
-                name,
-                True,
-                True,
-                f"No open blocker on the {_plural(len(self.items), 'item')}.",
-                CheckDetails(),
-            )
+            on = self.items[0].key if len(self.items) == 1 else f"the {len(self.items)} items"
+            return Check(name, True, True, f"No open blocker on {on}.", CheckDetails())
         labels = [f"{b.item_key} ({b.reason[:80]})" for b in blockers]
         return Check(
             name,
@@ -621,8 +616,9 @@ async def put_policy(
 
 
 def _timed(stages: list[Stage]) -> Timeline:
-    """Each stage with the seconds since the latest stage reached before it (never negative),
-    and the whole span."""
+    """Each stage with the seconds since the stage reached just before it in the list (never
+    negative: a stage reached earlier than the one listed before it counts 0), and the span
+    from the first moment to the last."""
     timed: list[Stage] = []
     latest: datetime | None = None
     for stage in stages:
@@ -640,7 +636,7 @@ def _timed(stages: list[Stage]) -> Timeline:
             )
         )
         if stage.at is not None:
-            latest = stage.at if latest is None else max(latest, stage.at)
+            latest = stage.at
     reached = [s.at for s in stages if s.at is not None]
     total = int((max(reached) - min(reached)).total_seconds()) if len(reached) > 1 else None
     return Timeline(None, None, timed, total)

@@ -84,7 +84,7 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=16), nullable=False),
         sa.Column("external_id", sa.String(length=64), nullable=True),
         sa.Column("pipeline_id", sa.String(length=128), nullable=True),
-        sa.Column("sequence", sa.Integer(), nullable=True),
+        sa.Column("sequence", sa.BigInteger(), nullable=True),
         sa.Column("ref", sa.String(length=255), nullable=True),
         sa.Column("sha", sa.String(length=64), nullable=True),
         sa.Column("release_version", sa.String(length=128), nullable=True),
