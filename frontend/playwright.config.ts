@@ -25,7 +25,7 @@ export default defineConfig({
   projects: [
     {
       name: "desktop",
-      testMatch: /flows\.spec\.ts|screens\.spec\.ts/,
+      testMatch: /(flows|screens|perf|standup|retro|poker|risks)\.spec\.ts/,
       use: { ...devices["Desktop Chrome"], viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 },
     },
     {
@@ -40,7 +40,7 @@ export default defineConfig({
     : {
         command: "node e2e/server.mjs",
         url: `${baseURL}/readyz`,
-        timeout: 180_000,
+        timeout: 300_000, // build, migrate and load the demo first (slow on a busy machine)
         reuseExistingServer: false,
         gracefulShutdown: { signal: "SIGTERM", timeout: 10_000 },
         stdout: "pipe",

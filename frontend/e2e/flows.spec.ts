@@ -26,7 +26,7 @@ test("sign-in shows the problem, keeps the session across a reload, signs out", 
   await page.reload();
   await expect(page.getByRole("heading", { name: "Board" })).toBeVisible();
 
-  await page.getByRole("button", { name: /Maya Lead/ }).click();
+  await page.getByRole("button", { name: /Account: Maya Lead/ }).click();
   await page.getByRole("button", { name: "Sign out", exact: true }).click();
   await expect(page).toHaveURL(/\/signin/);
   await page.goto("/projects");
@@ -50,6 +50,21 @@ test("a 401 refreshes once, then the request goes through", async ({ page }) => 
   await expect(page.getByText("Takt Demo: Checkout Service")).toBeVisible();
   expect(failed).toBe(true);
   expect(refreshes).toBeGreaterThanOrEqual(2); // one at start-up (resume), one for the 401
+});
+
+test("sign out everywhere ends the other browsers' sessions too", async ({ page, browser }) => {
+  await signIn(page, "sara", "/projects");
+  const other = await browser.newContext();
+  const elsewhere = await other.newPage();
+  await signIn(elsewhere, "sara", "/projects");
+  await page.getByRole("button", { name: /Account/ }).click();
+  const done = page.waitForResponse((r) => r.url().endsWith("/api/v1/auth/session/logout-everywhere"));
+  await page.getByRole("button", { name: "Sign out everywhere" }).click();
+  expect((await done).status()).toBe(204);
+  await expect(page).toHaveURL(/\/signin/);
+  await elsewhere.reload(); // its refresh cookie was revoked with the others
+  await expect(elsewhere).toHaveURL(/\/signin/);
+  await other.close();
 });
 
 test("reorder the backlog with the keyboard: one move request", async ({ page }) => {

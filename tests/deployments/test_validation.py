@@ -75,6 +75,9 @@ async def test_bad_patches_and_queries_are_422(
         {"state": "x"},
         {"sha": "zz"},
         {"from": "yesterday"},
+        {"to": "0.5"},
+        {"from": "2026-02-30"},
+        {"to": "2026-11-01T10:00:00"},
         {"environment": "x" * 65},
         {"limit": 0},
     ):

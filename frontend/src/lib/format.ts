@@ -40,3 +40,14 @@ export const FIBONACCI = [0, 0.5, 1, 2, 3, 5, 8, 13, 20, 40, 100];
 export const TSHIRT = [0, 1, 2, 3, 5, 8, 13];
 export const PRIORITIES = ["urgent", "high", "medium", "low", "none"] as const;
 export const ITEM_TYPES = ["story", "task", "bug", "spike", "epic"] as const;
+
+/** What an item lacks to be ready (`missing` of the API), in words. */
+export function missingLabel(missing: string, definitionOfReady: { id?: string; text: string }[]): string {
+  if (missing === "estimate" || missing === "description") return missing;
+  const id = missing.startsWith("dor:") ? missing.slice(4) : missing;
+  return definitionOfReady.find((e) => e.id === id)?.text ?? id;
+}
+
+export function pointsLabel(value: number): string {
+  return `${value} ${value === 1 ? "point" : "points"}`;
+}

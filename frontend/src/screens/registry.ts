@@ -49,6 +49,41 @@ export const screens: ScreenDef[] = [
     scope: "project",
     load: () => import("./item/ItemScreen"),
   },
+  // Ceremonies (web-ceremonies): stand-up, retros, planning poker, risks and blockers.
+  {
+    path: "standup",
+    scope: "project",
+    nav: { label: "Stand-up", order: 40 },
+    load: () => import("./standup/StandupScreen"),
+  },
+  {
+    path: "retros",
+    scope: "project",
+    nav: { label: "Retros", order: 50 },
+    load: () => import("./retro/RetrosScreen"),
+  },
+  {
+    path: "retros/:retroId",
+    scope: "project",
+    load: () => import("./retro/RetroScreen"),
+  },
+  {
+    path: "poker",
+    scope: "project",
+    nav: { label: "Poker", order: 60 },
+    load: () => import("./poker/PokerScreen"),
+  },
+  {
+    path: "poker/:sessionId",
+    scope: "project",
+    load: () => import("./poker/SessionScreen"),
+  },
+  {
+    path: "risks",
+    scope: "project",
+    nav: { label: "Risks", order: 70 },
+    load: () => import("./risks/RisksScreen"),
+  },
 ];
 
 export function navEntries(scope: ScreenDef["scope"]): ScreenDef[] {

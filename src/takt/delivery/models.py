@@ -80,6 +80,8 @@ class PullRequest(IdMixin, TimestampMixin, VersionedMixin, Base):
         Index("ix_pull_requests_project_first_review", "project_id", "first_review_at"),
         Index("ix_pull_requests_project_waiting", "project_id", "waiting_since"),
         Index("ix_pull_requests_author_user", "author_user_id", "project_id"),
+        # A commit's pull requests by their head (readiness, what a deployment shipped).
+        Index("ix_pull_requests_project_head", "project_id", "head_sha"),
     )
 
     repository_id: Mapped[str] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"))

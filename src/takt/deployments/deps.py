@@ -4,17 +4,60 @@ UPDATE` on PostgreSQL for a write)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import Depends, Path
+from fastapi import Depends, Path, Query
 
 from takt.auth.deps import CurrentPrincipal
 from takt.auth.principal import Principal
 from takt.core.deps import SessionDep
+from takt.core.errors import ValidationFailed
 from takt.deployments import repository as repo
 from takt.deployments.environments import EnvironmentContext
 from takt.deployments.service import DeploymentContext
 from takt.projects.service import load_in_project
+
+# A day (`YYYY-MM-DD`, midnight UTC) or an RFC 3339 date-time with its offset: not a number of
+# seconds, which a date-time parser would also take.
+MOMENT_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|z|[+-][0-9]{2}:[0-9]{2}))?$"
+)
+
+
+FromQuery = Annotated[
+    str | None,
+    Query(
+        alias="from",
+        pattern=MOMENT_PATTERN,
+        description="Only those started at or after this moment: a date-time with its offset, "
+        "or a day (midnight UTC).",
+        examples=["2026-11-01T00:00:00Z"],
+        json_schema_extra={"format": "date-time"},
+    ),
+]
+ToQuery = Annotated[
+    str | None,
+    Query(
+        pattern=MOMENT_PATTERN,
+        description="Only those started before this moment (as `from`).",
+        examples=["2026-12-01"],
+        json_schema_extra={"format": "date-time"},
+    ),
+]
+
+
+def moment(name: str, value: str | None) -> datetime | None:
+    """The moment a `FromQuery` or `ToQuery` parameter names (422 at it for an impossible date)."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.upper() if "T" in value.upper() else value)
+    except ValueError:
+        raise ValidationFailed.at(f"/query/{name}", f"{value!r} is no date-time") from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
 
 EnvironmentIdPath = Annotated[
     str, Path(min_length=1, max_length=36, description="The environment's id.")

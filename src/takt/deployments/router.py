@@ -5,7 +5,6 @@ the CI call included. GitHub's and GitLab's deployment deliveries come in throug
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
@@ -20,6 +19,9 @@ from takt.deployments.deps import (
     DeploymentContextDep,
     DeploymentForUpdateDep,
     EnvironmentForUpdateDep,
+    FromQuery,
+    ToQuery,
+    moment,
 )
 from takt.deployments.schemas import (
     DeploymentCreate,
@@ -126,17 +128,16 @@ async def list_deployments(
             "characters).",
         ),
     ] = None,
-    from_: Annotated[
-        datetime | None,
-        Query(alias="from", description="Only those started at or after this moment."),
-    ] = None,
-    to: Annotated[
-        datetime | None, Query(description="Only those started before this moment.")
-    ] = None,
+    from_: FromQuery = None,
+    to: ToQuery = None,
 ) -> Page[DeploymentRead]:
     """The project's deployments, latest started first."""
     filters = DeploymentFilters(
-        environment=environment, state=state, sha=sha, started_from=from_, started_to=to
+        environment=environment,
+        state=state,
+        sha=sha,
+        started_from=moment("from", from_),
+        started_to=moment("to", to),
     )
     rows, next_cursor = await service.list_deployments(session, access, filters=filters, page=page)
     key = access.project.key

@@ -179,7 +179,7 @@ async def record(
         existing = await _find(session, project, key)
         if existing is None:  # pragma: no cover (the conflict was on the other key)
             raise InvalidStateChange("A deployment with this key exists in another environment.")
-    await _apply_report(session, project, env, existing, report, actor)
+    await _apply_report(session, project, env, existing, report, actor, repository)
     return existing, False
 
 
@@ -281,6 +281,7 @@ async def _apply_report(
     deployment: Deployment,
     report: DeploymentReport,
     actor: Principal | None,
+    repository: Repository | None,
 ) -> None:
     """A later report of a known deployment: details filled in, the state moved forward."""
     await claim_all(session, [deployment])

@@ -101,21 +101,24 @@ async def reduce(
     spreads: Sequence[Spread] = (),
 ) -> dict[Any, Figures]:
     """The figures of `rows` overall (key None) and, with `by_bucket`, per value of its
-    `bucket` column: each of `counts` (aggregates over `rows`), and for each spread its count
-    (`<name>_count`) and percentiles (`<name>_p50`, …)."""
+    `bucket` column: each of `counts` (counts or sums over `rows`: the overall one is the sum
+    of the buckets'), and for each spread its count (`<name>_count`) and percentiles
+    (`<name>_p50`, …)."""
     counts = counts or {}
     if is_postgres(session):
         return await _reduce_in_postgres(session, rows, by_bucket, counts, spreads)
-    found: dict[Any, Figures] = {}
+    found: dict[Any, Figures] = {None: dict.fromkeys(counts, 0)}
     labelled = [expr.label(name) for name, expr in counts.items()]
     if labelled:
-        overall = await session.execute(select(*labelled).select_from(rows))
-        found[None] = dict(overall.one()._mapping)
-    if labelled and by_bucket:
-        grouped = select(rows.c.bucket, *labelled).group_by(rows.c.bucket)
-        for row in await session.execute(grouped):
+        stmt = select(*labelled).select_from(rows)
+        if by_bucket:
+            stmt = select(rows.c.bucket, *labelled).group_by(rows.c.bucket)
+        for row in await session.execute(stmt):
             mapping = dict(row._mapping)
-            found[mapping.pop("bucket")] = mapping
+            if by_bucket:
+                found[mapping.pop("bucket")] = mapping
+            for name, value in mapping.items():
+                found[None][name] = found[None][name] + (value or 0) if by_bucket else value
     for spread in spreads:
         for key, figures in (await _spread_in_sqlite(session, rows, by_bucket, spread)).items():
             found.setdefault(key, {}).update(figures)
@@ -153,6 +156,9 @@ async def _reduce_in_postgres(
 async def _spread_in_sqlite(
     session: AsyncSession, rows: Subquery, by_bucket: bool, spread: Spread
 ) -> dict[Any, Figures]:
+    """One pass over the values: each one's rank overall (`ra` of `na`) and in its bucket
+    (`rb` of `nb`); a percentile is the value whose rank is ceil(p x n). Grouped by bucket,
+    an overall percentile is found in the one bucket holding that value."""
     value = rows.c[spread.name]
     windows: list[Any] = [
         value.label("v"),
@@ -166,24 +172,30 @@ async def _spread_in_sqlite(
             func.count().over(partition_by=rows.c.bucket).label("nb"),
         ]
     ranked = select(*windows).where(value.is_not(None)).subquery()
+    c = ranked.c
 
-    def figures(rank: Any, size: Any) -> list[Any]:
+    def figures(prefix: str, rank: Any, size: Any) -> list[Any]:
         return [
-            func.coalesce(func.max(size), 0).label(f"{spread.name}_count"),
+            func.coalesce(func.max(size), 0).label(f"{prefix}{spread.name}_count"),
             *(
-                func.max(case((rank == _rank(size, p), ranked.c.v))).label(f"{spread.name}_p{p}")
+                func.max(case((rank == _rank(size, p), c.v))).label(f"{prefix}{spread.name}_p{p}")
                 for p in spread.percents
             ),
         ]
 
-    found: dict[Any, Figures] = {}
-    overall = (await session.execute(select(*figures(ranked.c.ra, ranked.c.na)))).one()
-    found[None] = dict(overall._mapping)
-    if by_bucket:
-        stmt = select(ranked.c.bucket, *figures(ranked.c.rb, ranked.c.nb)).group_by(ranked.c.bucket)
-        for row in await session.execute(stmt):
-            mapping = dict(row._mapping)
-            found[mapping.pop("bucket")] = mapping
+    if not by_bucket:
+        overall = (await session.execute(select(*figures("", c.ra, c.na)))).one()
+        return {None: dict(overall._mapping)}
+    stmt = select(c.bucket, *figures("", c.rb, c.nb), *figures("all_", c.ra, c.na))
+    found: dict[Any, Figures] = {None: {f"{spread.name}_count": 0}}
+    for row in await session.execute(stmt.group_by(c.bucket)):
+        mapping = dict(row._mapping)
+        found[mapping.pop("bucket")] = {
+            k: v for k, v in mapping.items() if not k.startswith("all_")
+        }
+        for name, found_value in mapping.items():
+            if name.startswith("all_") and found_value is not None:
+                found[None][name.removeprefix("all_")] = found_value
     return found
 
 

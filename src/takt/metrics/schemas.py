@@ -182,7 +182,7 @@ class DoraFigures(BaseModel):
     deployment_rework_rate: ReworkRate
 
 
-class DoraPoint(DoraFigures):
+class _PointSpan(BaseModel):
     from_: dt.date = Field(
         alias="from", description="First day of this week or month (cut to the period)."
     )
@@ -191,7 +191,15 @@ class DoraPoint(DoraFigures):
     model_config = {"populate_by_name": True}
 
 
-class DoraMetrics(DoraFigures):
+class DoraPoint(DoraFigures, _PointSpan):
+    """One week or month of the series (its days first)."""
+
+    model_config = {"populate_by_name": True}
+
+
+class _DoraHead(BaseModel):
+    """What a DORA answer is about (its fields come first)."""
+
     project_key: str
     environment: EnvironmentRef
     from_: dt.date = Field(alias="from", description="First day counted (the project's time zone).")
@@ -201,6 +209,11 @@ class DoraMetrics(DoraFigures):
     )
     time_zone: str
     band_set: Literal["DORA 2024"] = Field(description="The bands' source.")
+
+    model_config = {"populate_by_name": True}
+
+
+class DoraMetrics(DoraFigures, _DoraHead):
     granularity: Literal["week", "month"] | None
     series: list[DoraPoint] | None = Field(
         description="With `granularity`: the same figures per calendar week (Monday first) or "

@@ -153,17 +153,25 @@ def _repositories_of(project_id: str) -> Select[str]:
     return select(Repository.id).where(Repository.project_id == project_id)
 
 
-def _pull_requests_of_ref(project_id: str, sha: str) -> Select[str]:
-    """Ids of the project's pull requests whose head is `sha` or whose source branch received
-    the commit `sha` (pushed to that branch of that repository)."""
-    on_branch = exists().where(
-        Commit.repository_id == PullRequest.repository_id,
-        Commit.sha == sha,
-        Commit.branch == PullRequest.source_branch,
+def _pull_requests_of_ref(project_id: str, sha: str) -> tuple[Select[str], Select[str]]:
+    """Ids of the project's pull requests whose head is `sha`, and of those whose source branch
+    received the commit `sha` (pushed to that branch of that repository): two statements to
+    unite, each a scan of the project's pull requests at most, not a probe per pull request."""
+    by_head = select(PullRequest.id).where(
+        PullRequest.project_id == project_id, PullRequest.head_sha == sha
     )
-    return select(PullRequest.id).where(
-        PullRequest.project_id == project_id, or_(PullRequest.head_sha == sha, on_branch)
+    by_branch = (
+        select(PullRequest.id)
+        .join(
+            Commit,
+            and_(
+                Commit.repository_id == PullRequest.repository_id,
+                Commit.branch == PullRequest.source_branch,
+            ),
+        )
+        .where(Commit.repository_id.in_(_repositories_of(project_id)), Commit.sha == sha)
     )
+    return by_head, by_branch
 
 
 async def items_of_ref(
@@ -177,7 +185,7 @@ async def items_of_ref(
     linked = union(
         select(CommitItem.item_id).where(CommitItem.commit_id.in_(commits)),
         select(PullRequestItem.item_id).where(
-            PullRequestItem.pull_request_id.in_(_pull_requests_of_ref(project_id, sha))
+            PullRequestItem.pull_request_id.in_(union(*_pull_requests_of_ref(project_id, sha)))
         ),
         select(DeploymentItem.item_id)
         .join(Deployment, Deployment.id == DeploymentItem.deployment_id)
@@ -204,7 +212,7 @@ async def pull_requests_for(
         PullRequestItem.item_id.in_(list(item_ids))
     )
     if sha is not None:
-        ids = union(ids, _pull_requests_of_ref(project_id, sha))
+        ids = union(ids, *_pull_requests_of_ref(project_id, sha))
     rows = await session.execute(
         select(
             PullRequest.id,

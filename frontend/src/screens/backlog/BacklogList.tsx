@@ -162,7 +162,7 @@ function BacklogRow({ item, rank, draggable }: { item: ItemSummary; rank: number
       </Link>
       <span className="row-meta">
         {item.blocked && <span className="badge danger">blocked</span>}
-        {!item.ready && item.status.category === "backlog" && <span className="badge warning" title={`Missing: ${item.missing.join(", ")}`}>not ready</span>}
+        {!item.ready && item.status.category === "backlog" && <span className="badge warning" title={`Missing: ${item.missing.join(", ").replace(/dor:/g, "")}`}>not ready</span>}
         <PriorityBadge priority={item.priority} />
         <StatusBadge status={item.status} />
         <Estimate value={item.estimate} />

@@ -4,8 +4,7 @@ import { api, ok } from "../../api/client";
 import type { Project } from "../../app/project";
 import { Estimate, PriorityBadge, TypeIcon } from "../../components/ItemBits";
 import { EmptyState, ErrorState, SkeletonRows } from "../../components/States";
-
-const MISSING_LABEL: Record<string, string> = { estimate: "estimate", description: "description" };
+import { missingLabel } from "../../lib/format";
 
 /** The top-ranked items that are not ready yet, each with what it lacks. */
 export function RefinementQueue({ project }: { project: Project }) {
@@ -20,7 +19,6 @@ export function RefinementQueue({ project }: { project: Project }) {
   });
   if (queue.isPending) return <SkeletonRows />;
   if (queue.isError) return <ErrorState error={queue.error} retry={() => void queue.refetch()} />;
-  const dor = new Map(queue.data.definition_of_ready.map((e) => [e.id, e.text]));
   return (
     <section aria-label="Refinement queue" className="stack">
       <div className="card small">
@@ -41,9 +39,10 @@ export function RefinementQueue({ project }: { project: Project }) {
                 {item.title}
               </Link>
               <span className="row-meta">
+                <span className="visually-hidden">Missing:</span>
                 {item.missing.map((m) => (
                   <span key={m} className="badge warning">
-                    needs {MISSING_LABEL[m] ?? dor.get(m) ?? m}
+                    {missingLabel(m, queue.data.definition_of_ready)}
                   </span>
                 ))}
                 <PriorityBadge priority={item.priority} />

@@ -176,12 +176,14 @@ function BoardView({ projectKey, sprintId, writable }: { projectKey: string; spr
     onDragCancel: ({ active }) => `Moving ${active.id} was cancelled.`,
   };
 
+  const mutate = move.mutate; // stable: the memoised cards don't redraw on every render
   const onMove = useCallback(
     (card: Card, statusId: string) => {
-      if (card.status.id !== statusId) move.mutate({ card, statusId });
+      if (card.status.id !== statusId) mutate({ card, statusId });
     },
-    [move],
+    [mutate],
   );
+  const statuses = useMemo(() => board.data?.columns.map((c) => c.status) ?? [], [board.data]);
 
   function onDragStart(event: DragStartEvent) {
     setDragging(board.data ? (findCard(board.data, String(event.active.id)) ?? null) : null);
@@ -196,7 +198,6 @@ function BoardView({ projectKey, sprintId, writable }: { projectKey: string; spr
   if (board.isPending) return <SkeletonRows />;
   if (board.isError) return <ErrorState error={board.error} retry={() => void board.refetch()} />;
   const total = board.data.columns.reduce((n, c) => n + c.count, 0);
-  const statuses = board.data.columns.map((c) => c.status);
   return (
     <section aria-label="Board" className="stack">
       <div className="row small muted">

@@ -9,7 +9,7 @@ import { Estimate, PriorityBadge, StatusBadge, TypeIcon } from "../../components
 import { Markdown } from "../../components/Markdown";
 import { ErrorState, Loading } from "../../components/States";
 import { toast, toastError } from "../../components/toasts";
-import { FIBONACCI, formatDateTime, PRIORITIES, relativeTime, TSHIRT } from "../../lib/format";
+import { FIBONACCI, formatDateTime, missingLabel, pointsLabel, PRIORITIES, relativeTime, TSHIRT } from "../../lib/format";
 import { Activity } from "./Activity";
 import "./item.css";
 
@@ -86,25 +86,25 @@ function ItemView({ item, project }: { item: Item; project: ReturnType<typeof us
         <Link to={`/p/${project.key}/backlog`}>{project.key} backlog</Link> / <span>{item.key}</span>
       </nav>
       <div className="item-layout">
-        <div className="item-main stack">
-          <header className="item-header">
-            <div className="row">
-              <TypeIcon type={item.type} />
-              <span className="mono muted">{item.key}</span>
-              <StatusBadge status={item.status} />
-              <PriorityBadge priority={item.priority} />
-              {item.blocked && <span className="badge danger">blocked</span>}
-              {item.ready ? <span className="badge success">ready</span> : <span className="badge warning">not ready</span>}
+        <header className="item-header">
+          <div className="row">
+            <TypeIcon type={item.type} />
+            <span className="mono muted">{item.key}</span>
+            <StatusBadge status={item.status} />
+            <PriorityBadge priority={item.priority} />
+            {item.blocked && <span className="badge danger">blocked</span>}
+            {item.ready ? <span className="badge success">ready</span> : <span className="badge warning">not ready</span>}
+          </div>
+          {editing ? (
+            <div className="field">
+              <label htmlFor="item-title">Title</label>
+              <input id="item-title" value={title} maxLength={255} onChange={(e) => setTitle(e.target.value)} />
             </div>
-            {editing ? (
-              <div className="field">
-                <label htmlFor="item-title">Title</label>
-                <input id="item-title" value={title} maxLength={255} onChange={(e) => setTitle(e.target.value)} />
-              </div>
-            ) : (
-              <h1>{item.title}</h1>
-            )}
-          </header>
+          ) : (
+            <h1>{item.title}</h1>
+          )}
+        </header>
+        <div className="item-main stack">
           <section aria-labelledby="description-heading" className="card">
             <div className="row">
               <h2 id="description-heading">Description</h2>
@@ -236,7 +236,7 @@ function Fields({
           <option value="">Not estimated</option>
           {scale.map((v) => (
             <option key={v} value={String(v)}>
-              {v} points
+              {pointsLabel(v)}
             </option>
           ))}
         </select>
@@ -275,9 +275,9 @@ function Fields({
       )}
       {!item.ready && (
         <>
-          <dt>Not ready</dt>
+          <dt>Needs</dt>
           <dd>
-            Missing: {item.missing.join(", ")}
+            {item.missing.map((m) => missingLabel(m, project.settings.definition_of_ready ?? [])).join("; ")}
           </dd>
         </>
       )}
