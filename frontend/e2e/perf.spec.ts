@@ -37,21 +37,31 @@ test("a board of 500 cards, and a drag", async ({ page, request }) => {
   }
 
   await signIn(page, "maya", "/projects");
-  const samples: number[] = [];
+  const samples: { drawn: number; board_response: number; scripts: number }[] = [];
   for (let run = 0; run < 3; run++) {
     await page.goto(`/p/${KEY}/board?sprint=all`, { waitUntil: "commit" });
-    const drawn = await page.evaluate(
-      (n) =>
-        new Promise<number>((resolve) => {
-          const tick = () =>
-            document.querySelectorAll("li.board-card").length >= n
-              ? requestAnimationFrame(() => resolve(performance.now()))
-              : requestAnimationFrame(tick);
-          tick();
-        }),
-      columns.length * PER_COLUMN,
+    samples.push(
+      await page.evaluate(
+        (n) =>
+          new Promise<{ drawn: number; board_response: number; scripts: number }>((resolve) => {
+            const tick = () =>
+              document.querySelectorAll("li.board-card").length >= n
+                ? requestAnimationFrame(() => {
+                    const entries = performance.getEntriesByType("resource") as PerformanceResourceTiming[];
+                    const end = (pick: (e: PerformanceResourceTiming) => boolean) =>
+                      Math.round(Math.max(0, ...entries.filter(pick).map((e) => e.responseEnd)));
+                    resolve({
+                      drawn: Math.round(performance.now()),
+                      board_response: end((e) => e.name.includes("/board?")),
+                      scripts: end((e) => e.name.endsWith(".js")),
+                    });
+                  })
+                : requestAnimationFrame(tick);
+            tick();
+          }),
+        columns.length * PER_COLUMN,
+      ),
     );
-    samples.push(Math.round(drawn));
   }
 
   const from = page.locator(`section.column[data-status="${columns[0]!.name}"] li.board-card`).first();
@@ -88,7 +98,8 @@ test("a board of 500 cards, and a drag", async ({ page, request }) => {
   });
   const results = {
     cards: columns.length * PER_COLUMN,
-    board_drawn_ms: samples,
+    // From navigation start: all scripts loaded, the board's answer in, all 500 cards drawn.
+    board_ms: samples,
     drag_drawn_ms: Math.round(drawnAt - drop),
     drag_patch_round_trip_ms: Math.round(timing.responseEnd - timing.requestStart),
     project: PROJECT,

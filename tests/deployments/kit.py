@@ -18,6 +18,7 @@ from takt.delivery import ingest
 from takt.delivery import service as delivery
 from takt.delivery.facts import CommitFacts, PushFacts
 from takt.delivery.schemas import RepositoryCreate
+from takt.deployments import repository as deployments_repo
 from takt.deployments import service as deployments
 from takt.deployments.facts import DeploymentReport
 from takt.projects import service as project_service
@@ -165,7 +166,7 @@ async def seed_deployments(
         )
         envs = {
             e.name: e.id
-            for e in await deployments.repo.environments_in_order(session, access.project.id)
+            for e in await deployments_repo.environments_in_order(session, access.project.id)
         }
     return {
         "deployment_id": second.id,

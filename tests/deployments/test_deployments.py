@@ -12,7 +12,6 @@ from takt.core.db import Database
 from tests.deployments.kit import DEPLOYMENTS, at, deployed, report, sha, z
 from tests.support import Account, team
 
-
 DEPLOYMENT_TYPES = (
     "deployment.created",
     "deployment.started",
@@ -235,9 +234,12 @@ async def test_a_gitlab_job_id_is_a_sequence_number(
     client: AsyncClient, app: FastAPI, db: Database
 ) -> None:
     people = await team(app, db)
-    body = {"pipeline_id": "1234567", "sequence": 8_123_456_789}
-    first = await report(client, people["bob"], state="in_progress", **body)
-    again = await report(client, people["bob"], state="success", **body)
+    first = await report(
+        client, people["bob"], state="in_progress", pipeline_id="1234567", sequence=8_123_456_789
+    )
+    again = await report(
+        client, people["bob"], state="success", pipeline_id="1234567", sequence=8_123_456_789
+    )
     assert (first.status_code, again.status_code) == (201, 200), first.text
     assert again.json()["sequence"] == 8_123_456_789
     assert again.json()["state"] == "success"

@@ -23,7 +23,7 @@ async def test_existing_projects_get_development_staging_and_production(
     engine = create_async_engine(url, poolclass=NullPool)
     now = datetime(2026, 11, 1, tzinfo=UTC)
     if url.startswith("sqlite"):
-        now = now.replace(tzinfo=None)  # type: ignore[assignment]
+        now = now.replace(tzinfo=None)
     try:
         async with engine.begin() as connection:
             for n, key in enumerate(("OLD", "OLDER")):

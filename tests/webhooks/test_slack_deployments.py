@@ -358,6 +358,78 @@ def test_any_user_text_stays_text_and_within_slack_limits(
         json.dumps(message)
 
 
+# Through the API: the events the log carries -------------------------------------------------
+
+
+async def _post(client: AsyncClient, headers: dict[str, str], url: str, body: Any) -> Any:
+    response = await client.post(f"/api/v1{url}", json=body, headers=headers)
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
+async def test_deployments_and_incidents_reported_through_the_api_make_messages(
+    app: FastAPI, db: Database, client: AsyncClient
+) -> None:
+    ada = (await team(app, db))["ada"]
+    report = {"environment": "production", "ref": "main", "sha": SHA, "pipeline_id": "77"}
+    shipped = await _post(
+        client, ada.headers, "/projects/API/deployments", {**report, "state": "success"}
+    )
+    broken = await _post(
+        client,
+        ada.headers,
+        "/projects/API/deployments",
+        {**report, "pipeline_id": "78", "state": "failure", "version": "v2"},
+    )
+    incident = await _post(
+        client,
+        ada.headers,
+        "/projects/API/incidents",
+        {
+            "title": "Checkout <b>down</b>",
+            "severity": "sev1",
+            "caused_by_deployment_id": shipped["id"],
+        },
+    )
+    resolved = await client.patch(
+        f"/api/v1/incidents/{incident['id']}", json={"state": "resolved"}, headers=ada.headers
+    )
+    assert resolved.status_code == 200, resolved.text
+    log = await client.get("/api/v1/projects/API/events?limit=100", headers=ada.headers)
+    messages = {
+        (sent["type"], sent["data"].get("reason")): slack_message(sent, public_url=PUBLIC_URL)
+        for sent in log.json()["data"]
+        if sent["type"] in TYPES
+    }
+
+    assert set(messages) == {
+        ("deployment.succeeded", None),
+        ("deployment.failed", "failure"),
+        ("deployment.failed", "incident"),
+        ("incident.opened", None),
+        ("incident.resolved", None),
+    }
+    assert all(message is not None for message in messages.values())
+    texts = {key: message["text"] for key, message in messages.items() if message}
+    assert texts[("deployment.succeeded", None)] == (
+        "9f1c2ab deployed to production in API: 1 commit · 0 items."
+    )
+    assert texts[("deployment.failed", "failure")] == (
+        "Deployment v2 to production in API failed: it finished in failure."
+    )
+    assert texts[("deployment.failed", "incident")] == (
+        "Deployment 9f1c2ab to production in API failed: an incident was linked to it."
+    )
+    number = incident["number"]
+    assert texts[("incident.opened", None)] == (
+        f"Incident INC-{number} opened in API: Checkout &lt;b&gt;down&lt;/b&gt; (sev1, production)."
+    )
+    assert texts[("incident.resolved", None)] == (
+        f"Incident INC-{number} resolved in API: Checkout &lt;b&gt;down&lt;/b&gt;."
+    )
+    assert broken["state"] == "failure"
+
+
 # Subscribing ---------------------------------------------------------------------------------
 
 

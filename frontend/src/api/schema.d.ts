@@ -246,6 +246,80 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign in to the web app
+         * @description Log in with username (or email) and password, as `POST /auth/token` does (same check, same
+         *     throttle), for the web app: the answer carries the access token and a CSRF token; the
+         *     refresh token is set as the HttpOnly cookie `takt_refresh`, sent only to
+         *     `/api/v1/auth/session…`, and never appears in a body.
+         */
+        post: operations["create_session"];
+        /**
+         * Sign out of the web app
+         * @description Revoke the session's refresh token (and every token rotated from the same sign-in) and
+         *     clear both cookies. Needs `X-CSRF-Token` when the session cookie is sent; without one there
+         *     is nothing to revoke and the answer is 204 all the same.
+         */
+        delete: operations["delete_session"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/session/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refresh the web session
+         * @description Trade the session cookie for a new access token, as `POST /auth/refresh` does: the refresh
+         *     token in `takt_refresh` is spent and a new one set. Needs `X-CSRF-Token` (the `takt_csrf`
+         *     cookie's value) and, when the browser sends `Origin`, this server's own origin.
+         */
+        post: operations["refresh_session"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/session/logout-everywhere": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign out everywhere
+         * @description End every session of yours: the refresh tokens of all your sign-ins (web sessions and
+         *     `/auth/token` logins, this one included) are revoked and this browser's cookies cleared.
+         *     Personal access tokens stay (revoke them at `DELETE /users/me/tokens/{id}`); access tokens
+         *     already issued expire within their 15 minutes. Needs `X-CSRF-Token`.
+         */
+        post: operations["logout_everywhere"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users/me": {
         parameters: {
             query?: never;
@@ -1085,6 +1159,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/sprints/{sprint_id}/review": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Sprint Review
+         * @description The sprint's done items for its review, each "in production" (a successful deployment
+         *     to an environment of type production shipped it) or "done, not yet in production".
+         */
+        get: operations["get_sprint_review"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/sprints/{sprint_id}/forecast": {
         parameters: {
             query?: never;
@@ -1576,6 +1671,246 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_key}/readiness": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Evaluate Readiness
+         * @description Is this commit (or are these items) ready to go to that environment? Each check of the
+         *     project's policy with its result and the reason, failing ones first, and `ready` overall.
+         */
+        get: operations["evaluate_readiness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_key}/readiness/policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Readiness Policy
+         * @description The project's readiness policy: which checks run, which environment must come first,
+         *     which incidents block.
+         */
+        get: operations["get_readiness_policy"];
+        /**
+         * Put Readiness Policy
+         * @description Replace the project's readiness policy (project admins); checks left out take their
+         *     defaults (on; the previous environment first; sev2 or worse blocks).
+         */
+        put: operations["put_readiness_policy"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/items/{item_key}/promotion": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Item Promotion
+         * @description The item's promotion timeline: first commit, pull request ready, first review, merged,
+         *     then deployed to each environment in promotion order, with the time spent in each stage.
+         */
+        get: operations["get_item_promotion"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pull-requests/{pull_request_id}/promotion": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Pull Request Promotion
+         * @description The pull request's promotion timeline: first commit, ready, first review, merged, then
+         *     deployed to each environment in promotion order, with the time spent in each stage.
+         */
+        get: operations["get_pull_request_promotion"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_key}/environments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Environments
+         * @description The project's environments along the promotion path (at most 20: one answer).
+         */
+        get: operations["list_environments"];
+        put?: never;
+        /**
+         * Create Environment
+         * @description Add an environment to the promotion path (project admins).
+         */
+        post: operations["create_environment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/environments/{environment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete Environment
+         * @description Delete an environment no deployment went to (project admins; 409 `environment-in-use`
+         *     otherwise). Incidents recorded in it are deleted with it.
+         */
+        delete: operations["delete_environment"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Environment
+         * @description Rename or retype an environment, or move it along the promotion path (project admins).
+         */
+        patch: operations["update_environment"];
+        trace?: never;
+    };
+    "/api/v1/projects/{project_key}/deployments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Deployments
+         * @description The project's deployments, latest started first.
+         */
+        get: operations["list_deployments"];
+        put?: never;
+        /**
+         * Report Deployment
+         * @description Report a deployment: the call a CI job makes (members, or a token with the write scope;
+         *     a token limited to the project is best). Idempotent on `pipeline_id` + `sequence` +
+         *     `environment`: 201 the first time, 200 after.
+         */
+        post: operations["report_deployment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/deployments/{deployment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Deployment
+         * @description One deployment, with what it shipped: its commits (the newest 100 and the count), pull
+         *     requests and work items.
+         */
+        get: operations["get_deployment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update Deployment
+         * @description Move a deployment's state forward (`success` → `rolled_back` included) or change its
+         *     version, link, description, hotfix or rollback marks (members).
+         */
+        patch: operations["update_deployment"];
+        trace?: never;
+    };
+    "/api/v1/projects/{project_key}/incidents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Incidents
+         * @description The project's incidents, the most recently opened first.
+         */
+        get: operations["list_incidents"];
+        put?: never;
+        /**
+         * Create Incident
+         * @description Open an incident in an environment; linking the deployment that caused it marks that
+         *     deployment failed.
+         */
+        post: operations["create_incident"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/{incident_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Incident
+         * @description One incident.
+         */
+        get: operations["get_incident"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update Incident
+         * @description Change, resolve (`state: resolved`) or reopen an incident, or relink its deployments;
+         *     resolving restores the deployment it caused once no other incident of it is open.
+         */
+        patch: operations["update_incident"];
         trace?: never;
     };
     "/api/v1/projects/{project_key}/retros": {
@@ -2135,6 +2470,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_key}/metrics/dora": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Dora Metrics
+         * @description DORA metrics of an environment over a period (default: the 90 days up to today):
+         *     deployment frequency, change lead time, change failure rate, failed deployment recovery
+         *     time and deployment rework rate, each with its DORA 2024 band and the counts it came from
+         *     (METRICS.md, Delivery).
+         */
+        get: operations["dora_metrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_key}/metrics/flow": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Flow Metrics
+         * @description Flow metrics of the project's items over a period (default: the 30 days up to today):
+         *     throughput per working day, cycle and lead time (P50, P85, P95), WIP, the age of the items
+         *     in progress (oldest first) and the cumulative flow per status category and day
+         *     (METRICS.md, Flow).
+         */
+        get: operations["flow_metrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_key}/webhooks": {
         parameters: {
             query?: never;
@@ -2473,6 +2854,30 @@ export interface components {
             /** @description The phase expected next. */
             to?: components["schemas"]["RetroPhase"] | null;
         };
+        /** AgedItem */
+        AgedItem: {
+            /**
+             * Key
+             * @example API-12
+             */
+            key: string;
+            /** Title */
+            title: string;
+            /** Status */
+            status: string;
+            /** Category */
+            category: string;
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /**
+             * Age Days
+             * @description now - started, in days.
+             */
+            age_days: number;
+        };
         /** AttemptRead */
         AttemptRead: {
             /**
@@ -2712,6 +3117,23 @@ export interface components {
              * @description Changes on every write; the ETag carries it.
              */
             version: number;
+        };
+        /** BlockerRef */
+        BlockerRef: {
+            /** Id */
+            id: string;
+            /**
+             * Item Key
+             * @example API-42
+             */
+            item_key: string;
+            /** Reason */
+            reason: string;
+            /**
+             * Raised At
+             * Format: date-time
+             */
+            raised_at: string;
         };
         /** BlockerResolve */
         BlockerResolve: {
@@ -3119,6 +3541,134 @@ export interface components {
              */
             points: number;
         };
+        /** ChangeFailureRate */
+        ChangeFailureRate: {
+            /**
+             * Deployments
+             * @description Deployments that went live (succeeded) in the period, rolled back since or not; one that finished in `failure` never went live and counts nowhere.
+             */
+            deployments: number;
+            /**
+             * Failed
+             * @description Of those, needing remediation by `as_of`: an incident caused by it, a rollback of it, or a hotfix fixing it.
+             */
+            failed: number;
+            /**
+             * Rate
+             * @description failed / deployments (0 to 1).
+             * @example 0.1
+             */
+            rate: number | null;
+            /**
+             * Band
+             * @description The band whose typical rate is nearest (DORA 2024: elite about 5 %, medium about 10 %, high about 20 %, low about 40 %): elite up to 7.5 %, medium up to 15 %, high up to 30 %, low above.
+             */
+            band: ("elite" | "high" | "medium" | "low") | null;
+        };
+        /** ChangeLeadTime */
+        ChangeLeadTime: {
+            /**
+             * Commits
+             * @description Commits shipped by the period's successful deployments (those rolled back excluded: their commits ship again).
+             */
+            commits: number;
+            /**
+             * Commits With Time
+             * @description Of those, with a known commit time.
+             */
+            commits_with_time: number;
+            /**
+             * Counted
+             * @description Of those, deployed after their commit: the values.
+             */
+            counted: number;
+            /**
+             * Excluded Non Positive
+             * @description Commits with a time that were not deployed after it (excluded).
+             */
+            excluded_non_positive: number;
+            /**
+             * Deployments With Unknown Commits
+             * @description Successful deployments whose shipped commits Takt couldn't establish (the previous deployment's commit or their own was never seen): they add no values.
+             */
+            deployments_with_unknown_commits: number;
+            /**
+             * Median Hours
+             * @description deployed - committed, median, in hours.
+             */
+            median_hours: number | null;
+            /**
+             * Band
+             * @description elite: under a day; high: a day to a week; medium: a week to a month; low: a month or more; null when nothing was counted.
+             */
+            band: ("elite" | "high" | "medium" | "low") | null;
+        };
+        /**
+         * CheckDetails
+         * @description What a check found wrong (or, for the promotion check, what it looked at). Lists hold
+         *     only the offending entries; each is empty when the check passed.
+         */
+        CheckDetails: {
+            /**
+             * Items
+             * @description Items not done (`items_done`), or not shipped to `environment` (`promoted_through_previous`).
+             */
+            items?: components["schemas"]["ItemRef"][];
+            /**
+             * Pull Requests
+             * @description Pull requests not merged with an approving review.
+             */
+            pull_requests?: components["schemas"]["PullRequestRef"][];
+            /**
+             * Blockers
+             * @description Open blockers on the items.
+             */
+            blockers?: components["schemas"]["BlockerRef"][];
+            /**
+             * Incidents
+             * @description Open incidents at or above the severity threshold.
+             */
+            incidents?: components["schemas"]["IncidentRef"][];
+            /**
+             * Environment
+             * @description `promoted_through_previous`: the environment that must come first.
+             */
+            environment?: string | null;
+            /** @description `promoted_through_previous` for a commit: its latest successful deployment to `environment`, if any. */
+            deployment?: components["schemas"]["DeploymentRef"] | null;
+        };
+        /** @enum {string} */
+        CheckName: "items_done" | "pull_requests_approved" | "no_open_blockers" | "promoted_through_previous" | "no_open_incidents";
+        /** CheckResult */
+        CheckResult: {
+            check: components["schemas"]["CheckName"];
+            /**
+             * Enabled
+             * @description Off in the project's policy: not evaluated, not counted.
+             */
+            enabled: boolean;
+            /**
+             * Passed
+             * @description Null when the check is off.
+             */
+            passed: boolean | null;
+            /**
+             * Reason
+             * @description Why it passed or failed, in a sentence.
+             * @example 2 of 5 items are not done: API-3 (In progress), API-7 (To do).
+             */
+            reason: string;
+            details: components["schemas"]["CheckDetails"];
+        };
+        /** CheckSwitch */
+        CheckSwitch: {
+            /**
+             * Enabled
+             * @description Whether the check runs.
+             * @default true
+             */
+            enabled: boolean;
+        };
         /**
          * CommentCreate
          * @example {
@@ -3219,6 +3769,46 @@ export interface components {
              */
             carry_over_to: string;
         };
+        /**
+         * CumulativeFlowDay
+         * @description Items in that category or a later one at the end of the day (backlog, todo,
+         *     in_progress, in_review, done); `cancelled` apart.
+         */
+        CumulativeFlowDay: {
+            /**
+             * Date
+             * Format: date
+             */
+            date: string;
+            /** Backlog */
+            backlog: number;
+            /** Todo */
+            todo: number;
+            /** In Progress */
+            in_progress: number;
+            /** In Review */
+            in_review: number;
+            /** Done */
+            done: number;
+            /** Cancelled */
+            cancelled: number;
+        };
+        /** CycleTime */
+        CycleTime: {
+            /** Count */
+            count: number;
+            /** P50 */
+            p50: number | null;
+            /** P85 */
+            p85: number | null;
+            /** P95 */
+            p95: number | null;
+            /**
+             * Not Started
+             * @description Finishes of items that never entered an in-progress status before.
+             */
+            not_started: number;
+        };
         /** DeliveryRead */
         DeliveryRead: {
             /** Id */
@@ -3275,6 +3865,449 @@ export interface components {
         /** @enum {string} */
         DeliveryState: "pending" | "succeeded" | "failed" | "cancelled";
         /**
+         * DeploymentCreate
+         * @description What a CI job (or a person) reports about a deployment. Sent again with the same
+         *     `pipeline_id`, `sequence` and `environment`, it is the same deployment: the answer is 200
+         *     with it, its state moved forward if the report says so.
+         * @example {
+         *       "environment": "production",
+         *       "pipeline_id": "9876543210",
+         *       "ref": "main",
+         *       "sequence": 1,
+         *       "sha": "9f1c2ab0d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9",
+         *       "state": "success",
+         *       "triggered_by": "github-actions",
+         *       "url": "https://github.com/acme/api/actions/runs/9876543210",
+         *       "version": "v1.4.2"
+         *     }
+         */
+        DeploymentCreate: {
+            /**
+             * Environment
+             * @description The environment's name (one of the project's, ignoring case).
+             * @example production
+             */
+            environment: string;
+            /** @description `pending`, `in_progress`, `success` or `failure` (`rolled_back` only for a deployment that succeeded). */
+            state: components["schemas"]["DeploymentState"];
+            /**
+             * Ref
+             * @description The branch or tag deployed (`main`, `refs/heads/main`, `v1.4.2`).
+             * @example main
+             */
+            ref?: string;
+            /**
+             * Sha
+             * @description A commit SHA (hex; a full 40- or 64-character SHA is best: Takt matches commits by their full SHA).
+             * @example 9f1c2ab0d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9
+             */
+            sha?: string;
+            /**
+             * Version
+             * @description What was deployed, as the team names it.
+             * @example v1.4.2
+             */
+            version?: string;
+            /**
+             * Started At
+             * Format: date-time
+             * @description Default: when Takt first hears of it.
+             */
+            started_at?: string;
+            /**
+             * Finished At
+             * Format: date-time
+             * @description For `success` and `failure`; default: when Takt hears it finished.
+             */
+            finished_at?: string;
+            /**
+             * Pipeline Id
+             * @description The CI run's id (`$GITHUB_RUN_ID`, `$CI_PIPELINE_ID`): with `sequence` and the environment, what makes a repeated call the same deployment. Without it every call is a new deployment.
+             * @example 9876543210
+             */
+            pipeline_id?: string;
+            /**
+             * Sequence
+             * @description Which deployment of the pipeline this is (`$GITHUB_RUN_ATTEMPT`, `$CI_JOB_ID`). Default 1 when `pipeline_id` is given.
+             * @example 1
+             */
+            sequence?: number;
+            /**
+             * Triggered By
+             * @description Who or what triggered it (a CI name, a login).
+             * @example octocat
+             */
+            triggered_by?: string;
+            /**
+             * Is Hotfix
+             * @description An unplanned fix (with `fixes_deployment_id`).
+             * @default false
+             */
+            is_hotfix: boolean;
+            /**
+             * Is Rollback
+             * @description It puts back an earlier version (with `fixes_deployment_id`).
+             * @default false
+             */
+            is_rollback: boolean;
+            /**
+             * Fixes Deployment Id
+             * @description The deployment this hotfix or rollback remediates: it becomes failed (needed remediation), is restored when this one succeeds, and a rollback that succeeds marks it `rolled_back`.
+             */
+            fixes_deployment_id?: string;
+            /**
+             * Commits
+             * @description The commits it ships, when the CI knows them (e.g. `git rev-list $PREVIOUS..$GITHUB_SHA`); otherwise Takt works them out from the pushes it saw.
+             */
+            commits?: string[];
+            /**
+             * Url
+             * @description An http(s) link (the CI job, the release page).
+             * @example https://github.com/acme/api/actions/runs/123
+             */
+            url?: string;
+            /** Description */
+            description?: string;
+            /**
+             * Repository Id
+             * @description The linked repository deployed (default: the one whose pushes had `sha`).
+             */
+            repository_id?: string;
+        };
+        /** DeploymentDetail */
+        DeploymentDetail: {
+            /**
+             * Id
+             * @example 7d1b7a52-6a0e-4d0c-a1a4-1f0c3b3b1e2a
+             */
+            id: string;
+            /**
+             * Project Key
+             * @example API
+             */
+            project_key: string;
+            environment: components["schemas"]["takt__deployments__schemas__EnvironmentRef"];
+            /**
+             * Repository Id
+             * @description The linked repository deployed, if known.
+             */
+            repository_id: string | null;
+            /** @description Where Takt learned of it. */
+            source: components["schemas"]["DeploymentSource"];
+            /**
+             * External Id
+             * @description The provider's deployment id (GitHub, GitLab).
+             */
+            external_id: string | null;
+            /** Pipeline Id */
+            pipeline_id: string | null;
+            /** Sequence */
+            sequence: number | null;
+            /**
+             * Ref
+             * @example main
+             */
+            ref: string | null;
+            /**
+             * Sha
+             * @example 9f1c2ab0d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9
+             */
+            sha: string | null;
+            /**
+             * Version
+             * @description What was deployed.
+             * @example v1.4.2
+             */
+            version: string | null;
+            /** Description */
+            description: string;
+            /** Url */
+            url: string | null;
+            state: components["schemas"]["DeploymentState"];
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * Succeeded At
+             * @description When it reached `success` (kept when rolled back later).
+             */
+            succeeded_at: string | null;
+            /**
+             * Triggered By
+             * @description Who or what triggered it, as reported.
+             */
+            triggered_by: string | null;
+            /** @description The account that reported it. */
+            reported_by: components["schemas"]["UserSummary"] | null;
+            /** Is Hotfix */
+            is_hotfix: boolean;
+            /** Is Rollback */
+            is_rollback: boolean;
+            /**
+             * Fixes Deployment Id
+             * @description The deployment it remediates.
+             */
+            fixes_deployment_id: string | null;
+            /**
+             * Failed
+             * @description It needed remediation: an incident names it as its cause, it was rolled back, or a hotfix fixes it (what the change failure rate counts). A deployment that only finished in `failure` never went live and is not failed.
+             */
+            failed: boolean;
+            /**
+             * Failed At
+             * @description When the need for remediation began.
+             */
+            failed_at: string | null;
+            /**
+             * Restored At
+             * @description When service was restored (incident resolved, fixing deployment succeeded).
+             */
+            restored_at: string | null;
+            /**
+             * Previous Deployment Id
+             * @description The previous successful deployment to the environment (set on success).
+             */
+            previous_deployment_id: string | null;
+            /** Shipped Commit Count */
+            shipped_commit_count: number;
+            /**
+             * Shipped Complete
+             * @description Whether what it shipped is fully known (false: the previous deployment's commit or this one was never seen by Takt).
+             */
+            shipped_complete: boolean;
+            /**
+             * Revision
+             * @description Goes up with each change; the `ETag` is built from it.
+             */
+            revision: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            shipped: components["schemas"]["Shipped"];
+        };
+        /** DeploymentFrequency */
+        DeploymentFrequency: {
+            /**
+             * Successful
+             * @description Deployments that succeeded in the period (rolled back since or not).
+             */
+            successful: number;
+            /**
+             * Days
+             * @description Days of the period.
+             */
+            days: number;
+            /**
+             * Per Day
+             * @description successful / days.
+             * @example 0.93
+             */
+            per_day: number;
+            /**
+             * Per Week
+             * @description per_day x 7.
+             * @example 6.53
+             */
+            per_week: number;
+            /**
+             * Intervals
+             * @description Gaps between consecutive successful deployments in the period.
+             */
+            intervals: number;
+            /**
+             * Median Hours Between
+             * @description The median gap, in hours (null with fewer than two deployments).
+             * @example 20.5
+             */
+            median_hours_between: number | null;
+            /**
+             * Band
+             * @description elite: more than one a day; high: daily to weekly; medium: weekly to monthly (30 days); low: less often.
+             * @enum {string}
+             */
+            band: "elite" | "high" | "medium" | "low";
+        };
+        /** DeploymentRead */
+        DeploymentRead: {
+            /**
+             * Id
+             * @example 7d1b7a52-6a0e-4d0c-a1a4-1f0c3b3b1e2a
+             */
+            id: string;
+            /**
+             * Project Key
+             * @example API
+             */
+            project_key: string;
+            environment: components["schemas"]["takt__deployments__schemas__EnvironmentRef"];
+            /**
+             * Repository Id
+             * @description The linked repository deployed, if known.
+             */
+            repository_id: string | null;
+            /** @description Where Takt learned of it. */
+            source: components["schemas"]["DeploymentSource"];
+            /**
+             * External Id
+             * @description The provider's deployment id (GitHub, GitLab).
+             */
+            external_id: string | null;
+            /** Pipeline Id */
+            pipeline_id: string | null;
+            /** Sequence */
+            sequence: number | null;
+            /**
+             * Ref
+             * @example main
+             */
+            ref: string | null;
+            /**
+             * Sha
+             * @example 9f1c2ab0d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9
+             */
+            sha: string | null;
+            /**
+             * Version
+             * @description What was deployed.
+             * @example v1.4.2
+             */
+            version: string | null;
+            /** Description */
+            description: string;
+            /** Url */
+            url: string | null;
+            state: components["schemas"]["DeploymentState"];
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * Succeeded At
+             * @description When it reached `success` (kept when rolled back later).
+             */
+            succeeded_at: string | null;
+            /**
+             * Triggered By
+             * @description Who or what triggered it, as reported.
+             */
+            triggered_by: string | null;
+            /** @description The account that reported it. */
+            reported_by: components["schemas"]["UserSummary"] | null;
+            /** Is Hotfix */
+            is_hotfix: boolean;
+            /** Is Rollback */
+            is_rollback: boolean;
+            /**
+             * Fixes Deployment Id
+             * @description The deployment it remediates.
+             */
+            fixes_deployment_id: string | null;
+            /**
+             * Failed
+             * @description It needed remediation: an incident names it as its cause, it was rolled back, or a hotfix fixes it (what the change failure rate counts). A deployment that only finished in `failure` never went live and is not failed.
+             */
+            failed: boolean;
+            /**
+             * Failed At
+             * @description When the need for remediation began.
+             */
+            failed_at: string | null;
+            /**
+             * Restored At
+             * @description When service was restored (incident resolved, fixing deployment succeeded).
+             */
+            restored_at: string | null;
+            /**
+             * Previous Deployment Id
+             * @description The previous successful deployment to the environment (set on success).
+             */
+            previous_deployment_id: string | null;
+            /** Shipped Commit Count */
+            shipped_commit_count: number;
+            /**
+             * Shipped Complete
+             * @description Whether what it shipped is fully known (false: the previous deployment's commit or this one was never seen by Takt).
+             */
+            shipped_complete: boolean;
+            /**
+             * Revision
+             * @description Goes up with each change; the `ETag` is built from it.
+             */
+            revision: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** DeploymentRef */
+        DeploymentRef: {
+            /** Id */
+            id: string;
+            /**
+             * Version
+             * @description What was deployed, as the team names it.
+             */
+            version: string | null;
+            /** Succeeded At */
+            succeeded_at: string | null;
+        };
+        /** @enum {string} */
+        DeploymentSource: "api" | "github" | "gitlab";
+        /** @enum {string} */
+        DeploymentState: "pending" | "in_progress" | "success" | "failure" | "rolled_back";
+        /**
+         * DeploymentUpdate
+         * @example {
+         *       "state": "rolled_back"
+         *     }
+         */
+        DeploymentUpdate: {
+            /** @description Forward only: `pending` → `in_progress` → `success` | `failure`; `success` → `rolled_back`. */
+            state?: components["schemas"]["DeploymentState"];
+            /**
+             * Version
+             * @example v1.4.3
+             */
+            version?: string;
+            /**
+             * Url
+             * @description An http(s) link (the CI job, the release page).
+             * @example https://github.com/acme/api/actions/runs/123
+             */
+            url?: string;
+            /** Description */
+            description?: string;
+            /** Is Hotfix */
+            is_hotfix?: boolean;
+            /** Is Rollback */
+            is_rollback?: boolean;
+            /**
+             * Fixes Deployment Id
+             * @description As in the report.
+             */
+            fixes_deployment_id?: string;
+        };
+        /**
          * DorEntry
          * @description One entry of the Definition of Ready.
          */
@@ -3291,6 +4324,72 @@ export interface components {
              * @example Acceptance criteria written
              */
             text: string;
+        };
+        /** DoraMetrics */
+        DoraMetrics: {
+            /** Project Key */
+            project_key: string;
+            environment: components["schemas"]["takt__metrics__schemas__EnvironmentRef"];
+            /**
+             * From
+             * Format: date
+             * @description First day counted (the project's time zone).
+             */
+            from: string;
+            /**
+             * To
+             * Format: date
+             * @description Last day counted (included; never after `as_of`).
+             */
+            to: string;
+            /**
+             * As Of
+             * Format: date-time
+             * @description Only what was known at this moment counts (default: now).
+             */
+            as_of: string;
+            /** Time Zone */
+            time_zone: string;
+            /**
+             * Band Set
+             * @description The bands' source.
+             * @constant
+             */
+            band_set: "DORA 2024";
+            deployment_frequency: components["schemas"]["DeploymentFrequency"];
+            change_lead_time: components["schemas"]["ChangeLeadTime"];
+            change_failure_rate: components["schemas"]["ChangeFailureRate"];
+            failed_deployment_recovery_time: components["schemas"]["RecoveryTime"];
+            deployment_rework_rate: components["schemas"]["ReworkRate"];
+            /** Granularity */
+            granularity: ("week" | "month") | null;
+            /**
+             * Series
+             * @description With `granularity`: the same figures per calendar week (Monday first) or month, cut to the period.
+             */
+            series: components["schemas"]["DoraPoint"][] | null;
+        };
+        /**
+         * DoraPoint
+         * @description One week or month of the series (its days first).
+         */
+        DoraPoint: {
+            /**
+             * From
+             * Format: date
+             * @description First day of this week or month (cut to the period).
+             */
+            from: string;
+            /**
+             * To
+             * Format: date
+             */
+            to: string;
+            deployment_frequency: components["schemas"]["DeploymentFrequency"];
+            change_lead_time: components["schemas"]["ChangeLeadTime"];
+            change_failure_rate: components["schemas"]["ChangeFailureRate"];
+            failed_deployment_recovery_time: components["schemas"]["RecoveryTime"];
+            deployment_rework_rate: components["schemas"]["ReworkRate"];
         };
         /** Draft */
         Draft: {
@@ -3480,6 +4579,100 @@ export interface components {
              * @description What blocks you, each raised as a blocker of the project.
              */
             blockers?: components["schemas"]["BlockerCreate"][];
+        };
+        /**
+         * EnvironmentCreate
+         * @example {
+         *       "name": "qa",
+         *       "position": 1,
+         *       "type": "testing"
+         *     }
+         */
+        EnvironmentCreate: {
+            /**
+             * Name
+             * @description Free text, unique in the project ignoring case; no control characters.
+             * @example production
+             */
+            name: string;
+            /** @description What kind of place it is: `development`, `testing`, `staging` or `production` (DORA reads `production` unless asked). */
+            type: components["schemas"]["EnvironmentType"];
+            /**
+             * Position
+             * @description Its place on the promotion path (0 first); the ones from there move one on. Default: last.
+             */
+            position?: number | null;
+        };
+        /** EnvironmentList */
+        EnvironmentList: {
+            /** Data */
+            data: components["schemas"]["EnvironmentRead"][];
+            /**
+             * Next Cursor
+             * @description Always null: a project has at most 20.
+             */
+            next_cursor?: null;
+        };
+        /** EnvironmentRead */
+        EnvironmentRead: {
+            /**
+             * Id
+             * @example 5b0f6f3e-3f43-4a8b-9a55-8f5f3d7f9d10
+             */
+            id: string;
+            /**
+             * Name
+             * @example production
+             */
+            name: string;
+            type: components["schemas"]["EnvironmentType"];
+            /**
+             * Project Key
+             * @example API
+             */
+            project_key: string;
+            /**
+             * Position
+             * @description Its place on the promotion path (0 first).
+             */
+            position: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /**
+             * Version
+             * @description Goes up with each change; the `ETag` is built from it.
+             */
+            version: number;
+        };
+        /** @enum {string} */
+        EnvironmentType: "development" | "testing" | "staging" | "production";
+        /**
+         * EnvironmentUpdate
+         * @example {
+         *       "position": 0
+         *     }
+         */
+        EnvironmentUpdate: {
+            /**
+             * Name
+             * @description Free text, unique in the project ignoring case; no control characters.
+             * @example production
+             */
+            name?: string;
+            type?: components["schemas"]["EnvironmentType"];
+            /**
+             * Position
+             * @description Move it along the promotion path (the others close up around it).
+             */
+            position?: number;
         };
         /** @enum {string} */
         EstimateScale: "fibonacci" | "tshirt";
@@ -3814,10 +5007,10 @@ export interface components {
             } | null;
         };
         /** @enum {string} */
-        EvidenceMetric: "carry_over_rate" | "scope_change" | "blocker";
+        EvidenceMetric: "carry_over_rate" | "scope_change" | "blocker" | "review_wait" | "failed_deployment";
         /** EvidenceRead */
         EvidenceRead: {
-            /** @description `carry_over_rate` and `scope_change` (ratios to the commitment, see docs/metrics.md), `blocker` (one of the sprint's oldest blockers, `value` its age in working hours). */
+            /** @description `carry_over_rate` and `scope_change` (ratios to the commitment, see docs/metrics.md), `blocker` (one of the sprint's oldest blockers, `value` its age in working hours), `review_wait` (the median hours to a first review of the pull requests first reviewed during the sprint), `failed_deployment` (a deployment that failed during the sprint, `value` the hours until service was restored, null while it is not). */
             metric: components["schemas"]["EvidenceMetric"];
             /**
              * Value
@@ -3900,6 +5093,71 @@ export interface components {
              * @example 3
              */
             estimate: number;
+        };
+        /**
+         * FlowDurations
+         * @description Elapsed days (24 hours), nearest-rank percentiles.
+         */
+        FlowDurations: {
+            /** Count */
+            count: number;
+            /** P50 */
+            p50: number | null;
+            /** P85 */
+            p85: number | null;
+            /** P95 */
+            p95: number | null;
+        };
+        /** FlowMetrics */
+        FlowMetrics: {
+            /** Project Key */
+            project_key: string;
+            /**
+             * From
+             * Format: date
+             * @description First day counted (the project's time zone).
+             */
+            from: string;
+            /**
+             * To
+             * Format: date
+             * @description Last day counted (included; never after today).
+             */
+            to: string;
+            /** Time Zone */
+            time_zone: string;
+            /**
+             * Working Days
+             * @example [
+             *       "mon",
+             *       "tue",
+             *       "wed",
+             *       "thu",
+             *       "fri"
+             *     ]
+             */
+            working_days: string[];
+            /**
+             * Q
+             * @description The filter applied to the items.
+             */
+            q: string | null;
+            throughput: components["schemas"]["Throughput"];
+            /** @description finished - started, over the period's finishes. */
+            cycle_time: components["schemas"]["CycleTime"];
+            /** @description finished - created, over the same finishes. */
+            lead_time: components["schemas"]["FlowDurations"];
+            /**
+             * Wip
+             * @description Items started and not finished now (done or cancelled).
+             */
+            wip: number;
+            work_item_age: components["schemas"]["WorkItemAge"];
+            /**
+             * Cumulative Flow
+             * @description Each day of the period.
+             */
+            cumulative_flow: components["schemas"]["CumulativeFlowDay"][];
         };
         /**
          * ForecastDates
@@ -4147,6 +5405,213 @@ export interface components {
         };
         /** @enum {string} */
         InboxState: "received" | "retrying" | "processed" | "ignored" | "failed";
+        /** IncidentCheck */
+        IncidentCheck: {
+            /**
+             * Enabled
+             * @description Whether the check runs.
+             * @default true
+             */
+            enabled: boolean;
+            /**
+             * @description Open incidents of this severity or worse (sev1 is the worst) block.
+             * @default sev2
+             */
+            min_severity: components["schemas"]["takt__readiness__schemas__Severity"];
+        };
+        /**
+         * IncidentCreate
+         * @example {
+         *       "caused_by_deployment_id": "0b6f9f7e-2f6c-4d43-9c55-0c8d1f7a1e21",
+         *       "environment": "production",
+         *       "severity": "sev2",
+         *       "title": "Checkout returns 500 for card payments"
+         *     }
+         */
+        IncidentCreate: {
+            /**
+             * Title
+             * @example Checkout returns 500 for card payments
+             */
+            title: string;
+            /**
+             * Description
+             * @description What happened and its impact; Markdown.
+             * @default
+             */
+            description: string;
+            /** @description `sev1` (worst: the service is down for everyone) to `sev4` (minor). */
+            severity: components["schemas"]["IncidentSeverity"];
+            /**
+             * Environment
+             * @description Where it happened: the name (any case) or the id of one of the project's environments. May be left out when `caused_by_deployment_id` is given: the incident is then in that deployment's environment.
+             */
+            environment?: string | null;
+            /**
+             * Opened At
+             * @description When it began. Default: now. May be earlier (back-dated), never in the future; from 1970 to 9000.
+             */
+            opened_at?: string | null;
+            /** @description `open` (the default) or `resolved` (recording an incident that is over; `resolved_at` defaults to now). */
+            state?: components["schemas"]["IncidentState"] | null;
+            /**
+             * Resolved At
+             * @description When service was restored. Default, on resolving: now. Not before `opened_at` nor in the future. Giving it resolves the incident.
+             */
+            resolved_at?: string | null;
+            /**
+             * Caused By Deployment Id
+             * @description The deployment that caused it (an id; a deployment of this project to the incident's environment). Linking it marks that deployment failed from `opened_at` (change failure rate); resolving the incident restores it (recovery time). Null: no known cause.
+             */
+            caused_by_deployment_id?: string | null;
+            /**
+             * Fixed By Deployment Id
+             * @description The deployment that fixed it (an id; a deployment of this project to the incident's environment, not the one that caused it). Null: none recorded.
+             */
+            fixed_by_deployment_id?: string | null;
+        };
+        /** IncidentRead */
+        IncidentRead: {
+            /** Id */
+            id: string;
+            /** Project Key */
+            project_key: string;
+            /**
+             * Number
+             * @description Numbered per project: 1, 2, … (shown as INC-1).
+             */
+            number: number;
+            /** Title */
+            title: string;
+            /**
+             * Description
+             * @description Markdown.
+             */
+            description: string;
+            /** @description `sev1` (worst: the service is down for everyone) to `sev4` (minor). */
+            severity: components["schemas"]["IncidentSeverity"];
+            state: components["schemas"]["IncidentState"];
+            /** Environment Id */
+            environment_id: string;
+            /**
+             * Environment
+             * @description The environment's name.
+             * @example production
+             */
+            environment: string;
+            /**
+             * Opened At
+             * Format: date-time
+             * @description When it began.
+             */
+            opened_at: string;
+            /**
+             * Resolved At
+             * @description When it was resolved; null while open.
+             */
+            resolved_at: string | null;
+            /**
+             * Caused By Deployment Id
+             * @description The deployment that caused it.
+             */
+            caused_by_deployment_id: string | null;
+            /**
+             * Fixed By Deployment Id
+             * @description The deployment that fixed it.
+             */
+            fixed_by_deployment_id: string | null;
+            /** @description Who opened it (null: a deleted account). */
+            opened_by: components["schemas"]["UserSummary"] | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Version */
+            version: number;
+        };
+        /** IncidentRef */
+        IncidentRef: {
+            /** Id */
+            id: string;
+            /**
+             * Number
+             * @description Numbered per project (INC-1, INC-2, …).
+             * @example 4
+             */
+            number: number;
+            /** Title */
+            title: string;
+            severity: components["schemas"]["takt__readiness__schemas__Severity"];
+            /**
+             * Opened At
+             * Format: date-time
+             */
+            opened_at: string;
+        };
+        /** @enum {string} */
+        IncidentSeverity: "sev1" | "sev2" | "sev3" | "sev4";
+        /** @enum {string} */
+        IncidentState: "open" | "resolved";
+        /**
+         * IncidentUpdate
+         * @description What a PATCH changes: only the fields sent. `state: resolved` resolves it (at
+         *     `resolved_at`, default now); `state: open` reopens it and clears `resolved_at`. A link set
+         *     to null is removed.
+         * @example {
+         *       "fixed_by_deployment_id": "5d1c3a52-8d0e-4b1f-a6a4-9f0e2b7c4d10",
+         *       "state": "resolved"
+         *     }
+         */
+        IncidentUpdate: {
+            /**
+             * Title
+             * @example Checkout returns 500 for card payments
+             */
+            title?: string;
+            /**
+             * Description
+             * @description Markdown, up to 64 KiB.
+             */
+            description?: string;
+            /** @description `sev1` (worst: the service is down for everyone) to `sev4` (minor). */
+            severity?: components["schemas"]["IncidentSeverity"];
+            /**
+             * Environment
+             * @description Where it happened: the name (any case) or the id of one of the project's environments.
+             * @example production
+             */
+            environment?: string;
+            /**
+             * Opened At
+             * Format: date-time
+             * @description When it began. Default: now. May be earlier (back-dated), never in the future; from 1970 to 9000.
+             */
+            opened_at?: string;
+            /** @description `resolved` resolves it; `open` reopens it (clears `resolved_at`). */
+            state?: components["schemas"]["IncidentState"];
+            /**
+             * Resolved At
+             * Format: date-time
+             * @description When service was restored. Default, on resolving: now. Not before `opened_at` nor in the future. Giving it resolves the incident.
+             */
+            resolved_at?: string;
+            /**
+             * Caused By Deployment Id
+             * @description The deployment that caused it (an id; a deployment of this project to the incident's environment). Linking it marks that deployment failed from `opened_at` (change failure rate); resolving the incident restores it (recovery time). Null: no known cause.
+             */
+            caused_by_deployment_id?: string | null;
+            /**
+             * Fixed By Deployment Id
+             * @description The deployment that fixed it (an id; a deployment of this project to the incident's environment, not the one that caused it). Null: none recorded.
+             */
+            fixed_by_deployment_id?: string | null;
+        };
         /**
          * ItemCreate
          * @example {
@@ -4363,6 +5828,28 @@ export interface components {
             pull_requests: components["schemas"]["PullRequestCounts"];
             /** Description */
             description: string;
+        };
+        /** ItemRef */
+        ItemRef: {
+            /**
+             * Key
+             * @example API-42
+             */
+            key: string;
+            /** Title */
+            title: string;
+            /**
+             * Status
+             * @description Its status's name.
+             * @example In progress
+             */
+            status: string;
+            /**
+             * Category
+             * @description Its status's category.
+             * @example in_progress
+             */
+            category: string;
         };
         /** @enum {string} */
         ItemSort: "rank" | "key" | "created_at" | "-created_at" | "updated_at" | "-updated_at" | "priority" | "-priority";
@@ -4908,6 +6395,19 @@ export interface components {
              */
             next_cursor: string | null;
         };
+        /** Page[DeploymentRead] */
+        Page_DeploymentRead_: {
+            /**
+             * Data
+             * @description The items on this page, in the requested order.
+             */
+            data: components["schemas"]["DeploymentRead"][];
+            /**
+             * Next Cursor
+             * @description Pass as `cursor` to get the next page; null on the last page.
+             */
+            next_cursor: string | null;
+        };
         /** Page[EstimationSummary] */
         Page_EstimationSummary_: {
             /**
@@ -4928,6 +6428,19 @@ export interface components {
              * @description The items on this page, in the requested order.
              */
             data: components["schemas"]["InboundDeliveryRead"][];
+            /**
+             * Next Cursor
+             * @description Pass as `cursor` to get the next page; null on the last page.
+             */
+            next_cursor: string | null;
+        };
+        /** Page[IncidentRead] */
+        Page_IncidentRead_: {
+            /**
+             * Data
+             * @description The items on this page, in the requested order.
+             */
+            data: components["schemas"]["IncidentRead"][];
             /**
              * Next Cursor
              * @description Pass as `cursor` to get the next page; null on the last page.
@@ -5131,6 +6644,17 @@ export interface components {
              */
             reason?: string | null;
         };
+        /**
+         * PolicyChecks
+         * @description Each check's settings; a check left out takes its defaults (on).
+         */
+        PolicyChecks: {
+            items_done?: components["schemas"]["CheckSwitch"];
+            pull_requests_approved?: components["schemas"]["CheckSwitch"];
+            no_open_blockers?: components["schemas"]["CheckSwitch"];
+            promoted_through_previous?: components["schemas"]["PromotionCheck"];
+            no_open_incidents?: components["schemas"]["IncidentCheck"];
+        };
         /** @enum {string} */
         Priority: "none" | "low" | "medium" | "high" | "urgent";
         /**
@@ -5184,6 +6708,8 @@ export interface components {
              */
             position?: number;
         };
+        /** @enum {string} */
+        ProductionMark: "in production" | "done, not yet in production";
         /**
          * ProjectCreate
          * @example {
@@ -5431,6 +6957,79 @@ export interface components {
             /** Review Date */
             review_date?: string | null;
         };
+        /** PromotionCheck */
+        PromotionCheck: {
+            /**
+             * Enabled
+             * @description Whether the check runs.
+             * @default true
+             */
+            enabled: boolean;
+            /**
+             * Required Before
+             * @description Target environment → the environment a change must reach first. A target not named here needs the environment just before it on the promotion path; `null` needs none.
+             * @example {
+             *       "production": "staging"
+             *     }
+             */
+            required_before?: {
+                [key: string]: string | null;
+            };
+        };
+        /** PromotionStage */
+        PromotionStage: {
+            stage: components["schemas"]["StageName"];
+            /**
+             * Environment
+             * @description For `deployed`: where to.
+             */
+            environment: string | null;
+            /**
+             * Environment Type
+             * @description For `deployed`: the environment's type.
+             */
+            environment_type: string | null;
+            /**
+             * Deployment Id
+             * @description For `deployed`: the first successful deployment that shipped it there.
+             */
+            deployment_id: string | null;
+            /**
+             * At
+             * @description When the stage was reached; null if not (yet).
+             */
+            at: string | null;
+            /**
+             * Seconds Since Previous
+             * @description Seconds since the stage reached just before it in this list (missing ones skipped; never negative: a stage reached before the one listed above it counts 0); null when this stage or every earlier one is missing.
+             * @example 5400
+             */
+            seconds_since_previous: number | null;
+        };
+        /**
+         * PromotionTimeline
+         * @description A change's way to production: committed → pull request ready → first review → merged →
+         *     deployed to each environment in promotion order.
+         */
+        PromotionTimeline: {
+            /**
+             * Item Key
+             * @description The item asked about, or null.
+             */
+            item_key: string | null;
+            /**
+             * Pull Request Id
+             * @description The pull request asked about, or null.
+             */
+            pull_request_id: string | null;
+            /** Stages */
+            stages: components["schemas"]["PromotionStage"][];
+            /**
+             * Total Seconds
+             * @description From the first stage reached to the last one reached; null with fewer than two.
+             */
+            total_seconds: number | null;
+        };
         /** PromptRead */
         PromptRead: {
             /**
@@ -5580,6 +7179,43 @@ export interface components {
              */
             updated_at: string;
         };
+        /** PullRequestRef */
+        PullRequestRef: {
+            /**
+             * Id
+             * @description The pull request's id in Takt.
+             */
+            id: string;
+            /**
+             * Repository
+             * @example acme/checkout
+             */
+            repository: string;
+            /**
+             * Number
+             * @example 128
+             */
+            number: number;
+            /** Title */
+            title: string;
+            /**
+             * State
+             * @description `draft`, `open`, `approved`, `changes_requested`, `merged`.
+             */
+            state: string;
+            /**
+             * Approved
+             * @description Whether an approving review stands (stood at merge).
+             */
+            approved: boolean;
+            /** Url */
+            url: string | null;
+            /**
+             * Items
+             * @description The keys of the evaluated items it names.
+             */
+            items: string[];
+        };
         /** @enum {string} */
         PullRequestState: "draft" | "open" | "approved" | "changes_requested" | "merged" | "closed";
         /** Question */
@@ -5672,6 +7308,83 @@ export interface components {
             database: string;
         };
         /**
+         * ReadinessAnswer
+         * @description Whether a commit or a set of items is ready to go to an environment.
+         */
+        ReadinessAnswer: {
+            /**
+             * Ready
+             * @description Every check that is on passed.
+             */
+            ready: boolean;
+            /**
+             * Environment
+             * @example production
+             */
+            environment: string;
+            /**
+             * Ref
+             * @description The commit asked about (`ref=`); null for `items=`.
+             */
+            ref: string | null;
+            /**
+             * Items
+             * @description The items evaluated: those asked about, or those found for the commit.
+             */
+            items: string[];
+            /**
+             * Checks
+             * @description Failing checks first, then passing ones, then those turned off; in the order of `CHECKS` within each group.
+             */
+            checks: components["schemas"]["CheckResult"][];
+            /**
+             * Evaluated At
+             * Format: date-time
+             */
+            evaluated_at: string;
+        };
+        /** ReadinessPolicyRead */
+        ReadinessPolicyRead: {
+            /**
+             * Project Key
+             * @example API
+             */
+            project_key: string;
+            /** @description Every check, with defaults filled in. */
+            checks: components["schemas"]["PolicyChecks"];
+            /**
+             * Updated At
+             * @description Null while the project uses the defaults.
+             */
+            updated_at: string | null;
+            /**
+             * Version
+             * @description 0 while the project uses the defaults.
+             */
+            version: number;
+        };
+        /**
+         * ReadinessPolicyWrite
+         * @example {
+         *       "checks": {
+         *         "no_open_blockers": {
+         *           "enabled": false
+         *         },
+         *         "no_open_incidents": {
+         *           "min_severity": "sev1"
+         *         },
+         *         "promoted_through_previous": {
+         *           "required_before": {
+         *             "production": "staging"
+         *           }
+         *         }
+         *       }
+         *     }
+         */
+        ReadinessPolicyWrite: {
+            checks?: components["schemas"]["PolicyChecks"];
+        };
+        /**
          * ReadinessUpdate
          * @description The Definition of Ready entries the item meets: exactly these are ticked afterwards.
          * @example {
@@ -5708,6 +7421,34 @@ export interface components {
             blocked_rate: number | null;
             /** Open Blockers */
             open_blockers: number;
+        };
+        /** RecoveryTime */
+        RecoveryTime: {
+            /**
+             * Failed
+             * @description Failed deployments of the period (as in the failure rate).
+             */
+            failed: number;
+            /**
+             * Restored
+             * @description Of those, restored by `as_of`: the values.
+             */
+            restored: number;
+            /**
+             * Unrestored
+             * @description Of those, not restored by `as_of`.
+             */
+            unrestored: number;
+            /**
+             * Median Hours
+             * @description restored - failure start, median, in hours.
+             */
+            median_hours: number | null;
+            /**
+             * Band
+             * @description elite: under an hour; high (and medium, the same in DORA 2024): under a day; low: a day or more; null when none was restored.
+             */
+            band: ("elite" | "high" | "medium" | "low") | null;
         };
         /**
          * RefinementPage
@@ -6128,6 +7869,39 @@ export interface components {
         };
         /** @enum {string} */
         RetroTemplate: "start_stop_continue" | "mad_sad_glad" | "4ls" | "went_well" | "custom";
+        /**
+         * ReviewItem
+         * @description A done item of the sprint, marked by whether it reached production.
+         */
+        ReviewItem: {
+            /**
+             * Key
+             * @example API-42
+             */
+            key: string;
+            /** Title */
+            title: string;
+            /**
+             * Type
+             * @description `epic`, `story`, `task`, `bug` or `spike`.
+             */
+            type: string;
+            /** Estimate */
+            estimate: number | null;
+            /**
+             * Status
+             * @description Its status (one of the done category).
+             * @example Done
+             */
+            status: string;
+            /** @description `in production` once a successful deployment to an environment of type `production` shipped it, else `done, not yet in production`. */
+            production: components["schemas"]["ProductionMark"];
+            /**
+             * In Production Since
+             * @description When the first such deployment succeeded; null if none did.
+             */
+            in_production_since: string | null;
+        };
         /** ReviewMetrics */
         ReviewMetrics: {
             /** Project Key */
@@ -6183,6 +7957,38 @@ export interface components {
             requested: boolean;
             /** @description Their latest review: `approved`, `changes_requested`, `commented` or `dismissed` (null: none yet). */
             verdict: components["schemas"]["ReviewVerdict"] | null;
+        };
+        /** ReworkRate */
+        ReworkRate: {
+            /**
+             * Deployments
+             * @description Deployments that went live in the period.
+             */
+            deployments: number;
+            /**
+             * Rework
+             * @description Of those, unplanned: hotfixes, rollbacks, or fixing another deployment or an incident.
+             */
+            rework: number;
+            /** Hotfixes */
+            hotfixes: number;
+            /** Rollbacks */
+            rollbacks: number;
+            /**
+             * Fixing
+             * @description Naming the deployment they fix, or named as an incident's fix (a deployment may be several of these kinds).
+             */
+            fixing: number;
+            /**
+             * Rate
+             * @description rework / deployments (0 to 1).
+             */
+            rate: number | null;
+            /**
+             * Band
+             * @description Always null: DORA 2024 publishes no bands for rework rate.
+             */
+            band: ("elite" | "high" | "medium" | "low") | null;
         };
         /**
          * RiskCreate
@@ -6428,7 +8234,7 @@ export interface components {
              */
             score: number;
             /** @description The band of `score` (likelihood x impact): 1-4 low, 5-9 medium, 10-16 high, 20-25 critical. */
-            severity: components["schemas"]["Severity"];
+            severity: components["schemas"]["takt__risks__schemas__Severity"];
             owner: components["schemas"]["UserSummary"] | null;
             /** Mitigation */
             mitigation: string;
@@ -6650,10 +8456,90 @@ export interface components {
              */
             overlap_seconds: number;
         };
+        /**
+         * SessionLogin
+         * @description Sign in to the web app with a password (the same check and throttle as `/auth/token`).
+         */
+        SessionLogin: {
+            /**
+             * Username
+             * @description Username or email.
+             * @example ada
+             */
+            username: string;
+            /**
+             * Password
+             * @example correct-horse-battery
+             */
+            password: string;
+        };
         /** @enum {string} */
         SessionState: "open" | "finished";
-        /** @enum {string} */
-        Severity: "low" | "medium" | "high" | "critical";
+        /** Shipped */
+        Shipped: {
+            /**
+             * Complete
+             * @description false: the previous successful deployment's commit, or this one, is unknown to Takt, so only what could be established is listed.
+             */
+            complete: boolean;
+            /** Commit Count */
+            commit_count: number;
+            /**
+             * Commits
+             * @description The newest 100.
+             */
+            commits: components["schemas"]["ShippedCommit"][];
+            /**
+             * Pull Requests
+             * @description Pull requests whose head commit it shipped (at most 100).
+             */
+            pull_requests: components["schemas"]["ShippedPullRequest"][];
+            /**
+             * Items
+             * @description Work items linked to its commits or pull requests (at most 500).
+             */
+            items: components["schemas"]["ShippedItem"][];
+        };
+        /** ShippedCommit */
+        ShippedCommit: {
+            /** Sha */
+            sha: string;
+            /** Committed At */
+            committed_at: string | null;
+            /**
+             * Message
+             * @description Its first line, when Takt saw the commit.
+             */
+            message: string | null;
+            /** Author */
+            author: string | null;
+        };
+        /** ShippedItem */
+        ShippedItem: {
+            /**
+             * Key
+             * @example API-42
+             */
+            key: string;
+            /** Title */
+            title: string;
+            status: components["schemas"]["StatusRef"];
+        };
+        /** ShippedPullRequest */
+        ShippedPullRequest: {
+            /** Id */
+            id: string;
+            /** Repository Id */
+            repository_id: string;
+            /** Number */
+            number: number;
+            /** Title */
+            title: string;
+            /** Url */
+            url: string | null;
+            /** State */
+            state: string;
+        };
         /** SizeRead */
         SizeRead: {
             /**
@@ -6970,6 +8856,45 @@ export interface components {
              */
             carried_over_to: string | null;
         };
+        /**
+         * SprintReview
+         * @description The sprint's done items for its review, each marked "in production" or "done, not yet in
+         *     production" (now, not frozen at completion).
+         */
+        SprintReview: {
+            /** Sprint Id */
+            sprint_id: string;
+            /** Name */
+            name: string;
+            state: components["schemas"]["SprintState"];
+            /**
+             * Done
+             * @description Done items in the sprint.
+             * @example 12
+             */
+            done: number;
+            /**
+             * In Production
+             * @description Of them, in production.
+             * @example 9
+             */
+            in_production: number;
+            /**
+             * Not In Production
+             * @description Of them, done but not yet in production.
+             */
+            not_in_production: number;
+            /**
+             * Items
+             * @description By rank; the first 500 when there are more (`truncated`).
+             */
+            items: components["schemas"]["ReviewItem"][];
+            /**
+             * Truncated
+             * @description Whether `items` stops before the last done item.
+             */
+            truncated: boolean;
+        };
         /** @enum {string} */
         SprintState: "planned" | "active" | "completed" | "cancelled";
         /** SprintUpdate */
@@ -6991,6 +8916,8 @@ export interface components {
              */
             end_date?: string;
         };
+        /** @enum {string} */
+        StageName: "committed" | "pull_request_ready" | "first_review" | "merged" | "deployed";
         /**
          * StandupConfigDoc
          * @description The project's stand-up config (absent while the project runs on the defaults).
@@ -7412,7 +9339,7 @@ export interface components {
             item_key: string;
             /** Reason */
             reason: string;
-            /** @description `blocked_item`: an item of yours flagged blocked; `open_blocker`: a blocker you raised that is still open; `pull_request_waiting`: a pull request of yours naming the item has waited more than 24 h for a review. */
+            /** @description `blocked_item`: an item of yours flagged blocked; `open_blocker`: a blocker you raised that is still open; `pull_request_waiting`: a pull request of yours naming the item has waited more than 24 h for a review; `deployment`: a deployment that shipped your change to the item failed and service is not restored yet. */
             source: components["schemas"]["SuggestionSource"];
             /**
              * Blocker Id
@@ -7426,13 +9353,48 @@ export interface components {
             event_id: string | null;
         };
         /** @enum {string} */
-        SuggestionSource: "blocked_item" | "open_blocker" | "pull_request_waiting";
+        SuggestionSource: "blocked_item" | "open_blocker" | "pull_request_waiting" | "deployment";
         /** Tally */
         Tally: {
             /** Items */
             items: number;
             /** Points */
             points: number;
+        };
+        /** Throughput */
+        Throughput: {
+            /**
+             * Finished
+             * @description Entries into a done status in the period.
+             */
+            finished: number;
+            /**
+             * Finished On Other Days
+             * @description Of those, on days that aren't working days (not in the daily series).
+             */
+            finished_on_other_days: number;
+            /** Working Days */
+            working_days: number;
+            /**
+             * Per Working Day
+             * @description Finished on working days / working days (zero days count).
+             */
+            per_working_day: number | null;
+            /**
+             * Days
+             * @description Each working day of the period.
+             */
+            days: components["schemas"]["ThroughputDay"][];
+        };
+        /** ThroughputDay */
+        ThroughputDay: {
+            /**
+             * Date
+             * Format: date
+             */
+            date: string;
+            /** Finished */
+            finished: number;
         };
         /** TokenCreate */
         TokenCreate: {
@@ -7827,6 +9789,36 @@ export interface components {
             name: string;
         };
         /**
+         * WebSession
+         * @description A web session's answer. The refresh token is never in it: it is in the `takt_refresh`
+         *     cookie, which no script can read.
+         */
+        WebSession: {
+            /**
+             * Access Token
+             * @description JWT for `Authorization: Bearer`; keep it in memory only. Lives 15 minutes: get a new one at `POST /auth/session/refresh`.
+             */
+            access_token: string;
+            /**
+             * Token Type
+             * @default bearer
+             * @constant
+             */
+            token_type: "bearer";
+            /**
+             * Expires In
+             * @description Seconds until the access token expires.
+             * @example 900
+             */
+            expires_in: number;
+            /**
+             * Csrf Token
+             * @description Send it as the `X-CSRF-Token` header to the other session endpoints (the `takt_csrf` cookie holds the same value). It changes with every refresh.
+             * @example q3Zb0m8XhE2k7n1WcYpR2A.8b0zJ5o4tq2W9d3xXl6cS1f0Ew1yU7aHgk2QmVn4rTs
+             */
+            csrf_token: string;
+        };
+        /**
          * WebhookCreate
          * @example {
          *       "description": "CI notifier",
@@ -8058,6 +10050,33 @@ export interface components {
              */
             share: number | null;
         };
+        /** WorkItemAge */
+        WorkItemAge: {
+            /**
+             * Count
+             * @description Items started and not finished now (the WIP).
+             */
+            count: number;
+            /**
+             * Items
+             * @description The oldest first, at most 50.
+             */
+            items: components["schemas"]["AgedItem"][];
+        };
+        /** EnvironmentRef */
+        takt__deployments__schemas__EnvironmentRef: {
+            /**
+             * Id
+             * @example 5b0f6f3e-3f43-4a8b-9a55-8f5f3d7f9d10
+             */
+            id: string;
+            /**
+             * Name
+             * @example production
+             */
+            name: string;
+            type: components["schemas"]["EnvironmentType"];
+        };
         /** CardRead */
         takt__estimation__schemas__CardRead: {
             /**
@@ -8092,6 +10111,23 @@ export interface components {
              */
             voted_at: string;
         };
+        /** EnvironmentRef */
+        takt__metrics__schemas__EnvironmentRef: {
+            /** Id */
+            id: string;
+            /**
+             * Name
+             * @example production
+             */
+            name: string;
+            /**
+             * Type
+             * @example production
+             */
+            type: string;
+        };
+        /** @enum {string} */
+        takt__readiness__schemas__Severity: "sev1" | "sev2" | "sev3" | "sev4";
         /** CardRead */
         takt__retros__schemas__CardRead: {
             /** Id */
@@ -8158,6 +10194,8 @@ export interface components {
              */
             my_votes_on_group: number;
         };
+        /** @enum {string} */
+        takt__risks__schemas__Severity: "low" | "medium" | "high" | "critical";
     };
     responses: never;
     parameters: never;
@@ -9013,6 +11051,304 @@ export interface operations {
             };
             /** @description Request body too large. */
             413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` points at each field. */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_session: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SessionLogin"];
+            };
+        };
+        responses: {
+            /** @description Signed in; the refresh token is in a cookie. */
+            200: {
+                headers: {
+                    /** @description `takt_refresh` (the refresh token; HttpOnly, SameSite=Strict, Path=/api/v1/auth/session) and `takt_csrf` (the CSRF token; readable by the app, SameSite=Strict, Path=/), both `Secure` unless the server is reached as localhost. */
+                    "Set-Cookie"?: string;
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebSession"];
+                };
+            };
+            /** @description `invalid-credentials`: wrong username or password. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf-check-failed`: the `Origin` names another site. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` points at each field. */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed logins for this account or address; see `Retry-After`. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_session: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The value of the `takt_csrf` cookie (or the `csrf_token` of the last session answer); required whenever the `takt_refresh` cookie is sent. */
+                "X-CSRF-Token"?: string;
+            };
+            path?: never;
+            cookie?: {
+                /** @description The web session's refresh token, set by `POST /auth/session` (HttpOnly: the browser sends it, no script can read it). */
+                takt_refresh?: string;
+                /** @description The session's CSRF token, set next to `takt_refresh` (readable by the app). */
+                takt_csrf?: string;
+            };
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed out (also when there was no session). */
+            204: {
+                headers: {
+                    /** @description Clears `takt_refresh` and `takt_csrf`. */
+                    "Set-Cookie"?: string;
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `csrf-check-failed`: the `X-CSRF-Token` header is missing or differs from the `takt_csrf` cookie, or was not issued for this session, or the `Origin` (or `Sec-Fetch-Site`) says the request comes from another site. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` points at each field. */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    refresh_session: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The value of the `takt_csrf` cookie (or the `csrf_token` of the last session answer); required whenever the `takt_refresh` cookie is sent. */
+                "X-CSRF-Token"?: string;
+            };
+            path?: never;
+            cookie?: {
+                /** @description The web session's refresh token, set by `POST /auth/session` (HttpOnly: the browser sends it, no script can read it). */
+                takt_refresh?: string;
+                /** @description The session's CSRF token, set next to `takt_refresh` (readable by the app). */
+                takt_csrf?: string;
+            };
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A new access token; the refresh token was rotated (new cookies). */
+            200: {
+                headers: {
+                    /** @description `takt_refresh` (the refresh token; HttpOnly, SameSite=Strict, Path=/api/v1/auth/session) and `takt_csrf` (the CSRF token; readable by the app, SameSite=Strict, Path=/), both `Secure` unless the server is reached as localhost. */
+                    "Set-Cookie"?: string;
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebSession"];
+                };
+            };
+            /** @description `no-web-session`: no `takt_refresh` cookie, or its refresh token is spent, revoked or expired (the cookies are cleared). Presenting a spent one again ends the whole session: it was stolen, or two tabs refreshed at once. */
+            401: {
+                headers: {
+                    /** @description Clears `takt_refresh` and `takt_csrf`. */
+                    "Set-Cookie"?: string;
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf-check-failed`: the `X-CSRF-Token` header is missing or differs from the `takt_csrf` cookie, or was not issued for this session, or the `Origin` (or `Sec-Fetch-Site`) says the request comes from another site. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` points at each field. */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    logout_everywhere: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The value of the `takt_csrf` cookie (or the `csrf_token` of the last session answer); required whenever the `takt_refresh` cookie is sent. */
+                "X-CSRF-Token"?: string;
+            };
+            path?: never;
+            cookie?: {
+                /** @description The web session's refresh token, set by `POST /auth/session` (HttpOnly: the browser sends it, no script can read it). */
+                takt_refresh?: string;
+                /** @description The session's CSRF token, set next to `takt_refresh` (readable by the app). */
+                takt_csrf?: string;
+            };
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every sign-in of yours is revoked. */
+            204: {
+                headers: {
+                    /** @description Clears `takt_refresh` and `takt_csrf`. */
+                    "Set-Cookie"?: string;
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `no-web-session`: no `takt_refresh` cookie, or its refresh token is spent, revoked or expired (the cookies are cleared). Presenting a spent one again ends the whole session: it was stolen, or two tabs refreshed at once. */
+            401: {
+                headers: {
+                    /** @description Clears `takt_refresh` and `takt_csrf`. */
+                    "Set-Cookie"?: string;
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf-check-failed`: the `X-CSRF-Token` header is missing or differs from the `takt_csrf` cookie, or was not issued for this session, or the `Origin` (or `Sec-Fetch-Site`) says the request comes from another site. */
+            403: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     [name: string]: unknown;
@@ -16638,6 +18974,103 @@ export interface operations {
             };
         };
     };
+    get_sprint_review: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The sprint's id. */
+                sprint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SprintReview"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to you. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` points at each field. */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     get_sprint_forecast: {
         parameters: {
             query?: {
@@ -17013,7 +19446,7 @@ export interface operations {
                 /** @description Only risks in this status. */
                 status?: components["schemas"]["RiskStatus"];
                 /** @description Only risks of this band: low 1-4, medium 5-9, high 10-16, critical 20-25. */
-                severity?: components["schemas"]["Severity"];
+                severity?: components["schemas"]["takt__risks__schemas__Severity"];
                 /** @description true: only risks past their review date and not closed; false: only the others. */
                 overdue?: boolean;
                 /** @description Only risks this person (username or id) owns. */
@@ -20741,6 +23174,2233 @@ export interface operations {
             };
             /** @description Not found, or not visible to you. */
             404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` points at each field. */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    evaluate_readiness: {
+        parameters: {
+            query: {
+                /** @description Where it would go: an environment of the project, by name (ignoring case). */
+                environment: string;
+                /** @description A commit SHA, as pushed (the full SHA: commits are known by it). Its items are those its message names, those of the pull requests whose head it is or whose branch received it, and those its successful deployments shipped. Give exactly one of `ref` or `items`. */
+                ref?: string;
+                /** @description Comma-separated item keys, at most 200. Give exactly one of `ref` or `items`. */
+                items?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The project's key. */
+                project_key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadinessAnswer"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to you. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` points at each field. */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_readiness_policy: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description ETag you hold; 304 if it is current. */
+                "if-none-match"?: string;
+            };
+            path: {
+                /** @description The project's key. */
+                project_key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadinessPolicyRead"];
+                };
+            };
+            /** @description Not modified. */
+            304: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to you. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` points at each field. */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_readiness_policy: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description ETag from your last read; 412 if it is stale. */
+                "if-match"?: string;
+            };
+            path: {
+                /** @description The project's key. */
+                project_key: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReadinessPolicyWrite"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadinessPolicyRead"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role or token scope does not allow this. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to you. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `If-Match` is stale: the resource changed since you read it. */
+            412: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` points at each field. */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_item_promotion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description `PROJECT-N`. */
+                item_key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromotionTimeline"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to you. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` points at each field. */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_pull_request_promotion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The pull request's id (in Takt). */
+                pull_request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromotionTimeline"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to you. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` points at each field. */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_environments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's key. */
+                project_key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvironmentList"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to you. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` points at each field. */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_environment: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key with the same request replays the first response (with `Idempotent-Replayed: true`) instead of running it again. Kept for 24 hours, per caller; use a new key (e.g. a UUID) for each new request. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description The project's key. */
+                project_key: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EnvironmentCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvironmentRead"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role or token scope does not allow this. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to you. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. Or a request with the same `Idempotency-Key` is still running. */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` points at each field. Or the `Idempotency-Key` was used before with another request. */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_environment: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description ETag from your last read; 412 if it is stale. */
+                "if-match"?: string;
+            };
+            path: {
+                /** @description The environment's id. */
+                environment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role or token scope does not allow this. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to you. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `If-Match` is stale: the resource changed since you read it. */
+            412: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` points at each field. */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_environment: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description ETag from your last read; 412 if it is stale. */
+                "if-match"?: string;
+            };
+            path: {
+                /** @description The environment's id. */
+                environment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EnvironmentUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvironmentRead"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role or token scope does not allow this. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to you. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `If-Match` is stale: the resource changed since you read it. */
+            412: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` points at each field. */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_deployments: {
+        parameters: {
+            query?: {
+                /** @description Only those to this environment (its name, ignoring case). */
+                environment?: string;
+                /** @description Only those in this state. */
+                state?: components["schemas"]["DeploymentState"];
+                /** @description Only those of this commit (a full SHA, or its first 7 or more characters). */
+                sha?: string;
+                /** @description Only those started at or after this moment: a date-time with its offset, or a day (midnight UTC). */
+                from?: string;
+                /** @description Only those started before this moment (as `from`). */
+                to?: string;
+                /** @description Page size, 1 to 100. */
+                limit?: number;
+                /** @description Opaque cursor from the previous page's `next_cursor`; omit for page one. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The project's key. */
+                project_key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_DeploymentRead_"];
+                };
+            };
+            /** @description Malformed request, e.g. a tampered cursor. */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to you. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` points at each field. */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    report_deployment: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key with the same request replays the first response (with `Idempotent-Replayed: true`) instead of running it again. Kept for 24 hours, per caller; use a new key (e.g. a UUID) for each new request. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description The project's key. */
+                project_key: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeploymentCreate"];
+            };
+        };
+        responses: {
+            /** @description The deployment was reported before (same pipeline, environment and sequence): here it is, moved on if this report says so. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeploymentDetail"];
+                };
+            };
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeploymentDetail"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role or token scope does not allow this. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to you. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. Or a request with the same `Idempotency-Key` is still running. */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` points at each field. Or the `Idempotency-Key` was used before with another request. */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_deployment: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description ETag you hold; 304 if it is current. */
+                "if-none-match"?: string;
+            };
+            path: {
+                /** @description The deployment's id. */
+                deployment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeploymentDetail"];
+                };
+            };
+            /** @description Not modified. */
+            304: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to you. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` points at each field. */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_deployment: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description ETag from your last read; 412 if it is stale. */
+                "if-match"?: string;
+            };
+            path: {
+                /** @description The deployment's id. */
+                deployment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeploymentUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeploymentDetail"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role or token scope does not allow this. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to you. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `If-Match` is stale: the resource changed since you read it. */
+            412: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` points at each field. */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_incidents: {
+        parameters: {
+            query?: {
+                /** @description Only incidents in this state. */
+                state?: components["schemas"]["IncidentState"];
+                /** @description Only incidents of this severity. */
+                severity?: components["schemas"]["IncidentSeverity"];
+                /** @description Only incidents in this environment (a name, any case, or an id). */
+                environment?: string;
+                /** @description Only incidents this deployment caused or fixed. */
+                deployment_id?: string;
+                /** @description Page size, 1 to 100. */
+                limit?: number;
+                /** @description Opaque cursor from the previous page's `next_cursor`; omit for page one. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The project's key. */
+                project_key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_IncidentRead_"];
+                };
+            };
+            /** @description Malformed request, e.g. a tampered cursor. */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to you. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` points at each field. */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_incident: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key with the same request replays the first response (with `Idempotent-Replayed: true`) instead of running it again. Kept for 24 hours, per caller; use a new key (e.g. a UUID) for each new request. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description The project's key. */
+                project_key: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IncidentCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IncidentRead"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role or token scope does not allow this. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to you. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. Or a request with the same `Idempotency-Key` is still running. */
+            409: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` points at each field. Or the `Idempotency-Key` was used before with another request. */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_incident: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description ETag you hold; 304 if it is current. */
+                "if-none-match"?: string;
+            };
+            path: {
+                /** @description The incident's id. */
+                incident_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IncidentRead"];
+                };
+            };
+            /** @description Not modified. */
+            304: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to you. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` points at each field. */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_incident: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description ETag from your last read; 412 if it is stale. */
+                "if-match"?: string;
+            };
+            path: {
+                /** @description The incident's id. */
+                incident_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IncidentUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IncidentRead"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role or token scope does not allow this. */
+            403: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to you. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `If-Match` is stale: the resource changed since you read it. */
+            412: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -24766,6 +29426,232 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ReviewMetrics"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to you. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` points at each field. */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    dora_metrics: {
+        parameters: {
+            query?: {
+                /** @description The environment's name (any case); default the project's production environment (the first of type `production` on the promotion path). A name the project doesn't have is a 422. */
+                environment?: string;
+                /** @description First day (`YYYY-MM-DD`, in the project's time zone). */
+                from?: string;
+                /** @description Last day, included; default today (never after `as_of`'s day). */
+                to?: string;
+                /** @description Recompute as it was at this moment: an RFC 3339 date-time with its offset, or a day (its end, in the project's time zone). Only what was known then counts. Default (and at most): now. */
+                as_of?: string;
+                /** @description Also give the figures per calendar week (Monday first) or month. */
+                granularity?: "week" | "month";
+            };
+            header?: never;
+            path: {
+                /** @description The project's key. */
+                project_key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DoraMetrics"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to you. */
+            404: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` points at each field. */
+            422: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see `Retry-After`. */
+            429: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable. */
+            503: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    flow_metrics: {
+        parameters: {
+            query?: {
+                /** @description First day (`YYYY-MM-DD`, in the project's time zone). */
+                from?: string;
+                /** @description Last day, included; default today (never after `as_of`'s day). */
+                to?: string;
+                /** @description Only the items matching this filter (the items list's filter language, e.g. `type:bug label:api`); a query that can't be used answers 400 `invalid-query`. */
+                q?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The project's key. */
+                project_key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlowMetrics"];
+                };
+            };
+            /** @description Malformed request, e.g. a tampered cursor. */
+            400: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing or invalid credentials. */

@@ -84,6 +84,43 @@ export const screens: ScreenDef[] = [
     nav: { label: "Risks", order: 70 },
     load: () => import("./risks/RisksScreen"),
   },
+  // Delivery (web-delivery): deployments, review queue, readiness, incidents, DORA and flow.
+  {
+    path: "delivery",
+    scope: "project",
+    nav: { label: "Delivery", order: 80 },
+    load: () => import("./delivery/DeploymentsScreen"),
+  },
+  {
+    path: "delivery/deployments/:deploymentId",
+    scope: "project",
+    load: () => import("./delivery/DeploymentScreen"),
+  },
+  {
+    path: "delivery/reviews",
+    scope: "project",
+    load: () => import("./delivery/ReviewsScreen"),
+  },
+  {
+    path: "delivery/readiness",
+    scope: "project",
+    load: () => import("./delivery/ReadinessScreen"),
+  },
+  {
+    path: "delivery/incidents",
+    scope: "project",
+    load: () => import("./delivery/IncidentsScreen"),
+  },
+  {
+    path: "delivery/dora",
+    scope: "project",
+    load: () => import("./delivery/DoraScreen"),
+  },
+  {
+    path: "delivery/flow",
+    scope: "project",
+    load: () => import("./delivery/FlowScreen"),
+  },
 ];
 
 export function navEntries(scope: ScreenDef["scope"]): ScreenDef[] {

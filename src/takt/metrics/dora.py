@@ -223,9 +223,10 @@ async def dora_metrics(
         days=LocalDays(zone, session.get_bind().dialect.name, span.since, span.until),
         granularity=granularity,
     )
-    deployments = await repo.deployment_figures(session, query)
-    intervals = await repo.interval_figures(session, query)
-    leads = await repo.lead_time_figures(session, query)
+    async with repo.analytic(session):
+        deployments = await repo.deployment_figures(session, query)
+        intervals = await repo.interval_figures(session, query)
+        leads = await repo.lead_time_figures(session, query)
     overall = figures(
         span.days, deployments.get(None, {}), intervals.get(None, {}), leads.get(None, {})
     )

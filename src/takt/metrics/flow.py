@@ -122,10 +122,18 @@ async def flow_metrics(
     )
     # Events reach up to now: the days after the period carry the moves back to it.
     days = LocalDays(zone, dialect, span.since, max(now, span.until) + timedelta(days=1))
-    by_day = await repo.flow_changes_by_day(session, project.id, span.since, items, days)
-    now_by_category = await repo.items_by_category(session, project.id, items)
-    finishes = await repo.finish_figures(session, project.id, span, items)
-    oldest = await repo.oldest_in_progress(session, project.id, items, AGE_LIMIT)
+    statuses = {status.id: status for status in await repo.statuses_of(session, project.id)}
+    in_flow = [s.id for s in statuses.values() if s.category not in repo.TERMINAL]
+    async with repo.analytic(session):
+        by_day = await repo.flow_changes_by_day(session, project.id, span.since, items, days)
+        by_status = await repo.items_by_status(session, project.id, items)
+        finishes = await repo.finish_figures(session, project.id, span, items)
+        oldest = await repo.oldest_started(session, project.id, items, in_flow, AGE_LIMIT)
+    now_by_category: dict[str, tuple[int, int]] = {}
+    for status_id, (count, started) in by_status.items():
+        category = statuses[status_id].category
+        before = now_by_category.get(category, (0, 0))
+        now_by_category[category] = (before[0] + count, before[1] + started)
     wip = sum(
         started
         for category, (_, started) in now_by_category.items()
@@ -150,12 +158,12 @@ async def flow_metrics(
                 AgedItem(
                     key=key,
                     title=title,
-                    status=status,
-                    category=category,
+                    status=statuses[status_id].name,
+                    category=statuses[status_id].category,
                     started_at=started,
                     age_days=round((now - started).total_seconds() / 86400, 2),
                 )
-                for key, title, status, category, started in oldest
+                for key, title, status_id, started in oldest
             ],
         ),
         cumulative_flow=cumulative_flow(span, now_by_category, by_day),

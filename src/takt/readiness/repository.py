@@ -12,14 +12,29 @@ environment: `deployment_items`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, exists, false, func, or_, select, union
+from sqlalchemy import (
+    Select,
+    String,
+    and_,
+    any_,
+    bindparam,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+    union,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import BindParameter
 
 from takt.blockers.models import Blocker
 from takt.core.time import utcnow
@@ -99,17 +114,36 @@ async def environments_of(session: AsyncSession, project_id: str) -> list[tuple[
     return [tuple(row) for row in rows]
 
 
-async def environments_and_policy(
-    session: AsyncSession, project_id: str
-) -> tuple[list[tuple[Any, ...]], dict[str, Any] | None]:
-    """`environments_of` and the stored policy's JSON (None without one), in one statement (a
-    project without environments has nothing to be ready for: its policy doesn't matter)."""
+# The statements of an answer are built once per shape (and database) with bound parameters:
+# building and keying a statement of this size costs more CPU than PostgreSQL spends running it
+# (bench/readiness.py). Lists of ids travel as one array on PostgreSQL (`= ANY(:ids)`: one
+# prepared statement whatever the list's length, no SQL text to expand per call) and as an
+# expanding IN on SQLite.
+
+
+def _is_postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _among(column: Any, name: str, postgres: bool) -> Any:
+    if postgres:
+        return column == any_(bindparam(name, type_=ARRAY(String)))
+    return column.in_(bindparam(name, expanding=True))
+
+
+P_PROJECT: BindParameter[str] = bindparam("project_id", type_=String)
+P_SHA: BindParameter[str] = bindparam("sha", type_=String)
+P_IDS = "item_ids"
+
+
+@functools.cache
+def _environments_and_policy() -> AnySelect:
     policy = (
         select(ReadinessPolicy.checks)
-        .where(ReadinessPolicy.project_id == project_id)
+        .where(ReadinessPolicy.project_id == P_PROJECT)
         .scalar_subquery()
     )
-    rows = await session.execute(
+    return (
         select(
             Environment.id,
             Environment.name,
@@ -118,9 +152,17 @@ async def environments_and_policy(
             Environment.position,
             policy,
         )
-        .where(Environment.project_id == project_id)
+        .where(Environment.project_id == P_PROJECT)
         .order_by(Environment.position, Environment.id)
     )
+
+
+async def environments_and_policy(
+    session: AsyncSession, project_id: str
+) -> tuple[list[tuple[Any, ...]], dict[str, Any] | None]:
+    """`environments_of` and the stored policy's JSON (None without one), in one statement (a
+    project without environments has nothing to be ready for: its policy doesn't matter)."""
+    rows = await session.execute(_environments_and_policy(), {"project_id": project_id})
     found = [tuple(row) for row in rows]
     return [row[:5] for row in found], (found[0][5] if found else None)
 
@@ -134,9 +176,14 @@ def _items(where: Any) -> AnySelect:
     return (
         select(*_ITEM_COLUMNS)
         .join(Status, Status.id == Item.status_id)
-        .where(where, LIVE)
+        .where(Item.project_id == P_PROJECT, where, LIVE)
         .order_by(Item.number)
     )
+
+
+@functools.cache
+def _items_by_key(postgres: bool) -> AnySelect:
+    return _items(_among(Item.key, "keys", postgres))
 
 
 async def items_by_key(
@@ -144,21 +191,22 @@ async def items_by_key(
 ) -> list[tuple[Any, ...]]:
     """(id, key, title, status name, category) of the project's live items among `keys`."""
     rows = await session.execute(
-        _items(and_(Item.project_id == project_id, Item.key.in_(list(keys))))
+        _items_by_key(_is_postgres(session)), {"project_id": project_id, "keys": list(keys)}
     )
     return [tuple(row) for row in rows]
 
 
-def _repositories_of(project_id: str) -> Select[str]:
-    return select(Repository.id).where(Repository.project_id == project_id)
+def _repositories_of() -> Select[str]:
+    return select(Repository.id).where(Repository.project_id == P_PROJECT)
 
 
-def _pull_requests_of_ref(project_id: str, sha: str) -> tuple[Select[str], Select[str]]:
+def _pull_requests_of_ref() -> tuple[Select[str], Select[str]]:
     """Ids of the project's pull requests whose head is `sha`, and of those whose source branch
     received the commit `sha` (pushed to that branch of that repository): two statements to
-    unite, each a scan of the project's pull requests at most, not a probe per pull request."""
+    unite, each an index probe or a scan of the project's pull requests, never a probe per
+    pull request."""
     by_head = select(PullRequest.id).where(
-        PullRequest.project_id == project_id, PullRequest.head_sha == sha
+        PullRequest.project_id == P_PROJECT, PullRequest.head_sha == P_SHA
     )
     by_branch = (
         select(PullRequest.id)
@@ -169,9 +217,28 @@ def _pull_requests_of_ref(project_id: str, sha: str) -> tuple[Select[str], Selec
                 Commit.branch == PullRequest.source_branch,
             ),
         )
-        .where(Commit.repository_id.in_(_repositories_of(project_id)), Commit.sha == sha)
+        .where(Commit.repository_id.in_(_repositories_of()), Commit.sha == P_SHA)
     )
     return by_head, by_branch
+
+
+@functools.cache
+def _items_of_ref() -> AnySelect:
+    commits = select(Commit.id).where(
+        Commit.repository_id.in_(_repositories_of()), Commit.sha == P_SHA
+    )
+    linked = union(
+        select(CommitItem.item_id).where(CommitItem.commit_id.in_(commits)),
+        select(PullRequestItem.item_id).where(
+            PullRequestItem.pull_request_id.in_(union(*_pull_requests_of_ref()))
+        ),
+        select(DeploymentItem.item_id)
+        .join(Deployment, Deployment.id == DeploymentItem.deployment_id)
+        .where(
+            Deployment.project_id == P_PROJECT, Deployment.sha == P_SHA, Deployment.state == SUCCESS
+        ),
+    )
+    return _items(Item.id.in_(linked)).limit(bindparam("limit"))
 
 
 async def items_of_ref(
@@ -179,22 +246,8 @@ async def items_of_ref(
 ) -> list[tuple[Any, ...]]:
     """(id, key, title, status name, category) of the live items of the commit `sha` (see the
     module's docstring), at most `limit`: one statement."""
-    commits = select(Commit.id).where(
-        Commit.repository_id.in_(_repositories_of(project_id)), Commit.sha == sha
-    )
-    linked = union(
-        select(CommitItem.item_id).where(CommitItem.commit_id.in_(commits)),
-        select(PullRequestItem.item_id).where(
-            PullRequestItem.pull_request_id.in_(union(*_pull_requests_of_ref(project_id, sha)))
-        ),
-        select(DeploymentItem.item_id)
-        .join(Deployment, Deployment.id == DeploymentItem.deployment_id)
-        .where(
-            Deployment.project_id == project_id, Deployment.sha == sha, Deployment.state == SUCCESS
-        ),
-    )
     rows = await session.execute(
-        _items(and_(Item.project_id == project_id, Item.id.in_(linked))).limit(limit)
+        _items_of_ref(), {"project_id": project_id, "sha": sha, "limit": limit}
     )
     return [tuple(row) for row in rows]
 
@@ -202,18 +255,14 @@ async def items_of_ref(
 # Checks ---------------------------------------------------------------------------------------
 
 
-async def pull_requests_for(
-    session: AsyncSession, project_id: str, item_ids: Sequence[str], sha: str | None
-) -> list[tuple[Any, ...]]:
-    """(id, repository full name, number, title, state, approved, url, item id or None) of the
-    pull requests that name any of `item_ids`, and of those of the commit `sha` when given;
-    one row per (pull request, evaluated item it names). One statement."""
+@functools.cache
+def _pull_requests_for(postgres: bool, by_ref: bool) -> AnySelect:
     ids: Any = select(PullRequestItem.pull_request_id).where(
-        PullRequestItem.item_id.in_(list(item_ids))
+        _among(PullRequestItem.item_id, P_IDS, postgres)
     )
-    if sha is not None:
-        ids = union(ids, *_pull_requests_of_ref(project_id, sha))
-    rows = await session.execute(
+    if by_ref:
+        ids = union(ids, *_pull_requests_of_ref())
+    return (
         select(
             PullRequest.id,
             Repository.full_name,
@@ -229,23 +278,53 @@ async def pull_requests_for(
             PullRequestItem,
             and_(
                 PullRequestItem.pull_request_id == PullRequest.id,
-                PullRequestItem.item_id.in_(list(item_ids)),
+                _among(PullRequestItem.item_id, P_IDS, postgres),
             ),
         )
-        .where(PullRequest.project_id == project_id, PullRequest.id.in_(ids))
+        .where(PullRequest.project_id == P_PROJECT, PullRequest.id.in_(ids))
         .order_by(Repository.full_name, PullRequest.number, PullRequest.id)
     )
+
+
+async def pull_requests_for(
+    session: AsyncSession, project_id: str, item_ids: Sequence[str], sha: str | None
+) -> list[tuple[Any, ...]]:
+    """(id, repository full name, number, title, state, approved, url, item id or None) of the
+    pull requests that name any of `item_ids`, and of those of the commit `sha` when given;
+    one row per (pull request, evaluated item it names). One statement."""
+    params = {"project_id": project_id, P_IDS: list(item_ids), "sha": sha}
+    rows = await session.execute(_pull_requests_for(_is_postgres(session), sha is not None), params)
     return [tuple(row) for row in rows]
+
+
+@functools.cache
+def _open_blockers_on(postgres: bool) -> AnySelect:
+    return (
+        select(Blocker.id, Blocker.item_id, Blocker.reason, Blocker.raised_at)
+        .where(_among(Blocker.item_id, P_IDS, postgres), Blocker.status == "open")
+        .order_by(Blocker.raised_at, Blocker.id)
+    )
 
 
 async def open_blockers_on(session: AsyncSession, item_ids: Sequence[str]) -> list[tuple[Any, ...]]:
     """(id, item id, reason, raised at) of the open blockers on `item_ids`, oldest first."""
-    rows = await session.execute(
-        select(Blocker.id, Blocker.item_id, Blocker.reason, Blocker.raised_at)
-        .where(Blocker.item_id.in_(list(item_ids)), Blocker.status == "open")
-        .order_by(Blocker.raised_at, Blocker.id)
-    )
+    rows = await session.execute(_open_blockers_on(_is_postgres(session)), {P_IDS: list(item_ids)})
     return [tuple(row) for row in rows]
+
+
+@functools.cache
+def _latest_success_of() -> AnySelect:
+    return (
+        select(Deployment.id, Deployment.release_version, Deployment.succeeded_at)
+        .where(
+            Deployment.project_id == P_PROJECT,
+            Deployment.sha == P_SHA,
+            Deployment.environment_id == bindparam("environment_id"),
+            Deployment.state == SUCCESS,
+        )
+        .order_by(Deployment.succeeded_at.desc(), Deployment.id)
+        .limit(1)
+    )
 
 
 async def latest_success_of(
@@ -254,18 +333,25 @@ async def latest_success_of(
     """(id, version, succeeded at) of the latest successful deployment of `sha` to the
     environment, if any."""
     row = await session.execute(
-        select(Deployment.id, Deployment.release_version, Deployment.succeeded_at)
-        .where(
-            Deployment.project_id == project_id,
-            Deployment.sha == sha,
-            Deployment.environment_id == environment_id,
-            Deployment.state == SUCCESS,
-        )
-        .order_by(Deployment.succeeded_at.desc(), Deployment.id)
-        .limit(1)
+        _latest_success_of(),
+        {"project_id": project_id, "sha": sha, "environment_id": environment_id},
     )
     found = row.first()
     return tuple(found) if found is not None else None
+
+
+@functools.cache
+def _shipped_to(postgres: bool) -> Select[str]:
+    return (
+        select(DeploymentItem.item_id)
+        .join(Deployment, Deployment.id == DeploymentItem.deployment_id)
+        .where(
+            _among(DeploymentItem.item_id, P_IDS, postgres),
+            Deployment.environment_id == bindparam("environment_id"),
+            Deployment.state == SUCCESS,
+        )
+        .distinct()
+    )
 
 
 async def shipped_to(
@@ -273,16 +359,23 @@ async def shipped_to(
 ) -> set[str]:
     """Those of `item_ids` a successful deployment to the environment shipped."""
     shipped = await session.scalars(
-        select(DeploymentItem.item_id)
-        .join(Deployment, Deployment.id == DeploymentItem.deployment_id)
-        .where(
-            DeploymentItem.item_id.in_(list(item_ids)),
-            Deployment.environment_id == environment_id,
-            Deployment.state == SUCCESS,
-        )
-        .distinct()
+        _shipped_to(_is_postgres(session)),
+        {P_IDS: list(item_ids), "environment_id": environment_id},
     )
     return set(shipped)
+
+
+@functools.cache
+def _open_incidents_in() -> AnySelect:
+    return (
+        select(Incident.id, Incident.number, Incident.title, Incident.severity, Incident.opened_at)
+        .where(
+            Incident.environment_id == bindparam("environment_id"),
+            Incident.state == "open",
+            Incident.severity.in_(bindparam("severities", expanding=True)),
+        )
+        .order_by(Incident.severity, Incident.opened_at, Incident.id)
+    )
 
 
 async def open_incidents_in(
@@ -291,13 +384,8 @@ async def open_incidents_in(
     """(id, number, title, severity, opened at) of the environment's open incidents of these
     severities, worst first, then oldest first."""
     rows = await session.execute(
-        select(Incident.id, Incident.number, Incident.title, Incident.severity, Incident.opened_at)
-        .where(
-            Incident.environment_id == environment_id,
-            Incident.state == "open",
-            Incident.severity.in_(list(severities)),
-        )
-        .order_by(Incident.severity, Incident.opened_at, Incident.id)
+        _open_incidents_in(),
+        {"environment_id": environment_id, "severities": list(severities)},
     )
     return [tuple(row) for row in rows]
 

@@ -183,7 +183,9 @@ function BoardView({ projectKey, sprintId, writable }: { projectKey: string; spr
     },
     [mutate],
   );
-  const statuses = useMemo(() => board.data?.columns.map((c) => c.status) ?? [], [board.data]);
+  // The same array as long as the workflow is the same, so the memoised cards don't redraw.
+  const workflow = board.data?.columns.map((c) => `${c.status.id}:${c.status.name}`).join("|") ?? "";
+  const statuses = useMemo(() => board.data?.columns.map((c) => c.status) ?? [], [workflow]);
 
   function onDragStart(event: DragStartEvent) {
     setDragging(board.data ? (findCard(board.data, String(event.active.id)) ?? null) : null);
@@ -304,21 +306,19 @@ function Column({ column, projectKey, children }: { column: Board["columns"][num
   );
 }
 
-const BoardCard = memo(function BoardCard({
-  card,
-  projectKey,
-  writable,
-  conflict,
-  statuses,
-  onMove,
-}: {
+type CardProps = {
   card: Card;
   projectKey: string;
   writable: boolean;
   conflict: boolean;
   statuses: Card["status"][];
   onMove: (card: Card, statusId: string) => void;
-}) {
+};
+
+// dnd-kit re-renders every draggable while a drag moves; the card's content is a separate memo
+// so those renders stay a few elements each, whatever the board's size.
+const BoardCard = memo(function BoardCard(props: CardProps) {
+  const { card, writable, conflict } = props;
   const { attributes, listeners, setNodeRef, setActivatorNodeRef, isDragging } = useDraggable({
     id: card.key,
     disabled: !writable,
@@ -343,6 +343,14 @@ const BoardCard = memo(function BoardCard({
           <span aria-hidden="true">⠿</span>
         </button>
       )}
+      <CardContent {...props} />
+    </li>
+  );
+});
+
+const CardContent = memo(function CardContent({ card, projectKey, writable, conflict, statuses, onMove }: CardProps) {
+  return (
+    <>
       <CardBody card={card} projectKey={projectKey} />
       {conflict && (
         <p className="small conflict-note" role="note">
@@ -363,7 +371,7 @@ const BoardCard = memo(function BoardCard({
           </select>
         </div>
       )}
-    </li>
+    </>
   );
 });
 

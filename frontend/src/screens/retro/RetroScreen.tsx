@@ -122,7 +122,7 @@ function RetroBoard({ retro, projectKey, writable, live }: { retro: Retro; proje
         </>
       )}
       {(retro.phase === "vote" || ranked) && (
-        <section aria-labelledby="groups-title" className="stack">
+        <section aria-labelledby="groups-title" className="stack retro-section">
           <h2 id="groups-title">{ranked ? "In order of votes" : "Groups"}</h2>
           {retro.groups.length === 0 ? (
             <EmptyState title="No cards were written">Nothing to vote on or discuss.</EmptyState>
@@ -136,7 +136,7 @@ function RetroBoard({ retro, projectKey, writable, live }: { retro: Retro; proje
         </section>
       )}
       {ranked && (
-        <section aria-labelledby="actions-title" className="stack">
+        <section aria-labelledby="actions-title" className="stack retro-section">
           <h2 id="actions-title">Action items</h2>
           {retro.actions.length === 0 ? (
             <p className="muted small">{retro.phase === "discuss" ? "None yet: add what the team will do, with an owner." : "This retro decided on no action items."}</p>
@@ -314,7 +314,7 @@ function Groups({ retro, projectKey, writable }: { retro: Retro; projectKey: str
       </p>
     );
   return (
-    <section aria-labelledby="groups-title" className="stack">
+    <section aria-labelledby="groups-title" className="stack retro-section">
       <h2 id="groups-title">Groups</h2>
       <ul className="groups group-edit">
         {retro.groups.map((g) => (

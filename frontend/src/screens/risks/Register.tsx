@@ -27,7 +27,10 @@ export function Register({ projectKey, writable }: { projectKey: string; writabl
         }),
       ),
   });
-  const shown = (risks.data?.data ?? []).filter((r) => !cell || (r.likelihood === cell.likelihood && r.impact === cell.impact));
+  // A cell of the matrix shows what the matrix counts there: the open and mitigating risks.
+  const shown = (risks.data?.data ?? []).filter(
+    (r) => !cell || (r.likelihood === cell.likelihood && r.impact === cell.impact && (r.status === "open" || r.status === "mitigating")),
+  );
   const newButton = writable ? (
     <button type="button" className="primary" onClick={() => setEditing("new")}>
       New risk
@@ -62,7 +65,7 @@ export function Register({ projectKey, writable }: { projectKey: string; writabl
         </div>
         {cell && (
           <p className="row small" role="status">
-            Likelihood {cell.likelihood} × impact {cell.impact} only.
+            Open risks of likelihood {cell.likelihood} × impact {cell.impact} only.
             <button type="button" className="ghost" onClick={() => setCell(null)}>
               Show every risk
             </button>

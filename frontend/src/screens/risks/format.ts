@@ -1,9 +1,9 @@
 /** Words and numbers for blockers and risks (shared with the stand-up summary). */
 import type { Schemas } from "../../api/client";
 
-export type Severity = Schemas["Severity"];
 export type Blocker = Schemas["BlockerRead"];
 export type Risk = Schemas["RiskRead"];
+export type Severity = Risk["severity"];
 
 /** The band of a score (likelihood × impact), as the API computes it. */
 export function severityOf(score: number): Severity {
