@@ -27,7 +27,7 @@ export default defineConfig({
   projects: [
     {
       name: "desktop",
-      testMatch: /(flows|screens|perf|standup|retro|poker|risks)\.spec\.ts/,
+      testMatch: /(flows|screens|perf|standup|retro|poker|risks|delivery)\.spec\.ts/,
       use: { ...devices["Desktop Chrome"], viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 },
     },
     {

@@ -37,20 +37,23 @@ test("a board of 500 cards, and a drag", async ({ page, request }) => {
   }
 
   await signIn(page, "maya", "/projects");
-  const samples: { drawn: number; board_response: number; scripts: number }[] = [];
+  const samples: { first_cards: number; drawn: number; board_response: number; scripts: number }[] = [];
   for (let run = 0; run < 3; run++) {
     await page.goto(`/p/${KEY}/board?sprint=all`, { waitUntil: "commit" });
     samples.push(
       await page.evaluate(
         (n) =>
-          new Promise<{ drawn: number; board_response: number; scripts: number }>((resolve) => {
+          new Promise<{ first_cards: number; drawn: number; board_response: number; scripts: number }>((resolve) => {
+            let first = 0;
             const tick = () =>
+              (first ||= document.querySelector("li.board-card") ? performance.now() : 0) &&
               document.querySelectorAll("li.board-card").length >= n
                 ? requestAnimationFrame(() => {
                     const entries = performance.getEntriesByType("resource") as PerformanceResourceTiming[];
                     const end = (pick: (e: PerformanceResourceTiming) => boolean) =>
                       Math.round(Math.max(0, ...entries.filter(pick).map((e) => e.responseEnd)));
                     resolve({
+                      first_cards: Math.round(first),
                       drawn: Math.round(performance.now()),
                       board_response: end((e) => e.name.includes("/board?")),
                       scripts: end((e) => e.name.endsWith(".js")),
@@ -98,7 +101,8 @@ test("a board of 500 cards, and a drag", async ({ page, request }) => {
   });
   const results = {
     cards: columns.length * PER_COLUMN,
-    // From navigation start: all scripts loaded, the board's answer in, all 500 cards drawn.
+    // From navigation start: scripts loaded, the board's answer in, the first cards drawn (the
+    // board usable), all 500 drawn.
     board_ms: samples,
     drag_drawn_ms: Math.round(drawnAt - drop),
     drag_patch_round_trip_ms: Math.round(timing.responseEnd - timing.requestStart),

@@ -125,7 +125,12 @@ class DeploymentCommit(Base):
     """A commit a deployment shipped (first shipped to that environment by it)."""
 
     __tablename__ = "deployment_commits"
-    __table_args__ = (Index("ix_deployment_commits_sha", "sha"),)
+    __table_args__ = (
+        Index("ix_deployment_commits_sha", "sha"),
+        # Change lead time (takt.metrics): a deployment's commits and their times from the index
+        # alone, instead of a scan of every commit ever shipped.
+        Index("ix_deployment_commits_deployment_committed", "deployment_id", "committed_at"),
+    )
 
     deployment_id: Mapped[str] = mapped_column(
         ForeignKey("deployments.id", ondelete="CASCADE"), primary_key=True

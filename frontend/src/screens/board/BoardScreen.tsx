@@ -15,7 +15,7 @@ import {
   type KeyboardCoordinateGetter,
 } from "@dnd-kit/core";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { memo, useCallback, useMemo, useRef, useState } from "react";
+import { memo, startTransition, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Link, useSearchParams } from "react-router";
 import { api, etagOf, ok } from "../../api/client";
 import { ApiError } from "../../api/problem";
@@ -30,6 +30,9 @@ import { findCard, moveCard, replaceCard, type Board, type Card } from "./column
 import "./board.css";
 
 const PER_COLUMN = 100;
+// Cards drawn per column at once; the rest follow in a transition right after the first paint,
+// so a big board is on screen and usable at once and never blocks input while it fills in.
+const FIRST_CARDS = 20;
 
 export default function BoardScreen() {
   const project = useProject();
@@ -101,6 +104,13 @@ function BoardView({ projectKey, sprintId, writable }: { projectKey: string; spr
   });
   const [conflicts, setConflicts] = useState<Set<string>>(new Set());
   const [dragging, setDragging] = useState<Card | null>(null);
+  const [shown, setShown] = useState(FIRST_CARDS);
+  const loaded = board.data !== undefined;
+  useEffect(() => {
+    if (!loaded) return;
+    const frame = requestAnimationFrame(() => startTransition(() => setShown(PER_COLUMN)));
+    return () => cancelAnimationFrame(frame);
+  }, [loaded]);
 
   // Live: changes by anyone reload the board (coalesced), so two browsers agree within a second.
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
@@ -232,7 +242,7 @@ function BoardView({ projectKey, sprintId, writable }: { projectKey: string; spr
           <div className="board" data-testid="board">
             {board.data.columns.map((column) => (
               <Column key={column.status.id} column={column} projectKey={projectKey}>
-                {column.items.map((card) => (
+                {column.items.slice(0, shown).map((card) => (
                   <BoardCard
                     key={card.key}
                     card={card}

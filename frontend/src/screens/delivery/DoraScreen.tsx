@@ -7,7 +7,7 @@ import { EmptyState, ErrorState, SkeletonRows } from "../../components/States";
 import { formatDateTime, formatDay } from "../../lib/format";
 import { ColumnChart } from "./charts/ColumnChart";
 import { DeliveryFrame } from "./DeliveryFrame";
-import { bandBadge, defaultEnvironment, DORA_PERIODS as PERIODS, frequencyLabel, hoursLabel, periodStart, rate, todayIn, type Band } from "./format";
+import { bandBadge, count, daysLabel, defaultEnvironment, DORA_PERIODS as PERIODS, frequencyLabel, hoursLabel, periodStart, rate, todayIn, type Band } from "./format";
 import { useEnvironments } from "./queries";
 
 type Dora = Schemas["DoraMetrics"];
@@ -128,21 +128,20 @@ function DoraAnswer({ dora }: { dora: Dora }) {
       )}
       <ul className="dora-cards" aria-label="DORA metrics">
         <Metric title="Deployment frequency" value={frequencyLabel(f.per_day)} band={f.band}>
-          {f.successful} {f.successful === 1 ? "deployment" : "deployments"} in {f.days} days ({f.per_week.toFixed(2)} a week); median gap {hoursLabel(f.median_hours_between)} over{" "}
-          {f.intervals} {f.intervals === 1 ? "gap" : "gaps"}.
+          {count(f.successful, "deployment")} in {f.days} days ({f.per_week.toFixed(2)} a week); median gap {hoursLabel(f.median_hours_between)} over {count(f.intervals, "gap")}.
         </Metric>
         <Metric title="Change lead time" value={hoursLabel(lt.median_hours)} band={lt.band}>
-          Median of {lt.counted} of {lt.commits} commits shipped ({lt.commits - lt.commits_with_time} without a known time, {lt.excluded_non_positive} not after their commit)
-          {lt.deployments_with_unknown_commits > 0 && `; ${lt.deployments_with_unknown_commits} deployments shipped commits Takt couldn't establish`}.
+          Median of {lt.counted} of {count(lt.commits, "commit")} shipped ({lt.commits - lt.commits_with_time} without a known time, {lt.excluded_non_positive} not after their commit)
+          {lt.deployments_with_unknown_commits > 0 && `; ${count(lt.deployments_with_unknown_commits, "deployment")} shipped commits Takt couldn't establish`}.
         </Metric>
         <Metric title="Change failure rate" value={rate(cfr.rate)} band={cfr.band}>
-          {cfr.failed} of {cfr.deployments} deployments needed remediation (an incident, a rollback or a hotfix).
+          {cfr.failed} of {count(cfr.deployments, "deployment")} needed remediation (an incident, a rollback or a hotfix).
         </Metric>
         <Metric title="Failed deployment recovery time" value={hoursLabel(rt.median_hours)} band={rt.band}>
-          Median over {rt.restored} of {rt.failed} failed deployments restored; {rt.unrestored} not restored yet.
+          Median over {rt.restored} of {count(rt.failed, "failed deployment")} restored; {rt.unrestored} not restored yet.
         </Metric>
         <Metric title="Deployment rework rate" value={rate(rw.rate)} band={rw.band} noBand="no DORA band">
-          {rw.rework} of {rw.deployments} deployments were unplanned: {rw.hotfixes} hotfixes, {rw.rollbacks} rollbacks, {rw.fixing} fixing another.
+          {rw.rework} of {count(rw.deployments, "deployment")} unplanned: {count(rw.hotfixes, "hotfix", "hotfixes")}, {count(rw.rollbacks, "rollback")}, {rw.fixing} fixing another.
         </Metric>
       </ul>
       <details className="small">
@@ -175,11 +174,18 @@ function DoraAnswer({ dora }: { dora: Dora }) {
             <div className="card">
               <h3>Median change lead time</h3>
               <ColumnChart
-                title={`Median change lead time per week, in hours, for ${dora.environment.name}`}
+                title={`Median change lead time per week, in days, for ${dora.environment.name}`}
                 xName="Week of"
                 labels={labels}
-                series={[{ name: "Median lead time", values: series.map((p) => p.change_lead_time.median_hours), color: "var(--chart-1)" }]}
-                format={hoursLabel}
+                series={[
+                  {
+                    name: "Median lead time",
+                    values: series.map((p) => (p.change_lead_time.median_hours === null ? null : Math.round((p.change_lead_time.median_hours / 24) * 100) / 100)),
+                    color: "var(--chart-1)",
+                  },
+                ]}
+                format={daysLabel}
+                tickFormat={(v) => `${v} d`}
               />
             </div>
           </div>

@@ -3,9 +3,9 @@ import { useState, type FormEvent } from "react";
 import { Link, useSearchParams } from "react-router";
 import { api, ok, type Schemas } from "../../api/client";
 import { useProject } from "../../app/project";
-import { LineChart } from "../../components/charts/LineChart";
 import { EmptyState, ErrorState, Loading, SkeletonRows } from "../../components/States";
 import { formatDateTime, formatDay } from "../../lib/format";
+import { ColumnChart } from "./charts/ColumnChart";
 import { ScatterChart } from "./charts/ScatterChart";
 import { StackedAreaChart } from "./charts/StackedAreaChart";
 import { DeliveryFrame } from "./DeliveryFrame";
@@ -84,7 +84,8 @@ function FlowAnswer({ flow, projectKey, timeZone }: { flow: Flow; projectKey: st
   const t = flow.throughput;
   const ct = flow.cycle_time;
   const lt = flow.lead_time;
-  const bands = flowBands(flow.cumulative_flow);
+  const [withBacklog, setWithBacklog] = useState(false);
+  const bands = flowBands(flow.cumulative_flow).filter((b) => withBacklog || b.band !== "backlog");
   const dayLabels = flow.cumulative_flow.map((d) => formatDay(d.date));
   const nothing = t.finished === 0 && flow.wip === 0 && flow.cumulative_flow.every((d) => d.backlog === 0);
   return (
@@ -135,9 +136,15 @@ function FlowAnswer({ flow, projectKey, timeZone }: { flow: Flow; projectKey: st
       </ul>
       <div className="charts-grid">
         <section className="card" aria-labelledby="flow-cfd">
-          <h2 id="flow-cfd">Cumulative flow</h2>
+          <div className="row">
+            <h2 id="flow-cfd">Cumulative flow</h2>
+            <span className="spacer" />
+            <label className="checkbox">
+              <input type="checkbox" checked={withBacklog} onChange={(e) => setWithBacklog(e.target.checked)} /> Include the backlog
+            </label>
+          </div>
           <StackedAreaChart
-            title={`Cumulative flow from ${formatDay(flow.from)} to ${formatDay(flow.to)}: items per status category at the end of each day`}
+            title={`Cumulative flow from ${formatDay(flow.from)} to ${formatDay(flow.to)}: items per status category at the end of each day${withBacklog ? "" : ", backlog left out"}`}
             labels={dayLabels}
             bands={bands.map((b) => ({ name: FLOW_LABEL[b.band], top: b.top, bottom: b.bottom, color: BAND_COLOR[b.band] }))}
           />
@@ -151,8 +158,9 @@ function FlowAnswer({ flow, projectKey, timeZone }: { flow: Flow; projectKey: st
         </section>
         <section className="card" aria-labelledby="flow-throughput">
           <h2 id="flow-throughput">Throughput per working day</h2>
-          <LineChart
+          <ColumnChart
             title={`Items finished on each working day from ${formatDay(flow.from)} to ${formatDay(flow.to)}`}
+            xName="Day"
             labels={t.days.map((d) => formatDay(d.date))}
             series={[{ name: "Finished", values: t.days.map((d) => d.finished), color: "var(--chart-2)" }]}
             height={200}

@@ -118,7 +118,7 @@ export default function ReadinessScreen() {
                   maxLength={64}
                   autoComplete="off"
                   spellCheck={false}
-                  placeholder="803f80d0b1657d9cca237dd913cf783e7e2bff7f"
+                  placeholder="e.g. 9f1c2ab0d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9"
                   onChange={(e) => setRef(e.target.value)}
                 />
               </div>

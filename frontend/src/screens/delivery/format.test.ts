@@ -3,6 +3,7 @@ import {
   addDays,
   ageSince,
   bandBadge,
+  count,
   currentView,
   cyclePoints,
   dayIndex,
@@ -11,6 +12,7 @@ import {
   flowBands,
   frequencyLabel,
   hoursLabel,
+  niceTicks,
   parseItemKeys,
   periodStart,
   rate,
@@ -64,6 +66,7 @@ describe("durations", () => {
   });
 
   it("gives rates as percentages and frequencies in their natural unit", () => {
+    expect([count(1, "hotfix", "hotfixes"), count(2, "hotfix", "hotfixes"), count(0, "rollback")]).toEqual(["1 hotfix", "2 hotfixes", "0 rollbacks"]);
     expect(rate(0.2105)).toBe("21 %");
     expect(rate(0.055)).toBe("5.5 %");
     expect(rate(0)).toBe("0 %");
@@ -124,6 +127,15 @@ describe("periods", () => {
 });
 
 describe("charts", () => {
+  it("puts round ticks on an axis", () => {
+    expect(niceTicks(3)).toEqual({ top: 3, ticks: [0, 1, 2, 3] });
+    expect(niceTicks(204)).toEqual({ top: 250, ticks: [0, 50, 100, 150, 200, 250] });
+    expect(niceTicks(2.92)).toEqual({ top: 3, ticks: [0, 1, 2, 3] });
+    expect(niceTicks(0.4)).toEqual({ top: 0.4, ticks: [0, 0.1, 0.2, 0.3, 0.4] });
+    expect(niceTicks(54)).toEqual({ top: 60, ticks: [0, 20, 40, 60] });
+    expect(niceTicks(0)).toEqual({ top: 1, ticks: [0, 1] });
+  });
+
   it("stacks the cumulative flow: each band from the next category's count up to its own", () => {
     const day = { date: "2026-11-02", backlog: 10, todo: 7, in_progress: 4, in_review: 3, done: 1, cancelled: 2 };
     const bands = flowBands([day]);

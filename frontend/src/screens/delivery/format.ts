@@ -73,6 +73,11 @@ export function waitTone(hours: number): "" | "warning" | "danger" {
   return "";
 }
 
+/** "1 hotfix", "2 hotfixes". */
+export function count(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
 export function rate(value: number | null | undefined): string {
   if (value === null || value === undefined) return "–";
   const pct = value * 100;
@@ -201,6 +206,17 @@ export function periodStart(to: string, length: number): string {
 }
 
 // --- Charts ----------------------------------------------------------------------------------
+
+/** Round axis ticks from 0 covering `max`: steps of 1, 2, 2.5 or 5 × 10^k, at most `count` + 1 of them. */
+export function niceTicks(max: number, count = 4): { top: number; ticks: number[] } {
+  if (!(max > 0)) return { top: 1, ticks: [0, 1] };
+  const power = 10 ** Math.floor(Math.log10(max / (count + 1)));
+  const step = [1, 2, 2.5, 5, 10, 20].map((m) => m * power).find((s) => Math.ceil(max / s - 1e-9) <= count + 1)!;
+  const top = Math.ceil(max / step - 1e-9) * step;
+  const ticks: number[] = [];
+  for (let v = 0; v <= top + step / 2; v += step) ticks.push(Math.round(v * 1e6) / 1e6);
+  return { top: ticks[ticks.length - 1]!, ticks };
+}
 
 export const FLOW_BANDS = ["backlog", "todo", "in_progress", "in_review", "done"] as const;
 export type FlowBand = (typeof FLOW_BANDS)[number];

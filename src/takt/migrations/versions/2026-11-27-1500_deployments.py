@@ -194,6 +194,11 @@ def upgrade() -> None:
             batch_op.f("ix_deployment_commits_commit_id"), ["commit_id"], unique=False
         )
         batch_op.create_index("ix_deployment_commits_sha", ["sha"], unique=False)
+        batch_op.create_index(
+            "ix_deployment_commits_deployment_committed",
+            ["deployment_id", "committed_at"],
+            unique=False,
+        )
 
     op.create_table(
         "deployment_items",
@@ -363,6 +368,7 @@ def downgrade() -> None:
 
     op.drop_table("deployment_items")
     with op.batch_alter_table("deployment_commits", schema=None) as batch_op:
+        batch_op.drop_index("ix_deployment_commits_deployment_committed")
         batch_op.drop_index("ix_deployment_commits_sha")
         batch_op.drop_index(batch_op.f("ix_deployment_commits_commit_id"))
 

@@ -1,6 +1,6 @@
 import { useId } from "react";
-import { niceCeil } from "../../../components/charts/LineChart";
 import "../../../components/charts/charts.css";
+import { niceTicks } from "../format";
 
 export interface ColumnSeries {
   name: string;
@@ -21,6 +21,7 @@ export function ColumnChart({
   stacked = false,
   height = 220,
   format = (v) => String(v),
+  tickFormat = format,
 }: {
   title: string;
   /** The table's first column ("Week", "Day"). */
@@ -29,13 +30,16 @@ export function ColumnChart({
   series: ColumnSeries[];
   stacked?: boolean;
   height?: number;
+  /** A value in the table. */
   format?: (value: number) => string;
+  /** A value on the axis (default: as in the table). */
+  tickFormat?: (value: number) => string;
 }) {
   const id = useId();
   const width = 640;
   const pad = { top: 16, right: 12, bottom: 28, left: 44 };
   const totals = labels.map((_, i) => (stacked ? series.reduce((sum, s) => sum + (s.values[i] ?? 0), 0) : Math.max(0, ...series.map((s) => s.values[i] ?? 0))));
-  const max = niceCeil(Math.max(1, ...totals));
+  const { top: max, ticks } = niceTicks(Math.max(1, ...totals));
   const innerW = width - pad.left - pad.right;
   const innerH = height - pad.top - pad.bottom;
   const slot = innerW / Math.max(1, labels.length);
@@ -46,11 +50,11 @@ export function ColumnChart({
     <figure className="chart">
       <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-labelledby={`${id}-t`}>
         <title id={`${id}-t`}>{title}</title>
-        {[0, 0.5, 1].map((f) => (
-          <g key={f}>
-            <line x1={pad.left} x2={width - pad.right} y1={y(f * max)} y2={y(f * max)} className="chart-grid" />
-            <text x={pad.left - 6} y={y(f * max) + 4} textAnchor="end" className="chart-axis">
-              {format(Math.round(f * max * 10) / 10)}
+        {ticks.map((t) => (
+          <g key={t}>
+            <line x1={pad.left} x2={width - pad.right} y1={y(t)} y2={y(t)} className="chart-grid" />
+            <text x={pad.left - 6} y={y(t) + 4} textAnchor="end" className="chart-axis">
+              {tickFormat(t)}
             </text>
           </g>
         ))}

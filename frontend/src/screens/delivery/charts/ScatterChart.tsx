@@ -1,7 +1,7 @@
 import type { ReactNode } from "react";
 import { useId } from "react";
-import { niceCeil } from "../../../components/charts/LineChart";
 import "../../../components/charts/charts.css";
+import { niceTicks } from "../format";
 
 export interface ScatterPoint {
   /** Position along x: 0 … xCount − 1 (e.g. the day's index in the period). */
@@ -48,25 +48,25 @@ export function ScatterChart({
   const id = useId();
   const width = 640;
   const pad = { top: 16, right: 56, bottom: 28, left: 44 };
-  const max = niceCeil(Math.max(1, ...points.map((p) => p.y), ...references.map((r) => r.value)));
+  const { top: max, ticks } = niceTicks(Math.max(1, ...points.map((p) => p.y), ...references.map((r) => r.value)));
   const innerW = width - pad.left - pad.right;
   const innerH = height - pad.top - pad.bottom;
   const x = (i: number) => pad.left + (xCount <= 1 ? innerW / 2 : (i / (xCount - 1)) * innerW);
   const y = (v: number) => pad.top + innerH - (v / max) * innerH;
-  const ticks = xCount <= 1 ? [0] : Array.from(new Set([0, Math.round((xCount - 1) / 3), Math.round((2 * (xCount - 1)) / 3), xCount - 1]));
+  const xTicks = xCount <= 1 ? [0] : Array.from(new Set([0, Math.round((xCount - 1) / 3), Math.round((2 * (xCount - 1)) / 3), xCount - 1]));
   return (
     <figure className="chart">
       <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-labelledby={`${id}-t`}>
         <title id={`${id}-t`}>{title}</title>
-        {[0, 0.25, 0.5, 0.75, 1].map((f) => (
-          <g key={f}>
-            <line x1={pad.left} x2={width - pad.right} y1={y(f * max)} y2={y(f * max)} className="chart-grid" />
-            <text x={pad.left - 6} y={y(f * max) + 4} textAnchor="end" className="chart-axis">
-              {Math.round(f * max * 10) / 10}
+        {ticks.map((t) => (
+          <g key={t}>
+            <line x1={pad.left} x2={width - pad.right} y1={y(t)} y2={y(t)} className="chart-grid" />
+            <text x={pad.left - 6} y={y(t) + 4} textAnchor="end" className="chart-axis">
+              {t}
             </text>
           </g>
         ))}
-        {ticks.map((t) => (
+        {xTicks.map((t) => (
           <text key={t} x={x(t)} y={height - 8} textAnchor={t === 0 ? "start" : t === xCount - 1 ? "end" : "middle"} className="chart-axis">
             {xLabels(t)}
           </text>

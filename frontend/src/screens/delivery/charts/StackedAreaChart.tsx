@@ -1,6 +1,6 @@
 import { useId } from "react";
-import { niceCeil } from "../../../components/charts/LineChart";
 import "../../../components/charts/charts.css";
+import { niceTicks } from "../format";
 
 export interface AreaBand {
   name: string;
@@ -20,7 +20,7 @@ export function StackedAreaChart({ title, labels, bands, height = 260 }: { title
   const id = useId();
   const width = 640;
   const pad = { top: 16, right: 16, bottom: 28, left: 44 };
-  const max = niceCeil(Math.max(1, ...bands.flatMap((b) => b.top)));
+  const { top: max, ticks } = niceTicks(Math.max(1, ...bands.flatMap((b) => b.top)));
   const innerW = width - pad.left - pad.right;
   const innerH = height - pad.top - pad.bottom;
   const x = (i: number) => pad.left + (labels.length <= 1 ? innerW / 2 : (i / (labels.length - 1)) * innerW);
@@ -40,11 +40,11 @@ export function StackedAreaChart({ title, labels, bands, height = 260 }: { title
     <figure className="chart">
       <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-labelledby={`${id}-t`}>
         <title id={`${id}-t`}>{title}</title>
-        {[0, 0.25, 0.5, 0.75, 1].map((f) => (
-          <g key={f}>
-            <line x1={pad.left} x2={width - pad.right} y1={y(f * max)} y2={y(f * max)} className="chart-grid" />
-            <text x={pad.left - 6} y={y(f * max) + 4} textAnchor="end" className="chart-axis">
-              {Math.round(f * max)}
+        {ticks.map((t) => (
+          <g key={t}>
+            <line x1={pad.left} x2={width - pad.right} y1={y(t)} y2={y(t)} className="chart-grid" />
+            <text x={pad.left - 6} y={y(t) + 4} textAnchor="end" className="chart-axis">
+              {t}
             </text>
           </g>
         ))}
