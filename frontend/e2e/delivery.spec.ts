@@ -6,13 +6,17 @@ import { expectAccessible, PROJECT, screenshot, signIn, tokenFor } from "./helpe
 // DORA with its bands and the flow charts. axe and screenshots at 1280 px and 390 px.
 test.describe.configure({ mode: "serial", timeout: 180_000 });
 
-/** axe and a screenshot at this width, then at 390 px (and back). */
-async function checkBothWidths(page: Page, name: string, info: TestInfo, ready: () => Promise<void>) {
+/** axe and a screenshot at this width, then at 390 px (and back); `show` scrolls to what the
+ * screenshot is of (default: the top of the page). */
+async function checkBothWidths(page: Page, name: string, info: TestInfo, ready: () => Promise<void>, show?: () => Promise<void>) {
+  const scroll = show ?? (() => page.evaluate(() => window.scrollTo(0, 0)));
   await expectAccessible(page, `${name} at 1280 px`);
+  await scroll();
   await screenshot(page, name, info);
   await page.setViewportSize({ width: 390, height: 844 });
   await ready();
   await expectAccessible(page, `${name} at 390 px`);
+  await scroll();
   await screenshot(page, name, info);
   await page.setViewportSize({ width: 1280, height: 800 });
 }
@@ -92,9 +96,18 @@ test("readiness: the newest demo commit is not ready for production, and the pag
   expect(results.lastIndexOf("fail")).toBeLessThan(results.indexOf("pass") === -1 ? 99 : results.indexOf("pass"));
   await expect(page.getByTestId("readiness-answer")).toContainText(/no successful deployment to staging, which must come before production/);
   await expect(page.getByTestId("readiness-answer")).toContainText(/open incident of sev2 or worse in production/);
-  await checkBothWidths(page, "delivery-readiness", info, async () => {
-    await expect(verdict).toBeVisible();
-  });
+  await checkBothWidths(
+    page,
+    "delivery-readiness",
+    info,
+    async () => {
+      await expect(verdict).toBeVisible();
+    },
+    async () => {
+      if ((page.viewportSize()?.width ?? 0) < 900) await page.getByTestId("readiness-answer").evaluate((e) => e.scrollIntoView({ block: "start" }));
+      else await page.evaluate(() => window.scrollTo(0, 0));
+    },
+  );
 
   // The commit staging runs passes more checks; asked by items, the same checklist.
   await page.getByRole("button", { name: /^On staging:/ }).click();
@@ -196,7 +209,7 @@ test("flow: cumulative flow, cycle-time scatter, throughput and the age of work 
   });
 
   // A filter the API can't use is shown, not swallowed.
-  await page.getByLabel(/^Items/).fill("label:no-such-label-here");
+  await page.getByRole("textbox", { name: /^Items/ }).fill("label:no-such-label-here");
   await page.getByRole("button", { name: "Apply" }).click();
   await expect(page.getByRole("alert").filter({ hasText: /no-such-label-here/ })).toBeVisible();
 });

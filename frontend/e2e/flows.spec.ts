@@ -35,6 +35,7 @@ test("sign-in shows the problem, keeps the session across a reload, signs out", 
 
 test("a 401 refreshes once, then the request goes through", async ({ page }) => {
   await signIn(page, "maya", "/projects");
+  await expect(page.getByText("Takt Demo: Checkout Service")).toBeVisible(); // its list is in
   let refreshes = 0;
   page.on("request", (r) => {
     if (r.url().endsWith("/api/v1/auth/session/refresh")) refreshes += 1;

@@ -385,38 +385,25 @@ async def lead_time_figures(session: AsyncSession, query: DoraQuery) -> dict[Any
 # Flow ----------------------------------------------------------------------------------------
 
 
-def _category_changes(
-    project_id: str,
-    since: datetime,
-    items: Sequence[Any],
-    *,
-    until: datetime | None = None,
-    with_item: bool = False,
-) -> Subquery:
+def _category_changes(project_id: str, since: datetime, items: Sequence[Any]) -> Subquery:
     """Every change of category of the project's live items (matching `items`, the filter's
-    conditions) from `since` (to `until`), from the event log: when, the old and new category
-    (a creation has no old one; events changing no category have no new one), and with
-    `with_item` the item's start and creation.
+    conditions) from `since` on, from the event log: when, and the old and new category (a
+    creation has no old one; events changing no category have no new one).
 
-    With no filter and no item column wanted, the items table is only asked which items are in
-    the trash (a few, by index), instead of joined whole."""
+    With no filter, the items table is only asked which items are in the trash (a few, by
+    index), instead of joined whole."""
     created = Event.type == ItemCreated.event_type
     new = case(
         (created, Event.data[ItemCreated.payload_key(_CATEGORY)].as_string()),
         else_=Event.changes[(_CATEGORY, 1)].as_string(),
     )
     old = case((created, null()), else_=Event.changes[(_CATEGORY, 0)].as_string())
-    columns: list[Any] = [Event.occurred_at.label("at"), old.label("old"), new.label("new")]
-    if with_item:
-        columns += [Item.started_at.label("started_at"), Item.created_at.label("created_at")]
-    stmt = select(*columns).where(
+    stmt = select(Event.occurred_at.label("at"), old.label("old"), new.label("new")).where(
         Event.project_id == project_id,
         Event.type.in_([ItemCreated.event_type, ItemUpdated.event_type]),
         Event.occurred_at >= since,
     )
-    if until is not None:
-        stmt = stmt.where(Event.occurred_at < until)
-    if with_item or items:
+    if items:
         stmt = stmt.join(Item, Item.id == Event.subject_id).where(
             live_in_project(project_id), *items
         )
@@ -429,11 +416,6 @@ def _category_changes(
 def _order(category: Any) -> ColumnElement[int]:
     """A category's place in FLOW_ORDER; -1 for cancelled or none."""
     return case({name: n for n, name in enumerate(FLOW_ORDER)}, value=category, else_=-1)
-
-
-def _finish(changes: Subquery) -> ColumnElement[bool]:
-    """An entry into `done` (from another category, or created done)."""
-    return and_(changes.c.new == "done", or_(changes.c.old.is_(None), changes.c.old != "done"))
 
 
 async def flow_changes_by_day(
@@ -490,22 +472,46 @@ async def items_by_status(
     return {str(status): (int(count), int(started)) for status, count, started in rows}
 
 
+def _finished() -> ColumnElement[bool]:
+    """An event that moved an item into `done` (from another category, or created done),
+    written so the category is read once for most events (those that moved elsewhere)."""
+    return or_(
+        and_(
+            Event.type == ItemUpdated.event_type,
+            Event.changes[(_CATEGORY, 1)].as_string() == "done",
+            Event.changes[(_CATEGORY, 0)].as_string().is_distinct_from("done"),
+        ),
+        and_(
+            Event.type == ItemCreated.event_type,
+            Event.data[ItemCreated.payload_key(_CATEGORY)].as_string() == "done",
+        ),
+    )
+
+
 async def finish_figures(
     session: AsyncSession, project_id: str, span: Period, items: Sequence[Any]
 ) -> Figures:
     """Over the entries into `done` in the period: how many, and each one's cycle time
     (seconds since the item started, when it had started by then) and lead time (since the
     item was created)."""
-    changes = _category_changes(project_id, span.since, items, until=span.until, with_item=True)
-    c = changes.c
+    at = Event.occurred_at
     rows = (
         select(
-            case((c.started_at <= c.at, seconds_between(session, c.started_at, c.at))).label(
+            case((Item.started_at <= at, seconds_between(session, Item.started_at, at))).label(
                 "cycle"
             ),
-            seconds_between(session, c.created_at, c.at).label("lead"),
+            seconds_between(session, Item.created_at, at).label("lead"),
         )
-        .where(c.new.is_not(None), _finish(changes))
+        .join(Item, Item.id == Event.subject_id)
+        .where(
+            Event.project_id == project_id,
+            Event.type.in_([ItemCreated.event_type, ItemUpdated.event_type]),
+            at >= span.since,
+            at < span.until,
+            _finished(),
+            live_in_project(project_id),
+            *items,
+        )
         .subquery()
     )
     found = await reduce(
