@@ -109,7 +109,9 @@ class Seeded:
     successful: int = 0
     failed: int = 0
     commits: int = 0
-    finished_items: int = 0
+    commits_counted: int = 0  # of deployments not rolled back (change lead time counts those)
+    finished_items: int = 0  # entries into done
+    done_now: int = 0
     in_progress: int = 0
     extra: dict[str, int] = field(default_factory=dict)
 
@@ -121,7 +123,7 @@ def deployment_rows(
     project_id: str, env_id: str, count: int, commits: int, now: datetime, rng: random.Random
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], Seeded]:
     """(deployments, their shipped commits, incidents, what they hold), oldest first."""
-    start = now - timedelta(days=DAYS)
+    start = now - timedelta(days=DAYS - 2)  # all inside the two years the bench asks about
     step = (now - timedelta(hours=1) - start) / count
     kinds = rng.choices(
         ["plain", "incident", "rolled_back", "hotfixed", "failure"],
@@ -170,7 +172,10 @@ def deployment_rows(
         if not row["succeeded_at"] or kind in ("plain", "failure"):
             continue
         if kind == "incident":
-            row["failed_at"] = row["succeeded_at"] + timedelta(hours=rng.uniform(0.5, 6))
+            failed = row["succeeded_at"] + timedelta(hours=rng.uniform(0.5, 6))
+            if failed >= now:
+                continue
+            row["failed_at"] = failed
             restored = row["failed_at"] + timedelta(hours=rng.lognormvariate(0.5, 1))
             resolved = restored < now and rng.random() < 0.95
             row["restored_at"] = restored if resolved else None
@@ -220,6 +225,8 @@ def deployment_rows(
             }
         )
     seeded.commits = len(shipped)
+    rolled_back = {row["id"] for row in rows if row["state"] == "rolled_back"}
+    seeded.commits_counted = sum(1 for c in shipped if c["deployment_id"] not in rolled_back)
     return rows, shipped, incidents, seeded
 
 
@@ -232,7 +239,7 @@ def item_rows(
     seeded: Seeded,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(items, their events) over the two years: each item's path through the categories."""
-    start = now - timedelta(days=DAYS)
+    start = now - timedelta(days=DAYS - 2)
     ranks = initial_ranks(count)
     items: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
@@ -317,6 +324,7 @@ def item_rows(
                 }
             )
         seeded.in_progress += started is not None and current not in ("done", "cancelled")
+        seeded.done_now += current == "done"
         items.append(
             {
                 "id": item_id,

@@ -27,13 +27,13 @@ export default defineConfig({
   projects: [
     {
       name: "desktop",
-      testMatch: /(flows|screens|perf|standup|retro|poker|risks|delivery)\.spec\.ts/,
+      testMatch: /\.spec\.ts$/, // every spec at 1280 px (perf.spec.ts only with E2E_PERF=1)
       use: { ...devices["Desktop Chrome"], viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 },
     },
     {
       name: "mobile",
-      testMatch: /screens\.spec\.ts/,
-      dependencies: ["desktop"],
+      // The screens again at 390 px (axe + screenshots); read-only, so they need no order.
+      testMatch: /screens\.spec\.ts$/,
       use: { ...devices["Desktop Chrome"], viewport: { width: 390, height: 844 }, deviceScaleFactor: 1, hasTouch: true, isMobile: false },
     },
   ],

@@ -223,7 +223,9 @@ async def _create(
         )
     target = await _fix_target(session, project, report.fixes_deployment_id, None)
     now = utcnow()
-    started = report.started_at or now
+    # A report first seen already finished (its start lost, or replayed later) starts when it
+    # finished rather than now, so its times stay its own.
+    started = report.started_at or report.finished_at or now
     finished = None
     if report.state in FINISHED:
         finished = max(report.finished_at or now, started)

@@ -10,7 +10,7 @@ only reads the few figures per period or per week that come back.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -31,6 +31,7 @@ from sqlalchemy import (
     text,
     tuple_,
 )
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import Subquery
@@ -71,19 +72,30 @@ async def analytic(session: AsyncSession) -> AsyncIterator[None]:
 
     - `work_mem` 32 MB: two years of a busy project sort about 100,000 lead times and group
       them by week, which spills to disk under the default 4 MB;
-    - a plan for the values of each statement (`force_custom_plan`): the prepared statements
-      of the driver otherwise switch to a generic plan after five runs, which can't tell a
-      month of events from two years and scans them all."""
+    - a plan for the values of each statement (`force_custom_plan`): Takt's connections plan
+      generically (`db_plan_cache_mode`, core/db.py), right for its lookups by key, but a
+      generic plan can't tell a month of events from two years and scans them all.
+
+    Both go back to the connection's own values afterwards."""
     if not is_postgres(session):
         yield
         return
-    await session.execute(text("SET work_mem = '32MB'"))
-    await session.execute(text("SET plan_cache_mode = force_custom_plan"))
+    await session.execute(
+        text(
+            "SELECT set_config('work_mem', '32MB', false), "
+            "set_config('plan_cache_mode', 'force_custom_plan', false)"
+        )
+    )
     try:
         yield
     finally:
-        await session.execute(text("RESET work_mem"))
-        await session.execute(text("RESET plan_cache_mode"))
+        with suppress(DBAPIError):  # a failed transaction takes its settings with it
+            await session.execute(
+                text(
+                    "SELECT set_config(name, reset_val, false) FROM pg_settings "
+                    "WHERE name IN ('work_mem', 'plan_cache_mode')"
+                )
+            )
 
 
 def _known(column: Any, as_of: datetime) -> ColumnElement[bool]:
