@@ -31,9 +31,15 @@ async def people(app: FastAPI, db: Database) -> dict[str, Account]:
 
 
 async def put(
-    client: AsyncClient, who: Account, checks: dict[str, Any], expect: int = 200, **headers: str
+    client: AsyncClient,
+    who: Account,
+    checks: dict[str, Any],
+    expect: int = 200,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    response = await client.put(POLICY, json={"checks": checks}, headers={**who.headers, **headers})
+    response = await client.put(
+        POLICY, json={"checks": checks}, headers={**who.headers, **(headers or {})}
+    )
     assert response.status_code == expect, response.text
     body: dict[str, Any] = response.json()
     return body
@@ -98,9 +104,9 @@ async def test_left_out_checks_take_their_defaults(
 async def test_if_match_guards_against_lost_updates(
     people: dict[str, Account], client: AsyncClient
 ) -> None:
-    await put(client, people["ada"], {}, **{"If-Match": '"v0"'})
-    await put(client, people["ada"], {}, expect=412, **{"If-Match": '"v0"'})
-    await put(client, people["ada"], {}, **{"If-Match": '"v1"'})
+    await put(client, people["ada"], {}, headers={"If-Match": '"v0"'})
+    await put(client, people["ada"], {}, expect=412, headers={"If-Match": '"v0"'})
+    await put(client, people["ada"], {}, headers={"If-Match": '"v1"'})
     not_modified = await client.get(
         POLICY, headers={**people["ada"].headers, "If-None-Match": '"v2"'}
     )

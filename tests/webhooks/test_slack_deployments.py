@@ -296,11 +296,17 @@ def test_a_resolved_incident_shows_how_long_it_was_open() -> None:
         fields = [field["text"] for field in _message(sent)["blocks"][1]["fields"]]
         assert fields[-1] == f"*Open for*\n{shown}", opened
     # An unreadable or later time is left out.
-    for opened in ("yesterday", "2026-11-20T13:00:00Z", "2026-11-20T10:00:00", None):
+    unreadable: tuple[str | None, ...] = (
+        "yesterday",
+        "2026-11-20T13:00:00Z",
+        "2026-11-20T10:00:00",
+        None,
+    )
+    for unread in unreadable:
         sent = _envelope(_resolved())
-        sent["data"]["opened_at"] = opened
+        sent["data"]["opened_at"] = unread
         fields = [field["text"] for field in _message(sent)["blocks"][1]["fields"]]
-        assert not fields[-1].startswith("*Open for*"), opened
+        assert not fields[-1].startswith("*Open for*"), unread
 
 
 def test_envelopes_that_do_not_fit_send_nothing() -> None:
