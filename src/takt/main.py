@@ -62,7 +62,11 @@ ceremonies, risks and blockers, code reviews and deployments, linked under one A
 """
 
 TAGS = [
-    {"name": "auth", "description": "Accounts, logins, refresh and personal access tokens."},
+    {
+        "name": "auth",
+        "description": "Accounts, logins, refresh and personal access tokens; the web app's"
+        " cookie session.",
+    },
     {"name": "projects", "description": "Projects, their settings and members; finding people."},
     {"name": "workflow", "description": "A project's statuses (board columns) and labels."},
     {"name": "items", "description": "Work items: backlog, search, links, comments, history."},
