@@ -113,7 +113,7 @@ class Seeded:
     finished_items: int = 0  # entries into done
     done_now: int = 0
     in_progress: int = 0
-    extra: dict[str, int] = field(default_factory=dict)
+    extra: dict[str, float] = field(default_factory=dict)
 
 
 # Data -----------------------------------------------------------------------------------------

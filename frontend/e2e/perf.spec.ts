@@ -52,6 +52,10 @@ test("a board of 500 cards, and a drag", async ({ page, request }) => {
                     const entries = performance.getEntriesByType("resource") as PerformanceResourceTiming[];
                     const end = (pick: (e: PerformanceResourceTiming) => boolean) =>
                       Math.round(Math.max(0, ...entries.filter(pick).map((e) => e.responseEnd)));
+                    (window as unknown as { __waterfall?: string }).__waterfall = entries
+                      .filter((e) => e.name.includes("/api/"))
+                      .map((e) => `${new URL(e.name).pathname.replace("/api/v1", "")} ${Math.round(e.startTime)}-${Math.round(e.responseEnd)}`)
+                      .join(", ");
                     resolve({
                       first_cards: Math.round(first),
                       drawn: Math.round(performance.now()),
@@ -67,6 +71,7 @@ test("a board of 500 cards, and a drag", async ({ page, request }) => {
     );
   }
 
+  const waterfall = await page.evaluate(() => (window as unknown as { __waterfall?: string }).__waterfall);
   const from = page.locator(`section.column[data-status="${columns[0]!.name}"] li.board-card`).first();
   const key = (await from.getAttribute("data-key"))!;
   const target = page.locator(`section.column[data-status="${columns[1]!.name}"]`);
@@ -106,6 +111,7 @@ test("a board of 500 cards, and a drag", async ({ page, request }) => {
     board_ms: samples,
     drag_drawn_ms: Math.round(drawnAt - drop),
     drag_patch_round_trip_ms: Math.round(timing.responseEnd - timing.requestStart),
+    last_load_requests: waterfall,
     project: PROJECT,
   };
   console.log(`web perf: ${JSON.stringify(results)}`);

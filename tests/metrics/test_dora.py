@@ -19,7 +19,7 @@ from tests.support import Account, team
 
 DORA = "/api/v1/projects/API/metrics/dora"
 NOW = datetime(2026, 11, 16, 9, tzinfo=UTC)
-PERIOD = {"from": "2026-11-02", "to": "2026-11-15"}
+PERIOD: dict[str, str] = {"from": "2026-11-02", "to": "2026-11-15"}
 _pipelines = itertools.count(1)
 
 
@@ -57,7 +57,7 @@ class Script:
             when, "PATCH", f"/api/v1/deployments/{deployment_id}", json={"state": "success"}
         )
 
-    async def dora(self, when: datetime = NOW, **params: str) -> dict[str, Any]:
+    async def dora(self, when: datetime = NOW, /, **params: str) -> dict[str, Any]:
         body: dict[str, Any] = await self.call(when, "GET", DORA, params=params)
         return body
 
@@ -71,9 +71,9 @@ async def history(
     given on 6 November at 16:15."""
     s = Script(client, ada)
     repository = await link_repository(app, db, ada)
-    c = {n: sha(n) for n in range(1, 12)}
+    c: dict[int | str, str] = {n: sha(n) for n in range(1, 12)}
     c["4b"], c["5b"], c["x"] = sha(104), sha(105), sha(999)
-    main = [
+    main: list[tuple[int | str, datetime]] = [
         (1, at(1, 10)), (2, at(2, 8)), (3, at(2, 10)), (4, at(3, 9)), (5, at(4, 12)),
         ("5b", at(4, 17)), (6, at(6, 9)), (8, at(9, 8)), (9, at(10, 10)), (10, at(13, 11)),
         (11, at(14, 8)),
@@ -282,6 +282,7 @@ async def test_environments_defaults_bounds_and_visibility(
         assert staging.json()["environment"]["name"] == "staging"
         for params in (
             {"environment": "moon"},
+            {"environment": "prod\x00"},
             {"from": "2026-11-10", "to": "2026-11-09"},
             {"from": "2024-01-01"},
             {"as_of": "2026-11-01T10:00:00"},  # no offset

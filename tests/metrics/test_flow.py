@@ -175,9 +175,10 @@ async def test_q_narrows_every_figure_to_the_matching_items(
         "backlog": 1, "todo": 1, "in_progress": 1, "in_review": 0, "done": 0,
     }  # fmt: skip
 
-    bad = await s.client.get(FLOW, params={"q": "type:"}, headers=ada.headers)
-    assert bad.status_code == 400
-    assert bad.json()["code"] == "invalid-query"
+    for q in ("type:", "label:nope"):
+        bad = await s.client.get(FLOW, params={"q": q}, headers=ada.headers)
+        assert bad.status_code == 400, (q, bad.text)
+        assert bad.json()["code"] == "invalid-query"
 
 
 async def test_defaults_bounds_and_visibility(

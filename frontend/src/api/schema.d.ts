@@ -3559,11 +3559,8 @@ export interface components {
              * @example 0.1
              */
             rate: number | null;
-            /**
-             * Band
-             * @description The band whose typical rate is nearest (DORA 2024: elite about 5 %, medium about 10 %, high about 20 %, low about 40 %): elite up to 7.5 %, medium up to 15 %, high up to 30 %, low above.
-             */
-            band: ("elite" | "high" | "medium" | "low") | null;
+            /** @description The band whose typical rate is nearest (DORA 2024: elite about 5 %, medium about 10 %, high about 20 %, low about 40 %): elite up to 7.5 %, medium up to 15 %, high up to 30 %, low above. */
+            band: components["schemas"]["DoraBand"] | null;
         };
         /** ChangeLeadTime */
         ChangeLeadTime: {
@@ -3597,11 +3594,8 @@ export interface components {
              * @description deployed - committed, median, in hours.
              */
             median_hours: number | null;
-            /**
-             * Band
-             * @description elite: under a day; high: a day to a week; medium: a week to a month; low: a month or more; null when nothing was counted.
-             */
-            band: ("elite" | "high" | "medium" | "low") | null;
+            /** @description elite: under a day; high: a day to a week; medium: a week to a month; low: a month or more; null when nothing was counted. */
+            band: components["schemas"]["DoraBand"] | null;
         };
         /**
          * CheckDetails
@@ -4131,12 +4125,8 @@ export interface components {
              * @example 20.5
              */
             median_hours_between: number | null;
-            /**
-             * Band
-             * @description elite: more than one a day; high: daily to weekly; medium: weekly to monthly (30 days); low: less often.
-             * @enum {string}
-             */
-            band: "elite" | "high" | "medium" | "low";
+            /** @description elite: more than one a day; high: daily to weekly; medium: weekly to monthly (30 days); low: less often. */
+            band: components["schemas"]["DoraBand"];
         };
         /** DeploymentRead */
         DeploymentRead: {
@@ -4325,6 +4315,8 @@ export interface components {
              */
             text: string;
         };
+        /** @enum {string} */
+        DoraBand: "elite" | "high" | "medium" | "low";
         /** DoraMetrics */
         DoraMetrics: {
             /** Project Key */
@@ -4361,8 +4353,7 @@ export interface components {
             change_failure_rate: components["schemas"]["ChangeFailureRate"];
             failed_deployment_recovery_time: components["schemas"]["RecoveryTime"];
             deployment_rework_rate: components["schemas"]["ReworkRate"];
-            /** Granularity */
-            granularity: ("week" | "month") | null;
+            granularity: components["schemas"]["Granularity"] | null;
             /**
              * Series
              * @description With `granularity`: the same figures per calendar week (Monday first) or month, cut to the period.
@@ -5202,6 +5193,8 @@ export interface components {
              */
             window: number;
         };
+        /** @enum {string} */
+        Granularity: "week" | "month";
         /**
          * GroupCreate
          * @example {
@@ -7444,11 +7437,8 @@ export interface components {
              * @description restored - failure start, median, in hours.
              */
             median_hours: number | null;
-            /**
-             * Band
-             * @description elite: under an hour; high (and medium, the same in DORA 2024): under a day; low: a day or more; null when none was restored.
-             */
-            band: ("elite" | "high" | "medium" | "low") | null;
+            /** @description elite: under an hour; high (and medium, the same in DORA 2024): under a day; low: a day or more; null when none was restored. */
+            band: components["schemas"]["DoraBand"] | null;
         };
         /**
          * RefinementPage
@@ -7984,11 +7974,8 @@ export interface components {
              * @description rework / deployments (0 to 1).
              */
             rate: number | null;
-            /**
-             * Band
-             * @description Always null: DORA 2024 publishes no bands for rework rate.
-             */
-            band: ("elite" | "high" | "medium" | "low") | null;
+            /** @description Always null: DORA 2024 publishes no bands for rework rate. */
+            band: components["schemas"]["DoraBand"] | null;
         };
         /**
          * RiskCreate
@@ -29511,7 +29498,7 @@ export interface operations {
                 /** @description Recompute as it was at this moment: an RFC 3339 date-time with its offset, or a day (its end, in the project's time zone). Only what was known then counts. Default (and at most): now. */
                 as_of?: string;
                 /** @description Also give the figures per calendar week (Monday first) or month. */
-                granularity?: "week" | "month";
+                granularity?: components["schemas"]["Granularity"];
             };
             header?: never;
             path: {

@@ -43,10 +43,10 @@ from takt.metrics.periods import (
 )
 from takt.metrics.schemas import (
     BAND_SET,
-    Band,
     ChangeFailureRate,
     ChangeLeadTime,
     DeploymentFrequency,
+    DoraBand,
     DoraFigures,
     DoraMetrics,
     DoraPoint,
@@ -64,7 +64,7 @@ WEEK, MONTH = 7 * DAY, 30 * DAY
 # Bands (DORA 2024) ---------------------------------------------------------------------------
 
 
-def frequency_band(per_day: float) -> Band:
+def frequency_band(per_day: float) -> DoraBand:
     """elite: on demand (more than once a day); high: daily to weekly; medium: weekly to
     monthly; low: less often. A boundary belongs to the better band."""
     if per_day > 1:
@@ -76,7 +76,7 @@ def frequency_band(per_day: float) -> Band:
     return "low"
 
 
-def lead_time_band(seconds: float | None) -> Band | None:
+def lead_time_band(seconds: float | None) -> DoraBand | None:
     """elite: under a day; high: a day to a week; medium: a week to a month; low: longer."""
     if seconds is None:
         return None
@@ -89,7 +89,7 @@ def lead_time_band(seconds: float | None) -> Band | None:
     return "low"
 
 
-def failure_rate_band(rate: float | None) -> Band | None:
+def failure_rate_band(rate: float | None) -> DoraBand | None:
     """DORA 2024's clusters are not in order of their rates (elite about 5 %, high about 20 %,
     medium about 10 %, low about 40 %): the band whose typical rate is nearest, a midpoint
     going to the lower rate."""
@@ -104,7 +104,7 @@ def failure_rate_band(rate: float | None) -> Band | None:
     return "low"
 
 
-def recovery_band(seconds: float | None) -> Band | None:
+def recovery_band(seconds: float | None) -> DoraBand | None:
     """elite: under an hour; high and medium: under a day (the same in DORA 2024: high, the
     better); low: longer (DORA 2024 says a week to a month, and names no band between)."""
     if seconds is None:

@@ -58,18 +58,16 @@ def _durations(found: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def cumulative_flow(
-    span: Period, now_by_category: dict[str, tuple[int, int]], by_day: list[dict[str, Any]]
+    span: Period, now_by_category: dict[str, int], by_day: list[dict[str, Any]]
 ) -> list[CumulativeFlowDay]:
     """Each day's bands, from the bands now less the moves of every later day."""
     level = {
         band: sum(
-            count
-            for category, (count, _) in now_by_category.items()
-            if category in repo.FLOW_ORDER[n:]
+            count for category, count in now_by_category.items() if category in repo.FLOW_ORDER[n:]
         )
         for n, band in enumerate(repo.FLOW_ORDER)
     }
-    level["cancelled"] = now_by_category.get("cancelled", (0, 0))[0]
+    level["cancelled"] = now_by_category.get("cancelled", 0)
     moves = {as_date(row["day"]): row for row in by_day}
     for day, later in moves.items():
         if day > span.last:
@@ -128,17 +126,11 @@ async def flow_metrics(
         by_day = await repo.flow_changes_by_day(session, project.id, span.since, items, days)
         by_status = await repo.items_by_status(session, project.id, items)
         finishes = await repo.finish_figures(session, project.id, span, items)
-        oldest = await repo.oldest_started(session, project.id, items, in_flow, AGE_LIMIT)
-    now_by_category: dict[str, tuple[int, int]] = {}
-    for status_id, (count, started) in by_status.items():
+        wip, oldest = await repo.oldest_started(session, project.id, items, in_flow, AGE_LIMIT)
+    now_by_category: dict[str, int] = {}
+    for status_id, count in by_status.items():
         category = statuses[status_id].category
-        before = now_by_category.get(category, (0, 0))
-        now_by_category[category] = (before[0] + count, before[1] + started)
-    wip = sum(
-        started
-        for category, (_, started) in now_by_category.items()
-        if category not in repo.TERMINAL
-    )
+        now_by_category[category] = now_by_category.get(category, 0) + count
     finished = int(finishes.get("finished") or 0)
     cycle = _durations(finishes, "cycle")
     return FlowMetrics(

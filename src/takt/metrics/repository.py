@@ -98,6 +98,12 @@ async def analytic(session: AsyncSession) -> AsyncIterator[None]:
             )
 
 
+def _bytewise(session: AsyncSession, column: Any) -> Any:
+    """A text column grouped by its bytes on PostgreSQL, not by the locale's collation (a
+    third cheaper per row; ids and category names need no linguistic order)."""
+    return column.collate("C") if is_postgres(session) else column
+
+
 def _known(column: Any, as_of: datetime) -> ColumnElement[bool]:
     """Set, and set by `as_of`."""
     return and_(column.is_not(None), column <= as_of)
@@ -445,9 +451,10 @@ async def flow_changes_by_day(
     # Each event's categories are read once, into (day, old, new) groups; the bands are worked
     # out over those few groups.
     p = per_change.c
+    old_key, new_key = _bytewise(session, p.old), _bytewise(session, p.new)
     moves = (
-        select(p.day, p.old, p.new, func.count().label("n"))
-        .group_by(p.day, p.old, p.new)
+        select(p.day, old_key.label("old"), new_key.label("new"), func.count().label("n"))
+        .group_by(p.day, old_key, new_key)
         .subquery()
     )
     c = moves.c
@@ -473,15 +480,13 @@ async def statuses_of(session: AsyncSession, project_id: str) -> list[Status]:
 
 async def items_by_status(
     session: AsyncSession, project_id: str, items: Sequence[Any]
-) -> dict[str, tuple[int, int]]:
-    """Per status, the project's live items (matching `items`) in it now, and how many of them
-    have started."""
+) -> dict[str, int]:
+    """Per status, the project's live items (matching `items`) in it now."""
+    status = _bytewise(session, Item.status_id)
     rows = await session.execute(
-        select(Item.status_id, func.count(), func.count(Item.started_at))
-        .where(live_in_project(project_id), *items)
-        .group_by(Item.status_id)
+        select(status, func.count()).where(live_in_project(project_id), *items).group_by(status)
     )
-    return {str(status): (int(count), int(started)) for status, count, started in rows}
+    return {str(status): int(count) for status, count in rows}
 
 
 def _finished() -> ColumnElement[bool]:
@@ -542,18 +547,26 @@ async def oldest_started(
     items: Sequence[Any],
     status_ids: Sequence[str],
     limit: int,
-) -> list[tuple[str, str, str, datetime]]:
-    """(key, title, status id, started) of the live items (matching `items`) started and now in
-    one of `status_ids`, oldest start first."""
-    rows = await session.execute(
-        select(Item.key, Item.title, Item.status_id, Item.started_at)
-        .where(
-            live_in_project(project_id),
-            Item.status_id.in_(list(status_ids)),
-            Item.started_at.is_not(None),
-            *items,
+) -> tuple[int, list[tuple[str, str, str, datetime]]]:
+    """How many of the live items (matching `items`) now in one of `status_ids` have started,
+    and (key, title, status id, started) of the oldest `limit` of them, oldest start first."""
+    rows = (
+        await session.execute(
+            select(Item.key, Item.title, Item.status_id, Item.started_at, func.count().over())
+            .where(
+                live_in_project(project_id),
+                Item.status_id.in_(list(status_ids)),
+                Item.started_at.is_not(None),
+                *items,
+            )
+            .order_by(Item.started_at, Item.id)
+            .limit(limit)
         )
-        .order_by(Item.started_at, Item.id)
-        .limit(limit)
-    )
-    return [tuple(row) for row in rows]  # type: ignore[misc]
+    ).all()
+    total = int(rows[0][4]) if rows else 0
+    oldest = [
+        (key, title, status, started)
+        for key, title, status, started, _ in rows
+        if started is not None  # always: the query asks for started items
+    ]
+    return total, oldest

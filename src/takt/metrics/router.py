@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
@@ -10,7 +10,7 @@ from takt.core.deps import SessionDep
 from takt.core.openapi import problems
 from takt.metrics import dora, flow, service
 from takt.metrics.periods import day
-from takt.metrics.schemas import DoraMetrics, FlowMetrics, ReviewMetrics
+from takt.metrics.schemas import DoraMetrics, FlowMetrics, Granularity, ReviewMetrics
 from takt.projects.deps import ProjectAccessDep
 
 router = APIRouter(tags=["delivery"])
@@ -114,7 +114,7 @@ async def dora_metrics(
         ),
     ] = None,
     granularity: Annotated[
-        Literal["week", "month"] | None,
+        Granularity | None,
         Query(description="Also give the figures per calendar week (Monday first) or month."),
     ] = None,
 ) -> DoraMetrics:

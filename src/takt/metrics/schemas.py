@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Literal
 
 from pydantic import BaseModel, Field
+from typing_extensions import TypeAliasType
 
 
 class Durations(BaseModel):
@@ -77,7 +78,8 @@ class ReviewMetrics(BaseModel):
 
 # DORA ----------------------------------------------------------------------------------------
 
-Band = Literal["elite", "high", "medium", "low"]
+DoraBand = TypeAliasType("DoraBand", Literal["elite", "high", "medium", "low"])
+Granularity = TypeAliasType("Granularity", Literal["week", "month"])
 BAND_SET = "DORA 2024"
 
 
@@ -101,7 +103,7 @@ class DeploymentFrequency(BaseModel):
         description="The median gap, in hours (null with fewer than two deployments).",
         examples=[20.5],
     )
-    band: Band = Field(
+    band: DoraBand = Field(
         description="elite: more than one a day; high: daily to weekly; medium: weekly to "
         "monthly (30 days); low: less often."
     )
@@ -122,7 +124,7 @@ class ChangeLeadTime(BaseModel):
         "previous deployment's commit or their own was never seen): they add no values."
     )
     median_hours: float | None = Field(description="deployed - committed, median, in hours.")
-    band: Band | None = Field(
+    band: DoraBand | None = Field(
         description="elite: under a day; high: a day to a week; medium: a week to a month; low: "
         "a month or more; null when nothing was counted."
     )
@@ -138,7 +140,7 @@ class ChangeFailureRate(BaseModel):
         "rollback of it, or a hotfix fixing it."
     )
     rate: float | None = Field(description="failed / deployments (0 to 1).", examples=[0.1])
-    band: Band | None = Field(
+    band: DoraBand | None = Field(
         description="The band whose typical rate is nearest (DORA 2024: elite about 5 %, "
         "medium about 10 %, high about 20 %, low about 40 %): elite up to 7.5 %, medium up to "
         "15 %, high up to 30 %, low above."
@@ -150,7 +152,7 @@ class RecoveryTime(BaseModel):
     restored: int = Field(description="Of those, restored by `as_of`: the values.")
     unrestored: int = Field(description="Of those, not restored by `as_of`.")
     median_hours: float | None = Field(description="restored - failure start, median, in hours.")
-    band: Band | None = Field(
+    band: DoraBand | None = Field(
         description="elite: under an hour; high (and medium, the same in DORA 2024): under a "
         "day; low: a day or more; null when none was restored."
     )
@@ -169,7 +171,7 @@ class ReworkRate(BaseModel):
         "deployment may be several of these kinds)."
     )
     rate: float | None = Field(description="rework / deployments (0 to 1).")
-    band: Band | None = Field(
+    band: DoraBand | None = Field(
         description="Always null: DORA 2024 publishes no bands for rework rate."
     )
 
@@ -214,7 +216,7 @@ class _DoraHead(BaseModel):
 
 
 class DoraMetrics(DoraFigures, _DoraHead):
-    granularity: Literal["week", "month"] | None
+    granularity: Granularity | None
     series: list[DoraPoint] | None = Field(
         description="With `granularity`: the same figures per calendar week (Monday first) or "
         "month, cut to the period."

@@ -50,7 +50,8 @@ export default function BoardScreen() {
   const active = sprints.data?.find((s) => s.state === "active");
   const chosen = params.get("sprint");
   const sprintId = chosen === "all" ? null : (chosen ?? active?.id ?? null);
-  const ready = sprints.isSuccess || sprints.isError;
+  // The sprint shown by default is the active one: known once the sprints are in.
+  const ready = chosen !== null || sprints.isSuccess || sprints.isError;
 
   return (
     <>
@@ -93,8 +94,21 @@ function boardKey(projectKey: string, sprintId: string | null) {
 function BoardView({ projectKey, sprintId, writable }: { projectKey: string; sprintId: string | null; writable: boolean }) {
   const client = useQueryClient();
   const key = boardKey(projectKey, sprintId);
+  // The board is read once the live stream is subscribed, so no change can fall between the read
+  // and the stream (and the board isn't read twice); after a second without the stream it is
+  // read anyway, and the stream's connection then reloads it.
+  const [streamed, setStreamed] = useState(false);
+  const subscribedFirst = useRef<boolean | null>(null);
+  useEffect(() => {
+    const timeout = setTimeout(() => {
+      if (subscribedFirst.current === null) subscribedFirst.current = false;
+      setStreamed(true);
+    }, 1000);
+    return () => clearTimeout(timeout);
+  }, []);
   const board = useQuery({
     queryKey: key,
+    enabled: streamed,
     queryFn: () =>
       ok(
         api.GET("/api/v1/projects/{project_key}/board", {
@@ -126,7 +140,14 @@ function BoardView({ projectKey, sprintId, writable }: { projectKey: string; spr
     (event) => {
       if (event.type.startsWith("item.") || event.type.startsWith("sprint.") || event.type.startsWith("status.")) reload();
     },
-    reload,
+    () => {
+      if (subscribedFirst.current === null) {
+        subscribedFirst.current = true;
+        setStreamed(true);
+      } else {
+        reload(); // (re)connected with nothing to resume from: what happened meanwhile is unknown
+      }
+    },
   );
 
   const move = useMutation({
@@ -138,8 +159,8 @@ function BoardView({ projectKey, sprintId, writable }: { projectKey: string; spr
           body: { status: statusId },
         }),
       ),
-    onMutate: async ({ card, statusId }) => {
-      await client.cancelQueries({ queryKey: key });
+    onMutate: ({ card, statusId }) => {
+      void client.cancelQueries({ queryKey: key }); // a reload still out mustn't undo the move
       const before = client.getQueryData<Board>(key);
       if (before) client.setQueryData<Board>(key, moveCard(before, card.key, statusId));
       setConflicts((c) => without(c, card.key));
