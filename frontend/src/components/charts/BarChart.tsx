@@ -1,6 +1,7 @@
 import { useId } from "react";
 import { niceCeil } from "./LineChart";
 import "./charts.css";
+import { useWidth } from "./useWidth";
 
 export interface BarGroup {
   label: string;
@@ -24,7 +25,7 @@ export function BarChart({
   height?: number;
 }) {
   const id = useId();
-  const width = 640;
+  const [figure, width] = useWidth<HTMLElement>();
   const pad = { top: 16, right: 16, bottom: 28, left: 40 };
   const max = niceCeil(Math.max(1, ...groups.flatMap((g) => g.values)));
   const innerW = width - pad.left - pad.right;
@@ -33,7 +34,7 @@ export function BarChart({
   const bar = Math.min(28, (slot * 0.7) / names.length);
   const y = (v: number) => pad.top + innerH - (v / max) * innerH;
   return (
-    <figure className="chart">
+    <figure className="chart" ref={figure}>
       <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-labelledby={`${id}-t`}>
         <title id={`${id}-t`}>{title}</title>
         {[0, 0.5, 1].map((f) => (

@@ -1,5 +1,6 @@
 import { useId } from "react";
 import "./charts.css";
+import { useWidth } from "./useWidth";
 
 export interface Series {
   name: string;
@@ -36,7 +37,7 @@ export function LineChart({
   yLabel?: string;
 }) {
   const id = useId();
-  const width = 640;
+  const [figure, width] = useWidth<HTMLElement>();
   const pad = { top: 16, right: 16, bottom: 28, left: 40 };
   const max = Math.max(1, ...series.flatMap((s) => s.values.filter((v): v is number => v !== null)));
   const niceMax = niceCeil(max);
@@ -45,9 +46,9 @@ export function LineChart({
   const x = (i: number) => pad.left + (labels.length <= 1 ? innerW / 2 : (i / (labels.length - 1)) * innerW);
   const y = (v: number) => pad.top + innerH - (v / niceMax) * innerH;
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => f * niceMax);
-  const every = Math.max(1, Math.ceil(labels.length / 8));
+  const every = Math.max(1, Math.ceil(labels.length / Math.max(3, Math.floor(innerW / 80))));
   return (
-    <figure className="chart">
+    <figure className="chart" ref={figure}>
       <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-labelledby={`${id}-title`} preserveAspectRatio="xMidYMid meet">
         <title id={`${id}-title`}>{title}</title>
         {ticks.map((t) => (
@@ -59,7 +60,7 @@ export function LineChart({
           </g>
         ))}
         {labels.map((l, i) =>
-          i % every === 0 || i === labels.length - 1 ? (
+          (i % every === 0 && labels.length - 1 - i >= every / 2) || i === labels.length - 1 ? (
             <text
               key={i}
               x={x(i)}
