@@ -285,13 +285,27 @@ class HookClient:
 
     async def send(self, raw: bytes) -> int:
         async with self.slots:
-            if self.idle:
+            reused = bool(self.idle)
+            if reused:
                 reader, writer = self.idle.pop()
             else:
                 reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
             try:
                 writer.write(raw)
                 status, _, keep = await _response(reader)
+            except asyncio.IncompleteReadError as closed:
+                writer.close()
+                if not reused or closed.partial:
+                    raise
+                # The server closed an idle kept-alive connection (its keep-alive timeout) just
+                # as it was reused: send again on a new one, as every HTTP client does.
+                reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+                try:
+                    writer.write(raw)
+                    status, _, keep = await _response(reader)
+                except BaseException:
+                    writer.close()
+                    raise
             except BaseException:
                 writer.close()
                 raise

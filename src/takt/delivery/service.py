@@ -109,7 +109,9 @@ class RepositoryContext:
 
 
 def new_secret() -> str:
-    return secrets.token_urlsafe(SECRET_BYTES)
+    # Hex, not URL-safe base64: a secret starting with "-" reads as an option on a command line
+    # (`replay_fixture.py --secret "$SECRET"` failed that way), and hex pastes cleanly anywhere.
+    return secrets.token_hex(SECRET_BYTES)
 
 
 def token_hash(token: str) -> str:
