@@ -66,9 +66,12 @@ check: $(VENV)/.installed-test
 # answers on 127.0.0.1:5432. TAKT_REQUIRE_POSTGRES=1 (CI) makes a missing PostgreSQL an error.
 test: check test-sqlite test-postgres web-check test-e2e
 
+# Slow load, soak and crash tests (`@pytest.mark.slow`) run on PostgreSQL, where several
+# processes share the work; SQLite runs them too with SLOW=1 (a laptop without PostgreSQL).
+SQLITE_MARKS := $(if $(SLOW),,-m "not slow")
 test-sqlite: $(VENV)/.installed-test
-	@echo "== pytest on SQLite"
-	TAKT_TEST_DATABASE_URL= $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	@echo "== pytest on SQLite$(if $(SLOW),, (slow tests on PostgreSQL; SLOW=1 runs them here))"
+	TAKT_TEST_DATABASE_URL= $(BIN)/python -m pytest -n 2 $(SQLITE_MARKS) $(PYTEST_ARGS)
 
 test-postgres: $(VENV)/.installed-test
 	@url="$${TAKT_TEST_DATABASE_URL:-}"; \

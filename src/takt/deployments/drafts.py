@@ -16,15 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from takt.core.events import Event, parse_event
-from takt.delivery.models import Commit, CommitItem, PullRequest, PullRequestItem
+from takt.core.events import parse_event
+from takt.deployments import repository as repo
 from takt.deployments.events import DeploymentFailed, DeploymentSucceeded
-from takt.deployments.models import Deployment, DeploymentCommit, DeploymentItem, Environment
-from takt.items.models import Item
-from takt.items.repository import LIVE
+from takt.deployments.models import Deployment
 from takt.standups.drafts import (
     MAX_LINES_PER_SOURCE,
     MAX_LOOKBACK,
@@ -69,165 +66,47 @@ def _name(deployment: Deployment) -> str:
     return deployment.ref or "no version"
 
 
-# Reads ---------------------------------------------------------------------------------------
-
-
-def _authored_commits(user_id: str) -> Any:
-    """How many of the member's commits the deployment in the outer statement shipped."""
-    return (
-        select(func.count())
-        .select_from(DeploymentCommit)
-        .join(Commit, Commit.id == DeploymentCommit.commit_id)
-        .where(DeploymentCommit.deployment_id == Deployment.id, Commit.author_user_id == user_id)
-        .scalar_subquery()
-    )
-
-
-def _authored_pull_request_of(item_id: Any, user_id: str) -> Any:
-    """Whether the member authored a pull request linked to the item."""
-    return (
-        select(PullRequestItem.item_id)
-        .join(PullRequest, PullRequest.id == PullRequestItem.pull_request_id)
-        .where(PullRequestItem.item_id == item_id, PullRequest.author_user_id == user_id)
-        .exists()
-    )
-
-
-def _own_head_commit(user_id: str) -> Any:
-    """Whether the member authored the commit the deployment in the outer statement deployed."""
-    return (
-        select(Commit.id)
-        .where(
-            Commit.project_id == Deployment.project_id,
-            Commit.sha == Deployment.sha,
-            Commit.author_user_id == user_id,
-        )
-        .exists()
-    )
+# Reads (the statements are in `deployments.repository`) -------------------------------------
 
 
 async def _deployments(session: AsyncSession, window: DraftWindow) -> list[_Found]:
     """The member's deployments that succeeded or failed in the window, or failed in the last
     30 days and are not restored: failed ones first, then the latest; one statement."""
-    since, until, user_id = window.since, window.until, window.user_id
-    commits = _authored_commits(user_id)
-    shipped_item = (
-        select(DeploymentItem.item_id)
-        .where(
-            DeploymentItem.deployment_id == Deployment.id,
-            _authored_pull_request_of(DeploymentItem.item_id, user_id),
-        )
-        .exists()
+    rows = await repo.member_deployments(
+        session,
+        window.project_id,
+        window.user_id,
+        since=window.since,
+        until=window.until,
+        started_since=window.since - STARTED_LOOKBACK,
+        lookback=MAX_LOOKBACK,
+        limit=MAX_LINES_PER_SOURCE,
     )
-    finished_failed = Deployment.state == "failure"
-    in_window = or_(
-        and_(Deployment.succeeded_at >= since, Deployment.succeeded_at < until),
-        and_(Deployment.failed_at >= since, Deployment.failed_at < until),
-        and_(finished_failed, Deployment.finished_at >= since, Deployment.finished_at < until),
-    )
-    failed = or_(
-        and_(Deployment.failed_at.is_not(None), Deployment.failed_at < until), finished_failed
-    )
-    rows = await session.execute(
-        select(Deployment, Environment.name, Environment.type, commits)
-        .join(Environment, Environment.id == Deployment.environment_id)
-        .where(
-            Deployment.project_id == window.project_id,
-            Deployment.started_at >= since - STARTED_LOOKBACK,
-            Deployment.started_at < until,
-            or_(in_window, _standing(until)),
-            or_(commits > 0, shipped_item, and_(finished_failed, _own_head_commit(user_id))),
-        )
-        .order_by(
-            case((failed, 0), else_=1),
-            func.coalesce(
-                Deployment.failed_at, Deployment.finished_at, Deployment.started_at
-            ).desc(),
-            Deployment.id,
-        )
-        .limit(MAX_LINES_PER_SOURCE)
-    )
-    return [_Found(d, name, kind, count) for d, name, kind, count in rows.all()]
-
-
-def _standing(until: datetime) -> Any:
-    """Failed (it needed remediation) in the last 30 days and service not restored yet; a
-    rollback put the previous version back, so a rolled-back deployment is not standing."""
-    return and_(
-        Deployment.failed_at >= until - MAX_LOOKBACK,
-        Deployment.failed_at < until,
-        Deployment.restored_at.is_(None),
-        Deployment.state != "rolled_back",
-    )
+    return [_Found(d, name, kind, count) for d, name, kind, count in rows]
 
 
 async def _item_keys(
     session: AsyncSession, user_id: str, found: list[_Found]
 ) -> dict[str, list[str]]:
-    """The member's items each deployment shipped (items of their pull requests, or of their
-    commits it shipped), or for one that finished in failure the items of its commit if the
-    member authored it; by item number, one statement."""
-    ids = [f.deployment.id for f in found]
-    failures = [f.deployment.id for f in found if f.deployment.state == "failure"]
-    own_commit_item = (
-        select(CommitItem.item_id)
-        .join(Commit, Commit.id == CommitItem.commit_id)
-        .join(DeploymentCommit, DeploymentCommit.commit_id == Commit.id)
-        .where(
-            CommitItem.item_id == DeploymentItem.item_id,
-            DeploymentCommit.deployment_id == DeploymentItem.deployment_id,
-            Commit.author_user_id == user_id,
-        )
-        .exists()
+    """The member's items each deployment shipped, by item number; one statement."""
+    return await repo.member_item_keys(
+        session,
+        user_id,
+        [f.deployment.id for f in found],
+        [f.deployment.id for f in found if f.deployment.state == "failure"],
     )
-    shipped = (
-        select(DeploymentItem.deployment_id.label("deployment_id"), Item.number, Item.key)
-        .join(Item, Item.id == DeploymentItem.item_id)
-        .where(
-            DeploymentItem.deployment_id.in_(ids),
-            LIVE,
-            or_(_authored_pull_request_of(DeploymentItem.item_id, user_id), own_commit_item),
-        )
-    )
-    at_head = (
-        select(Deployment.id.label("deployment_id"), Item.number, Item.key)
-        .join(
-            Commit,
-            and_(Commit.project_id == Deployment.project_id, Commit.sha == Deployment.sha),
-        )
-        .join(CommitItem, CommitItem.commit_id == Commit.id)
-        .join(Item, Item.id == CommitItem.item_id)
-        .where(Deployment.id.in_(failures), Commit.author_user_id == user_id, LIVE)
-    )
-    both = union_all(shipped, at_head).subquery()
-    rows = await session.execute(
-        select(both.c.deployment_id, both.c.number, both.c.key)
-        .distinct()
-        .order_by(both.c.deployment_id, both.c.number)
-    )
-    keys: dict[str, list[str]] = defaultdict(list)
-    for deployment_id, _number, key in rows.all():
-        keys[deployment_id].append(key)
-    return keys
 
 
 async def _events(
     session: AsyncSession, project_id: str, ids: list[str]
 ) -> dict[str, dict[str, tuple[str, Any]]]:
     """For each deployment, its latest `deployment.succeeded` and its first `deployment.failed`
-    (the one that says why), by type: (event id, parsed data). One statement on the subject
-    index."""
-    rows = await session.execute(
-        select(Event.subject_id, Event.type, Event.id, Event.data)
-        .where(
-            Event.subject_id.in_(ids),
-            Event.project_id == project_id,
-            Event.type.in_([DeploymentSucceeded.event_type, DeploymentFailed.event_type]),
-        )
-        .order_by(Event.seq)
+    (the one that says why), by type: (event id, parsed data). One statement."""
+    rows = await repo.subject_events(
+        session, project_id, ids, [DeploymentSucceeded.event_type, DeploymentFailed.event_type]
     )
     found: dict[str, dict[str, tuple[str, Any]]] = defaultdict(dict)
-    for subject_id, event_type, event_id, data in rows.all():
+    for subject_id, event_type, event_id, data in rows:
         held = found[subject_id]
         if event_type == DeploymentFailed.event_type and event_type in held:
             continue

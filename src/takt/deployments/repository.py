@@ -4,15 +4,30 @@ deployment shipped."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, delete, exists, func, or_, select, update
+from sqlalchemy import (
+    Select,
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from takt.core.events import Event
+from takt.delivery.models import Commit, CommitItem, PullRequest, PullRequestItem
 from takt.deployments.models import Deployment, DeploymentCommit, DeploymentItem, Environment
 from takt.items.models import Item
 from takt.items.repository import LIVE
@@ -346,3 +361,171 @@ async def shipped_shas(session: AsyncSession, deployment_id: str, *, limit: int)
             .limit(limit)
         )
     )
+
+
+# Stand-up drafts (`deployments.drafts`) ----------------------------------------------------------
+
+
+def _authored_commits(user_id: str) -> Any:
+    """How many of the member's commits the deployment in the outer statement shipped."""
+    return (
+        select(func.count())
+        .select_from(DeploymentCommit)
+        .join(Commit, Commit.id == DeploymentCommit.commit_id)
+        .where(DeploymentCommit.deployment_id == Deployment.id, Commit.author_user_id == user_id)
+        .scalar_subquery()
+    )
+
+
+def _authored_pull_request_of(item_id: Any, user_id: str) -> Any:
+    """Whether the member authored a pull request linked to the item."""
+    return (
+        select(PullRequestItem.item_id)
+        .join(PullRequest, PullRequest.id == PullRequestItem.pull_request_id)
+        .where(PullRequestItem.item_id == item_id, PullRequest.author_user_id == user_id)
+        .exists()
+    )
+
+
+def _own_head_commit(user_id: str) -> Any:
+    """Whether the member authored the commit the deployment in the outer statement deployed."""
+    return (
+        select(Commit.id)
+        .where(
+            Commit.project_id == Deployment.project_id,
+            Commit.sha == Deployment.sha,
+            Commit.author_user_id == user_id,
+        )
+        .exists()
+    )
+
+
+def _standing(until: datetime, lookback: timedelta) -> Any:
+    """Failed (it needed remediation) in the `lookback` before `until` and service not restored
+    yet; a rollback put the previous version back, so a rolled-back deployment is not standing."""
+    return and_(
+        Deployment.failed_at >= until - lookback,
+        Deployment.failed_at < until,
+        Deployment.restored_at.is_(None),
+        Deployment.state != "rolled_back",
+    )
+
+
+async def member_deployments(
+    session: AsyncSession,
+    project_id: str,
+    user_id: str,
+    *,
+    since: datetime,
+    until: datetime,
+    started_since: datetime,
+    lookback: timedelta,
+    limit: int,
+) -> list[tuple[Deployment, str, str, int]]:
+    """The deployments that shipped the member's changes and succeeded or failed in
+    [since, until), or failed in the `lookback` and are not restored, started from
+    `started_since`: failed ones first, then the latest; with their environment's name and type
+    and how many of the member's commits each shipped. One statement."""
+    commits = _authored_commits(user_id)
+    shipped_item = (
+        select(DeploymentItem.item_id)
+        .where(
+            DeploymentItem.deployment_id == Deployment.id,
+            _authored_pull_request_of(DeploymentItem.item_id, user_id),
+        )
+        .exists()
+    )
+    finished_failed = Deployment.state == "failure"
+    in_window = or_(
+        and_(Deployment.succeeded_at >= since, Deployment.succeeded_at < until),
+        and_(Deployment.failed_at >= since, Deployment.failed_at < until),
+        and_(finished_failed, Deployment.finished_at >= since, Deployment.finished_at < until),
+    )
+    failed = or_(
+        and_(Deployment.failed_at.is_not(None), Deployment.failed_at < until), finished_failed
+    )
+    rows = await session.execute(
+        select(Deployment, Environment.name, Environment.type, commits)
+        .join(Environment, Environment.id == Deployment.environment_id)
+        .where(
+            Deployment.project_id == project_id,
+            Deployment.started_at >= started_since,
+            Deployment.started_at < until,
+            or_(in_window, _standing(until, lookback)),
+            or_(commits > 0, shipped_item, and_(finished_failed, _own_head_commit(user_id))),
+        )
+        .order_by(
+            case((failed, 0), else_=1),
+            func.coalesce(
+                Deployment.failed_at, Deployment.finished_at, Deployment.started_at
+            ).desc(),
+            Deployment.id,
+        )
+        .limit(limit)
+    )
+    return [(d, name, kind, int(count)) for d, name, kind, count in rows.all()]
+
+
+async def member_item_keys(
+    session: AsyncSession, user_id: str, deployment_ids: Sequence[str], failure_ids: Sequence[str]
+) -> dict[str, list[str]]:
+    """The member's items each deployment shipped (items of their pull requests, or of their
+    commits it shipped), or for those of `failure_ids` (finished in failure) the items of its
+    commit if the member authored it; by item number, one statement."""
+    own_commit_item = (
+        select(CommitItem.item_id)
+        .join(Commit, Commit.id == CommitItem.commit_id)
+        .join(DeploymentCommit, DeploymentCommit.commit_id == Commit.id)
+        .where(
+            CommitItem.item_id == DeploymentItem.item_id,
+            DeploymentCommit.deployment_id == DeploymentItem.deployment_id,
+            Commit.author_user_id == user_id,
+        )
+        .exists()
+    )
+    shipped = (
+        select(DeploymentItem.deployment_id.label("deployment_id"), Item.number, Item.key)
+        .join(Item, Item.id == DeploymentItem.item_id)
+        .where(
+            DeploymentItem.deployment_id.in_(list(deployment_ids)),
+            LIVE,
+            or_(_authored_pull_request_of(DeploymentItem.item_id, user_id), own_commit_item),
+        )
+    )
+    at_head = (
+        select(Deployment.id.label("deployment_id"), Item.number, Item.key)
+        .join(
+            Commit,
+            and_(Commit.project_id == Deployment.project_id, Commit.sha == Deployment.sha),
+        )
+        .join(CommitItem, CommitItem.commit_id == Commit.id)
+        .join(Item, Item.id == CommitItem.item_id)
+        .where(Deployment.id.in_(list(failure_ids)), Commit.author_user_id == user_id, LIVE)
+    )
+    both = union_all(shipped, at_head).subquery()
+    rows = await session.execute(
+        select(both.c.deployment_id, both.c.number, both.c.key)
+        .distinct()
+        .order_by(both.c.deployment_id, both.c.number)
+    )
+    keys: dict[str, list[str]] = defaultdict(list)
+    for deployment_id, _number, key in rows.all():
+        keys[deployment_id].append(key)
+    return keys
+
+
+async def subject_events(
+    session: AsyncSession, project_id: str, subject_ids: Sequence[str], types: Sequence[str]
+) -> list[tuple[str, str, str, Any]]:
+    """The events of these types about these deployments, oldest first: (subject id, type,
+    event id, data). One statement on the subject index."""
+    rows = await session.execute(
+        select(Event.subject_id, Event.type, Event.id, Event.data)
+        .where(
+            Event.subject_id.in_(list(subject_ids)),
+            Event.project_id == project_id,
+            Event.type.in_(list(types)),
+        )
+        .order_by(Event.seq)
+    )
+    return [(subject_id, kind, event_id, data) for subject_id, kind, event_id, data in rows.all()]
