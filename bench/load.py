@@ -78,8 +78,21 @@ def _read_summary(path: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def auth_headers(token: str, headers: dict[str, str] | None) -> dict[str, str]:
+    """The headers every request carries: `headers` when given (another server's own
+    authentication), else Takt's bearer token."""
+    chosen = dict(headers) if headers else {"Authorization": f"Bearer {token}"}
+    return {"Content-Type": "application/json", **chosen}
+
+
 async def run_wrk(
-    base_url: str, token: str, requests: list[Request], *, duration: float, concurrency: int
+    base_url: str,
+    token: str,
+    requests: list[Request],
+    *,
+    duration: float,
+    concurrency: int,
+    headers: dict[str, str] | None = None,
 ) -> LoadResult:
     with tempfile.TemporaryDirectory(prefix="takt-wrk-") as tmp:
         lines, out = Path(tmp, "requests.tsv"), Path(tmp, "out.json")
@@ -87,6 +100,7 @@ async def run_wrk(
         env = {
             **os.environ,
             "BENCH_TOKEN": token,
+            "BENCH_HEADERS": "\n".join(f"{k}: {v}" for k, v in (headers or {}).items()),
             "BENCH_REQUESTS": str(lines),
             "BENCH_OUT": str(out),
         }
@@ -130,18 +144,24 @@ def percentile(sorted_values: list[float], percent: float) -> float:
 
 
 async def run_asyncio(
-    base_url: str, token: str, requests: list[Request], *, duration: float, concurrency: int
+    base_url: str,
+    token: str,
+    requests: list[Request],
+    *,
+    duration: float,
+    concurrency: int,
+    headers: dict[str, str] | None = None,
 ) -> LoadResult:
     """`concurrency` workers on one httpx client, each sending its lane's requests in a loop."""
     lanes = max(r.lane for r in requests) + 1
     by_lane = [[r for r in requests if r.lane == lane] for lane in range(lanes)]
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    sent_headers = auth_headers(token, headers)
     latencies: list[float] = []
     non_2xx = socket_errors = 0
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
 
     async with httpx.AsyncClient(
-        base_url=base_url, headers=headers, limits=limits, timeout=30
+        base_url=base_url, headers=sent_headers, limits=limits, timeout=30
     ) as client:
         started = time.perf_counter()
         deadline = started + duration
@@ -186,6 +206,9 @@ async def drive(
     *,
     duration: float,
     concurrency: int,
+    headers: dict[str, str] | None = None,
 ) -> LoadResult:
     runner = run_wrk if generator == "wrk" else run_asyncio
-    return await runner(base_url, token, requests, duration=duration, concurrency=concurrency)
+    return await runner(
+        base_url, token, requests, duration=duration, concurrency=concurrency, headers=headers
+    )

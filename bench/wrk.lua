@@ -11,10 +11,17 @@ function setup(thread)
 end
 
 function init(args)
-  local headers = {
-    ["Authorization"] = "Bearer " .. os.getenv("BENCH_TOKEN"),
-    ["Content-Type"] = "application/json",
-  }
+  local headers = { ["Content-Type"] = "application/json" }
+  local given = os.getenv("BENCH_HEADERS")
+  if given and given ~= "" then
+    -- "Name: value" lines (bench.compare: another server's own authentication header).
+    for header in given:gmatch("[^\n]+") do
+      local name, value = header:match("^([^:]+):%s*(.*)$")
+      if name then headers[name] = value end
+    end
+  else
+    headers["Authorization"] = "Bearer " .. os.getenv("BENCH_TOKEN")
+  end
   local lines = {}
   local lanes = 0
   for line in io.lines(os.getenv("BENCH_REQUESTS")) do
