@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { expectAccessible, PROJECT, screenshot, signIn } from "./helpers";
+import { expectAccessible, PROJECT, screenshot, signIn, tokenFor } from "./helpers";
 
 // Every screen loads, has no serious or critical axe violation, and is photographed for docs/
 // at this project's width (1280 px and 390 px). axe is slow on a busy machine: generous timeouts.
@@ -54,6 +54,42 @@ test.describe("signed in", () => {
     await expectAccessible(page, "item history");
   });
 
+  test("backlog bulk edit", async ({ page }, info) => {
+    await page.goto(`/p/${PROJECT}/backlog?q=${encodeURIComponent("priority:urgent")}`);
+    const rows = page.getByTestId("backlog-list").locator("li");
+    await expect(rows.first()).toBeVisible();
+    await rows.nth(0).getByRole("checkbox").check();
+    await rows.nth(1).getByRole("checkbox").check();
+    await expect(page.getByRole("form", { name: "Bulk edit" })).toContainText("2 selected");
+    await expectAccessible(page, "backlog bulk edit");
+    await screenshot(page, "backlog-bulk", info);
+  });
+
+  test("item promotion timeline", async ({ page, request }, info) => {
+    // A demo item that went to production: its timeline has every stage.
+    const headers = { Authorization: `Bearer ${await tokenFor(request, "maya")}` };
+    const done = await request.get(`/api/v1/projects/${PROJECT}/items?q=${encodeURIComponent("category:done")}&limit=100`, { headers });
+    const keys = ((await done.json()).data as { key: string; pull_requests: { merged: number } }[]).filter((i) => i.pull_requests.merged > 0).map((i) => i.key);
+    let key: string | undefined;
+    for (const k of keys) {
+      const timeline = await (await request.get(`/api/v1/items/${k}/promotion`, { headers })).json();
+      if ((timeline.stages as { stage: string; at: string | null }[]).every((s) => s.at)) {
+        key = k;
+        break;
+      }
+    }
+    expect(key, "a demo item deployed everywhere").toBeDefined();
+    await page.goto(`/p/${PROJECT}/items/${key}`);
+    const timeline = page.getByRole("list", { name: `Promotion timeline of ${key}` });
+    await expect(timeline).toContainText("Deployed to production");
+    await timeline.scrollIntoViewIfNeeded();
+    await expectAccessible(page, "item promotion");
+    await screenshot(page, "item-promotion", info);
+    await page.getByRole("tab", { name: "Blockers" }).click();
+    await expect(page.getByRole("form", { name: "Raise a blocker" })).toBeVisible();
+    await expectAccessible(page, "item blockers");
+  });
+
   test("board", async ({ page }, info) => {
     await page.goto(`/p/${PROJECT}/board`);
     await expect(page.getByTestId("board")).toBeVisible();
@@ -69,6 +105,25 @@ test.describe("signed in", () => {
     await expectAccessible(page, "sprints");
     await screenshot(page, "sprints", info);
   });
+
+  // Settings (web-settings): each sub-page as the project's admin.
+  for (const [section, ready] of [
+    ["", "Definition of Ready"],
+    ["members", "Members and roles"],
+    ["workflow", "Add a status"],
+    ["labels", "Create a label"],
+    ["webhooks", "Create a webhook"],
+    ["repositories", "Link a repository"],
+  ] as const) {
+    const name = `settings${section ? `-${section}` : ""}`;
+    test(name, async ({ page }, info) => {
+      await page.goto(`/p/${PROJECT}/settings${section ? `/${section}` : ""}`);
+      await expect(page.getByRole("navigation", { name: "Settings" })).toBeVisible();
+      await expect(page.getByText(ready, { exact: true }).first()).toBeVisible();
+      await expectAccessible(page, name);
+      await screenshot(page, name, info);
+    });
+  }
 });
 
 test.describe("dark theme and offline", () => {

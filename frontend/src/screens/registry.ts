@@ -121,6 +121,18 @@ export const screens: ScreenDef[] = [
     scope: "project",
     load: () => import("./delivery/FlowScreen"),
   },
+  // Settings (web-settings): general, members, workflow, labels, webhooks, repositories.
+  {
+    path: "settings",
+    scope: "project",
+    nav: { label: "Settings", order: 90 },
+    load: () => import("./settings/SettingsScreen"),
+  },
+  {
+    path: "settings/:section",
+    scope: "project",
+    load: () => import("./settings/SettingsScreen"),
+  },
 ];
 
 export function navEntries(scope: ScreenDef["scope"]): ScreenDef[] {

@@ -71,13 +71,18 @@ async def _pull_request(
     opened: datetime,
     *,
     merged: datetime | None,
+    reviewed: bool = True,
 ) -> None:
     """One pull request's life: opened (sometimes a draft first), reviewed, perhaps changes
-    requested and asked again, approved (or not), merged at `merged` or left open."""
+    requested and asked again, approved (or not), merged at `merged` or left open. Not
+    `reviewed`: opened ready for review, a review asked for, and none given yet (it waits in the
+    review queue)."""
     author = rng.choice(AUTHORS)
     reviewer = rng.choice([r for r in REVIEWERS if r != author])
     lines = rng.choice((8, 40, 120, 260, 600, 1400))
     draft_hours = rng.choice((0, 0, 0, 3))
+    if not reviewed:
+        draft_hours = 0
     base = {
         "number": number,
         "title": f"{item.key} {item.title}"[:200],
@@ -126,6 +131,8 @@ async def _pull_request(
         verdicts = ["changes_requested", "approved"]
     if merged is not None and rng.random() < 0.12:
         verdicts = ["commented"]  # merged without an approving review
+    if not reviewed:
+        verdicts = []
     at = first
     for index, verdict in enumerate(verdicts):
         if at >= end:
@@ -199,10 +206,13 @@ async def load_delivery(
         opened = merged - timedelta(hours=rng.uniform(4, 60))
         number += 1
         await _pull_request(session, repository, lead, rng, number, item, opened, merged=merged)
-    for item in sorted(reviewing, key=lambda i: i.key)[:10]:
+    for index, item in enumerate(sorted(reviewing, key=lambda i: i.key)[:10]):
         number += 1
         opened = now - timedelta(hours=rng.uniform(2, 50))
-        await _pull_request(session, repository, lead, rng, number, item, opened, merged=None)
+        # The first waits for its review (the review queue has one from the first minute).
+        await _pull_request(
+            session, repository, lead, rng, number, item, opened, merged=None, reviewed=index > 0
+        )
     await projects.update_project(
         session,
         lead,

@@ -11,7 +11,7 @@ import {
 import { SortableContext, sortableKeyboardCoordinates, useSortable, verticalListSortingStrategy } from "@dnd-kit/sortable";
 import { CSS } from "@dnd-kit/utilities";
 import { useInfiniteQuery, useMutation, useQueryClient, type InfiniteData } from "@tanstack/react-query";
-import { useMemo } from "react";
+import { useMemo, useRef, useState, type MouseEvent } from "react";
 import { Link, useSearchParams } from "react-router";
 import { api, ok } from "../../api/client";
 import type { Project } from "../../app/project";
@@ -20,6 +20,8 @@ import { EmptyState, ErrorState, SkeletonRows } from "../../components/States";
 import { toast } from "../../components/toasts";
 import { arrayMove, moveBodyFor, type MoveBody } from "../../lib/reorder";
 import { FilterBar } from "./FilterBar";
+import { pruneSelection, toggleSelection, type BulkOutcome } from "./bulk";
+import { BulkBar, BulkFailures } from "./BulkBar";
 import { backlogKey, fetchBacklogPage, type ItemPage, type ItemSummary } from "./queries";
 import { QuickCreate } from "./QuickCreate";
 
@@ -41,6 +43,21 @@ export function BacklogList({ project }: { project: Project }) {
   const list = useMemo(() => items.data?.pages.flatMap((p) => p.data) ?? [], [items.data]);
   const keys = useMemo(() => list.map((i) => i.key), [list]);
   const canWrite = project.role === "admin" || project.role === "member";
+  // Bulk edit: the checked items (of those listed), and the last one clicked for Shift ranges.
+  const [checked, setChecked] = useState<ReadonlySet<string>>(new Set());
+  const anchor = useRef<string | null>(null);
+  const [refused, setRefused] = useState<BulkOutcome | null>(null);
+  const selected = useMemo(() => {
+    const listed = pruneSelection(checked, keys);
+    return list.filter((i) => listed.has(i.key));
+  }, [checked, keys, list]);
+  function onCheck(key: string, event: MouseEvent<HTMLInputElement>) {
+    const from = anchor.current; // read now: the updater runs later, after the anchor moved
+    const range = event.shiftKey;
+    setChecked((now) => toggleSelection(pruneSelection(now, keys), keys, key, from, range));
+    anchor.current = key;
+  }
+  const allChecked = list.length > 0 && selected.length === list.length;
 
   const move = useMutation({
     mutationFn: ({ item, body }: MoveVars) =>
@@ -94,12 +111,50 @@ export function BacklogList({ project }: { project: Project }) {
             : "Change the filter, or clear it to see the whole backlog."}
         </EmptyState>
       )}
+      {canWrite && selected.length > 0 && (
+        <BulkBar
+          project={project}
+          selected={selected}
+          onStart={() => setRefused(null)}
+          onDone={(outcome) => {
+            // The refused items stay selected (those still listed), to fix and apply again.
+            setChecked(new Set(outcome.failed.map((f) => f.key)));
+            setRefused(outcome.failed.length ? outcome : null);
+          }}
+          onClear={() => setChecked(new Set())}
+        />
+      )}
+      {refused && <BulkFailures outcome={refused} onDismiss={() => setRefused(null)} />}
+      {canWrite && list.length > 0 && (
+        <div className="row select-all small">
+          <input
+            id="backlog-select-all"
+            type="checkbox"
+            checked={allChecked}
+            ref={(el) => {
+              if (el) el.indeterminate = selected.length > 0 && !allChecked;
+            }}
+            onChange={() => setChecked(allChecked ? new Set() : new Set(keys))}
+          />
+          <label htmlFor="backlog-select-all">
+            {allChecked ? "Clear the selection" : `Select all ${list.length} shown`}
+          </label>
+          <span className="muted select-hint">· tick items to edit several at once (Shift selects a range)</span>
+        </div>
+      )}
       {list.length > 0 && (
         <DndContext sensors={sensors} collisionDetection={closestCenter} onDragEnd={onDragEnd} accessibility={{ screenReaderInstructions }}>
           <SortableContext items={keys} strategy={verticalListSortingStrategy}>
             <ol className="backlog-list" aria-label="Backlog items in rank order" data-testid="backlog-list">
               {list.map((item, index) => (
-                <BacklogRow key={item.key} item={item} rank={index + 1} draggable={canWrite} />
+                <BacklogRow
+                  key={item.key}
+                  item={item}
+                  rank={index + 1}
+                  draggable={canWrite}
+                  checked={canWrite ? checked.has(item.key) : undefined}
+                  onCheck={onCheck}
+                />
               ))}
             </ol>
           </SortableContext>
@@ -135,14 +190,37 @@ function reorderPages(data: InfiniteData<ItemPage>, from: number, to: number): I
   return { ...data, pages };
 }
 
-function BacklogRow({ item, rank, draggable }: { item: ItemSummary; rank: number; draggable: boolean }) {
+function BacklogRow({
+  item,
+  rank,
+  draggable,
+  checked,
+  onCheck,
+}: {
+  item: ItemSummary;
+  rank: number;
+  draggable: boolean;
+  /** Undefined: no checkbox (a viewer). */
+  checked: boolean | undefined;
+  onCheck: (key: string, event: MouseEvent<HTMLInputElement>) => void;
+}) {
   const { attributes, listeners, setNodeRef, setActivatorNodeRef, transform, transition, isDragging } = useSortable({
     id: item.key,
     disabled: !draggable,
   });
   const style = { transform: CSS.Transform.toString(transform), transition };
   return (
-    <li ref={setNodeRef} style={style} className={`backlog-row${isDragging ? " dragging" : ""}`} data-key={item.key}>
+    <li ref={setNodeRef} style={style} className={`backlog-row${isDragging ? " dragging" : ""}${checked ? " selected" : ""}`} data-key={item.key}>
+      {checked !== undefined && (
+        <input
+          type="checkbox"
+          className="row-check"
+          checked={checked}
+          onClick={(e) => onCheck(item.key, e)}
+          onChange={() => undefined}
+          aria-label={`Select ${item.key}`}
+        />
+      )}
       {draggable && (
         <button
           type="button"

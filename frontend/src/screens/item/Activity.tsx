@@ -1,10 +1,11 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { Link } from "react-router";
-import { api, ok, type Schemas } from "../../api/client";
+import { api, etagOf, ok, type Schemas } from "../../api/client";
 import { Markdown } from "../../components/Markdown";
 import { EmptyState, ErrorState, SkeletonRows } from "../../components/States";
 import { Tabs } from "../../components/Tabs";
+import { useMembers } from "../../app/projectData";
 import { formatDateTime, relativeTime } from "../../lib/format";
 import type { Item } from "./ItemScreen";
 
@@ -18,7 +19,7 @@ export function Activity({ item, writable }: { item: Item; writable: boolean }) 
           { id: "comments", label: "Comments", render: () => <Comments item={item} writable={writable} /> },
           { id: "links", label: "Links", render: () => <Links item={item} writable={writable} /> },
           { id: "prs", label: "Pull requests", render: () => <PullRequests item={item} /> },
-          { id: "blockers", label: "Blockers", render: () => <Blockers item={item} /> },
+          { id: "blockers", label: "Blockers", render: () => <Blockers item={item} writable={writable} /> },
           { id: "history", label: "History", render: () => <History item={item} /> },
         ]}
       />
@@ -117,6 +118,19 @@ function Links({ item, writable }: { item: Item; writable: boolean }) {
     onSuccess: () => {
       setTarget("");
       void client.invalidateQueries({ queryKey: ["links", item.key] });
+      void client.invalidateQueries({ queryKey: ["history", item.key] });
+    },
+  });
+  const remove = useMutation({
+    mutationFn: (link: { type: Schemas["LinkType"]; target: string }) =>
+      ok(
+        api.DELETE("/api/v1/items/{item_key}/links", {
+          params: { path: { item_key: item.key }, query: { type: link.type, target: link.target } },
+        }),
+      ),
+    onSuccess: () => {
+      void client.invalidateQueries({ queryKey: ["links", item.key] });
+      void client.invalidateQueries({ queryKey: ["history", item.key] });
     },
   });
   if (links.isPending) return <SkeletonRows rows={2} />;
@@ -134,6 +148,17 @@ function Links({ item, writable }: { item: Item; writable: boolean }) {
                 {l.target}
               </Link>{" "}
               {l.target_title}
+              {writable && (
+                <button
+                  type="button"
+                  className="ghost small"
+                  aria-label={`Remove link: ${LINK_LABEL[l.type]} ${l.target}`}
+                  disabled={remove.isPending}
+                  onClick={() => remove.mutate({ type: l.type, target: l.target })}
+                >
+                  Remove
+                </button>
+              )}
             </li>
           ))}
         </ul>
@@ -207,7 +232,17 @@ function PullRequests({ item }: { item: Item }) {
   );
 }
 
-function Blockers({ item }: { item: Item }) {
+type WaitingKind = "person" | "team" | "external" | "item";
+
+function waitingOn(kind: WaitingKind, value: string): Schemas["BlockerCreate"]["waiting_on"] {
+  if (kind === "person") return { kind, user: value };
+  if (kind === "item") return { kind, item_key: value.toUpperCase() };
+  return { kind, name: value };
+}
+
+function Blockers({ item, writable }: { item: Item; writable: boolean }) {
+  const client = useQueryClient();
+  const members = useMembers(item.project_key);
   const blockers = useQuery({
     queryKey: ["item-blockers", item.key],
     queryFn: () =>
@@ -217,26 +252,158 @@ function Blockers({ item }: { item: Item }) {
         }),
       ),
   });
+  const resolved = useQuery({
+    queryKey: ["item-blockers", item.key, "resolved"],
+    queryFn: () =>
+      ok(
+        api.GET("/api/v1/projects/{project_key}/blockers", {
+          params: { path: { project_key: item.project_key }, query: { item: item.key, state: "resolved", limit: 20 } },
+        }),
+      ),
+  });
+  const [reason, setReason] = useState("");
+  const [kind, setKind] = useState<WaitingKind>("person");
+  const [on, setOn] = useState("");
+  const [resolution, setResolution] = useState<Record<string, string>>({});
+  function changed() {
+    void client.invalidateQueries({ queryKey: ["item-blockers", item.key] });
+    void client.invalidateQueries({ queryKey: ["item", item.key] });
+    void client.invalidateQueries({ queryKey: ["items", item.project_key] });
+    void client.invalidateQueries({ queryKey: ["blockers", item.project_key] });
+  }
+  const raise = useMutation({
+    mutationFn: () =>
+      ok(
+        api.POST("/api/v1/projects/{project_key}/blockers", {
+          params: { path: { project_key: item.project_key } },
+          body: { item_key: item.key, reason: reason.trim(), waiting_on: waitingOn(kind, on.trim()) },
+        }),
+      ),
+    onSuccess: () => {
+      setReason("");
+      setOn("");
+      changed();
+    },
+  });
+  const resolve = useMutation({
+    mutationFn: (b: { id: string; version: number }) =>
+      ok(
+        api.POST("/api/v1/blockers/{blocker_id}/resolve", {
+          params: { path: { blocker_id: b.id }, header: { "if-match": etagOf(b.version) } },
+          body: { resolution: (resolution[b.id] ?? "").trim() },
+        }),
+      ),
+    onSuccess: changed,
+    onError: changed,
+  });
+  function submit(e: FormEvent) {
+    e.preventDefault();
+    if (reason.trim() && on.trim()) raise.mutate();
+  }
   if (blockers.isPending) return <SkeletonRows rows={2} />;
   if (blockers.isError) return <ErrorState error={blockers.error} retry={() => void blockers.refetch()} />;
-  if (blockers.data.data.length === 0) return <EmptyState title="Nothing blocks this item" />;
+  const open = blockers.data.data.filter((b) => b.status === "open");
+  const past = resolved.data?.data ?? [];
   return (
-    <ul className="plain-list">
-      {blockers.data.data.map((b) => (
-        <li key={b.id} className="blocker">
-          <div className="row">
-            <span className={`badge ${b.status === "open" ? "danger" : "success"}`}>{b.status}</span>
-            {b.escalated && b.status === "open" && <span className="badge warning">escalated</span>}
-            <strong>{b.reason}</strong>
+    <div className="stack">
+      {open.length === 0 && <EmptyState title="Nothing blocks this item">{writable && "Raise a blocker below when the work is stuck."}</EmptyState>}
+      {open.length > 0 && (
+        <ul className="plain-list" aria-label="Open blockers">
+          {open.map((b) => (
+            <li key={b.id} className="blocker">
+              <div className="row">
+                <span className="badge danger">open</span>
+                {b.escalated && <span className="badge warning">escalated</span>}
+                <strong>{b.reason}</strong>
+              </div>
+              <div className="muted small">
+                Waiting on {waitingText(b.waiting_on)} · raised by {who(b.raised_by)} {relativeTime(b.raised_at)} ·{" "}
+                {Math.round(b.age_working_hours)} working hours old
+              </div>
+              {writable && (
+                <form
+                  className="row"
+                  onSubmit={(e) => {
+                    e.preventDefault();
+                    resolve.mutate({ id: b.id, version: b.version });
+                  }}
+                >
+                  <label htmlFor={`resolution-${b.id}`} className="visually-hidden">
+                    How it was unblocked
+                  </label>
+                  <input
+                    id={`resolution-${b.id}`}
+                    placeholder="How it was unblocked (optional)"
+                    maxLength={2000}
+                    value={resolution[b.id] ?? ""}
+                    onChange={(e) => setResolution((r) => ({ ...r, [b.id]: e.target.value }))}
+                  />
+                  <button type="submit" disabled={resolve.isPending}>
+                    Resolve
+                  </button>
+                </form>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      {writable && (
+        <form className="blocker-form" onSubmit={submit} aria-label="Raise a blocker">
+          <div className="field wide">
+            <label htmlFor="blocker-reason">Raise a blocker: what is stuck?</label>
+            <input id="blocker-reason" maxLength={2000} value={reason} onChange={(e) => setReason(e.target.value)} />
           </div>
-          <div className="muted small">
-            Waiting on {b.waiting_on.user?.display_name ?? b.waiting_on.name ?? b.waiting_on.item_key ?? b.waiting_on.kind} · raised by{" "}
-            {who(b.raised_by)} {relativeTime(b.raised_at)} · {Math.round(b.age_working_hours)} working hours old
+          <div className="field">
+            <label htmlFor="blocker-kind">Waiting on</label>
+            <select id="blocker-kind" value={kind} onChange={(e) => (setKind(e.target.value as WaitingKind), setOn(""))}>
+              <option value="person">a person</option>
+              <option value="team">a team</option>
+              <option value="external">someone outside</option>
+              <option value="item">another item</option>
+            </select>
           </div>
-        </li>
-      ))}
-    </ul>
+          <div className="field">
+            <label htmlFor="blocker-on">{kind === "person" ? "Who" : kind === "item" ? "Item key" : "Name"}</label>
+            {kind === "person" ? (
+              <select id="blocker-on" value={on} onChange={(e) => setOn(e.target.value)}>
+                <option value="">Choose…</option>
+                {(members.data ?? []).map((m) => (
+                  <option key={m.user.id} value={m.user.username}>
+                    {m.user.display_name || m.user.username}
+                  </option>
+                ))}
+              </select>
+            ) : (
+              <input id="blocker-on" className={kind === "item" ? "mono" : undefined} maxLength={100} value={on} onChange={(e) => setOn(e.target.value)} />
+            )}
+          </div>
+          <button type="submit" className="primary" disabled={!reason.trim() || !on.trim() || raise.isPending}>
+            Raise blocker
+          </button>
+        </form>
+      )}
+      {past.length > 0 && (
+        <details>
+          <summary className="small">Resolved ({past.length})</summary>
+          <ul className="plain-list">
+            {past.map((b) => (
+              <li key={b.id} className="small">
+                <span className="badge success">resolved</span> {b.reason}{" "}
+                <span className="muted">
+                  · by {who(b.resolved_by)} {b.resolved_at ? relativeTime(b.resolved_at) : ""}
+                  {b.resolution ? ` · ${b.resolution}` : ""}
+                </span>
+              </li>
+            ))}
+          </ul>
+        </details>
+      )}
+    </div>
   );
+}
+
+function waitingText(w: Schemas["BlockerRead"]["waiting_on"]): string {
+  return w.user?.display_name ?? w.name ?? w.item_key ?? w.kind;
 }
 
 function describeChange(field: string, change: unknown[]): string {

@@ -9,8 +9,10 @@ import { Estimate, PriorityBadge, StatusBadge, TypeIcon } from "../../components
 import { Markdown } from "../../components/Markdown";
 import { ErrorState, Loading } from "../../components/States";
 import { toast, toastError } from "../../components/toasts";
-import { FIBONACCI, formatDateTime, missingLabel, pointsLabel, PRIORITIES, relativeTime, TSHIRT } from "../../lib/format";
+import { FIBONACCI, formatDateTime, ITEM_TYPES, missingLabel, pointsLabel, PRIORITIES, relativeTime, TSHIRT } from "../../lib/format";
 import { Activity } from "./Activity";
+import { DueField, LabelsField, ParentField, ReadinessChecklist, SprintField } from "./FieldEditors";
+import { Promotion } from "./Promotion";
 import "./item.css";
 
 export type Item = Schemas["ItemRead"];
@@ -32,18 +34,23 @@ export default function ItemScreen() {
   return <ItemView item={item.data} project={project} />;
 }
 
-/** PATCH with If-Match of the version shown; a 412 reloads the item and says so. */
+/** PATCH with If-Match of the version shown; a 412 reloads the item and says so. One item's
+ * edits run one after another (a mutation scope), each with the version the one before left in
+ * the cache, so quick edits in a row don't refuse each other. */
 export function useItemUpdate(item: Item) {
   const client = useQueryClient();
   return useMutation({
     meta: { handlesError: true },
-    mutationFn: (body: ItemUpdate) =>
-      ok(
+    scope: { id: `item-update:${item.key}` },
+    mutationFn: (body: ItemUpdate) => {
+      const version = client.getQueryData<Item>(itemKeyOf(item.key))?.version ?? item.version;
+      return ok(
         api.PATCH("/api/v1/items/{item_key}", {
-          params: { path: { item_key: item.key }, header: { "if-match": etagOf(item.version) } },
+          params: { path: { item_key: item.key }, header: { "if-match": etagOf(version) } },
           body,
         }),
-      ),
+      );
+    },
     onSuccess: (updated) => {
       client.setQueryData(itemKeyOf(item.key), updated);
       void client.invalidateQueries({ queryKey: ["items", item.project_key] });
@@ -144,10 +151,12 @@ function ItemView({ item, project }: { item: Item; project: ReturnType<typeof us
               <p className="muted">No description yet.{writable && " Describe what done looks like."}</p>
             )}
           </section>
+          <Promotion item={item} />
           <Activity item={item} writable={writable} />
         </div>
         <aside className="item-side card" aria-label="Fields">
           <Fields item={item} project={project} writable={writable} onChange={(body) => update.mutate(body)} busy={update.isPending} />
+          <ReadinessChecklist item={item} entries={project.settings.definition_of_ready ?? []} disabled={!writable} />
         </aside>
       </div>
     </article>
@@ -241,16 +250,42 @@ function Fields({
           ))}
         </select>
       </dd>
-      <dt>Type</dt>
-      <dd className="cap">{item.type}</dd>
-      <dt>Labels</dt>
-      <dd>{item.labels.length ? item.labels.map((l) => <span key={l} className="badge">{l}</span>) : <span className="muted">None</span>}</dd>
-      <dt>Parent</dt>
-      <dd>{item.parent_key ? <Link to={`/p/${project.key}/items/${item.parent_key}`}>{item.parent_key}</Link> : <span className="muted">None</span>}</dd>
-      <dt>Sprint</dt>
-      <dd>{item.sprint_id ? <Link to={`/p/${project.key}/sprints/${item.sprint_id}`}>In a sprint</Link> : <span className="muted">Backlog</span>}</dd>
-      <dt>Due</dt>
-      <dd>{item.due_date ?? <span className="muted">No date</span>}</dd>
+      <dt>
+        <label htmlFor="f-type">Type</label>
+      </dt>
+      <dd>
+        <select id="f-type" className="cap" value={item.type} disabled={disabled} onChange={(e) => onChange({ type: e.target.value as Item["type"] })}>
+          {ITEM_TYPES.map((t) => (
+            <option key={t} value={t}>
+              {t}
+            </option>
+          ))}
+        </select>
+      </dd>
+      <dt>
+        <label htmlFor="f-labels">Labels</label>
+      </dt>
+      <dd>
+        <LabelsField item={item} disabled={!writable} onChange={onChange} />
+      </dd>
+      <dt>
+        <label htmlFor="f-parent">Parent</label>
+      </dt>
+      <dd>
+        <ParentField item={item} disabled={!writable} onChange={onChange} />
+      </dd>
+      <dt>
+        <label htmlFor="f-sprint">Sprint</label>
+      </dt>
+      <dd>
+        <SprintField item={item} disabled={disabled} onChange={onChange} />
+      </dd>
+      <dt>
+        <label htmlFor="f-due">Due</label>
+      </dt>
+      <dd>
+        <DueField item={item} disabled={!writable} onChange={onChange} />
+      </dd>
       <dt>Reporter</dt>
       <dd>{item.reporter?.display_name ?? item.reporter?.username ?? "–"}</dd>
       <dt>Points</dt>
