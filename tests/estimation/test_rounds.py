@@ -9,7 +9,7 @@ from httpx import AsyncClient
 
 from takt.core.db import Database
 from tests.estimation.kit import act, items, ok, poker_team, start, url, vote
-from tests.support import make_user
+from tests.support import bearer, make_pat, make_user
 
 
 async def test_finalize_writes_the_estimate_to_the_item_and_moves_on(
@@ -182,3 +182,46 @@ async def test_an_item_in_the_trash_gets_no_estimate(
     trashed = await act(client, ada, session, keys[0], "finalize", estimate=3)
     assert trashed.status_code == 409
     assert trashed.json()["code"] == "estimation-item-in-trash"
+
+
+async def test_the_answer_says_whether_you_may_run_the_session(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    people = await poker_team(app, db)
+    ada, bob, cal, vic = (people[n] for n in ("ada", "bob", "cal", "vic"))
+    root = await make_user(app, db, "root", admin=True)
+    keys = await items(client, ada, 2)
+    created = await start(client, bob, keys)
+    assert created["can_facilitate"] is True  # its facilitator
+    _, ada_reads = await make_pat(app, db, ada, ["read"])
+    _, ada_writes = await make_pat(app, db, ada, ["read", "write"])
+    _, bob_writes = await make_pat(app, db, bob, ["read", "write"])
+    callers = {
+        "bob (facilitator)": (bob.headers, True),
+        "bob, a write token": (bearer(bob_writes), True),
+        "ada (project admin)": (ada.headers, True),
+        "ada, a token without the admin scope": (bearer(ada_writes), False),
+        "ada, a read-only token": (bearer(ada_reads), False),
+        "root (instance admin)": (root.headers, True),
+        "cal (member)": (cal.headers, False),
+        "vic (viewer)": (vic.headers, False),
+    }
+    seen = {
+        who: ok(await client.get(url(created), headers=headers))["can_facilitate"]
+        for who, (headers, _) in callers.items()
+    }
+    assert seen == {who: expected for who, (_, expected) in callers.items()}
+    # It says what the server then does: a reveal by each who may not is refused.
+    ok(await vote(client, cal, created, keys[0], "3"))
+    for who, (headers, expected) in callers.items():
+        if not expected:
+            refused = await client.post(url(created, keys[0], "reveal"), headers=headers)
+            assert refused.status_code == 403, who
+    ok(await act(client, ada, created, keys[0], "reveal"))
+    # Every session answer carries it: a finalize's, an end's (by the instance admin).
+    after = ok(await act(client, root, created, keys[0], "finalize", estimate=3))
+    assert after["can_facilitate"] is True
+    ended = ok(await client.post(url(created, act="finish"), headers=root.headers))
+    assert (ended["state"], ended["can_facilitate"]) == ("finished", True)
+    listed = ok(await client.get(url(created), headers=cal.headers))
+    assert listed["can_facilitate"] is False

@@ -1,5 +1,6 @@
 """The statements a retro costs do not grow with its cards, groups, votes or action items: a
-retro reads in six, a page of retros in two, a vote is cast in six."""
+retro reads in six, a page of retros in two, a vote is cast in two on PostgreSQL (four on
+SQLite)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,16 @@ from tests.retros.kit import add_card, advance, advance_to, get_retro, join, new
 from tests.support import Account, QueryCounter, team
 
 
-async def _statements(client: AsyncClient, db: Database, who: Account, url: str) -> int:
+def _fresh_caller(app: FastAPI) -> None:
+    """Forget resolved tokens, so the next request resolves its caller and the one after it
+    finds the caller in the cache (kept 2 s): counts then never include the caller's lookup."""
+    app.state.security.principals.clear()
+
+
+async def _statements(
+    client: AsyncClient, app: FastAPI, db: Database, who: Account, url: str
+) -> int:
+    _fresh_caller(app)
     assert (await client.get(url, headers=who.headers)).status_code == 200  # warms the caller
     with QueryCounter(db) as counter:
         response = await client.get(url, headers=who.headers)
@@ -43,9 +53,9 @@ async def test_a_retro_reads_in_the_same_statements_for_two_cards_or_twenty(
     people = await team(app, db)
     ada, bob = people["ada"], people["bob"]
     small = await _discussed(client, ada, bob, 2)
-    few = await _statements(client, db, bob, f"/api/v1/retros/{small}")
+    few = await _statements(client, app, db, bob, f"/api/v1/retros/{small}")
     big = await _discussed(client, ada, bob, 20)  # opens with the small one's actions
-    assert await _statements(client, db, bob, f"/api/v1/retros/{big}") == few
+    assert await _statements(client, app, db, bob, f"/api/v1/retros/{big}") == few
     assert few <= 6  # the retro in its path; cards, groups, my votes, tallies, actions
 
 
@@ -55,7 +65,7 @@ async def test_a_page_of_retros_is_two_statements(
     ada = (await team(app, db))["ada"]
     for _ in range(3):
         await new_retro(client, ada)
-    assert await _statements(client, db, ada, "/api/v1/projects/API/retros") <= 2
+    assert await _statements(client, app, db, ada, "/api/v1/projects/API/retros") <= 2
 
 
 async def test_a_vote_costs_the_same_however_many_were_cast(
@@ -70,6 +80,8 @@ async def test_a_vote_costs_the_same_however_many_were_cast(
     group = (await get_retro(client, bob, rid))["groups"][0]["id"]
 
     async def counted(who: Account) -> int:
+        _fresh_caller(app)
+        await get_retro(client, who, rid)  # warms the caller
         with QueryCounter(db) as counter:
             assert (await vote(client, who, rid, group)).status_code == 201
         return counter.count
@@ -79,6 +91,6 @@ async def test_a_vote_costs_the_same_however_many_were_cast(
         for _ in range(5):
             await vote(client, who, rid, group)
     assert await counted(bob) == first
-    # The path's retro, its phase (held shared), the voter's lock (PostgreSQL), the counts,
-    # the vote, its event.
-    assert first <= 6
+    # The path's retro with the voter's lock; then its phase (held shared), the counts, the
+    # vote and its event in one statement. SQLite: the retro; the state; the vote; the event.
+    assert first == (2 if db.dialect == "postgresql" else 4)

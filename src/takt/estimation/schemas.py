@@ -119,14 +119,19 @@ class EstimationFilters(BaseModel):
 # Answers ---------------------------------------------------------------------------------------
 
 
-class CardRead(BaseModel):
+class DeckCardRead(BaseModel):
     label: str = Field(examples=["5"])
     points: float | None = Field(description='Null for the "?" card.', examples=[5])
 
 
 class ScaleRead(BaseModel):
     kind: ScaleKind
-    cards: list[CardRead] = Field(description="The deck, lowest first.")
+    cards: list[DeckCardRead] = Field(description="The deck, lowest first.")
+
+
+# The schema component is named for the deck (retros have cards too); the module's code keeps
+# the short name.
+CardRead = DeckCardRead
 
 
 class VoterRead(BaseModel):
@@ -134,11 +139,15 @@ class VoterRead(BaseModel):
     voted_at: datetime = Field(description="When they last chose a card in this round.")
 
 
-class VoteRead(BaseModel):
+class PokerVoteRead(BaseModel):
     voter: UserSummary
     card: str = Field(examples=["5"])
     points: float | None = Field(description='Null for "?".', examples=[5])
     voted_at: datetime
+
+
+# Named for planning poker (retros have votes too); the module's code keeps the short name.
+VoteRead = PokerVoteRead
 
 
 class SpreadRead(BaseModel):
@@ -202,7 +211,7 @@ class RoundRead(BaseModel):
     my_card: str | None = Field(
         description="Your own card in this round (null if you haven't voted)."
     )
-    votes: list[VoteRead] | None = Field(
+    votes: list[PokerVoteRead] | None = Field(
         description="Every card, once the round is revealed; null before (and for a round "
         "reset before its reveal: its cards are never shown)."
     )
@@ -250,6 +259,12 @@ class EstimationRead(BaseModel):
     state: SessionState
     facilitator: UserSummary | None = Field(
         description="Who created the session and runs it (project admins may act as well)."
+    )
+    can_facilitate: bool = Field(
+        description="You may run this session: reveal a round, reset it for a re-vote, "
+        "finalize an item, end the session (its facilitator, or a project admin with a token "
+        "of admin scope; never with a read-only token). Says who you are, not what the "
+        "session's state allows now."
     )
     scale: ScaleRead
     participants: list[UserSummary] = Field(description="Who votes.")

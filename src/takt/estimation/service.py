@@ -81,6 +81,18 @@ class EstimationContext:
     estimation: EstimationSession
     facilitator: User | None
 
+    @property
+    def can_facilitate(self) -> bool:
+        """The caller may run the session's rounds (reveal, reset, finalize, end): its
+        facilitator, or a project admin (a token with the admin scope), with a token that may
+        write. `_require_facilitator` enforces the same rule."""
+        access = self.access
+        if access.role not in ("member", "admin") or not access.principal.has_scope("write"):
+            return False
+        if self.estimation.facilitator_id == access.principal.id:
+            return True
+        return access.role == "admin" and access.principal.has_scope("admin")
+
 
 @dataclass(frozen=True)
 class ShownRound:

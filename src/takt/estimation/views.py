@@ -103,6 +103,7 @@ def estimation_read(shown: ShownSession) -> EstimationRead:
         title=estimation.title,
         state=estimation.state,
         facilitator=_person(ctx.facilitator),
+        can_facilitate=ctx.can_facilitate,
         scale=ScaleRead(
             kind=estimation.scale,
             cards=[CardRead(label=c["label"], points=c["points"]) for c in estimation.cards],

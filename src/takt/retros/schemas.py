@@ -225,7 +225,7 @@ class EvidenceRead(BaseModel):
     source: str = Field(description="Where the number comes from, and how to read it again.")
 
 
-class CardRead(BaseModel):
+class RetroCardRead(BaseModel):
     id: str
     retro_id: str
     kind: RetroCardKind = Field(description="`card` (a participant's) or `evidence` (the data's).")
@@ -261,13 +261,19 @@ class GroupRead(BaseModel):
     version: int
 
 
-class VoteRead(BaseModel):
+class RetroVoteRead(BaseModel):
     id: str
     retro_id: str
     group_id: str
     created_at: datetime
     votes_left: int = Field(description="Your budget left after this vote.")
     my_votes_on_group: int = Field(description="Your votes on this group now.")
+
+
+# The schema components are named for retros (estimation has cards and votes too); the module's
+# code keeps the short names.
+CardRead = RetroCardRead
+VoteRead = RetroVoteRead
 
 
 class MyVote(BaseModel):
@@ -311,7 +317,7 @@ class RetroRead(RetroSummary):
     max_votes_per_group: int
     phase_changed_at: datetime
     can_facilitate: bool = Field(description="You may advance it (its creator or an admin).")
-    cards: list[CardRead] = Field(
+    cards: list[RetroCardRead] = Field(
         description="The cards you may see: during `collect` (when it hides cards) only yours "
         "and the evidence; then all of them. The evidence first; then, in an anonymous retro, "
         "by prompt and in an order that says nothing of when they were written; otherwise "

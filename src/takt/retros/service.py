@@ -140,7 +140,7 @@ async def require_phase(
     # without marking the row changed, so the retro's version stays.
     set_committed_value(ctx.retro, "phase", phase)
     if phase not in phases:
-        raise RetroWrongPhase(_wrong_phase(phase, phases))
+        raise RetroWrongPhase(wrong_phase(phase, phases))
     return has_group
 
 
@@ -149,10 +149,10 @@ async def require_phase_exclusive(session: AsyncSession, ctx: RetroContext, *pha
     `require_phase`."""
     await claim(session, ctx.retro, None)
     if ctx.retro.phase not in phases:
-        raise RetroWrongPhase(_wrong_phase(ctx.retro.phase, phases))
+        raise RetroWrongPhase(wrong_phase(ctx.retro.phase, phases))
 
 
-def _wrong_phase(phase: str, phases: tuple[str, ...]) -> str:
+def wrong_phase(phase: str, phases: tuple[str, ...]) -> str:
     allowed = " or ".join(f"`{p}`" for p in phases)
     return f"This is done in the {allowed} phase; the retro is in `{phase}`."
 

@@ -4,6 +4,8 @@ carry one)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from takt.auth.models import User
 from takt.auth.schemas import UserSummary
 from takt.retros.models import Retro
@@ -17,7 +19,6 @@ from takt.retros.schemas import (
     PromptRead,
     RetroRead,
     RetroSummary,
-    VoteRead,
 )
 from takt.retros.service import GroupView, RetroContext, RetroDetail
 from takt.retros.voting import CastVote
@@ -105,16 +106,18 @@ def action_read(row: ActionRow) -> ActionRead:
     )
 
 
-def vote_read(cast: CastVote) -> VoteRead:
-    vote = cast.vote
-    return VoteRead(
-        id=vote.id,
-        retro_id=vote.retro_id,
-        group_id=vote.group_id,
-        created_at=vote.created_at,
-        votes_left=cast.votes_left,
-        my_votes_on_group=cast.on_group,
-    )
+def vote_data(cast: CastVote) -> dict[str, Any]:
+    """`VoteRead` as plain data, written once with orjson (`core.openapi.json_data_response`):
+    casting a vote is the retro's hot path (see `repository.VOTER_TARGET`); the contract test
+    checks the answer against `VoteRead`."""
+    return {
+        "id": cast.id,
+        "retro_id": cast.retro_id,
+        "group_id": cast.group_id,
+        "created_at": cast.created_at,
+        "votes_left": cast.votes_left,
+        "my_votes_on_group": cast.on_group,
+    }
 
 
 def retro_read(detail: RetroDetail) -> RetroRead:
