@@ -18,6 +18,10 @@ and environments), then bulk-inserted, spread over the two years up to now:
   `item.created`, then each status change as an `item.updated` with its category (to do, in
   progress, sometimes in review, done; some cancelled, some reopened and finished again, the
   latest still in progress), and other edits (titles, estimates) that change no category.
+The shipped commits get their stored lead times (as deployments.service.store_lead_times
+writes them), and the worker's `flow-snapshots` sweep writes the closed days' flow snapshots
+before the server starts (it runs without its worker). `--reuse` measures the data an earlier
+run left (brought to the current migrations) instead of loading it again.
 
 **Measurement.** `takt serve --no-worker` on a free loopback port; one client on one
 keep-alive connection asks each question one request after the other for `--seconds` (after a
@@ -58,6 +62,7 @@ from takt.config import Settings
 from takt.core.audit import ClientContext
 from takt.core.db import Database, is_sqlite_url
 from takt.core.events import Event
+from takt.core.jobs import JobContext
 from takt.core.migrations import upgrade
 from takt.core.models import new_id
 from takt.deployments.models import Deployment, DeploymentCommit, Environment
@@ -65,6 +70,7 @@ from takt.incidents.models import Incident
 from takt.items.models import Item
 from takt.items.ranking import initial_ranks
 from takt.main import build_security
+from takt.metrics.snapshots import sweep_flow_snapshots
 from takt.projects import service as projects
 from takt.projects.models import Project
 from takt.projects.schemas import ProjectCreate
@@ -117,6 +123,36 @@ class Seeded:
 
 
 # Data -----------------------------------------------------------------------------------------
+
+
+async def store_lead_times(session: Any, dialect: str) -> None:
+    """What deployments.service.store_lead_times writes when a deployment succeeds, for every
+    bulk-inserted commit at once (the SQL of the migration that added the columns)."""
+    if dialect == "postgresql":
+        await session.execute(
+            text(
+                "UPDATE deployment_commits AS c SET environment_id = d.environment_id, "
+                "deployed_at = d.succeeded_at, lead = CASE WHEN c.committed_at < d.succeeded_at "
+                "THEN CAST(date_part('epoch', d.succeeded_at - c.committed_at) AS FLOAT) END "
+                "FROM deployments AS d WHERE d.id = c.deployment_id"
+            )
+        )
+        return
+    await session.execute(
+        text(
+            "UPDATE deployment_commits SET "
+            "environment_id = (SELECT d.environment_id FROM deployments d "
+            "WHERE d.id = deployment_commits.deployment_id), "
+            "deployed_at = (SELECT d.succeeded_at FROM deployments d "
+            "WHERE d.id = deployment_commits.deployment_id)"
+        )
+    )
+    await session.execute(
+        text(
+            "UPDATE deployment_commits SET lead = CASE WHEN committed_at < deployed_at "
+            "THEN (julianday(deployed_at) - julianday(committed_at)) * 86400.0 END"
+        )
+    )
 
 
 def deployment_rows(
@@ -405,6 +441,7 @@ async def seed(url: str, secret_key: str, sizes: Sizes, say: Any) -> Seeded:
             await session.execute(
                 update(Project).where(Project.id == project_id).values(item_seq=len(items))
             )
+            await store_lead_times(session, database.dialect)
         seeded.extra = {
             "incidents": len(incidents),
             "events": len(events),
@@ -426,6 +463,26 @@ async def seed(url: str, secret_key: str, sizes: Sizes, say: Any) -> Seeded:
         f"{seeded.extra['seconds']} s"
     )
     return seeded
+
+
+async def write_snapshots(url: str, secret_key: str, say: Any) -> float:
+    """The worker's `flow-snapshots` sweep, as it runs after the data arrived (the server is
+    started without its worker): every closed day written; its seconds."""
+    settings = Settings(database_url=url, secret_key=secret_key, _env_file=None)
+    database = Database.from_settings(settings)
+    started = time.monotonic()
+    try:
+        await sweep_flow_snapshots(JobContext(database=database, settings=settings, worker_id="b"))
+        if database.dialect == "postgresql":  # as autovacuum would soon after
+            async with database.write_engine.connect() as conn:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                tables = "flow_days, flow_finishes, flow_snapshots, deployment_commits"
+                await conn.execute(text(f"VACUUM (ANALYZE) {tables}"))
+    finally:
+        await database.dispose()
+    seconds = round(time.monotonic() - started, 1)
+    say(f"  flow snapshots written in {seconds} s")
+    return seconds
 
 
 # Measurement ---------------------------------------------------------------------------------
@@ -512,6 +569,7 @@ class Options:
     seconds: float = 10.0
     warmup: int = 3
     workdir: Path | None = None
+    reuse: bool = False
 
 
 async def run(options: Options, *, say: Any = say) -> dict[str, Any]:
@@ -519,11 +577,16 @@ async def run(options: Options, *, say: Any = say) -> dict[str, Any]:
     url = options.database_url
     shown = make_url(url).render_as_string(hide_password=True)
     say(f"bench.dora on {shown} ({uptime()})")
-    if not is_sqlite_url(url):
-        await fresh_postgres(url)
-    await asyncio.to_thread(upgrade, url)
     secret_key = secrets.token_urlsafe(48)
-    seeded = await seed(url, secret_key, options.sizes, say)
+    if options.reuse:  # the data of an earlier run, brought to the current migrations
+        await asyncio.to_thread(upgrade, url)
+        seeded = Seeded()
+    else:
+        if not is_sqlite_url(url):
+            await fresh_postgres(url)
+        await asyncio.to_thread(upgrade, url)
+        seeded = await seed(url, secret_key, options.sizes, say)
+    seeded.extra["snapshot_seconds"] = await write_snapshots(url, secret_key, say)
     measured = await measure(
         url, workdir, secret_key, seconds=options.seconds, warmup=options.warmup, say=say
     )
@@ -565,6 +628,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--items", type=int, default=50_000)
     parser.add_argument("--seconds", type=float, default=10.0, help="per question")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure the data an earlier run left in the database (upgraded to the current "
+        "migrations) instead of seeding it again: the load takes minutes",
+    )
     args = parser.parse_args(argv)
     document = asyncio.run(
         run(
@@ -572,6 +641,7 @@ def main(argv: list[str] | None = None) -> None:
                 database_url=args.database_url,
                 sizes=Sizes(args.deployments, args.commits, args.items),
                 seconds=args.seconds,
+                reuse=args.reuse,
             )
         )
     )

@@ -10,6 +10,7 @@ from takt.estimation import models as estimation_models
 from takt.incidents import models as incident_models
 from takt.integrations import models as integration_models
 from takt.items import models as item_models
+from takt.metrics import models as metric_models
 from takt.projects import models as project_models
 from takt.readiness import models as readiness_models
 from takt.retros import models as retro_models
@@ -35,6 +36,7 @@ __all__ = [
     "item_models",
     "jobs",
     "metadata",
+    "metric_models",
     "project_models",
     "ratelimit",
     "readiness_models",

@@ -7,6 +7,7 @@ from __future__ import annotations
 from takt.blockers import subscriptions as blockers
 from takt.delivery import subscriptions as delivery
 from takt.deployments import subscriptions as deployments
+from takt.incidents import subscriptions as incidents
 from takt.items import subscriptions as items
 from takt.readiness import subscriptions as readiness
 from takt.sprints import subscriptions as sprints
@@ -21,3 +22,4 @@ def connect() -> None:
     delivery.connect()
     readiness.connect()
     deployments.connect()
+    incidents.connect()

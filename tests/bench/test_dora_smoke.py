@@ -82,3 +82,14 @@ def test_two_years_of_flow_count_every_finish_and_item(measured: dict[str, Any])
     bugs = measured["runs"]["flow_90_days_bugs"]["answer"]
     assert bugs["q"] == "type:bug"
     assert bugs["cumulative_flow"][-1]["backlog"] < last["backlog"]
+
+
+def test_the_sweep_ran_and_the_scatter_is_cut(measured: dict[str, Any]) -> None:
+    """The bench runs the worker's flow-snapshots sweep before asking (the server has no
+    worker), and the two-year answer's scatter holds the latest 500 finishes, cut."""
+    seeded, flow = measured["seeded"], measured["runs"]["flow_2_years"]["answer"]
+    assert "snapshot_seconds" in seeded["extra"]
+    points = flow["cycle_time"]["points"]
+    assert len(points) == 500 < seeded["finished_items"]
+    assert flow["cycle_time"]["points_cut"] is True
+    assert points == sorted(points, key=lambda p: p["finished_at"], reverse=True)

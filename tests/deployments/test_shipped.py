@@ -97,6 +97,22 @@ async def test_a_deployment_ships_the_commits_since_the_previous_one(
     assert again["shipped"]["complete"] is True
     older = await detail(client, bob, await deployed(client, bob, sha=sha(2), ref="main"))
     assert older["shipped"]["commit_count"] == 0
+    assert (again["shipped_item_count"], older["shipped_item_count"]) == (0, 0)
+
+    # The list says how many items each shipped, as the detail does (items in the trash aside).
+    assert shown["shipped_item_count"] == 2
+    listed = (await client.get("/api/v1/projects/API/deployments", headers=bob.headers)).json()[
+        "data"
+    ]
+    counts = {d["id"]: d["shipped_item_count"] for d in listed}
+    assert (counts[first["id"]], counts[second["id"]]) == (1, 2)
+    deleted = await client.delete(f"/api/v1/items/{second_item}", headers=ada.headers)
+    assert deleted.status_code == 204, deleted.text
+    listed = (await client.get("/api/v1/projects/API/deployments", headers=bob.headers)).json()[
+        "data"
+    ]
+    assert {d["id"]: d["shipped_item_count"] for d in listed}[second["id"]] == 1
+    assert (await detail(client, bob, second))["shipped_item_count"] == 1
 
 
 async def test_an_unknown_commit_ships_only_itself_and_is_incomplete(

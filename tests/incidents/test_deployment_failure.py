@@ -241,3 +241,87 @@ async def test_the_deployment_answer_shows_the_failure_and_the_restore(
     assert shown["failed_at"] == incident["opened_at"]
     # The hotfix restored it when it succeeded; the incident, resolved later, is the last word.
     assert shown["restored_at"] == resolved["resolved_at"]
+
+
+async def test_reopening_withdraws_the_restore_until_resolved_again(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    """Recovery time runs to the final resolution: while the reopened incident is open the
+    deployment is not restored, and `deployment.updated` says so."""
+    people = await team(app, db)
+    bob = people["bob"]
+    shipped = await deploy(db, people["ada"])
+    now = utcnow()
+    incident = await open_incident(
+        client, bob, caused_by_deployment_id=shipped, opened_at=_iso(now - timedelta(hours=3))
+    )
+    first = await _patch(client, bob, incident, resolved_at=_iso(now - timedelta(hours=2)))
+    assert (await deployment_row(db, shipped)).restored_at == _at(first, "resolved_at")
+    reopened = await _patch(client, bob, incident, state="open")
+    assert reopened["resolved_at"] is None
+    row = await deployment_row(db, shipped)
+    assert (row.failed_at, row.restored_at) == (now - timedelta(hours=3), None)
+    answer = (await client.get(f"/api/v1/deployments/{shipped}", headers=bob.headers)).json()
+    assert (answer["failed"], answer["restored_at"]) == (True, None)
+    async with db.transaction(write=False) as session:
+        updates = (
+            await session.execute(
+                select(Event.data, Event.changes).where(
+                    Event.subject_id == shipped, Event.type == "deployment.updated"
+                )
+            )
+        ).all()
+    assert [changes for _, changes in updates] == [
+        {"restored_at": [_iso(now - timedelta(hours=2)), None]}
+    ]
+    # Resolved again: restored at the final resolution, not the first.
+    await _patch(client, bob, incident, state="resolved")
+    row = await deployment_row(db, shipped)
+    assert row.restored_at is not None
+    assert row.restored_at > now - timedelta(hours=2)  # the final resolution, not the first
+
+
+async def test_a_new_open_incident_withdraws_a_restore(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    people = await team(app, db)
+    bob = people["bob"]
+    shipped = await deploy(db, people["ada"])
+    now = utcnow()
+    await open_incident(
+        client,
+        bob,
+        caused_by_deployment_id=shipped,
+        opened_at=_iso(now - timedelta(hours=3)),
+        resolved_at=_iso(now - timedelta(hours=2)),
+    )
+    assert (await deployment_row(db, shipped)).restored_at == now - timedelta(hours=2)
+    await open_incident(client, bob, caused_by_deployment_id=shipped)
+    assert (await deployment_row(db, shipped)).restored_at is None
+
+
+async def test_an_environment_with_incidents_cannot_be_deleted(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    """No deployment went to it, but an incident was recorded there: deleting the environment
+    would take the incident with it (deployments asks incidents through a hook)."""
+    people = await team(app, db)
+    envs = await environments(db, people["ada"])
+    await open_incident(client, people["bob"], environment="development")
+    response = await client.delete(
+        f"/api/v1/environments/{envs['development']}", headers=people["ada"].headers
+    )
+    assert response.status_code == 409, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["code"] == "environment-in-use"
+    assert "Incidents" in response.json()["detail"]
+    assert (await environments(db, people["ada"])).keys() == {
+        "development",
+        "staging",
+        "production",
+    }
+    # An environment without deployments or incidents still goes.
+    gone = await client.delete(
+        f"/api/v1/environments/{envs['staging']}", headers=people["ada"].headers
+    )
+    assert gone.status_code == 204, gone.text

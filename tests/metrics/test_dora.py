@@ -9,11 +9,13 @@ import itertools
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
 
 from takt.core.db import Database
 from takt.core.time import clock_at
+from takt.metrics import repository as metrics_repository
 from tests.deployments.kit import link_repository, push, sha
 from tests.support import Account, team
 
@@ -293,3 +295,26 @@ async def test_environments_defaults_bounds_and_visibility(
             assert bad.status_code == 422, (params, bad.text)
         hidden = await client.get(DORA, headers=people["sam"].headers)
         assert hidden.status_code == 404
+
+
+async def test_the_median_found_by_walking_the_index_is_the_sorted_one(
+    app: FastAPI, db: Database, client: AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over many commits (20,000 and more) the period's median lead time is read from the
+    environment's lead-time index instead of sorted: the same commits, the same nearest rank,
+    rolled back deployments left out alike (here from 1 commit on; PostgreSQL walks, SQLite
+    always ranks the values)."""
+    ada = (await team(app, db))["ada"]
+    s, _, _ = await history(app, db, client, ada)
+    asked = [
+        dict(PERIOD),
+        {**PERIOD, "granularity": "week"},
+        {"from": "2026-11-09", "to": "2026-11-15"},
+        {**PERIOD, "as_of": "2026-11-06T16:15:00Z"},
+        {**PERIOD, "as_of": "2026-11-10T12:00:00Z", "granularity": "week"},
+    ]
+    sorted_answers = [await s.dora(**params) for params in asked]
+    monkeypatch.setattr(metrics_repository, "WALK_FROM", 1)
+    walked = [await s.dora(**params) for params in asked]
+    assert walked == sorted_answers
+    assert sorted_answers[0]["change_lead_time"]["median_hours"] is not None

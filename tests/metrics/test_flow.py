@@ -114,13 +114,22 @@ async def test_flow_of_a_scripted_history_matches_the_hand_computed_numbers(
     # Cycle time (days): A 30 Oct 13:00 -> 2 Nov 15:00 = 3.0833; B 2 Nov 09:00 -> 5 Nov 09:00
     # = 3; B again -> 7 Nov 10:00 = 5.0417; D never started. Nearest rank of 3 values: P50 the
     # 2nd, P85 and P95 the 3rd.
+    points = flow["cycle_time"].pop("points")
     assert flow["cycle_time"] == {
         "count": 3,
         "not_started": 1,
         "p50": 3.08,
         "p85": 5.04,
         "p95": 5.04,
+        "points_cut": False,
     }
+    # Each finish for the scatter chart, latest first (D never started: no cycle time).
+    assert [(p["key"], p["finished_at"], p["cycle_time"]) for p in points] == [
+        (k["B"], "2026-11-07T10:00:00Z", 5.04),
+        (k["B"], "2026-11-05T09:00:00Z", 3.0),
+        (k["D"], "2026-11-03T11:00:00Z", None),
+        (k["A"], "2026-11-02T15:00:00Z", 3.08),
+    ]
     # Lead time: A 30 Oct 10:00 -> 2 Nov 15:00 = 3.2083; D 1 h = 0.0417; B 5.9583 and 8.
     assert flow["lead_time"] == {"count": 4, "p50": 3.21, "p85": 8.0, "p95": 8.0}
 
@@ -166,6 +175,8 @@ async def test_q_narrows_every_figure_to_the_matching_items(
         "p50": None,
         "p85": None,
         "p95": None,
+        "points": [],
+        "points_cut": False,
     }
     assert bugs["wip"] == 0
     assert bugs["work_item_age"] == {"count": 0, "items": []}

@@ -363,5 +363,6 @@ async def test_the_answer_is_a_fixed_number_of_statements(
     with QueryCounter(db) as by_ref:
         await readiness(client, world.ada, ref=C1)
     assert one.count == many.count == by_ref.count
-    # The project, its environments with the policy, the items, then one per check.
-    assert many.count == 7
+    # The project, its environments with the policy, the items, the pull requests, then one
+    # for the blockers, the promotion and the incidents together.
+    assert many.count == 5

@@ -208,7 +208,7 @@ async def test_blockers_risks_and_standups_round_trip(
     scene = await ceremonies(client, app, db)
     ada = scene["people"]["ada"]
     document = ok(await client.get("/api/v1/projects/API/export", headers=ada.headers))
-    assert document["version"] == 3
+    assert document["version"] == 4
     story, task, other = scene["keys"]
     blockers = {b["item_key"]: b for b in document["blockers"]}
     assert set(blockers) == {story, task, other}
@@ -547,18 +547,19 @@ async def test_a_version_2_document_imports_and_other_versions_are_refused(
     scene = await ceremonies(client, app, db)
     ada = scene["people"]["ada"]
     document = ok(await client.get("/api/v1/projects/API/export", headers=ada.headers))
-    old = {k: v for k, v in document.items() if k not in ("blockers", "risks", "standups")} | {
+    later = ("blockers", "risks", "standups", "environments", "deployments", "incidents")
+    old = {k: v for k, v in document.items() if k not in (*later, "readiness_policy")} | {
         "version": 2
     }
     # A version 2 export had no blockers: nothing kept an item's flag in step with them.
     ok(await client.post(IMPORT, json={"key": "OLD", "document": old}, headers=ada.headers), 201)
     copied = ok(await client.get("/api/v1/projects/OLD/export", headers=ada.headers))
-    assert copied["version"] == 3
+    assert copied["version"] == 4
     assert copied["blockers"] == []
     assert copied["risks"] == []
     assert copied["standups"] == {"config": None, "entries": [], "summaries": []}
     assert len(copied["items"]) == len(document["items"])
-    for version in (1, 4, "3"):
+    for version in (1, 5, "4"):
         response = await client.post(
             IMPORT,
             json={"key": "NEW", "document": {**document, "version": version}},

@@ -24,6 +24,7 @@ from takt.deployments.events import (
     EnvironmentUpdated,
 )
 from takt.deployments.facts import DeploymentReport, EnvironmentType
+from takt.deployments.hooks import EnvironmentDeleting, environment_deleting
 from takt.deployments.models import Environment
 from takt.deployments.schemas import EnvironmentCreate, EnvironmentUpdate
 from takt.projects.models import Project
@@ -130,8 +131,8 @@ class TooManyEnvironments(Conflict):
 
 
 class EnvironmentInUse(Conflict):
-    """The environment has deployments, which DORA and readiness read: it can't be deleted.
-    Rename or retype it instead."""
+    """The environment has deployments or incidents, which DORA and readiness read: it can't be
+    deleted. Rename or retype it instead."""
 
     code = "environment-in-use"
     title = "Environment in use"
@@ -260,14 +261,16 @@ async def update_environment(
 async def delete_environment(
     session: AsyncSession, ctx: EnvironmentContext, *, if_match: str | None, client: ClientContext
 ) -> None:
-    """Remove an environment no deployment went to (project admins); the others close up.
-    Incidents recorded in it go with it."""
+    """Remove an environment no deployment went to and no incident was recorded in (project
+    admins: `environment-in-use` otherwise, asked of incidents through the
+    `deployments.environment_deleting` hook); the others close up."""
     access, env = ctx.access, ctx.environment
     access.require_admin("Managing environments")
     await repo.lock_environments(session, access.project.id)
     await claim(session, env, if_match)
     if await repo.has_deployments(session, env.id):
         raise EnvironmentInUse(f"Deployments went to {env.name}; it can't be deleted.")
+    await environment_deleting.fire(session, EnvironmentDeleting(access, env))
     deleted = EnvironmentDeleted(**environment_data(env))
     await emit(session, deleted, access.project, access.principal, subject=env.id)
     await _audit_environment(session, access, deleted.event_type, env, client)

@@ -111,8 +111,18 @@ class DeploymentFailed(DeploymentEvent):
     )
 
 
+class DeploymentUpdateChanges(EventChanges):
+    restored_at: tuple[str | None, str | None] | None = Field(
+        None,
+        description="RFC 3339 times: service was restored, then an incident it caused was "
+        "reopened (or a new one opened), so it is not restored any more (null).",
+    )
+
+
 class DeploymentUpdated(DeploymentEvent):
     """A deployment's other details changed (version, URL, description, hotfix or rollback
-    marks)."""
+    marks), or its restore was withdrawn (`changes.restored_at`: an incident it caused was
+    reopened, so its recovery time runs until that incident is resolved again)."""
 
     event_type: ClassVar[str] = "deployment.updated"
+    changes_model: ClassVar[type[EventChanges] | None] = DeploymentUpdateChanges

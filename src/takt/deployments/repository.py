@@ -7,16 +7,18 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     Select,
+    Table,
     and_,
     bindparam,
     case,
     delete,
     exists,
     func,
+    insert,
     or_,
     select,
     union_all,
@@ -346,6 +348,23 @@ async def shipped_items(session: AsyncSession, deployment_id: str, *, limit: int
     )
 
 
+async def shipped_item_counts(
+    session: AsyncSession, deployment_ids: Sequence[str]
+) -> dict[str, int]:
+    """How many live items each deployment shipped (those in the trash aside, as in the
+    detail's `shipped.items`): one grouped statement for a whole page; a deployment that
+    shipped none is absent."""
+    if not deployment_ids:
+        return {}
+    rows = await session.execute(
+        select(DeploymentItem.deployment_id, func.count())
+        .join(Item, Item.id == DeploymentItem.item_id)
+        .where(DeploymentItem.deployment_id.in_(set(deployment_ids)), LIVE)
+        .group_by(DeploymentItem.deployment_id)
+    )
+    return {deployment_id: int(count) for deployment_id, count in rows.all()}
+
+
 async def shipped_item_keys(
     session: AsyncSession, deployment_id: str, *, limit: int = 100
 ) -> list[str]:
@@ -529,3 +548,108 @@ async def subject_events(
         .order_by(Event.seq)
     )
     return [(subject_id, kind, event_id, data) for subject_id, kind, event_id, data in rows.all()]
+
+
+# Export and import (`takt.transfer`) --------------------------------------------------------------
+
+
+async def project_deployments(session: AsyncSession, project_id: str) -> list[Deployment]:
+    """Every deployment of the project, oldest started first."""
+    return list(
+        await session.scalars(
+            select(Deployment)
+            .where(Deployment.project_id == project_id)
+            .order_by(Deployment.started_at, Deployment.id)
+        )
+    )
+
+
+async def project_shipped(
+    session: AsyncSession, project_id: str
+) -> tuple[list[DeploymentCommit], list[tuple[str, str]]]:
+    """What the project's deployments shipped: their commits (by deployment, newest first) and
+    (deployment id, item id) pairs. Two statements."""
+    commits = await session.scalars(
+        select(DeploymentCommit)
+        .join(Deployment, Deployment.id == DeploymentCommit.deployment_id)
+        .where(Deployment.project_id == project_id)
+        .order_by(
+            DeploymentCommit.deployment_id,
+            DeploymentCommit.committed_at.desc().nulls_last(),
+            DeploymentCommit.sha,
+        )
+    )
+    items = await session.execute(
+        select(DeploymentItem.deployment_id, DeploymentItem.item_id)
+        .join(Deployment, Deployment.id == DeploymentItem.deployment_id)
+        .where(Deployment.project_id == project_id)
+        .order_by(DeploymentItem.deployment_id, DeploymentItem.item_id)
+    )
+    return list(commits), [(d, i) for d, i in items.all()]
+
+
+async def replace_imported(
+    session: AsyncSession,
+    project_id: str,
+    *,
+    environments: Sequence[dict[str, Any]],
+    deployments: Sequence[dict[str, Any]],
+    commits: Sequence[dict[str, Any]],
+    items: Sequence[dict[str, Any]],
+) -> None:
+    """An imported project's promotion path (replacing the default one its creation made; it
+    has no deployments yet) and its deployments with what they shipped, in one INSERT per
+    table. Deployments name each other (the one remediated, the previous success), so those
+    links are set once every row is in; shipped commits get the lead times the metrics read."""
+    await session.execute(delete(Environment).where(Environment.project_id == project_id))
+    if environments:
+        await session.execute(insert(Environment), list(environments))
+    links = [
+        {
+            "b_id": row["id"],
+            "b_fixes": row.get("fixes_deployment_id"),
+            "b_previous": row.get("previous_deployment_id"),
+            "b_updated_at": row["updated_at"],  # kept: the column's onupdate would say now
+        }
+        for row in deployments
+        if row.get("fixes_deployment_id") or row.get("previous_deployment_id")
+    ]
+    if deployments:
+        unlinked = [
+            {**row, "fixes_deployment_id": None, "previous_deployment_id": None}
+            for row in deployments
+        ]
+        await session.execute(insert(Deployment), unlinked)
+    if links:  # one UPDATE run for every linked row (the table's, not the versioned entity's)
+        table = cast(Table, Deployment.__table__)
+        await session.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(
+                fixes_deployment_id=bindparam("b_fixes"),
+                previous_deployment_id=bindparam("b_previous"),
+                updated_at=bindparam("b_updated_at"),
+            ),
+            links,
+        )
+    by_id = {row["id"]: row for row in deployments}
+    shipped = [_with_lead_time(row, by_id[row["deployment_id"]]) for row in commits]
+    for model, rows in ((DeploymentCommit, shipped), (DeploymentItem, items)):
+        if rows:
+            await session.execute(insert(model), list(rows))
+
+
+def _with_lead_time(commit: dict[str, Any], deployment: dict[str, Any]) -> dict[str, Any]:
+    """A shipped commit with what `service.store_lead_times` stores on it when its deployment
+    succeeds: the environment, when it went live, and its lead time in seconds (deployed -
+    committed, only when committed before)."""
+    deployed, committed = deployment.get("succeeded_at"), commit.get("committed_at")
+    lead = None
+    if deployed is not None and committed is not None and committed < deployed:
+        lead = (deployed - committed).total_seconds()
+    return {
+        **commit,
+        "environment_id": deployment["environment_id"],
+        "deployed_at": deployed,
+        "lead": lead,
+    }

@@ -294,7 +294,11 @@ class DeploymentRead(BaseModel):
     previous_deployment_id: str | None = Field(
         description="The previous successful deployment to the environment (set on success)."
     )
-    shipped_commit_count: int
+    shipped_commit_count: int = Field(description="How many commits it shipped.")
+    shipped_item_count: int = Field(
+        description="How many work items it shipped (items in the trash aside): those listed "
+        "in the single answer's `shipped.items` (the first 500)."
+    )
     shipped_complete: bool = Field(
         description="Whether what it shipped is fully known (false: the previous deployment's "
         "commit or this one was never seen by Takt)."

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
+from sqlalchemy import Float, case, cast, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.auth import repository as auth_repo
@@ -39,10 +40,11 @@ from takt.deployments.events import (
     DeploymentFailed,
     DeploymentStarted,
     DeploymentSucceeded,
+    DeploymentUpdateChanges,
     DeploymentUpdated,
 )
 from takt.deployments.facts import DeploymentReport, DeploymentState
-from takt.deployments.models import Deployment, Environment
+from takt.deployments.models import Deployment, DeploymentCommit, Environment
 from takt.deployments.schemas import (
     DeploymentCreate,
     DeploymentFilters,
@@ -262,7 +264,7 @@ async def _create(
         return None
     deployment = await session.get(Deployment, values["id"])
     assert deployment is not None
-    item_keys = await shipped.record_shipped(session, project, deployment, report.commits)
+    item_keys = await _record_shipped(session, project, deployment, report.commits)
     await emit(
         session,
         _event(DeploymentCreated, deployment, env, item_keys=item_keys),
@@ -336,7 +338,7 @@ async def _apply_report(
             commits=report.commits,
         )
     elif report.commits is not None:
-        await shipped.record_shipped(session, project, deployment, report.commits)
+        await _record_shipped(session, project, deployment, report.commits)
     if changed and not moved:
         keys = await repo.shipped_item_keys(session, deployment.id, limit=MAX_EVENT_ITEMS)
         await emit(
@@ -348,6 +350,45 @@ async def _apply_report(
         )
     if new_target is not None:
         await _remediate(session, deployment, new_target, actor)
+
+
+async def _record_shipped(
+    session: AsyncSession,
+    project: Project,
+    deployment: Deployment,
+    commits: Sequence[str] | None,
+) -> list[str]:
+    """`shipped.record_shipped`, then the commits' stored lead times."""
+    keys = await shipped.record_shipped(session, project, deployment, commits)
+    await store_lead_times(session, deployment)
+    return keys
+
+
+async def store_lead_times(session: AsyncSession, deployment: Deployment) -> None:
+    """Copies onto the deployment's shipped commits its environment, when it went live and
+    each commit's change lead time in seconds (deployed - committed, when committed before),
+    computed by the database as the metrics did from the two tables (takt.metrics reads them
+    instead of joining every commit to its deployment)."""
+    commit = DeploymentCommit
+    deployed = (
+        select(Deployment.succeeded_at)
+        .where(Deployment.id == commit.deployment_id)
+        .scalar_subquery()
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        seconds: Any = cast(func.date_part("epoch", deployed - commit.committed_at), Float)
+    else:
+        seconds = (func.julianday(deployed) - func.julianday(commit.committed_at)) * 86400.0
+    await session.execute(
+        update(commit)
+        .where(commit.deployment_id == deployment.id)
+        .values(
+            environment_id=deployment.environment_id,
+            deployed_at=deployed,
+            lead=case((commit.committed_at < deployed, seconds)),
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def move_state(
@@ -372,7 +413,7 @@ async def move_state(
     if state == "success":
         deployment.succeeded_at = deployment.finished_at
     await session.flush()
-    item_keys = await shipped.record_shipped(session, project, deployment, commits)
+    item_keys = await _record_shipped(session, project, deployment, commits)
     await _announce_state(session, project, env, deployment, before, actor, item_keys)
     if state == "success" and deployment.fixes_deployment_id is not None:
         target = await repo.deployment_in_project(
@@ -519,6 +560,32 @@ async def mark_restored(session: AsyncSession, deployment: Deployment, *, at: da
     await session.flush()
 
 
+async def clear_restored(
+    session: AsyncSession, deployment: Deployment, *, actor: Principal | None
+) -> None:
+    """Service is down again: an incident the deployment caused was reopened (or a new one
+    opened after its restore). `restored_at` is cleared, so its recovery ends at the next
+    restore (`mark_restored`), and `deployment.updated` records the change."""
+    await claim_all(session, [deployment])
+    if deployment.restored_at is None:
+        return
+    was = deployment.restored_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    deployment.restored_at = None
+    deployment.updated_at = utcnow()
+    await session.flush()
+    env = await session.get(Environment, deployment.environment_id)
+    assert env is not None
+    keys = await repo.shipped_item_keys(session, deployment.id, limit=MAX_EVENT_ITEMS)
+    await emit(
+        session,
+        _event(DeploymentUpdated, deployment, env, item_keys=keys),
+        deployment.project_id,
+        actor,
+        DeploymentUpdateChanges(restored_at=(was, None)),
+        subject=deployment.id,
+    )
+
+
 # Environments (the API) ---------------------------------------------------------------------------
 
 
@@ -539,6 +606,7 @@ class ShownDeployment:
     deployment: Deployment
     environment: Environment
     reporter: User | None
+    shipped_item_count: int = 0
 
 
 async def report_deployment(
@@ -682,16 +750,18 @@ async def list_deployments(
 
 
 async def shown(session: AsyncSession, deployments: Sequence[Deployment]) -> list[ShownDeployment]:
-    """What a page of deployments shows (two statements, whatever its size)."""
+    """What a page of deployments shows (three statements, whatever its size)."""
     envs = await repo.environments_by_id(session, [d.environment_id for d in deployments])
     users = await items_repo.users_by_id(
         session, [d.triggered_by_id for d in deployments if d.triggered_by_id]
     )
+    item_counts = await repo.shipped_item_counts(session, [d.id for d in deployments])
     return [
         ShownDeployment(
             deployment=d,
             environment=envs[d.environment_id],
             reporter=users.get(d.triggered_by_id or ""),
+            shipped_item_count=item_counts.get(d.id, 0),
         )
         for d in deployments
     ]

@@ -72,6 +72,7 @@ def deployment_read(shown: ShownDeployment, project_key: str) -> DeploymentRead:
         restored_at=d.restored_at,
         previous_deployment_id=d.previous_deployment_id,
         shipped_commit_count=d.shipped_commit_count,
+        shipped_item_count=shown.shipped_item_count,
         shipped_complete=d.shipped_complete,
         revision=d.version,
         created_at=d.created_at,

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, bindparam, func, or_, select
+from sqlalchemy import Select, bindparam, exists, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -106,3 +106,28 @@ async def caused_by(session: AsyncSession, deployment_id: str) -> CausedIncident
         )
     ).one()
     return CausedIncidents(open=int(row[0] or 0), last_resolved_at=row[1])
+
+
+async def has_incidents(session: AsyncSession, environment_id: str) -> bool:
+    """Whether any incident was recorded in the environment."""
+    return bool(
+        await session.scalar(select(exists().where(Incident.environment_id == environment_id)))
+    )
+
+
+# Export and import (`takt.transfer`) ------------------------------------------------------------
+
+
+async def project_incidents(session: AsyncSession, project_id: str) -> list[Incident]:
+    """Every incident of the project, by number."""
+    return list(
+        await session.scalars(
+            select(Incident).where(Incident.project_id == project_id).order_by(Incident.number)
+        )
+    )
+
+
+async def insert_imported(session: AsyncSession, incidents: Sequence[dict[str, object]]) -> None:
+    """An imported project's incidents, numbers kept, in one INSERT."""
+    if incidents:
+        await session.execute(insert(Incident), list(incidents))

@@ -18,6 +18,7 @@ from takt.core.pagination import PageRequest, SortKey
 from takt.core.time import utcnow
 from takt.deployments import repository as deployments_repo
 from takt.deployments import service as deployments
+from takt.deployments.environments import EnvironmentInUse
 from takt.deployments.models import Deployment, Environment
 from takt.incidents import repository as repo
 from takt.incidents.events import (
@@ -230,6 +231,18 @@ async def _restore_when_all_resolved(session: AsyncSession, d: Deployment) -> No
         await deployments.mark_restored(session, d, at=caused.last_resolved_at)
 
 
+# Environments -----------------------------------------------------------------------------------
+
+
+async def refuse_deleting_environment(session: AsyncSession, env: Environment) -> None:
+    """An environment incidents were recorded in stays: deleting it would take them (and the
+    recovery times DORA reads) with it."""
+    if await repo.has_incidents(session, env.id):
+        raise EnvironmentInUse(
+            f"Incidents were recorded in {env.name}; it can't be deleted.",
+        )
+
+
 # Writes -----------------------------------------------------------------------------------------
 
 
@@ -293,6 +306,8 @@ async def create_incident(
     )
     if caused is not None:
         await _fail(session, access, incident, caused)
+        if resolved_at is None:  # open: service restored before is down again
+            await deployments.clear_restored(session, caused, actor=access.principal)
     if resolved_at is not None:
         incident.state, incident.resolved_at = "resolved", resolved_at
         await session.flush()
@@ -400,7 +415,8 @@ async def update_incident(
     session: AsyncSession, ctx: IncidentContext, data: IncidentUpdate, *, if_match: str | None
 ) -> ShownIncident:
     """Change what was sent. Resolving (`state: resolved`, or a `resolved_at`) restores the
-    caused deployment once no other incident it caused is open; reopening clears `resolved_at`.
+    caused deployment once no other incident it caused is open; reopening (`state: open`)
+    clears `resolved_at` and the caused deployment's `restored_at`.
     One event: `incident.resolved` or `incident.reopened` when the state changed, else
     `incident.updated`; nothing when nothing changed."""
     access, incident = ctx.access, ctx.incident
@@ -449,13 +465,18 @@ async def _follow_deployments(
     changes: dict[str, list[Any]],
 ) -> None:
     """The caused deployment is failed from `opened_at` and restored when its last incident is
-    resolved. A deployment unlinked keeps its failure (see docs/incidents.md), but may now be
+    resolved; while the incident is open (reopened, or linked while open) it is not restored
+    (`restored_at` cleared, so recovery runs to the final resolution). A deployment unlinked
+    keeps its failure (see docs/incidents.md), but may now be
     restored: the incident unlinked was perhaps the last open one it caused."""
     timing = {"caused_by_deployment_id", "opened_at", "state", "resolved_at"}
     if caused is not None and timing & changes.keys():
         await _fail(session, access, incident, caused)
         if incident.state == "resolved":
             await _restore_when_all_resolved(session, caused)
+        elif {"state", "caused_by_deployment_id"} & changes.keys():
+            # Reopened, or newly linked while open: service is not restored after all.
+            await deployments.clear_restored(session, caused, actor=access.principal)
     if old_caused_id is not None and old_caused_id != incident.caused_by_deployment_id:
         old = await deployments_repo.deployment_in_project(
             session, access.project.id, old_caused_id

@@ -16,6 +16,11 @@ The cumulative flow is worked backwards from the items' statuses now through the
 changes the event log recorded since the period began, so a period costs the events since its
 start, not the project's whole history. `q` (the items' filter language) narrows every figure
 to the items it matches now.
+
+Without `q`, the days the worker's `flow-snapshots` sweep wrote are read from their rows (the
+bands and finishes of each closed day, metrics/snapshots.py), and only the days after them from
+the event log: the same numbers, a row per day. The cycle time's `points` list the period's
+finishes for a scatter chart (the latest 500).
 """
 
 from __future__ import annotations
@@ -23,16 +28,18 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from sqlalchemy import union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.core.time import utcnow, working_days
 from takt.items.search import SearchContext, filter_conditions
 from takt.metrics import repository as repo
+from takt.metrics import snapshots
 from takt.metrics.periods import LocalDays, Period, as_date, period, weekdays_of, zone_of
 from takt.metrics.schemas import (
     AgedItem,
-    CumulativeFlowDay,
     CycleTime,
+    CycleTimePoint,
     FlowDurations,
     FlowMetrics,
     Throughput,
@@ -43,7 +50,8 @@ from takt.projects.policies import ProjectAccess
 
 DEFAULT_DAYS = 30
 AGE_LIMIT = 50
-BANDS = (*repo.FLOW_ORDER, "cancelled")
+POINTS_LIMIT = 500
+cumulative_flow = snapshots.cumulative_flow
 
 
 def _days(seconds: Any) -> float | None:
@@ -55,31 +63,6 @@ def _durations(found: dict[str, Any], name: str) -> dict[str, Any]:
         "count": int(found.get(f"{name}_count") or 0),
         **{f"p{p}": _days(found.get(f"{name}_p{p}")) for p in (50, 85, 95)},
     }
-
-
-def cumulative_flow(
-    span: Period, now_by_category: dict[str, int], by_day: list[dict[str, Any]]
-) -> list[CumulativeFlowDay]:
-    """Each day's bands, from the bands now less the moves of every later day."""
-    level = {
-        band: sum(
-            count for category, count in now_by_category.items() if category in repo.FLOW_ORDER[n:]
-        )
-        for n, band in enumerate(repo.FLOW_ORDER)
-    }
-    level["cancelled"] = now_by_category.get("cancelled", 0)
-    moves = {as_date(row["day"]): row for row in by_day}
-    for day, later in moves.items():
-        if day > span.last:
-            for band in BANDS:
-                level[band] -= int(later[band])
-    shown: list[CumulativeFlowDay] = []
-    for day in reversed(span.dates()):
-        shown.append(CumulativeFlowDay(date=day, **level))
-        for band in BANDS:
-            level[band] -= int(moves.get(day, {}).get(band, 0))
-    shown.reverse()
-    return shown
 
 
 def throughput(span: Period, weekdays: list[str], by_day: list[dict[str, Any]]) -> Throughput:
@@ -123,14 +106,27 @@ async def flow_metrics(
     statuses = {status.id: status for status in await repo.statuses_of(session, project.id)}
     in_flow = [s.id for s in statuses.values() if s.category not in repo.TERMINAL]
     async with repo.analytic(session):
-        by_day = await repo.flow_changes_by_day(session, project.id, span.since, items, days)
-        by_status = await repo.items_by_status(session, project.id, items)
-        finishes = await repo.finish_figures(session, project.id, span, items)
+        state = None if items else await snapshots.usable(session, project)
+        if state is not None:
+            written = await snapshots.flow_from(session, project, state, span, days)
+            shown, by_day, parts = (
+                written.cumulative_flow,
+                written.finished_by_day,
+                written.finishes,
+            )
+        else:
+            by_day = await repo.flow_changes_by_day(session, project.id, span.since, items, days)
+            by_status = await repo.items_by_status(session, project.id, items)
+            now_by_category: dict[str, int] = {}
+            for status_id, count in by_status.items():
+                category = statuses[status_id].category
+                now_by_category[category] = now_by_category.get(category, 0) + count
+            shown = cumulative_flow(span, now_by_category, by_day)
+            parts = [repo.live_finishes(session, project.id, span.since, span.until, items)]
+        rows = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
+        finishes = await repo.finish_figures(session, rows)
+        points = await repo.latest_finishes(session, parts, POINTS_LIMIT + 1)
         wip, oldest = await repo.oldest_started(session, project.id, items, in_flow, AGE_LIMIT)
-    now_by_category: dict[str, int] = {}
-    for status_id, count in by_status.items():
-        category = statuses[status_id].category
-        now_by_category[category] = now_by_category.get(category, 0) + count
     finished = int(finishes.get("finished") or 0)
     cycle = _durations(finishes, "cycle")
     return FlowMetrics(
@@ -141,7 +137,15 @@ async def flow_metrics(
         working_days=weekdays,
         q=q,
         throughput=throughput(span, weekdays, by_day),
-        cycle_time=CycleTime(**cycle, not_started=finished - cycle["count"]),
+        cycle_time=CycleTime(
+            **cycle,
+            not_started=finished - cycle["count"],
+            points=[
+                CycleTimePoint(key=key, finished_at=at, cycle_time=_days(seconds))
+                for key, at, seconds in points[:POINTS_LIMIT]
+            ],
+            points_cut=len(points) > POINTS_LIMIT,
+        ),
         lead_time=FlowDurations(**_durations(finishes, "lead")),
         wip=wip,
         work_item_age=WorkItemAge(
@@ -158,5 +162,5 @@ async def flow_metrics(
                 for key, title, status_id, started in oldest
             ],
         ),
-        cumulative_flow=cumulative_flow(span, now_by_category, by_day),
+        cumulative_flow=shown,
     )

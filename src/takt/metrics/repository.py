@@ -9,28 +9,33 @@ only reads the few figures per period or per week that come back.
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    DateTime,
     Float,
     Integer,
+    String,
     and_,
+    any_,
+    bindparam,
     case,
     cast,
     exists,
     func,
     literal,
-    not_,
     null,
     or_,
     select,
     text,
     tuple_,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -42,7 +47,8 @@ from takt.incidents.models import Incident
 from takt.items.events import ItemChanges, ItemCreated, ItemUpdated
 from takt.items.models import Item
 from takt.items.repository import live_in_project
-from takt.metrics.periods import Granularity, LocalDays, Period
+from takt.metrics.models import FlowFinish
+from takt.metrics.periods import Granularity, LocalDays, Period, buckets, start_of_day
 from takt.workflow.models import Status
 
 # Status categories in flow order: "in that category or later" counts the ones after it too.
@@ -142,13 +148,19 @@ async def reduce(
     by_bucket: bool,
     counts: dict[str, ColumnElement[Any]] | None = None,
     spreads: Sequence[Spread] = (),
+    overall: bool = True,
 ) -> dict[Any, Figures]:
     """The figures of `rows` overall (key None) and, with `by_bucket`, per value of its
     `bucket` column: each of `counts` (counts or sums over `rows`: the overall one is the sum
     of the buckets'), and for each spread its count (`<name>_count`) and percentiles
-    (`<name>_p50`, …)."""
+    (`<name>_p50`, …).
+
+    PostgreSQL, grouped by bucket, without `overall`: the overall figures are the sums of the
+    buckets' counts, with no percentile (the caller finds those its own way)."""
     counts = counts or {}
     if is_postgres(session):
+        if by_bucket and not overall:
+            return await _reduce_by_bucket_in_postgres(session, rows, counts, spreads)
         return await _reduce_in_postgres(session, rows, by_bucket, counts, spreads)
     found: dict[Any, Figures] = {None: dict.fromkeys(counts, 0)}
     labelled = [expr.label(name) for name, expr in counts.items()]
@@ -193,6 +205,30 @@ async def _reduce_in_postgres(
         mapping = dict(row._mapping)
         bucket, overall = mapping.pop("bucket"), mapping.pop("overall")
         found[None if overall else bucket] = mapping
+    return found
+
+
+async def _reduce_by_bucket_in_postgres(
+    session: AsyncSession,
+    rows: Subquery,
+    counts: dict[str, ColumnElement[Any]],
+    spreads: Sequence[Spread],
+) -> dict[Any, Figures]:
+    columns: list[Any] = [expr.label(name) for name, expr in counts.items()]
+    for spread in spreads:
+        value = rows.c[spread.name]
+        columns.append(func.count(value).label(f"{spread.name}_count"))
+        columns += [
+            func.percentile_disc(p / 100).within_group(value).label(f"{spread.name}_p{p}")
+            for p in spread.percents
+        ]
+    summed = [*counts, *(f"{spread.name}_count" for spread in spreads)]
+    found: dict[Any, Figures] = {None: dict.fromkeys(summed, 0)}
+    for row in await session.execute(select(rows.c.bucket, *columns).group_by(rows.c.bucket)):
+        mapping = dict(row._mapping)
+        found[mapping.pop("bucket")] = mapping
+        for name in summed:
+            found[None][name] += mapping[name] or 0
     return found
 
 
@@ -283,10 +319,34 @@ class DoraQuery:
     days: LocalDays
     granularity: Granularity | None
 
+    def _starts(self) -> list[tuple[date, datetime]]:
+        """Each week's or month's key and first instant (the first cut to the period)."""
+        assert self.granularity is not None
+        return [
+            (bucket.key, start_of_day(bucket.first, self.span.zone))
+            for bucket in buckets(self.span, self.granularity)
+        ]
+
     def bucket(self, column: Any) -> Any:
+        """The week or month of an instant. PostgreSQL: its number, found by a binary search
+        of the buckets' first instants (`width_bucket`) instead of a conversion to the local
+        time of each row; `keyed` turns the numbers back into the buckets' keys."""
         if self.granularity is None:
             return literal(None).label("bucket")
+        if self.days.dialect == "postgresql":
+            starts = [at for _, at in self._starts()]
+            array = postgresql.ARRAY(DateTime(timezone=True))
+            return func.width_bucket(column, bindparam("starts", starts, type_=array)).label(
+                "bucket"
+            )
         return self.days.bucket(column, self.granularity).label("bucket")
+
+    def keyed(self, found: dict[Any, Figures]) -> dict[Any, Figures]:
+        """`found` by the buckets' keys (the first day of the week or month)."""
+        if self.granularity is None or self.days.dialect != "postgresql":
+            return found
+        keys = [key for key, _ in self._starts()]
+        return {None if number is None else keys[number - 1]: v for number, v in found.items()}
 
     def in_period(self, column: Any) -> ColumnElement[bool]:
         return and_(column >= self.span.since, column < self.span.until, column <= self.span.as_of)
@@ -320,7 +380,7 @@ async def deployment_figures(session: AsyncSession, query: DoraQuery) -> dict[An
         .subquery()
     )
     c = rows.c
-    return await reduce(
+    found = await reduce(
         session,
         rows,
         by_bucket=query.granularity is not None,
@@ -336,6 +396,7 @@ async def deployment_figures(session: AsyncSession, query: DoraQuery) -> dict[An
         },
         spreads=[Spread("recovery", (50,))],
     )
+    return query.keyed(found)
 
 
 async def interval_figures(session: AsyncSession, query: DoraQuery) -> dict[Any, Figures]:
@@ -350,9 +411,16 @@ async def interval_figures(session: AsyncSession, query: DoraQuery) -> dict[Any,
         .where(D.environment_id == query.environment_id, query.in_period(D.succeeded_at))
         .subquery()
     )
-    return await reduce(
+    found = await reduce(
         session, rows, by_bucket=query.granularity is not None, spreads=[Spread("interval", (50,))]
     )
+    return query.keyed(found)
+
+
+# A period with at least this many timed commits finds its median lead time by walking the
+# environment's lead-time index (about half of the environment's commits, read in order)
+# rather than sorting the period's values; below it, sorting them is cheaper.
+WALK_FROM = 20_000
 
 
 async def lead_time_figures(session: AsyncSession, query: DoraQuery) -> dict[Any, Figures]:
@@ -362,42 +430,90 @@ async def lead_time_figures(session: AsyncSession, query: DoraQuery) -> dict[Any
     deployed - committed) of those after their commit.
 
     A rollback restores the deployment it rolls back when it succeeds (`restored_at`), or the
-    deployment was reported rolled back itself (then `failed_at` is that moment). The
-    deployments are picked first (materialized: their week or month is worked out once each,
-    not once per commit), then their commits joined."""
+    deployment was reported rolled back itself (then `failed_at` is that moment). The commits
+    carry their deployment's environment, go-live time and their lead time (stored when it
+    succeeded: deployments.service.store_lead_times), so no deployment is read per commit:
+    only the few rolled back are looked up."""
     as_of = query.span.as_of
+    commit = DeploymentCommit
     rolled_back_at = func.coalesce(D.restored_at, D.failed_at)
-    rolled_back = and_(D.state == "rolled_back", _known(rolled_back_at, as_of))
-    shipping = (
-        select(D.id, D.succeeded_at, query.bucket(D.succeeded_at))
-        .where(
-            D.environment_id == query.environment_id,
-            query.in_period(D.succeeded_at),
-            not_(rolled_back),
-        )
-        .cte("shipping")
-        .prefix_with("MATERIALIZED")
+    rolled_back = select(D.id).where(
+        D.environment_id == query.environment_id,
+        D.state == "rolled_back",
+        _known(rolled_back_at, as_of),
     )
-    deployed, committed = shipping.c.succeeded_at, DeploymentCommit.committed_at
+    shipped = and_(
+        commit.environment_id == query.environment_id,
+        query.in_period(commit.deployed_at),
+        commit.deployment_id.not_in(rolled_back),
+    )
     rows = (
         select(
-            shipping.c.bucket,
-            committed.label("committed_at"),
-            case((committed < deployed, seconds_between(session, committed, deployed))).label(
-                "lead"
-            ),
+            query.bucket(commit.deployed_at),
+            commit.committed_at.label("committed_at"),
+            commit.lead.label("lead"),
         )
-        .select_from(shipping)
-        .join(DeploymentCommit, DeploymentCommit.deployment_id == shipping.c.id)
+        .where(shipped)
         .subquery()
     )
-    return await reduce(
+    counts: dict[str, ColumnElement[Any]] = {
+        "commits": func.count(),
+        "commits_timed": func.count(rows.c.committed_at),
+    }
+    if not is_postgres(session):
+        return await reduce(
+            session,
+            rows,
+            by_bucket=query.granularity is not None,
+            counts=counts,
+            spreads=[Spread("lead", (50,))],
+        )
+    # PostgreSQL: the counts (and each week's or month's median), then the period's median
+    # by the cheaper of walking the index and sorting the period's values.
+    by_bucket = query.granularity is not None
+    if not by_bucket:
+        counts["lead_count"] = func.count(rows.c.lead)
+    found = await reduce(
         session,
         rows,
-        by_bucket=query.granularity is not None,
-        counts={"commits": func.count(), "commits_timed": func.count(rows.c.committed_at)},
-        spreads=[Spread("lead", (50,))],
+        by_bucket=by_bucket,
+        counts=counts,
+        spreads=[Spread("lead", (50,))] if by_bucket else [],
+        overall=False,
     )
+    overall = found[None]
+    counted = int(overall.get("lead_count") or 0)
+    overall["lead_p50"] = None
+    if counted >= WALK_FROM:
+        # The planner prices a walk of half the index above a sort of the period's values,
+        # which costs about three times as much here: no sort for this one statement.
+        await session.execute(text("SELECT set_config('enable_sort', 'off', false)"))
+        try:
+            overall["lead_p50"] = await session.scalar(
+                select(commit.lead)
+                .where(shipped, commit.lead.is_not(None))
+                .order_by(commit.lead)
+                .offset(_nearest_rank(counted, 50) - 1)
+                .limit(1)
+            )
+        finally:
+            with suppress(DBAPIError):
+                await session.execute(
+                    text(
+                        "SELECT set_config(name, reset_val, false) FROM pg_settings "
+                        "WHERE name = 'enable_sort'"
+                    )
+                )
+    elif counted:
+        overall["lead_p50"] = await session.scalar(
+            select(func.percentile_disc(0.5).within_group(rows.c.lead))
+        )
+    return query.keyed(found)
+
+
+def _nearest_rank(count: int, percent: int) -> int:
+    """ceil(p x n), with the floating-point product PostgreSQL's percentile_disc uses."""
+    return max(1, math.ceil(percent / 100 * count))
 
 
 # Flow ----------------------------------------------------------------------------------------
@@ -505,15 +621,19 @@ def _finished() -> ColumnElement[bool]:
     )
 
 
-async def finish_figures(
-    session: AsyncSession, project_id: str, span: Period, items: Sequence[Any]
-) -> Figures:
-    """Over the entries into `done` in the period: how many, and each one's cycle time
+def live_finishes(
+    session: AsyncSession, project_id: str, since: datetime, until: datetime, items: Sequence[Any]
+) -> Any:
+    """The entries into `done` from `since` to `until` of the project's live items (matching
+    `items`), from the event log: the event's `seq`, the item, when, and the cycle time
     (seconds since the item started, when it had started by then) and lead time (since the
     item was created)."""
     at = Event.occurred_at
-    rows = (
+    return (
         select(
+            Event.seq.label("seq"),
+            Item.id.label("item_id"),
+            at.label("finished_at"),
             case((Item.started_at <= at, seconds_between(session, Item.started_at, at))).label(
                 "cycle"
             ),
@@ -523,14 +643,32 @@ async def finish_figures(
         .where(
             Event.project_id == project_id,
             Event.type.in_([ItemCreated.event_type, ItemUpdated.event_type]),
-            at >= span.since,
-            at < span.until,
+            at >= since,
+            at < until,
             _finished(),
             live_in_project(project_id),
             *items,
         )
-        .subquery()
     )
+
+
+def stored_finishes(project_id: str, since: datetime, until: datetime) -> Any:
+    """The same rows, as the flow snapshots wrote them for their days."""
+    finish = FlowFinish
+    return select(
+        finish.seq.label("seq"),
+        finish.item_id.label("item_id"),
+        finish.finished_at.label("finished_at"),
+        finish.cycle.label("cycle"),
+        finish.lead.label("lead"),
+    ).where(
+        finish.project_id == project_id, finish.finished_at >= since, finish.finished_at < until
+    )
+
+
+async def finish_figures(session: AsyncSession, rows: Subquery) -> Figures:
+    """Over finish rows (`live_finishes`, `stored_finishes` or both): how many, and the
+    percentiles of their cycle and lead times."""
     found = await reduce(
         session,
         rows,
@@ -539,6 +677,35 @@ async def finish_figures(
         spreads=[Spread("cycle", (50, 85, 95)), Spread("lead", (50, 85, 95))],
     )
     return found[None]
+
+
+async def latest_finishes(
+    session: AsyncSession, parts: Sequence[Any], limit: int
+) -> list[tuple[str, datetime, float | None]]:
+    """(key, finished, cycle seconds) of the latest `limit` finish rows of `parts` (selects of
+    finish rows, each by its own index: latest first, then by `seq`), latest first."""
+    latest: list[tuple[datetime, int, str, float | None]] = []
+    for part in parts:
+        c = part.subquery().c
+        found = await session.execute(
+            select(c.finished_at, c.seq, c.item_id, c.cycle)
+            .order_by(c.finished_at.desc(), c.seq.desc())
+            .limit(limit)
+        )
+        latest += [(at, seq, item_id, cycle) for at, seq, item_id, cycle in found]
+    latest = sorted(latest, key=lambda row: (row[0], row[1]), reverse=True)[:limit]
+    wanted = sorted({row[2] for row in latest})
+    if is_postgres(session):  # one array parameter: one prepared statement for any count
+        among = Item.id == any_(bindparam("ids", wanted, type_=postgresql.ARRAY(String)))
+    else:
+        among = Item.id.in_(wanted)
+    found_keys = await session.execute(select(Item.id, Item.key).where(among))
+    keys: dict[str, str] = dict(found_keys.all())
+    return [
+        (keys[item_id], at, None if cycle is None else float(cycle))
+        for at, _, item_id, cycle in latest
+        if item_id in keys
+    ]
 
 
 async def oldest_started(

@@ -8,6 +8,9 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from typing_extensions import TypeAliasType
 
+# DORA's environment: the shape deployments' answers use (one schema component, not two).
+from takt.deployments.schemas import EnvironmentRef as EnvironmentRef
+
 
 class Durations(BaseModel):
     """Durations in hours over the pull requests counted (nearest-rank percentiles, as every
@@ -81,12 +84,6 @@ class ReviewMetrics(BaseModel):
 DoraBand = TypeAliasType("DoraBand", Literal["elite", "high", "medium", "low"])
 Granularity = TypeAliasType("Granularity", Literal["week", "month"])
 BAND_SET = "DORA 2024"
-
-
-class EnvironmentRef(BaseModel):
-    id: str
-    name: str = Field(examples=["production"])
-    type: str = Field(examples=["production"])
 
 
 class DeploymentFrequency(BaseModel):
@@ -254,10 +251,25 @@ class FlowDurations(BaseModel):
     p95: float | None
 
 
+class CycleTimePoint(BaseModel):
+    """One finish of the period (an item finishing twice is two points)."""
+
+    key: str = Field(examples=["API-12"])
+    finished_at: dt.datetime = Field(description="When the item entered a done status.")
+    cycle_time: float | None = Field(
+        description="finished - started, in days; null when the item hadn't started by then."
+    )
+
+
 class CycleTime(FlowDurations):
     not_started: int = Field(
         description="Finishes of items that never entered an in-progress status before."
     )
+    points: list[CycleTimePoint] = Field(
+        description="The period's finishes for a scatter chart, latest first: at most 500 "
+        "(`points_cut` says when there were more; the percentiles count them all)."
+    )
+    points_cut: bool = Field(description="More finishes than `points` holds.")
 
 
 class AgedItem(BaseModel):

@@ -1,7 +1,8 @@
 """Every query of readiness: its policy row, and the reads of the checks and the promotion
 timeline over the tables of the domains below it (items, blockers, delivery, deployments,
-incidents), read-only. Each check is one statement over the whole set of items, whatever its
-size; the timeline is two statements after the subject's own load.
+incidents), read-only. The checks read the whole set of items at once, whatever its size: the
+pull requests in one statement, the blockers, the promotion and the incidents together in
+another (`check_facts`); the timeline is two statements after the subject's own load.
 
 How the items of a commit are found (`items_of_ref`): the items named by the commit itself
 (`commit_items` of a commit of the project's repositories with that SHA), by the pull requests
@@ -14,21 +15,29 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Integer,
     Select,
     String,
+    Text,
     and_,
     any_,
     bindparam,
+    cast,
     exists,
     false,
     func,
+    literal,
+    null,
     or_,
     select,
+    type_coerce,
     union,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -37,6 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 
 from takt.blockers.models import Blocker
+from takt.core.models import UTCDateTime
 from takt.core.time import utcnow
 from takt.delivery.models import Commit, CommitItem, PullRequest, PullRequestItem, Repository
 from takt.deployments.models import Deployment, DeploymentCommit, DeploymentItem, Environment
@@ -297,97 +307,155 @@ async def pull_requests_for(
     return [tuple(row) for row in rows]
 
 
+@dataclass(frozen=True)
+class CheckFacts:
+    """What the blocker, promotion and incident checks read, fetched in one statement."""
+
+    blockers: list[tuple[Any, ...]]  # as open_blockers_on
+    incidents: list[tuple[Any, ...]]  # as open_incidents_in
+    latest_success: tuple[Any, ...] | None  # as latest_success_of
+    shipped: set[str]  # as shipped_to
+
+
+# The parts of `check_facts`: (part, id, item id, text, severity, number, moment).
+_BLOCKERS, _INCIDENTS, _LATEST, _SHIPPED = 1, 2, 3, 4
+
+
+def _slots(
+    part: int,
+    *,
+    id_: Any = None,
+    item_id: Any = None,
+    text: Any = None,
+    severity: Any = None,
+    number: Any = None,
+    at: Any = None,
+) -> list[Any]:
+    def typed(value: Any, kind: Any) -> Any:
+        """A column of the part, or a null of the slot's type (PostgreSQL types a bare
+        NULL as text)."""
+        return cast(null(), kind) if value is None else type_coerce(value, kind)
+
+    return [
+        literal(part, Integer).label("part"),
+        typed(id_, String()).label("id"),
+        typed(item_id, String()).label("item_id"),
+        typed(text, Text()).label("text"),
+        typed(severity, String()).label("severity"),
+        typed(number, Integer()).label("number"),
+        typed(at, UTCDateTime()).label("at"),
+    ]
+
+
 @functools.cache
-def _open_blockers_on(postgres: bool) -> AnySelect:
-    return (
-        select(Blocker.id, Blocker.item_id, Blocker.reason, Blocker.raised_at)
-        .where(_among(Blocker.item_id, P_IDS, postgres), Blocker.status == "open")
-        .order_by(Blocker.raised_at, Blocker.id)
-    )
-
-
-async def open_blockers_on(session: AsyncSession, item_ids: Sequence[str]) -> list[tuple[Any, ...]]:
-    """(id, item id, reason, raised at) of the open blockers on `item_ids`, oldest first."""
-    rows = await session.execute(_open_blockers_on(_is_postgres(session)), {P_IDS: list(item_ids)})
-    return [tuple(row) for row in rows]
-
-
-@functools.cache
-def _latest_success_of() -> AnySelect:
-    return (
-        select(Deployment.id, Deployment.release_version, Deployment.succeeded_at)
-        .where(
-            Deployment.project_id == P_PROJECT,
-            Deployment.sha == P_SHA,
-            Deployment.environment_id == bindparam("environment_id"),
-            Deployment.state == SUCCESS,
+def _check_facts(
+    postgres: bool, blockers: bool, incidents: bool, latest: bool, shipped: bool
+) -> Any:
+    parts: list[Any] = []
+    if blockers:
+        parts.append(
+            select(
+                *_slots(
+                    _BLOCKERS,
+                    id_=Blocker.id,
+                    item_id=Blocker.item_id,
+                    text=Blocker.reason,
+                    at=Blocker.raised_at,
+                )
+            ).where(_among(Blocker.item_id, P_IDS, postgres), Blocker.status == "open")
         )
-        .order_by(Deployment.succeeded_at.desc(), Deployment.id)
-        .limit(1)
-    )
-
-
-async def latest_success_of(
-    session: AsyncSession, project_id: str, environment_id: str, sha: str
-) -> tuple[Any, ...] | None:
-    """(id, version, succeeded at) of the latest successful deployment of `sha` to the
-    environment, if any."""
-    row = await session.execute(
-        _latest_success_of(),
-        {"project_id": project_id, "sha": sha, "environment_id": environment_id},
-    )
-    found = row.first()
-    return tuple(found) if found is not None else None
-
-
-@functools.cache
-def _shipped_to(postgres: bool) -> Select[str]:
-    return (
-        select(DeploymentItem.item_id)
-        .join(Deployment, Deployment.id == DeploymentItem.deployment_id)
-        .where(
-            _among(DeploymentItem.item_id, P_IDS, postgres),
-            Deployment.environment_id == bindparam("environment_id"),
-            Deployment.state == SUCCESS,
+    if incidents:
+        parts.append(
+            select(
+                *_slots(
+                    _INCIDENTS,
+                    id_=Incident.id,
+                    text=Incident.title,
+                    severity=Incident.severity,
+                    number=Incident.number,
+                    at=Incident.opened_at,
+                )
+            ).where(
+                Incident.environment_id == bindparam("target_id"),
+                Incident.state == "open",
+                Incident.severity.in_(bindparam("severities", expanding=True)),
+            )
         )
-        .distinct()
-    )
-
-
-async def shipped_to(
-    session: AsyncSession, environment_id: str, item_ids: Sequence[str]
-) -> set[str]:
-    """Those of `item_ids` a successful deployment to the environment shipped."""
-    shipped = await session.scalars(
-        _shipped_to(_is_postgres(session)),
-        {P_IDS: list(item_ids), "environment_id": environment_id},
-    )
-    return set(shipped)
-
-
-@functools.cache
-def _open_incidents_in() -> AnySelect:
-    return (
-        select(Incident.id, Incident.number, Incident.title, Incident.severity, Incident.opened_at)
-        .where(
-            Incident.environment_id == bindparam("environment_id"),
-            Incident.state == "open",
-            Incident.severity.in_(bindparam("severities", expanding=True)),
+    if latest:
+        found = (
+            select(Deployment.id, Deployment.release_version, Deployment.succeeded_at)
+            .where(
+                Deployment.project_id == P_PROJECT,
+                Deployment.sha == P_SHA,
+                Deployment.environment_id == bindparam("before_id"),
+                Deployment.state == SUCCESS,
+            )
+            .order_by(Deployment.succeeded_at.desc(), Deployment.id)
+            .limit(1)
+            .subquery()
         )
-        .order_by(Incident.severity, Incident.opened_at, Incident.id)
-    )
+        parts.append(
+            select(
+                *_slots(
+                    _LATEST, id_=found.c.id, text=found.c.release_version, at=found.c.succeeded_at
+                )
+            )
+        )
+    if shipped:
+        parts.append(
+            select(*_slots(_SHIPPED, item_id=DeploymentItem.item_id))
+            .join(Deployment, Deployment.id == DeploymentItem.deployment_id)
+            .where(
+                _among(DeploymentItem.item_id, P_IDS, postgres),
+                Deployment.environment_id == bindparam("before_id"),
+                Deployment.state == SUCCESS,
+            )
+            .distinct()
+        )
+    return parts[0] if len(parts) == 1 else union_all(*parts)
 
 
-async def open_incidents_in(
-    session: AsyncSession, environment_id: str, severities: Sequence[str]
-) -> list[tuple[Any, ...]]:
-    """(id, number, title, severity, opened at) of the environment's open incidents of these
-    severities, worst first, then oldest first."""
-    rows = await session.execute(
-        _open_incidents_in(),
-        {"environment_id": environment_id, "severities": list(severities)},
+async def check_facts(
+    session: AsyncSession,
+    project_id: str,
+    item_ids: Sequence[str],
+    *,
+    blockers: bool,
+    incidents: tuple[str, Sequence[str]] | None,
+    before: tuple[str, str | None] | None,
+) -> CheckFacts:
+    """In one statement: the open blockers on `item_ids` (when `blockers`), the open incidents
+    of the environment of these severities (`incidents`: its id and the severities), and for
+    the environment that must come first (`before`: its id and the commit asked about, or
+    None) the latest successful deployment of the commit, or which of `item_ids` a
+    successful deployment to it shipped. Each list in the order of the single reads above
+    (open_blockers_on, open_incidents_in, latest_success_of, shipped_to)."""
+    blockers = blockers and bool(item_ids)
+    latest = before is not None and before[1] is not None
+    shipped = before is not None and before[1] is None and bool(item_ids)
+    facts = CheckFacts([], [], None, set())
+    if not (blockers or incidents or latest or shipped):
+        return facts
+    params: dict[str, Any] = {P_IDS: list(item_ids), "project_id": project_id}
+    if incidents is not None:
+        params["target_id"], params["severities"] = incidents[0], list(incidents[1])
+    if before is not None:
+        params["before_id"], params["sha"] = before
+    statement = _check_facts(
+        _is_postgres(session), blockers, incidents is not None, latest, shipped
     )
-    return [tuple(row) for row in rows]
+    for part, id_, item_id, text, severity, number, at in await session.execute(statement, params):
+        if part == _BLOCKERS:
+            facts.blockers.append((id_, item_id, text, at))
+        elif part == _INCIDENTS:
+            facts.incidents.append((id_, number, text, severity, at))
+        elif part == _LATEST:
+            object.__setattr__(facts, "latest_success", (id_, text, at))
+        else:
+            facts.shipped.add(item_id)
+    facts.blockers.sort(key=lambda row: (row[3], row[0]))
+    facts.incidents.sort(key=lambda row: (row[3], row[4], row[0]))
+    return facts
 
 
 # Promotion timeline ---------------------------------------------------------------------------

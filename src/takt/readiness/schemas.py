@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypeAliasType
 
 from takt.core.schemas import Input
+from takt.incidents.schemas import IncidentSeverity
 
 CheckName = TypeAliasType(
     "CheckName",
@@ -21,7 +22,6 @@ CheckName = TypeAliasType(
         "no_open_incidents",
     ],
 )
-Severity = TypeAliasType("Severity", Literal["sev1", "sev2", "sev3", "sev4"])
 StageName = TypeAliasType(
     "StageName", Literal["committed", "pull_request_ready", "first_review", "merged", "deployed"]
 )
@@ -73,7 +73,7 @@ class IncidentRef(BaseModel):
     id: str
     number: int = Field(description="Numbered per project (INC-1, INC-2, …).", examples=[4])
     title: str
-    severity: Severity
+    severity: IncidentSeverity
     opened_at: datetime
 
 
@@ -159,7 +159,7 @@ class PromotionCheck(Input):
 
 class IncidentCheck(Input):
     enabled: bool = Field(True, description="Whether the check runs.")
-    min_severity: Severity = Field(
+    min_severity: IncidentSeverity = Field(
         "sev2",
         description="Open incidents of this severity or worse (sev1 is the worst) block.",
     )

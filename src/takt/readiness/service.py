@@ -250,7 +250,21 @@ async def evaluate(
         found = await _items_of_ref(session, project_id, sha)
     else:
         found = await _items_asked(session, project_id, parse_item_keys(items or ""))
-    context = _Context(session, access, policy, environments, target, sha, found)
+    # The blocker, promotion and incident checks read in one statement, before any runs.
+    before = None
+    if policy.is_on("promoted_through_previous"):
+        before, _ = _required_before(policy, environments, target)
+    facts = await repo.check_facts(
+        session,
+        project_id,
+        [item.id for item in found],
+        blockers=policy.is_on("no_open_blockers"),
+        incidents=(target.id, policy.blocking_severities)
+        if policy.is_on("no_open_incidents")
+        else None,
+        before=(before.id, sha) if before is not None else None,
+    )
+    context = _Context(session, access, policy, environments, target, sha, found, facts)
     checks = [await context.run(name) if policy.is_on(name) else _off(name) for name in CHECKS]
     failing = [c for c in checks if c.enabled and not c.passed]
     passing = [c for c in checks if c.enabled and c.passed]
@@ -279,6 +293,7 @@ class _Context:
     target: EnvironmentView
     sha: str | None
     items: list[ItemView]
+    facts: repo.CheckFacts
 
     @property
     def item_ids(self) -> list[str]:
@@ -407,9 +422,7 @@ class _Context:
         keys = {item.id: item.key for item in self.items}
         blockers = [
             BlockerRef(id=blocker_id, item_key=keys[item_id], reason=reason, raised_at=raised_at)
-            for blocker_id, item_id, reason, raised_at in await repo.open_blockers_on(
-                self.session, self.item_ids
-            )
+            for blocker_id, item_id, reason, raised_at in self.facts.blockers
         ]
         if not blockers:
             on = self.items[0].key if len(self.items) == 1 else f"the {len(self.items)} items"
@@ -429,9 +442,7 @@ class _Context:
         if before is None:
             return Check(name, True, True, why_none, CheckDetails())
         if self.sha is not None:
-            found = await repo.latest_success_of(
-                self.session, self.access.project.id, before.id, self.sha
-            )
+            found = self.facts.latest_success
             if found is None:
                 return Check(
                     name,
@@ -455,7 +466,7 @@ class _Context:
                     ),
                 ),
             )
-        shipped = await repo.shipped_to(self.session, before.id, self.item_ids)
+        shipped = self.facts.shipped
         missing = [item for item in self.items if item.id not in shipped]
         if not missing:
             return Check(
@@ -483,9 +494,7 @@ class _Context:
         threshold = "sev1" if len(severities) == 1 else f"{self.policy.min_severity} or worse"
         incidents = [
             IncidentRef(id=i, number=number, title=title, severity=severity, opened_at=opened_at)
-            for i, number, title, severity, opened_at in await repo.open_incidents_in(
-                self.session, self.target.id, severities
-            )
+            for i, number, title, severity, opened_at in self.facts.incidents
         ]
         if not incidents:
             return Check(

@@ -10,13 +10,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from takt.auth.models import User
 from takt.blockers import repository as blockers_repo
 from takt.blockers.models import Blocker
+from takt.deployments import repository as deployments_repo
+from takt.deployments.models import Deployment, DeploymentCommit
 from takt.events import repository as events_repo
+from takt.incidents import repository as incidents_repo
+from takt.incidents.models import Incident
 from takt.items import readiness
 from takt.items import repository as items_repo
 from takt.items.models import PRIORITIES
 from takt.projects import repository as projects_repo
-from takt.projects.models import Project
+from takt.projects.policies import ProjectAccess
 from takt.projects.schemas import ProjectSettings
+from takt.readiness import service as readiness_service
 from takt.risks import repository as risks_repo
 from takt.risks.models import Risk
 from takt.sprints import repository as sprints_repo
@@ -27,14 +32,18 @@ from takt.transfer.schemas import (
     BlockerDoc,
     CapacityDoc,
     CommentDoc,
+    DeploymentDoc,
+    EnvironmentDoc,
     EventDoc,
     ExportDocument,
+    IncidentDoc,
     ItemDoc,
     LabelDoc,
     LinkDoc,
     MemberDoc,
     ProjectDoc,
     RiskDoc,
+    ShippedCommitDoc,
     SprintDoc,
     StandupConfigDoc,
     StandupEntryDoc,
@@ -46,9 +55,10 @@ from takt.transfer.schemas import (
 from takt.workflow import repository as workflow_repo
 
 
-async def document(session: AsyncSession, project: Project) -> ExportDocument:
+async def document(session: AsyncSession, access: ProjectAccess) -> ExportDocument:
     """Rows get their references first, in document order, then the ids inside their data: so
     the numbering depends only on what the document holds."""
+    project = access.project
     refs = ToRefs()
     project_ref = refs.ref(project.id)
     members = (
@@ -72,10 +82,17 @@ async def document(session: AsyncSession, project: Project) -> ExportDocument:
     standup_config = await standups_repo.get_config(session, project.id)
     entries = await standups_repo.project_entries(session, project.id)
     summaries = await standups_repo.project_summaries(session, project.id)
+    environments = await deployments_repo.environments_in_order(session, project.id)
+    deployments = await deployments_repo.project_deployments(session, project.id)
+    shipped_commits, shipped_items = await deployments_repo.project_shipped(session, project.id)
+    incidents = await incidents_repo.project_incidents(session, project.id)
+    policy = await readiness_service.get_policy(session, access)
     row_ids = [s.id for s in statuses] + [lb.id for lb in labels] + [s.id for s in sprints]
     row_ids += [i.id for i in items] + [link.id for link in links] + [c.id for c in comments]
     row_ids += [b.id for b in blockers] + [r.id for r in risks]
     row_ids += [e.id for e, _ in entries] + [s.id for s in summaries]
+    row_ids += [e.id for e in environments] + [d.id for d in deployments]
+    row_ids += [i.id for i in incidents]
     for row_id in row_ids:
         refs.ref(row_id)
 
@@ -100,6 +117,8 @@ async def document(session: AsyncSession, project: Project) -> ExportDocument:
         p for b in blockers for p in (b.raised_by_id, b.resolved_by_id, b.waiting_on_user_id) if p
     }
     people |= {p for r in risks for p in (r.owner_id, r.created_by_id) if p}
+    people |= {d.triggered_by_id for d in deployments if d.triggered_by_id}
+    people |= {i.opened_by_id for i in incidents if i.opened_by_id}
     if standup_config is not None:
         people |= set(standup_config.participants or [])
     names = {
@@ -124,6 +143,16 @@ async def document(session: AsyncSession, project: Project) -> ExportDocument:
         key=lambda link: sprint_order[link[1]],
     ):
         risk_sprints[risk_id].append(refs.ref(sprint_id))
+    # What each deployment shipped: its commits, and the items of the document (by number).
+    commits_of: dict[str, list[DeploymentCommit]] = defaultdict(list)
+    for commit in shipped_commits:
+        commits_of[commit.deployment_id].append(commit)
+    number_of = {i.id: i.number for i in items}
+    items_of: dict[str, list[str]] = defaultdict(list)
+    for deployment_id, item_id in sorted(
+        (pair for pair in shipped_items if pair[1] in key_of), key=lambda p: number_of[p[1]]
+    ):
+        items_of[deployment_id].append(key_of[item_id])
 
     return ExportDocument(
         project=ProjectDoc(
@@ -233,6 +262,25 @@ async def document(session: AsyncSession, project: Project) -> ExportDocument:
             entries=[_entry(e, username, refs, blocker_ids) for e, username in entries],
             summaries=[_summary(s, refs, sprint_order) for s in summaries],
         ),
+        environments=[
+            EnvironmentDoc.model_validate(
+                {
+                    "ref": refs.ref(e.id),
+                    "name": e.name,
+                    "type": e.type,
+                    "position": e.position,
+                    "created_at": e.created_at,
+                    "updated_at": e.updated_at,
+                }
+            )
+            for e in environments
+        ],
+        deployments=[
+            _deployment(d, refs, person, commits_of.get(d.id, []), items_of.get(d.id, []))
+            for d in deployments
+        ],
+        incidents=[_incident(i, refs, person) for i in incidents],
+        readiness_policy=policy.checks if policy.version > 0 else None,
         history=[
             EventDoc(
                 type=e.type,
@@ -301,6 +349,68 @@ def _risk(
         created_by=person(risk.created_by_id),
         created_at=risk.created_at,
         updated_at=risk.updated_at,
+    )
+
+
+def _deployment(
+    d: Deployment,
+    refs: ToRefs,
+    person: Person,
+    commits: list[DeploymentCommit],
+    item_keys: list[str],
+) -> DeploymentDoc:
+    return DeploymentDoc.model_validate(
+        {
+            "ref": refs.ref(d.id),
+            "environment": refs.ref(d.environment_id),
+            "source": d.source,
+            "external_id": d.external_id,
+            "pipeline_id": d.pipeline_id,
+            "sequence": d.sequence,
+            "git_ref": d.ref,
+            "sha": d.sha,
+            "version": d.release_version,
+            "description": d.description,
+            "url": d.url,
+            "state": d.state,
+            "started_at": d.started_at,
+            "finished_at": d.finished_at,
+            "succeeded_at": d.succeeded_at,
+            "triggered_by": d.triggered_by,
+            "reported_by": person(d.triggered_by_id),
+            "is_hotfix": d.is_hotfix,
+            "is_rollback": d.is_rollback,
+            "fixes": refs.maybe(d.fixes_deployment_id),
+            "failed_at": d.failed_at,
+            "restored_at": d.restored_at,
+            "previous": refs.maybe(d.previous_deployment_id),
+            "shipped_complete": d.shipped_complete,
+            "commits": [ShippedCommitDoc(sha=c.sha, committed_at=c.committed_at) for c in commits],
+            "item_keys": item_keys,
+            "created_at": d.created_at,
+            "updated_at": d.updated_at,
+        }
+    )
+
+
+def _incident(incident: Incident, refs: ToRefs, person: Person) -> IncidentDoc:
+    return IncidentDoc.model_validate(
+        {
+            "ref": refs.ref(incident.id),
+            "number": incident.number,
+            "title": incident.title,
+            "description": incident.description,
+            "severity": incident.severity,
+            "state": incident.state,
+            "environment": refs.ref(incident.environment_id),
+            "opened_at": incident.opened_at,
+            "resolved_at": incident.resolved_at,
+            "caused_by": refs.maybe(incident.caused_by_deployment_id),
+            "fixed_by": refs.maybe(incident.fixed_by_deployment_id),
+            "opened_by": person(incident.opened_by_id),
+            "created_at": incident.created_at,
+            "updated_at": incident.updated_at,
+        }
     )
 
 

@@ -15,13 +15,18 @@ from takt.core.errors import NotFound, ValidationFailed
 from takt.core.events import InvalidEvent, parse_event
 from takt.core.models import new_id
 from takt.core.time import utcnow
+from takt.deployments import repository as deployments_repo
+from takt.deployments.environments import DEFAULT_ENVIRONMENTS
 from takt.events import repository as events_repo
+from takt.incidents import repository as incidents_repo
 from takt.items import repository as items_repo
 from takt.items.models import PRIORITIES
 from takt.projects import repository as projects_repo
 from takt.projects import service as projects
 from takt.projects.policies import ProjectAccess
 from takt.projects.schemas import MemberAdd, ProjectCreate
+from takt.readiness import service as readiness_service
+from takt.readiness.schemas import ReadinessPolicyWrite
 from takt.risks import repository as risks_repo
 from takt.sprints import repository as sprints_repo
 from takt.standups import repository as standups_repo
@@ -72,6 +77,9 @@ def check(doc: ExportDocument) -> None:
         ("risks", [r.ref for r in doc.risks]),
         ("standups/entries", [e.ref for e in doc.standups.entries]),
         ("standups/summaries", [s.ref for s in doc.standups.summaries]),
+        ("environments", [e.ref for e in doc.environments or []]),
+        ("deployments", [d.ref for d in doc.deployments]),
+        ("incidents", [i.ref for i in doc.incidents]),
     ]
     seen: set[str] = set()
     for part, refs in rows:
@@ -110,6 +118,7 @@ def check(doc: ExportDocument) -> None:
             raise ValidationFailed.at(f"/document/comments/{index}/item_key", "unknown item")
     _check_blockers_and_risks(doc)
     _check_standups(doc)
+    _check_delivery(doc)
     active = [index for index, s in enumerate(doc.sprints) if s.state == "active"]
     if len(active) > 1:
         raise ValidationFailed.at(f"/document/sprints/{active[1]}/state", "a second active sprint")
@@ -191,6 +200,83 @@ def _check_standups(doc: ExportDocument) -> None:
             )
 
 
+def _check_delivery(doc: ExportDocument) -> None:
+    """Deployments go to environments of the document and name deployments of it (once per
+    pipeline run and provider id, as the CI call's idempotency wants); incidents are numbered
+    once each and linked to deployments to their own environment; the readiness policy names
+    environments of the document."""
+    environments = doc.environments
+    if environments is None and doc.deployments:
+        raise ValidationFailed.at(
+            "/document/environments", "the deployments' environments are missing"
+        )
+    env_refs = {e.ref for e in environments or []}
+    _unique(
+        (e.name.lower() for e in environments or []),
+        "/document/environments/{}/name",
+        "environment name (names ignore case)",
+    )
+    by_ref = {d.ref: d for d in doc.deployments}
+    keys = {i.key for i in doc.items}
+    for index, d in enumerate(doc.deployments):
+        at = f"/document/deployments/{index}"
+        if d.environment not in env_refs:
+            raise ValidationFailed.at(f"{at}/environment", "unknown environment")
+        for field, ref in (("fixes", d.fixes), ("previous", d.previous)):
+            if ref is not None and (ref not in by_ref or ref == d.ref):
+                raise ValidationFailed.at(f"{at}/{field}", "unknown deployment")
+        for n, key in enumerate(d.item_keys):
+            if key not in keys:
+                raise ValidationFailed.at(f"{at}/item_keys/{n}", "unknown item")
+        _unique(d.item_keys, f"{at}/item_keys/{{}}", "item")
+        _unique((c.sha.lower() for c in d.commits), f"{at}/commits/{{}}/sha", "commit")
+    _unique(
+        (
+            f"{d.environment} {d.pipeline_id} {d.sequence}" if d.pipeline_id else None
+            for d in doc.deployments
+        ),
+        "/document/deployments/{}/sequence",
+        "pipeline run (environment, pipeline_id, sequence)",
+    )
+    _unique(
+        (f"{d.source} {d.external_id}" if d.external_id else None for d in doc.deployments),
+        "/document/deployments/{}/external_id",
+        "provider deployment",
+    )
+    _unique((str(i.number) for i in doc.incidents), "/document/incidents/{}/number", "number")
+    for index, incident in enumerate(doc.incidents):
+        at = f"/document/incidents/{index}"
+        if incident.environment not in env_refs:
+            raise ValidationFailed.at(f"{at}/environment", "unknown environment")
+        for field, ref in (("caused_by", incident.caused_by), ("fixed_by", incident.fixed_by)):
+            if ref is None:
+                continue
+            linked = by_ref.get(ref)
+            if linked is None:
+                raise ValidationFailed.at(f"{at}/{field}", "unknown deployment")
+            if linked.environment != incident.environment:
+                raise ValidationFailed.at(
+                    f"{at}/{field}", "deployed to another environment than the incident's"
+                )
+        if incident.caused_by is not None and incident.caused_by == incident.fixed_by:
+            raise ValidationFailed.at(
+                f"{at}/fixed_by", "the same deployment can't cause and fix the incident"
+            )
+    policy = doc.readiness_policy
+    if policy is not None:
+        names = (
+            {e.name.lower() for e in environments}
+            if environments is not None
+            else {name for name, _ in DEFAULT_ENVIRONMENTS}
+        )
+        at = "/document/readiness_policy/promoted_through_previous/required_before"
+        for target, before in policy.promoted_through_previous.required_before.items():
+            for name in (target, before):
+                if name is not None and name.strip().lower() not in names:
+                    escaped = target.replace("~", "~0").replace("/", "~1")
+                    raise ValidationFailed.at(f"{at}/{escaped}", f"unknown environment {name!r}")
+
+
 def _parents_first(items: list[ItemDoc]) -> list[ItemDoc]:
     """Items ordered so every parent comes before its children (foreign keys are checked row by
     row); a cycle in a hand-edited document is refused."""
@@ -262,6 +348,9 @@ class Plan:
         self.risk_ids = refs.ids_in_order([r.ref for r in doc.risks])
         self.entry_ids = refs.ids_in_order([e.ref for e in doc.standups.entries])
         self.summary_ids = refs.ids_in_order([s.ref for s in doc.standups.summaries])
+        self.environment_ids = refs.ids_in_order([e.ref for e in doc.environments or []])
+        self.deployment_ids = refs.ids_in_order([d.ref for d in doc.deployments])
+        self.incident_ids = refs.ids_in_order([i.ref for i in doc.incidents])
 
     def data(self, value: Any) -> Any:
         """Machine data (history, reports, commitments) as the new project sees it."""
@@ -605,6 +694,134 @@ async def write_standups(
             for s, summary_id in zip(standups.summaries, plan.summary_ids, strict=True)
         ],
     )
+
+
+async def write_delivery(
+    session: AsyncSession, project_id: str, plan: Plan, members: dict[str, tuple[str, str]]
+) -> None:
+    """The promotion path (when the document has one: else the new project keeps the default
+    path its creation made), the deployments with what they shipped, and the incidents, their
+    numbers kept. The repository a deployment named and the commits Takt saw in pushes are not
+    in the document: the copy's deployments name no repository and their commits keep their SHA
+    and time. The people they name are the copy's members of those usernames, or nobody."""
+    doc = plan.doc
+    if doc.environments is None:
+        return
+    # Positions 0, 1, 2… along the path, in the document's order.
+    path = sorted(
+        zip(doc.environments, plan.environment_ids, strict=True),
+        key=lambda pair: pair[0].position,
+    )
+    environments = [
+        {
+            "id": env_id,
+            "project_id": project_id,
+            "name": e.name,
+            "name_key": e.name.lower(),
+            "type": e.type,
+            "position": position,
+            "created_by_id": None,
+            "created_at": e.created_at,
+            "updated_at": e.updated_at,
+            "version": 1,
+        }
+        for position, (e, env_id) in enumerate(path)
+    ]
+    ids = plan.refs.id
+    deployments = [
+        {
+            "id": deployment_id,
+            "project_id": project_id,
+            "environment_id": ids(d.environment),
+            "repository_id": None,
+            "source": d.source,
+            "external_id": d.external_id,
+            "pipeline_id": d.pipeline_id,
+            "sequence": d.sequence,
+            "ref": d.git_ref,
+            "sha": d.sha,
+            "release_version": d.version,
+            "description": d.description,
+            "url": d.url,
+            "state": d.state,
+            "started_at": d.started_at,
+            "finished_at": d.finished_at,
+            "succeeded_at": d.succeeded_at,
+            "triggered_by_id": _member_id(members, d.reported_by),
+            "triggered_by": d.triggered_by,
+            "is_hotfix": d.is_hotfix,
+            "is_rollback": d.is_rollback,
+            "fixes_deployment_id": ids(d.fixes) if d.fixes else None,
+            "failed_at": d.failed_at,
+            "restored_at": d.restored_at,
+            "previous_deployment_id": ids(d.previous) if d.previous else None,
+            "shipped_complete": d.shipped_complete,
+            "shipped_commit_count": len(d.commits),
+            "created_at": d.created_at,
+            "updated_at": d.updated_at,
+            "version": 1,
+        }
+        for d, deployment_id in zip(doc.deployments, plan.deployment_ids, strict=True)
+    ]
+    await deployments_repo.replace_imported(
+        session,
+        project_id,
+        environments=environments,
+        deployments=deployments,
+        commits=[
+            {
+                "deployment_id": deployment_id,
+                "sha": c.sha.lower(),
+                "commit_id": None,
+                "committed_at": c.committed_at,
+            }
+            for d, deployment_id in zip(doc.deployments, plan.deployment_ids, strict=True)
+            for c in d.commits
+        ],
+        items=[
+            {"deployment_id": deployment_id, "item_id": plan.item_ids[key]}
+            for d, deployment_id in zip(doc.deployments, plan.deployment_ids, strict=True)
+            for key in d.item_keys
+        ],
+    )
+    await incidents_repo.insert_imported(
+        session,
+        [
+            {
+                "id": incident_id,
+                "project_id": project_id,
+                "number": i.number,
+                "title": i.title,
+                "description": i.description,
+                "severity": i.severity,
+                "state": i.state,
+                "environment_id": ids(i.environment),
+                "opened_at": i.opened_at,
+                "resolved_at": i.resolved_at,
+                "caused_by_deployment_id": ids(i.caused_by) if i.caused_by else None,
+                "fixed_by_deployment_id": ids(i.fixed_by) if i.fixed_by else None,
+                "opened_by_id": _member_id(members, i.opened_by),
+                "created_at": i.created_at,
+                "updated_at": i.updated_at,
+                "version": 1,
+            }
+            for i, incident_id in zip(doc.incidents, plan.incident_ids, strict=True)
+        ],
+    )
+
+
+async def write_readiness_policy(session: AsyncSession, access: ProjectAccess, plan: Plan) -> None:
+    """The readiness policy, set through readiness as its admin would (environments by name);
+    none in the document: the defaults."""
+    policy = plan.doc.readiness_policy
+    if policy is None:
+        return
+    try:
+        await readiness_service.put_policy(
+            session, access, ReadinessPolicyWrite(checks=policy), if_match=None
+        )
+    except ValidationFailed as exc:  # check() names these first; this is the backstop
+        raise exc.under("/document/readiness_policy") from exc
 
 
 async def write_history(session: AsyncSession, project_id: str, plan: Plan) -> None:

@@ -5,7 +5,8 @@ keeps ids (a sprint, a blocker, a risk, history data, a sprint's commitment and 
 document carries references instead (`takt.transfer.refs`): the same thing has the same reference
 throughout the document, and exporting an imported copy gives the same references again.
 
-Version 3 added blockers, risks and stand-ups; a version 2 document (without them) still imports.
+Version 3 added blockers, risks and stand-ups; version 4 environments, deployments, incidents and
+the readiness policy. Older documents (without them) still import.
 """
 
 from __future__ import annotations
@@ -17,6 +18,18 @@ from pydantic import AfterValidator, AwareDatetime, ConfigDict, Field, model_val
 
 from takt.blockers.schemas import BlockerState, PartyName, Reason, WaitingOnKind
 from takt.core.schemas import Input
+from takt.deployments.environments import MAX_ENVIRONMENTS
+from takt.deployments.schemas import (
+    DeploymentSource,
+    DeploymentState,
+    EnvironmentName,
+    EnvironmentType,
+    Label,
+    Sha,
+    WebUrl,
+)
+from takt.deployments.shipped import MAX_SHIPPED_COMMITS
+from takt.incidents.schemas import IncidentSeverity, IncidentState, IncidentTitle
 from takt.items.ranking import is_valid_rank
 from takt.items.schemas import ItemType, Markdown, Priority, StoredLinkType
 from takt.projects.schemas import (
@@ -27,6 +40,7 @@ from takt.projects.schemas import (
     Role,
     WorkingDays,
 )
+from takt.readiness.schemas import PolicyChecks
 from takt.risks.schemas import Level, RiskStatus, RiskTitle
 from takt.sprints.schemas import SprintState
 from takt.standups.schemas import (
@@ -39,14 +53,17 @@ from takt.standups.schemas import (
 from takt.workflow.schemas import StatusCategory
 
 FORMAT = "takt.project"
-# 3: blockers, risks and stand-ups. Version 2 documents (without them) import as they are.
-VERSION = 3
+# 3: blockers, risks and stand-ups; 4: environments, deployments, incidents and the readiness
+# policy. Version 2 and 3 documents (without them) import as they are.
+VERSION = 4
 OLDEST_VERSION = 2
 MAX_ITEMS = 20_000
 MAX_BLOCKERS = 100_000
 MAX_RISKS = 10_000
 MAX_STANDUP_ENTRIES = 200_000
 MAX_STANDUP_SUMMARIES = 20_000
+MAX_DEPLOYMENTS = 100_000
+MAX_INCIDENTS = 20_000
 # Item numbers and the next number fit the database's 32-bit integer on both databases.
 MAX_NUMBER = 2**31 - 1
 
@@ -460,6 +477,95 @@ class StandupsDoc(Doc):
     summaries: Annotated[list[StandupSummaryDoc], Field(max_length=MAX_STANDUP_SUMMARIES)] = []
 
 
+# Delivery: environments, deployments, incidents ------------------------------------------------
+
+
+class EnvironmentDoc(Doc):
+    """An environment of the promotion path."""
+
+    ref: Ref
+    name: EnvironmentName
+    type: EnvironmentType
+    position: int = Field(ge=0, le=MAX_ENVIRONMENTS - 1, description="0 first.")
+    created_at: Instant
+    updated_at: Instant
+
+
+class ShippedCommitDoc(Doc):
+    sha: Sha
+    committed_at: Instant | None
+
+
+class DeploymentDoc(Doc):
+    """A deployment with what it shipped. The repository and the commits Takt saw in pushes
+    are not part of the document: the copy's deployment names no repository, and its shipped
+    commits keep their SHA and time only."""
+
+    ref: Ref
+    environment: Ref = Field(description="The `ref` of its environment.")
+    source: DeploymentSource
+    external_id: str | None = Field(max_length=64)
+    pipeline_id: str | None = Field(max_length=128)
+    sequence: int | None = Field(ge=0, le=2**63 - 1)
+    git_ref: str | None = Field(max_length=255, description="The branch or tag (`ref`).")
+    sha: str | None = Field(max_length=64, pattern=r"^[0-9a-fA-F]+$")
+    version: str | None = Field(max_length=128, description="What was deployed (`v1.4.2`).")
+    description: str = Field(max_length=10_000)
+    url: WebUrl | None
+    state: DeploymentState
+    started_at: Instant
+    finished_at: Instant | None
+    succeeded_at: Instant | None
+    triggered_by: Label | None
+    reported_by: Username | None = Field(description="The account that reported it.")
+    is_hotfix: bool
+    is_rollback: bool
+    fixes: Ref | None = Field(description="The `ref` of the deployment it remediates.")
+    failed_at: Instant | None
+    restored_at: Instant | None
+    previous: Ref | None = Field(description="The `ref` of the previous successful deployment.")
+    shipped_complete: bool
+    commits: list[ShippedCommitDoc] = Field(max_length=MAX_SHIPPED_COMMITS)
+    item_keys: list[DocItemKey] = Field(
+        max_length=MAX_ITEMS, description="The items of the document it shipped."
+    )
+    created_at: Instant
+    updated_at: Instant
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DeploymentDoc:
+        if self.is_hotfix and self.is_rollback:
+            raise ValueError("a deployment is a hotfix or a rollback, not both")
+        if self.restored_at is not None and self.failed_at is None:
+            raise ValueError("restored_at without failed_at")
+        return self
+
+
+class IncidentDoc(Doc):
+    ref: Ref
+    number: int = Field(ge=1, le=MAX_NUMBER, description="Kept: INC-3 stays INC-3.")
+    title: IncidentTitle
+    description: Markdown
+    severity: IncidentSeverity
+    state: IncidentState
+    environment: Ref = Field(description="The `ref` of its environment.")
+    opened_at: Instant
+    resolved_at: Instant | None = Field(description="Set exactly when `state` is `resolved`.")
+    caused_by: Ref | None = Field(description="The `ref` of the deployment that caused it.")
+    fixed_by: Ref | None = Field(description="The `ref` of the deployment that fixed it.")
+    opened_by: Username | None
+    created_at: Instant
+    updated_at: Instant
+
+    @model_validator(mode="after")
+    def _consistent(self) -> IncidentDoc:
+        if (self.state == "resolved") != (self.resolved_at is not None):
+            raise ValueError("resolved_at is set exactly when the state is resolved")
+        if self.resolved_at is not None and self.resolved_at < self.opened_at:
+            raise ValueError("resolved_at is before opened_at")
+        return self
+
+
 class ExportDocument(Doc):
     """Everything about a project, with people named by username and items by key."""
 
@@ -468,7 +574,8 @@ class ExportDocument(Doc):
         VERSION,
         ge=OLDEST_VERSION,
         le=VERSION,
-        description="3, or 2 for a document made before blockers, risks and stand-ups.",
+        description="4; 3 for a document made before environments, deployments, incidents and "
+        "the readiness policy, 2 before blockers, risks and stand-ups.",
     )
     project: ProjectDoc
     members: Annotated[list[MemberDoc], Field(max_length=1000)]
@@ -481,6 +588,19 @@ class ExportDocument(Doc):
     blockers: Annotated[list[BlockerDoc], Field(max_length=MAX_BLOCKERS)] = []
     risks: Annotated[list[RiskDoc], Field(max_length=MAX_RISKS)] = []
     standups: StandupsDoc = Field(default_factory=StandupsDoc)
+    environments: Annotated[list[EnvironmentDoc], Field(max_length=MAX_ENVIRONMENTS)] | None = (
+        Field(
+            None,
+            description="The promotion path. Left out (documents before version 4): the new "
+            "project gets the default one (development, staging, production).",
+        )
+    )
+    deployments: Annotated[list[DeploymentDoc], Field(max_length=MAX_DEPLOYMENTS)] = []
+    incidents: Annotated[list[IncidentDoc], Field(max_length=MAX_INCIDENTS)] = []
+    readiness_policy: PolicyChecks | None = Field(
+        None,
+        description="The readiness checks, environments by name; null: the defaults.",
+    )
     history: Annotated[list[EventDoc], Field(max_length=1_000_000)]
 
 

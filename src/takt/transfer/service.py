@@ -23,7 +23,7 @@ from takt.transfer.schemas import ExportDocument, ImportRequest
 
 async def export_project(session: AsyncSession, access: ProjectAccess) -> ExportDocument:
     """The whole project as a document (any member may export what they can read)."""
-    return await exporting.document(session, access.project)
+    return await exporting.document(session, access)
 
 
 async def import_project(
@@ -32,7 +32,8 @@ async def import_project(
     """Recreate an exported project under `request.key`, in steps: check the document whole
     (nothing is written for a broken one), create the project, bring in members (instance admins
     only), its workflow, sprints, items and what hangs off them, its risks and blockers, its
-    stand-ups, then its history."""
+    stand-ups, its environments, deployments and incidents, its readiness policy, then its
+    history."""
     doc = request.document
     importing.check(doc)
     plan = importing.Plan(doc, old_key=doc.project.key, new_key=request.key)
@@ -43,6 +44,8 @@ async def import_project(
     await importing.write_items(session, access.project.id, plan, members)
     await importing.write_risks_and_blockers(session, access.project.id, plan, members)
     await importing.write_standups(session, access.project.id, plan, members)
+    await importing.write_delivery(session, access.project.id, plan, members)
+    await importing.write_readiness_policy(session, access, plan)
     await importing.write_history(session, access.project.id, plan)
     await audit_by(
         session,

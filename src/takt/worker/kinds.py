@@ -9,6 +9,7 @@ from __future__ import annotations
 from takt.blockers import jobs as blocker_jobs
 from takt.core.jobs import Job, JobContext, JobKind, Pump, Sweep
 from takt.integrations import jobs as integration_jobs
+from takt.metrics import jobs as metric_jobs
 from takt.standups import jobs as standup_jobs
 from takt.webhooks import jobs as webhook_jobs
 from takt.worker.sweeps import SWEEPS
@@ -21,7 +22,7 @@ SWEEP_TIMEOUT_SECONDS = 600.0
 
 def sweeps() -> list[Sweep]:
     """The worker's own sweeps and each domain's (a domain lists its own in its `jobs.py`)."""
-    return [*SWEEPS, *blocker_jobs.SWEEPS, *standup_jobs.SWEEPS]
+    return [*SWEEPS, *blocker_jobs.SWEEPS, *standup_jobs.SWEEPS, *metric_jobs.SWEEPS]
 
 
 def sweep_kind(sweep: Sweep) -> JobKind:

@@ -1,0 +1,157 @@
+"""Flow snapshots (metrics/snapshots.py) give the live computation's numbers: after the sweep
+wrote the closed days, for a history with a status moved to another category, items in the
+trash and days after the last written one; and the rows are set aside (then written again)
+when the past they summarise changes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI
+from httpx import AsyncClient
+from sqlalchemy import func, select
+
+from takt.core.db import Database
+from takt.core.jobs import JobContext
+from takt.core.time import clock_at
+from takt.metrics import snapshots
+from takt.metrics.models import FlowDay, FlowFinish, FlowSnapshot
+from takt.projects.models import Project
+from tests.metrics.test_flow import NOW, Script, at, history
+from tests.support import team
+
+PERIODS: tuple[dict[str, str], ...] = (
+    {"from": "2026-10-20", "to": "2026-11-17"},  # before the first event to today
+    {"from": "2026-11-02", "to": "2026-11-13"},
+    {"from": "2026-11-12", "to": "2026-11-12"},
+    {},  # the default 30 days
+)
+
+
+async def answers(s: Script, when: datetime) -> list[dict[str, Any]]:
+    found = []
+    for params in PERIODS:
+        with clock_at(when):
+            response = await s.client.get(
+                "/api/v1/projects/API/metrics/flow", params=params, headers=s.who.headers
+            )
+        assert response.status_code == 200, response.text
+        found.append(response.json())
+    return found
+
+
+async def sweep(app: FastAPI, db: Database, when: datetime) -> None:
+    with clock_at(when):
+        await snapshots.sweep_flow_snapshots(
+            JobContext(database=db, settings=app.state.settings, worker_id="t")
+        )
+
+
+async def state(db: Database) -> tuple[FlowSnapshot | None, int, int]:
+    async with db.transaction() as session:
+        found = await session.scalar(select(FlowSnapshot))
+        days = await session.scalar(select(func.count()).select_from(FlowDay))
+        finishes = await session.scalar(select(func.count()).select_from(FlowFinish))
+        return found, int(days or 0), int(finishes or 0)
+
+
+async def usable(db: Database, when: datetime) -> bool:
+    async with db.transaction() as session:
+        project = await session.scalar(select(Project).where(Project.key == "API"))
+        assert project is not None
+        with clock_at(when):
+            return await snapshots.usable(session, project) is not None
+
+
+async def recategorise(s: Script, when: datetime, name: str, category: str) -> None:
+    statuses = await s.call(when, "GET", "/api/v1/projects/API/statuses")
+    status = next(x for x in statuses["data"] if x["name"] == name)
+    await s.call(
+        when,
+        "PATCH",
+        f"/api/v1/projects/API/statuses/{status['id']}",
+        json={"category": category},
+    )
+
+
+async def test_snapshots_answer_as_the_event_log_does(
+    app: FastAPI, db: Database, client: AsyncClient
+) -> None:
+    ada = (await team(app, db))["ada"]
+    s, k = await history(client, ada)
+    # In Review becomes a done status on the 13th: G, in it, finishes with it.
+    await s.move(at(11, 13, 8), k["G"], "In Review")
+    await recategorise(s, at(11, 13, 9), "In Review", "done")
+    live = await answers(s, NOW)
+    assert not await usable(db, NOW)
+
+    await sweep(app, db, at(11, 15, 12))  # writes up to Saturday the 14th
+    written, days, finishes = await state(db)
+    assert written is not None
+    assert (str(written.first_day), str(written.through_day)) == ("2026-10-29", "2026-11-14")
+    assert days == 17
+    assert finishes == 5  # A, D, B twice, G through the recategorised status
+    assert await usable(db, NOW)
+    assert await answers(s, NOW) == live  # written days, and the 15th to the 17th from events
+
+    await sweep(app, db, NOW)  # adds the 15th and the 16th
+    assert (await state(db))[1] == 19
+    assert await answers(s, NOW) == live
+
+    # A second status change of category, today: the written days stay as they were.
+    await recategorise(s, at(11, 17, 10), "In Review", "in_review")
+    later = datetime(2026, 11, 17, 13, tzinfo=UTC)
+    assert await usable(db, later)
+    moved = await answers(s, later)
+    assert moved[0]["cumulative_flow"][-1]["done"] == live[0]["cumulative_flow"][-1]["done"] - 1
+    await sweep(app, db, later)  # nothing to write: today isn't over
+    assert await answers(s, later) == moved
+
+
+async def test_a_changed_past_sets_the_rows_aside_until_the_next_sweep(
+    app: FastAPI, db: Database, client: AsyncClient
+) -> None:
+    ada = (await team(app, db))["ada"]
+    s, k = await history(client, ada)
+    await sweep(app, db, NOW)
+    assert await usable(db, NOW)
+    before = await answers(s, NOW)
+
+    # An item moved to the trash leaves every past day of the live computation.
+    await s.call(at(11, 17, 12, 30), "DELETE", f"/api/v1/items/{k['A']}")
+    after = datetime(2026, 11, 17, 13, tzinfo=UTC)
+    assert not await usable(db, after)
+    trashed = await answers(s, after)
+    assert trashed != before
+    assert trashed[1]["throughput"]["finished"] == before[1]["throughput"]["finished"] - 1
+    await sweep(app, db, after)  # written again, without A
+    assert await usable(db, after)
+    assert await answers(s, after) == trashed
+
+    # Back from the trash: A counts again.
+    await s.call(at(11, 17, 13, 30), "POST", f"/api/v1/items/{k['A']}/restore")
+    restored = datetime(2026, 11, 17, 14, tzinfo=UTC)
+    assert not await usable(db, restored)
+    live = await answers(s, restored)
+    assert [a["cumulative_flow"] for a in live] == [b["cumulative_flow"] for b in before]
+    await sweep(app, db, restored)
+    assert await answers(s, restored) == live
+
+    # An event recorded now for a day already written (an import, a clock set back).
+    await s.create(at(11, 3, 12), "Late", "Done")
+    assert not await usable(db, restored)
+    late = await answers(s, restored)
+    assert late[1]["throughput"]["finished"] == live[1]["throughput"]["finished"] + 1
+    await sweep(app, db, restored)
+    assert await usable(db, restored)
+    assert await answers(s, restored) == late
+
+    # Another time zone moves every day's edges.
+    await s.call(
+        restored,
+        "PATCH",
+        "/api/v1/projects/API",
+        json={"settings": {"time_zone": "Pacific/Auckland"}},
+    )
+    assert not await usable(db, restored)
