@@ -394,36 +394,39 @@ async def measure_acceptance(
     client = HookClient(
         server.port, f"/api/v1/hooks/github/{setup.repository_id}", setup.hook_secret, 256
     )
-    raws = [client.request(event, body) for event, body in bodies]
-    size = sum(len(body) for _, body in bodies) / len(bodies)
-    # Warm up: a few deliveries before the clock starts (connections, statement caches).
-    for raw in [client.request(e, b) for e, b in deliveries(20, datetime(2026, 1, 1, tzinfo=UTC))]:
-        await client.send(raw)
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    load_before = uptime()
-    cpu = CpuWindow({"takt serve": [server.pid]}, setup.url)
-    await cpu.start()
-    started = time.perf_counter() + 0.05
+    try:
+        raws = [client.request(event, body) for event, body in bodies]
+        size = sum(len(body) for _, body in bodies) / len(bodies)
+        # Warm up: a few deliveries before the clock starts (connections, statement caches).
+        warm_up = deliveries(20, datetime(2026, 1, 1, tzinfo=UTC))
+        for raw in [client.request(event, body) for event, body in warm_up]:
+            await client.send(raw)
+        latencies: list[float] = []
+        statuses: dict[int, int] = {}
+        load_before = uptime()
+        cpu = CpuWindow({"takt serve": [server.pid]}, setup.url)
+        await cpu.start()
+        started = time.perf_counter() + 0.05
 
-    async def one(index: int) -> None:
-        scheduled = started + index / rate
-        delay = scheduled - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        try:
-            status = await asyncio.wait_for(client.send(raws[index]), 30)
-        except (TimeoutError, OSError):
-            status = 0
-        latencies.append(time.perf_counter() - scheduled)
-        statuses[status] = statuses.get(status, 0) + 1
+        async def one(index: int) -> None:
+            scheduled = started + index / rate
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            try:
+                status = await asyncio.wait_for(client.send(raws[index]), 30)
+            except (TimeoutError, OSError):
+                status = 0
+            latencies.append(time.perf_counter() - scheduled)
+            statuses[status] = statuses.get(status, 0) + 1
 
-    await asyncio.gather(*(one(i) for i in range(count)))
-    elapsed = time.perf_counter() - started
-    used = await cpu.stop()
-    load_after = uptime()
-    client.close()
-    await server.stop()
+        await asyncio.gather(*(one(i) for i in range(count)))
+        elapsed = time.perf_counter() - started
+        used = await cpu.stop()
+        load_after = uptime()
+    finally:
+        client.close()
+        await server.stop()
     latencies.sort()
     result = {
         "rate": rate,

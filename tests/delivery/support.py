@@ -17,7 +17,7 @@ from sqlalchemy import select
 from takt.config import Settings
 from takt.core import jobs
 from takt.core.db import Database
-from takt.core.jobs import JobContext
+from takt.core.jobs import Attempted, JobBatch, JobContext
 from takt.core.time import utcnow
 from takt.integrations.jobs import JOB_KINDS, PROCESS
 from takt.integrations.models import InboundDelivery
@@ -106,9 +106,11 @@ async def send_gitlab(
     return await client.post(hook_path(repository), content=body, headers=headers)
 
 
-async def process_inbox(db: Database, settings: Settings) -> int:
-    """Run the inbox's queued jobs as a worker would (claim, run, complete or fail); how many
-    ran. A job that raises is failed with its error and a retry an hour away."""
+async def process_inbox(db: Database, settings: Settings, *, batched: bool = True) -> int:
+    """Run the inbox's queued jobs as a worker would; how many ran. `batched` (what the worker
+    does): claim a batch and load it in one transaction, parse each, settle them together with
+    the jobs' outcomes in one transaction. Otherwise each job's `run` alone, oldest first. A
+    failed job is retried an hour later (never again within this call)."""
     kind = next(k for k in JOB_KINDS if k.name == PROCESS)
     context = JobContext(database=db, settings=settings, worker_id="test-worker")
     ran = 0
@@ -121,10 +123,31 @@ async def process_inbox(db: Database, settings: Settings) -> int:
                 lease=timedelta(seconds=60),
                 kinds=[PROCESS],
             )
+            prepared = (
+                await kind.batch.load(session, context, claimed)
+                if batched and kind.batch is not None
+                else {}
+            )
         if not claimed:
             return ran
-        for job in sorted(claimed, key=lambda j: (j.created_at, j.id)):
-            ran += 1
+        claimed.sort(key=lambda j: (j.created_at, j.id))
+        ran += len(claimed)
+        if batched and kind.batch is not None:
+            batch = kind.batch
+            attempted = [
+                Attempted(
+                    job, prepared.get(job.id), await batch.run(context, job, prepared.get(job.id))
+                )
+                for job in claimed
+            ]
+            try:
+                await _settle(db, context, batch, attempted)
+            except Exception:
+                # As the worker does: what sank the batch sinks only its own job.
+                for one in attempted:
+                    await _settle(db, context, batch, [one])
+            continue
+        for job in claimed:
             try:
                 await kind.run(context, job)
             except Exception as exc:
@@ -139,6 +162,26 @@ async def process_inbox(db: Database, settings: Settings) -> int:
             else:
                 async with db.transaction() as session:
                     await jobs.complete(session, job.id, "test-worker")
+
+
+async def _settle(
+    db: Database,
+    context: JobContext,
+    batch: JobBatch[Any, Any],
+    attempted: list[Attempted[Any, Any]],
+) -> None:
+    """The batch's outcomes and its jobs' in one transaction, as the worker writes them."""
+    async with db.transaction() as session:
+        verdicts = await batch.settle(session, context, attempted)
+        for one in attempted:
+            verdict = verdicts.get(one.job.id)
+            if verdict is None:
+                await jobs.complete(session, one.job.id, "test-worker")
+            else:
+                later = utcnow() + timedelta(hours=1) if verdict.retry_at else None
+                await jobs.fail(
+                    session, one.job, "test-worker", error=verdict.error, retry_at=later
+                )
 
 
 async def inbox(db: Database) -> list[InboundDelivery]:

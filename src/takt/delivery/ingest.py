@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import datetime
 from typing import Any
 
@@ -38,7 +39,7 @@ from takt.delivery.events import (
     PullRequestReviewRequested,
     PullRequestReviewSubmitted,
 )
-from takt.delivery.facts import Person, PullRequestChange, PushFacts
+from takt.delivery.facts import CommitFacts, Person, PullRequestChange, PushFacts
 from takt.delivery.models import PullRequest, PullRequestReviewer, Repository, Review
 from takt.items.models import Item
 from takt.projects.models import Project
@@ -77,6 +78,63 @@ def item_keys_in(project_key: str, *texts: str | None) -> list[str]:
         if text:
             found |= {int(number) for number in pattern.findall(text[:MAX_BODY])}
     return [f"{project_key}-{number}" for number in sorted(found)[:MAX_KEYS]]
+
+
+# A batch of deliveries ----------------------------------------------------------------------------
+
+
+@dataclass
+class _Held:
+    """A pull request this transaction locked, with its reviewers and reviews as recorded."""
+
+    pull_request: PullRequest
+    known: dict[str, PullRequestReviewer]
+    reviews: list[Review]
+    # The item keys it named last and the items they are (all linked to it by then).
+    links: tuple[list[str], list[Item]] | None = None
+
+
+@dataclass
+class Batch:
+    """What deliveries recorded one after the other in one transaction (the worker's batch)
+    share, read once: whose the provider logins are, and each pull request they are about.
+    A pull request stays locked until the transaction ends, so what was read of it and what
+    was written since is what it is (a batch that fails is rolled back whole, and the batch
+    with it)."""
+
+    users: dict[tuple[str, str], str | None] = dataclass_field(default_factory=dict)
+    pulls: dict[tuple[str, int], _Held] = dataclass_field(default_factory=dict)
+
+    async def prefetch_users(
+        self, session: AsyncSession, outcomes: Iterable[tuple[str, object]]
+    ) -> None:
+        """Read the logins every delivery names, one statement per provider."""
+        by_provider: dict[str, list[str]] = {}
+        for provider, outcome in outcomes:
+            if isinstance(outcome, PullRequestChange):
+                by_provider.setdefault(provider, []).extend(_logins(outcome))
+            elif isinstance(outcome, PushFacts):
+                by_provider.setdefault(provider, []).extend(_push_logins(outcome.commits, outcome))
+        for provider, logins in by_provider.items():
+            await self.users_by_login(session, provider, logins)
+
+    async def users_by_login(
+        self, session: AsyncSession, provider: str, logins: Iterable[str]
+    ) -> dict[str, str]:
+        keys = {login.lower() for login in logins}
+        missing = sorted(key for key in keys if (provider, key) not in self.users)
+        if missing:
+            found = await repo.users_by_login(session, provider, missing)
+            self.users.update({(provider, key): found.get(key) for key in missing})
+        return {key: user for key in keys if (user := self.users[(provider, key)]) is not None}
+
+
+async def _users(
+    session: AsyncSession, batch: Batch | None, provider: str, logins: list[str]
+) -> dict[str, str]:
+    if batch is None:
+        return await repo.users_by_login(session, provider, logins)
+    return await batch.users_by_login(session, provider, logins)
 
 
 # Pull requests ------------------------------------------------------------------------------------
@@ -310,12 +368,22 @@ async def _record_review(
 
 
 async def apply_pull_request(
-    session: AsyncSession, repository: Repository, project: Project, change: PullRequestChange
+    session: AsyncSession,
+    repository: Repository,
+    project: Project,
+    change: PullRequestChange,
+    *,
+    batch: Batch | None = None,
 ) -> None:
-    """Record one delivery about a pull request, with its events and the automation."""
+    """Record one delivery about a pull request, with its events and the automation (with
+    `batch`, reading what the batch's earlier deliveries read of it only once)."""
     facts = change.pull_request
-    users = await repo.users_by_login(session, repository.provider, _logins(change))
-    pr, created = await _pull_request(session, repository, facts.number, facts.created_at)
+    users = await _users(session, batch, repository.provider, _logins(change))
+    held = batch.pulls.get((repository.id, facts.number)) if batch is not None else None
+    if held is not None:
+        pr, created = held.pull_request, False
+    else:
+        pr, created = await _pull_request(session, repository, facts.number, facts.created_at)
     before = _Before(
         state=pr.state, draft=pr.draft, merged=pr.merged_at is not None, closed=pr.state == "closed"
     )
@@ -325,8 +393,13 @@ async def apply_pull_request(
         or facts.updated_at is None
         or facts.updated_at >= pr.provider_updated_at
     )
-    known = {} if created else {r.login_key: r for r in await repo.reviewers_of(session, pr.id)}
-    reviews = [] if created else await repo.reviews_of(session, pr.id)
+    if held is not None:
+        known, reviews = held.known, held.reviews
+    else:
+        known = {} if created else {r.login_key: r for r in await repo.reviewers_of(session, pr.id)}
+        reviews = [] if created else await repo.reviews_of(session, pr.id)
+        if batch is not None:
+            batch.pulls[(repository.id, facts.number)] = _Held(pr, known, reviews)
     provider_state = pr.state if pr.state in ("merged", "closed") else "open"
     _fill_in(pr, change, users)
     if newest:
@@ -365,10 +438,19 @@ async def apply_pull_request(
     # Links: keys in the branch, the title and the description, of this project's items (one
     # statement reads those and the items linked already).
     keys = item_keys_in(project.key, pr.source_branch, pr.title, pr.body)
-    found = await repo.items_to_link(session, project.id, pr.id, keys)
-    items = [item for item, _ in found]
-    new_links = [item for item, linked in found if not linked]
-    await repo.link_pull_request(session, pr.id, [item.id for item in new_links], utcnow())
+    held = batch.pulls.get((repository.id, facts.number)) if batch is not None else None
+    if held is not None and held.links is not None and held.links[0] == keys:
+        # The same keys as the batch's last delivery about it: the same items, linked then.
+        items, new_links = held.links[1], []
+    else:
+        found = await repo.items_to_link(session, project.id, pr.id, keys)
+        items = [item for item, _ in found]
+        new_links = [item for item, linked in found if not linked]
+        await repo.link_pull_request(session, pr.id, [item.id for item in new_links], utcnow())
+        # Kept for the batch's next delivery about it, unless the automation may move its
+        # items (it must see their status as it is now).
+        if held is not None and not automation.enabled(project):
+            held.links = (keys, items)
 
     actor = users.get(change.actor.login.lower()) if change.actor is not None else None
     base = _event_fields(pr, repository)
@@ -460,8 +542,20 @@ async def _emit_per_item(
 # Pushes -------------------------------------------------------------------------------------------
 
 
+def _push_logins(commits: Iterable[CommitFacts], push: PushFacts) -> list[str]:
+    logins = [c.author_login for c in commits if c.author_login]
+    if push.pusher is not None:
+        logins.append(push.pusher.login)
+    return logins
+
+
 async def apply_push(
-    session: AsyncSession, repository: Repository, project: Project, push: PushFacts
+    session: AsyncSession,
+    repository: Repository,
+    project: Project,
+    push: PushFacts,
+    *,
+    batch: Batch | None = None,
 ) -> int:
     """Record the commits of a push to a branch that are new to Takt, link them to the items
     their messages name and write `commit.pushed` for each; how many were new. A push that
@@ -473,10 +567,7 @@ async def apply_push(
     fresh = [c for c in push.commits if c.sha[:64] not in known]
     if not fresh:
         return 0
-    logins = [c.author_login for c in fresh if c.author_login]
-    if push.pusher is not None:
-        logins.append(push.pusher.login)
-    users = await repo.users_by_login(session, repository.provider, logins)
+    users = await _users(session, batch, repository.provider, _push_logins(fresh, push))
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
     for commit in fresh:

@@ -3,6 +3,7 @@ repository's deliveries, and the finder of one delivery in its repository's path
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -10,11 +11,28 @@ from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
+from takt.core.jobs import DIALECTS, one_of
 from takt.delivery.models import Repository
 from takt.integrations.models import InboundDelivery
 from takt.projects.models import Project
 from takt.projects.repository import ChildFinder
+
+# Built once per dialect: the worker's claim runs it for every batch of deliveries.
+_STORED = {
+    dialect: select(
+        InboundDelivery.id,
+        InboundDelivery.provider,
+        InboundDelivery.event,
+        InboundDelivery.body,
+        InboundDelivery.received_at,
+    ).where(
+        one_of(InboundDelivery.id, "ids", dialect),
+        InboundDelivery.state.not_in(("processed", "ignored")),
+    )
+    for dialect in DIALECTS
+}
 
 
 async def insert_delivery(session: AsyncSession, values: dict[str, Any]) -> str | None:
@@ -71,6 +89,37 @@ async def delivery_to_process(
         stmt = stmt.with_for_update(of=InboundDelivery)
     row = (await session.execute(stmt)).first()
     return (row[0], row[1], row[2]) if row is not None else None
+
+
+async def stored_deliveries(session: AsyncSession, delivery_ids: Sequence[str]) -> list[Any]:
+    """Of `delivery_ids`, those not processed or ignored yet: what parsing them takes (id,
+    provider, event, body, received_at), one statement."""
+    if not delivery_ids:
+        return []
+    statement = _STORED[session.get_bind().dialect.name]
+    return list((await session.execute(statement, {"ids": list(delivery_ids)})).all())
+
+
+async def deliveries_to_process(
+    session: AsyncSession, delivery_ids: Sequence[str]
+) -> list[tuple[InboundDelivery, Repository, Project]]:
+    """`delivery_to_process` for many deliveries (without their bodies), locked in id order:
+    one statement."""
+    if not delivery_ids:
+        return []
+    stmt = (
+        select(InboundDelivery, Repository, Project)
+        .join(Repository, Repository.id == InboundDelivery.repository_id)
+        .join(Project, Project.id == Repository.project_id)
+        .where(InboundDelivery.id.in_(list(delivery_ids)))
+        .order_by(InboundDelivery.id)
+        .options(defer(InboundDelivery.body))
+        .execution_options(populate_existing=True)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(of=InboundDelivery)
+    rows = (await session.execute(stmt)).all()
+    return [(row[0], row[1], row[2]) for row in rows]
 
 
 async def record_failure(

@@ -47,7 +47,6 @@ RAW_JSON_BODY: dict[str, Any] = {
 async def receive_github(
     repository_id: HookRepositoryPath,
     request: Request,
-    session: SessionDep,
     config: HookConfigDep,
     x_github_event: Annotated[
         str | None,
@@ -70,8 +69,8 @@ async def receive_github(
     """GitHub's webhook for a linked repository: checked against its secret, deduplicated by
     `X-GitHub-Delivery`, queued for processing (202 at once)."""
     body = await request.body()
-    received = await service.receive(
-        session,
+    received = await service.accept(
+        request.app.state.db,
         "github",
         repository_id,
         body,
@@ -92,7 +91,6 @@ async def receive_github(
 async def receive_gitlab(
     repository_id: HookRepositoryPath,
     request: Request,
-    session: SessionDep,
     config: HookConfigDep,
     x_gitlab_event: Annotated[
         str | None,
@@ -113,8 +111,8 @@ async def receive_gitlab(
     """GitLab's webhook for a linked project: checked against its secret token, deduplicated by
     `X-Gitlab-Event-UUID`, queued for processing (202 at once)."""
     body = await request.body()
-    received = await service.receive(
-        session,
+    received = await service.accept(
+        request.app.state.db,
         "gitlab",
         repository_id,
         body,
