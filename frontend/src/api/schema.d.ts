@@ -3200,8 +3200,19 @@ export interface components {
         };
         /** Board */
         Board: {
-            /** Sprint Id */
+            /**
+             * Sprint Id
+             * @description The sprint shown (the active one's id for `sprint_id=current`); null for the whole project.
+             */
             sprint_id: string | null;
+            /**
+             * @description The sprint shown, with its name; null for the whole project.
+             * @example {
+             *       "id": "0b9f5c1e-6a3d-4c1f-9a57-2f1d8e4b7c10",
+             *       "name": "Sprint 14"
+             *     }
+             */
+            sprint: components["schemas"]["SprintRef"] | null;
             /** Columns */
             columns: components["schemas"]["BoardColumn"][];
         };
@@ -3802,6 +3813,52 @@ export interface components {
              * @description Finishes of items that never entered an in-progress status before.
              */
             not_started: number;
+            /**
+             * Points
+             * @description The period's finishes for a scatter chart, latest first: at most 500 (`points_cut` says when there were more; the percentiles count them all).
+             */
+            points: components["schemas"]["CycleTimePoint"][];
+            /**
+             * Points Cut
+             * @description More finishes than `points` holds.
+             */
+            points_cut: boolean;
+        };
+        /**
+         * CycleTimePoint
+         * @description One finish of the period (an item finishing twice is two points).
+         */
+        CycleTimePoint: {
+            /**
+             * Key
+             * @example API-12
+             */
+            key: string;
+            /**
+             * Finished At
+             * Format: date-time
+             * @description When the item entered a done status.
+             */
+            finished_at: string;
+            /**
+             * Cycle Time
+             * @description finished - started, in days; null when the item hadn't started by then.
+             */
+            cycle_time: number | null;
+        };
+        /** DeckCardRead */
+        DeckCardRead: {
+            /**
+             * Label
+             * @example 5
+             */
+            label: string;
+            /**
+             * Points
+             * @description Null for the "?" card.
+             * @example 5
+             */
+            points: number | null;
         };
         /** DeliveryRead */
         DeliveryRead: {
@@ -3980,7 +4037,7 @@ export interface components {
              * @example API
              */
             project_key: string;
-            environment: components["schemas"]["takt__deployments__schemas__EnvironmentRef"];
+            environment: components["schemas"]["EnvironmentRef"];
             /**
              * Repository Id
              * @description The linked repository deployed, if known.
@@ -4066,8 +4123,16 @@ export interface components {
              * @description The previous successful deployment to the environment (set on success).
              */
             previous_deployment_id: string | null;
-            /** Shipped Commit Count */
+            /**
+             * Shipped Commit Count
+             * @description How many commits it shipped.
+             */
             shipped_commit_count: number;
+            /**
+             * Shipped Item Count
+             * @description How many work items it shipped (items in the trash aside): those listed in the single answer's `shipped.items` (the first 500).
+             */
+            shipped_item_count: number;
             /**
              * Shipped Complete
              * @description Whether what it shipped is fully known (false: the previous deployment's commit or this one was never seen by Takt).
@@ -4089,6 +4154,103 @@ export interface components {
              */
             updated_at: string;
             shipped: components["schemas"]["Shipped"];
+        };
+        /**
+         * DeploymentDoc
+         * @description A deployment with what it shipped. The repository and the commits Takt saw in pushes
+         *     are not part of the document: the copy's deployment names no repository, and its shipped
+         *     commits keep their SHA and time only.
+         */
+        DeploymentDoc: {
+            /**
+             * Ref
+             * @description A reference local to the document; the import gives it a new id.
+             * @example 00000000-0000-4000-8000-000000000001
+             */
+            ref: string;
+            /**
+             * Environment
+             * @description The `ref` of its environment.
+             * @example 00000000-0000-4000-8000-000000000001
+             */
+            environment: string;
+            source: components["schemas"]["DeploymentSource"];
+            /** External Id */
+            external_id: string | null;
+            /** Pipeline Id */
+            pipeline_id: string | null;
+            /** Sequence */
+            sequence: number | null;
+            /**
+             * Git Ref
+             * @description The branch or tag (`ref`).
+             */
+            git_ref: string | null;
+            /** Sha */
+            sha: string | null;
+            /**
+             * Version
+             * @description What was deployed (`v1.4.2`).
+             */
+            version: string | null;
+            /** Description */
+            description: string;
+            /** Url */
+            url: string | null;
+            state: components["schemas"]["DeploymentState"];
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /** Finished At */
+            finished_at: string | null;
+            /** Succeeded At */
+            succeeded_at: string | null;
+            /** Triggered By */
+            triggered_by: string | null;
+            /**
+             * Reported By
+             * @description The account that reported it.
+             */
+            reported_by: string | null;
+            /** Is Hotfix */
+            is_hotfix: boolean;
+            /** Is Rollback */
+            is_rollback: boolean;
+            /**
+             * Fixes
+             * @description The `ref` of the deployment it remediates.
+             */
+            fixes: string | null;
+            /** Failed At */
+            failed_at: string | null;
+            /** Restored At */
+            restored_at: string | null;
+            /**
+             * Previous
+             * @description The `ref` of the previous successful deployment.
+             */
+            previous: string | null;
+            /** Shipped Complete */
+            shipped_complete: boolean;
+            /** Commits */
+            commits: components["schemas"]["ShippedCommitDoc"][];
+            /**
+             * Item Keys
+             * @description The items of the document it shipped.
+             */
+            item_keys: string[];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
         };
         /** DeploymentFrequency */
         DeploymentFrequency: {
@@ -4140,7 +4302,7 @@ export interface components {
              * @example API
              */
             project_key: string;
-            environment: components["schemas"]["takt__deployments__schemas__EnvironmentRef"];
+            environment: components["schemas"]["EnvironmentRef"];
             /**
              * Repository Id
              * @description The linked repository deployed, if known.
@@ -4226,8 +4388,16 @@ export interface components {
              * @description The previous successful deployment to the environment (set on success).
              */
             previous_deployment_id: string | null;
-            /** Shipped Commit Count */
+            /**
+             * Shipped Commit Count
+             * @description How many commits it shipped.
+             */
             shipped_commit_count: number;
+            /**
+             * Shipped Item Count
+             * @description How many work items it shipped (items in the trash aside): those listed in the single answer's `shipped.items` (the first 500).
+             */
+            shipped_item_count: number;
             /**
              * Shipped Complete
              * @description Whether what it shipped is fully known (false: the previous deployment's commit or this one was never seen by Takt).
@@ -4321,7 +4491,7 @@ export interface components {
         DoraMetrics: {
             /** Project Key */
             project_key: string;
-            environment: components["schemas"]["takt__metrics__schemas__EnvironmentRef"];
+            environment: components["schemas"]["EnvironmentRef"];
             /**
              * From
              * Format: date
@@ -4594,6 +4764,40 @@ export interface components {
              */
             position?: number | null;
         };
+        /**
+         * EnvironmentDoc
+         * @description An environment of the promotion path.
+         */
+        EnvironmentDoc: {
+            /**
+             * Ref
+             * @description A reference local to the document; the import gives it a new id.
+             * @example 00000000-0000-4000-8000-000000000001
+             */
+            ref: string;
+            /**
+             * Name
+             * @description Free text, unique in the project ignoring case; no control characters.
+             * @example production
+             */
+            name: string;
+            type: components["schemas"]["EnvironmentType"];
+            /**
+             * Position
+             * @description 0 first.
+             */
+            position: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
         /** EnvironmentList */
         EnvironmentList: {
             /** Data */
@@ -4642,6 +4846,20 @@ export interface components {
              * @description Goes up with each change; the `ETag` is built from it.
              */
             version: number;
+        };
+        /** EnvironmentRef */
+        EnvironmentRef: {
+            /**
+             * Id
+             * @example 5b0f6f3e-3f43-4a8b-9a55-8f5f3d7f9d10
+             */
+            id: string;
+            /**
+             * Name
+             * @example production
+             */
+            name: string;
+            type: components["schemas"]["EnvironmentType"];
         };
         /** @enum {string} */
         EnvironmentType: "development" | "testing" | "staging" | "production";
@@ -4816,6 +5034,11 @@ export interface components {
             state: components["schemas"]["SessionState"];
             /** @description Who created the session and runs it (project admins may act as well). */
             facilitator: components["schemas"]["UserSummary"] | null;
+            /**
+             * Can Facilitate
+             * @description You may run this session: reveal a round, reset it for a re-vote, finalize an item, end the session (its facilitator, or a project admin with a token of admin scope; never with a read-only token). Says who you are, not what the session's state allows now.
+             */
+            can_facilitate: boolean;
             scale: components["schemas"]["ScaleRead"];
             /**
              * Participants
@@ -5027,8 +5250,8 @@ export interface components {
             format: "takt.project";
             /**
              * Version
-             * @description 3, or 2 for a document made before blockers, risks and stand-ups.
-             * @default 3
+             * @description 4; 3 for a document made before environments, deployments, incidents and the readiness policy, 2 before blockers, risks and stand-ups.
+             * @default 4
              */
             version: number;
             project: components["schemas"]["ProjectDoc"];
@@ -5060,6 +5283,23 @@ export interface components {
              */
             risks: components["schemas"]["RiskDoc"][];
             standups?: components["schemas"]["StandupsDoc"];
+            /**
+             * Environments
+             * @description The promotion path. Left out (documents before version 4): the new project gets the default one (development, staging, production).
+             */
+            environments?: components["schemas"]["EnvironmentDoc"][] | null;
+            /**
+             * Deployments
+             * @default []
+             */
+            deployments: components["schemas"]["DeploymentDoc"][];
+            /**
+             * Incidents
+             * @default []
+             */
+            incidents: components["schemas"]["IncidentDoc"][];
+            /** @description The readiness checks, environments by name; null: the defaults. */
+            readiness_policy?: components["schemas"]["PolicyChecks"] | null;
             /** History */
             history: components["schemas"]["EventDoc"][];
         };
@@ -5410,7 +5650,7 @@ export interface components {
              * @description Open incidents of this severity or worse (sev1 is the worst) block.
              * @default sev2
              */
-            min_severity: components["schemas"]["takt__readiness__schemas__Severity"];
+            min_severity: components["schemas"]["IncidentSeverity"];
         };
         /**
          * IncidentCreate
@@ -5462,6 +5702,70 @@ export interface components {
              * @description The deployment that fixed it (an id; a deployment of this project to the incident's environment, not the one that caused it). Null: none recorded.
              */
             fixed_by_deployment_id?: string | null;
+        };
+        /** IncidentDoc */
+        IncidentDoc: {
+            /**
+             * Ref
+             * @description A reference local to the document; the import gives it a new id.
+             * @example 00000000-0000-4000-8000-000000000001
+             */
+            ref: string;
+            /**
+             * Number
+             * @description Kept: INC-3 stays INC-3.
+             */
+            number: number;
+            /**
+             * Title
+             * @example Checkout returns 500 for card payments
+             */
+            title: string;
+            /**
+             * Description
+             * @description Markdown, up to 64 KiB.
+             */
+            description: string;
+            severity: components["schemas"]["IncidentSeverity"];
+            state: components["schemas"]["IncidentState"];
+            /**
+             * Environment
+             * @description The `ref` of its environment.
+             * @example 00000000-0000-4000-8000-000000000001
+             */
+            environment: string;
+            /**
+             * Opened At
+             * Format: date-time
+             */
+            opened_at: string;
+            /**
+             * Resolved At
+             * @description Set exactly when `state` is `resolved`.
+             */
+            resolved_at: string | null;
+            /**
+             * Caused By
+             * @description The `ref` of the deployment that caused it.
+             */
+            caused_by: string | null;
+            /**
+             * Fixed By
+             * @description The `ref` of the deployment that fixed it.
+             */
+            fixed_by: string | null;
+            /** Opened By */
+            opened_by: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
         };
         /** IncidentRead */
         IncidentRead: {
@@ -5540,7 +5844,7 @@ export interface components {
             number: number;
             /** Title */
             title: string;
-            severity: components["schemas"]["takt__readiness__schemas__Severity"];
+            severity: components["schemas"]["IncidentSeverity"];
             /**
              * Opened At
              * Format: date-time
@@ -5759,8 +6063,19 @@ export interface components {
             labels: string[];
             /** Parent Key */
             parent_key: string | null;
-            /** Sprint Id */
+            /**
+             * Sprint Id
+             * @description The id of the sprint it is in (`sprint.id`).
+             */
             sprint_id: string | null;
+            /**
+             * @description The sprint it is in, with its name; null when it is in no sprint.
+             * @example {
+             *       "id": "0b9f5c1e-6a3d-4c1f-9a57-2f1d8e4b7c10",
+             *       "name": "Sprint 14"
+             *     }
+             */
+            sprint: components["schemas"]["SprintRef"] | null;
             /** Due Date */
             due_date: string | null;
             /** Blocked */
@@ -5870,8 +6185,19 @@ export interface components {
             labels: string[];
             /** Parent Key */
             parent_key: string | null;
-            /** Sprint Id */
+            /**
+             * Sprint Id
+             * @description The id of the sprint it is in (`sprint.id`).
+             */
             sprint_id: string | null;
+            /**
+             * @description The sprint it is in, with its name; null when it is in no sprint.
+             * @example {
+             *       "id": "0b9f5c1e-6a3d-4c1f-9a57-2f1d8e4b7c10",
+             *       "name": "Sprint 14"
+             *     }
+             */
+            sprint: components["schemas"]["SprintRef"] | null;
             /** Due Date */
             due_date: string | null;
             /** Blocked */
@@ -6636,6 +6962,26 @@ export interface components {
              * @description Why `points` is null.
              */
             reason?: string | null;
+        };
+        /** PokerVoteRead */
+        PokerVoteRead: {
+            voter: components["schemas"]["UserSummary"];
+            /**
+             * Card
+             * @example 5
+             */
+            card: string;
+            /**
+             * Points
+             * @description Null for "?".
+             * @example 5
+             */
+            points: number | null;
+            /**
+             * Voted At
+             * Format: date-time
+             */
+            voted_at: string;
         };
         /**
          * PolicyChecks
@@ -7671,6 +8017,48 @@ export interface components {
         };
         /** @enum {string} */
         RetroCardKind: "card" | "evidence";
+        /** RetroCardRead */
+        RetroCardRead: {
+            /** Id */
+            id: string;
+            /** Retro Id */
+            retro_id: string;
+            /** @description `card` (a participant's) or `evidence` (the data's). */
+            kind: components["schemas"]["RetroCardKind"];
+            /**
+             * Prompt Id
+             * @description The prompt it answers; null for evidence.
+             */
+            prompt_id: string | null;
+            /** Text */
+            text: string;
+            /** Group Id */
+            group_id: string | null;
+            /**
+             * Mine
+             * @description You wrote it (only you see this; you may edit it).
+             */
+            mine: boolean;
+            /** @description Who wrote it: only in a retro that is not anonymous. */
+            author: components["schemas"]["UserSummary"] | null;
+            /** @description Set for evidence cards. */
+            evidence: components["schemas"]["EvidenceRead"] | null;
+            /**
+             * Created At
+             * @description When it was written: null for others' cards of an anonymous retro (the moment would say whose it is).
+             */
+            created_at: string | null;
+            /**
+             * Updated At
+             * @description When it last changed; null as `created_at`.
+             */
+            updated_at: string | null;
+            /**
+             * Version
+             * @description What `If-Match` takes (only its author changes it); null as `created_at`.
+             */
+            version: number | null;
+        };
         /**
          * RetroCreate
          * @example {
@@ -7784,7 +8172,7 @@ export interface components {
              * Cards
              * @description The cards you may see: during `collect` (when it hides cards) only yours and the evidence; then all of them. The evidence first; then, in an anonymous retro, by prompt and in an order that says nothing of when they were written; otherwise oldest first.
              */
-            cards: components["schemas"]["takt__retros__schemas__CardRead"][];
+            cards: components["schemas"]["RetroCardRead"][];
             /**
              * Hidden Cards
              * @description Others' cards hidden from you during `collect`.
@@ -7859,6 +8247,30 @@ export interface components {
         };
         /** @enum {string} */
         RetroTemplate: "start_stop_continue" | "mad_sad_glad" | "4ls" | "went_well" | "custom";
+        /** RetroVoteRead */
+        RetroVoteRead: {
+            /** Id */
+            id: string;
+            /** Retro Id */
+            retro_id: string;
+            /** Group Id */
+            group_id: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Votes Left
+             * @description Your budget left after this vote.
+             */
+            votes_left: number;
+            /**
+             * My Votes On Group
+             * @description Your votes on this group now.
+             */
+            my_votes_on_group: number;
+        };
         /**
          * ReviewItem
          * @description A done item of the sprint, marked by whether it reached production.
@@ -8221,7 +8633,7 @@ export interface components {
              */
             score: number;
             /** @description The band of `score` (likelihood x impact): 1-4 low, 5-9 medium, 10-16 high, 20-25 critical. */
-            severity: components["schemas"]["takt__risks__schemas__Severity"];
+            severity: components["schemas"]["Severity"];
             owner: components["schemas"]["UserSummary"] | null;
             /** Mitigation */
             mitigation: string;
@@ -8363,7 +8775,7 @@ export interface components {
              * Votes
              * @description Every card, once the round is revealed; null before (and for a round reset before its reveal: its cards are never shown).
              */
-            votes: components["schemas"]["takt__estimation__schemas__VoteRead"][] | null;
+            votes: components["schemas"]["PokerVoteRead"][] | null;
             /** @description Once revealed. */
             spread: components["schemas"]["SpreadRead"] | null;
             /**
@@ -8396,7 +8808,7 @@ export interface components {
              * Cards
              * @description The deck, lowest first.
              */
-            cards: components["schemas"]["takt__estimation__schemas__CardRead"][];
+            cards: components["schemas"]["DeckCardRead"][];
         };
         /** @enum {string} */
         Scope: "read" | "write" | "admin";
@@ -8462,6 +8874,8 @@ export interface components {
         };
         /** @enum {string} */
         SessionState: "open" | "finished";
+        /** @enum {string} */
+        Severity: "low" | "medium" | "high" | "critical";
         /** Shipped */
         Shipped: {
             /**
@@ -8500,6 +8914,17 @@ export interface components {
             message: string | null;
             /** Author */
             author: string | null;
+        };
+        /** ShippedCommitDoc */
+        ShippedCommitDoc: {
+            /**
+             * Sha
+             * @description A commit SHA (hex; a full 40- or 64-character SHA is best: Takt matches commits by their full SHA).
+             * @example 9f1c2ab0d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9
+             */
+            sha: string;
+            /** Committed At */
+            committed_at: string | null;
         };
         /** ShippedItem */
         ShippedItem: {
@@ -8796,6 +9221,22 @@ export interface components {
             updated_at: string;
             /** Version */
             version: number;
+        };
+        /**
+         * SprintRef
+         * @description The sprint an item is in, named, so a client needs no second read for its name.
+         */
+        SprintRef: {
+            /**
+             * Id
+             * @example 0b9f5c1e-6a3d-4c1f-9a57-2f1d8e4b7c10
+             */
+            id: string;
+            /**
+             * Name
+             * @example Sprint 14
+             */
+            name: string;
         };
         /**
          * SprintReport
@@ -9338,6 +9779,11 @@ export interface components {
              * @description The event it came from.
              */
             event_id: string | null;
+            /**
+             * Waiting On
+             * @description Whom or what it waits on, when known, in the shape a blocker's body takes (send it back as it is in the entry's `blockers`): the open blocker's, or for an item flagged blocked the unfinished item it is linked `blocked_by` (`{"kind": "item", "item_key": "API-7"}`); null when nothing says.
+             */
+            waiting_on: (components["schemas"]["WaitingOnPerson"] | components["schemas"]["WaitingOnTeam"] | components["schemas"]["WaitingOnExternal"] | components["schemas"]["WaitingOnItem"]) | null;
         };
         /** @enum {string} */
         SuggestionSource: "blocked_item" | "open_blocker" | "pull_request_waiting" | "deployment";
@@ -10050,139 +10496,6 @@ export interface components {
              */
             items: components["schemas"]["AgedItem"][];
         };
-        /** EnvironmentRef */
-        takt__deployments__schemas__EnvironmentRef: {
-            /**
-             * Id
-             * @example 5b0f6f3e-3f43-4a8b-9a55-8f5f3d7f9d10
-             */
-            id: string;
-            /**
-             * Name
-             * @example production
-             */
-            name: string;
-            type: components["schemas"]["EnvironmentType"];
-        };
-        /** CardRead */
-        takt__estimation__schemas__CardRead: {
-            /**
-             * Label
-             * @example 5
-             */
-            label: string;
-            /**
-             * Points
-             * @description Null for the "?" card.
-             * @example 5
-             */
-            points: number | null;
-        };
-        /** VoteRead */
-        takt__estimation__schemas__VoteRead: {
-            voter: components["schemas"]["UserSummary"];
-            /**
-             * Card
-             * @example 5
-             */
-            card: string;
-            /**
-             * Points
-             * @description Null for "?".
-             * @example 5
-             */
-            points: number | null;
-            /**
-             * Voted At
-             * Format: date-time
-             */
-            voted_at: string;
-        };
-        /** EnvironmentRef */
-        takt__metrics__schemas__EnvironmentRef: {
-            /** Id */
-            id: string;
-            /**
-             * Name
-             * @example production
-             */
-            name: string;
-            /**
-             * Type
-             * @example production
-             */
-            type: string;
-        };
-        /** @enum {string} */
-        takt__readiness__schemas__Severity: "sev1" | "sev2" | "sev3" | "sev4";
-        /** CardRead */
-        takt__retros__schemas__CardRead: {
-            /** Id */
-            id: string;
-            /** Retro Id */
-            retro_id: string;
-            /** @description `card` (a participant's) or `evidence` (the data's). */
-            kind: components["schemas"]["RetroCardKind"];
-            /**
-             * Prompt Id
-             * @description The prompt it answers; null for evidence.
-             */
-            prompt_id: string | null;
-            /** Text */
-            text: string;
-            /** Group Id */
-            group_id: string | null;
-            /**
-             * Mine
-             * @description You wrote it (only you see this; you may edit it).
-             */
-            mine: boolean;
-            /** @description Who wrote it: only in a retro that is not anonymous. */
-            author: components["schemas"]["UserSummary"] | null;
-            /** @description Set for evidence cards. */
-            evidence: components["schemas"]["EvidenceRead"] | null;
-            /**
-             * Created At
-             * @description When it was written: null for others' cards of an anonymous retro (the moment would say whose it is).
-             */
-            created_at: string | null;
-            /**
-             * Updated At
-             * @description When it last changed; null as `created_at`.
-             */
-            updated_at: string | null;
-            /**
-             * Version
-             * @description What `If-Match` takes (only its author changes it); null as `created_at`.
-             */
-            version: number | null;
-        };
-        /** VoteRead */
-        takt__retros__schemas__VoteRead: {
-            /** Id */
-            id: string;
-            /** Retro Id */
-            retro_id: string;
-            /** Group Id */
-            group_id: string;
-            /**
-             * Created At
-             * Format: date-time
-             */
-            created_at: string;
-            /**
-             * Votes Left
-             * @description Your budget left after this vote.
-             */
-            votes_left: number;
-            /**
-             * My Votes On Group
-             * @description Your votes on this group now.
-             */
-            my_votes_on_group: number;
-        };
-        /** @enum {string} */
-        takt__risks__schemas__Severity: "low" | "medium" | "high" | "critical";
     };
     responses: never;
     parameters: never;
@@ -16858,7 +17171,7 @@ export interface operations {
     get_board: {
         parameters: {
             query?: {
-                /** @description Only this sprint's items; not a sprint of the project → 404. */
+                /** @description Only this sprint's items; not a sprint of the project → 404. `current` names the project's active sprint (404 `no-active-sprint` when it has none). */
                 sprint_id?: string;
                 /** @description Most items listed per column. */
                 per_column?: number;
@@ -19433,7 +19746,7 @@ export interface operations {
                 /** @description Only risks in this status. */
                 status?: components["schemas"]["RiskStatus"];
                 /** @description Only risks of this band: low 1-4, medium 5-9, high 10-16, critical 20-25. */
-                severity?: components["schemas"]["takt__risks__schemas__Severity"];
+                severity?: components["schemas"]["Severity"];
                 /** @description true: only risks past their review date and not closed; false: only the others. */
                 overdue?: boolean;
                 /** @description Only risks this person (username or id) owns. */
@@ -26025,7 +26338,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["takt__retros__schemas__CardRead"];
+                    "application/json": components["schemas"]["RetroCardRead"];
                 };
             };
             /** @description Missing or invalid credentials. */
@@ -26324,7 +26637,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["takt__retros__schemas__CardRead"];
+                    "application/json": components["schemas"]["RetroCardRead"];
                 };
             };
             /** @description Missing or invalid credentials. */
@@ -26946,7 +27259,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["takt__retros__schemas__VoteRead"];
+                    "application/json": components["schemas"]["RetroVoteRead"];
                 };
             };
             /** @description Missing or invalid credentials. */

@@ -62,6 +62,46 @@ def _join_shown(stmt: AnySelect) -> AnySelect:
     )
 
 
+# A blocker's answer as plain columns, no ORM objects: for the long lists a read shows at once
+# (a stand-up summary's 200 open blockers), where loading a `Blocker` and its people per row
+# cost a third of the answer. `views.blocker_data_of` reads them in this order.
+PLAIN = (
+    Blocker.id,
+    Item.key.label("item_key"),
+    Blocker.reason,
+    Blocker.waiting_on_kind,
+    Blocker.waiting_on_name,
+    WaitingUser.id.label("waiting_user_id"),
+    WaitingUser.username.label("waiting_user_username"),
+    WaitingUser.display_name.label("waiting_user_display_name"),
+    WaitingItem.key.label("waiting_item_key"),
+    Blocker.status,
+    RaisedBy.id.label("raised_by_id"),
+    RaisedBy.username.label("raised_by_username"),
+    RaisedBy.display_name.label("raised_by_display_name"),
+    Blocker.raised_at,
+    ResolvedBy.id.label("resolved_by_id"),
+    ResolvedBy.username.label("resolved_by_username"),
+    ResolvedBy.display_name.label("resolved_by_display_name"),
+    Blocker.resolved_at,
+    Blocker.resolved_age_hours,
+    Blocker.resolution,
+    Blocker.escalated_at,
+    Blocker.risk_id,
+    Blocker.created_at,
+    Blocker.updated_at,
+    Blocker.version,
+)
+
+
+def plain_blockers_of(project_id: Any, *, state: str | None = None) -> AnySelect:
+    """`blockers_of` as the columns of `PLAIN` (`project_id` may be a bound parameter)."""
+    stmt = _join_shown(select(*PLAIN)).where(Blocker.project_id == project_id, LIVE)
+    if state is not None:
+        stmt = stmt.where(Blocker.status == state)
+    return stmt
+
+
 # The blocker of a `/blockers/{blocker_id}` path with its project and what it shows
 # (`projects.service.load_in_project`): one statement.
 BLOCKER_BY_ID = ChildFinder[Blocker](

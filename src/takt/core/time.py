@@ -180,3 +180,54 @@ def working_cutoff(now: datetime, hours: float, calendar: WorkCalendar) -> datet
                 remaining -= closes - opens
         day -= timedelta(days=1)
     return _EPOCH
+
+
+class WorkingTimeUntil:
+    """`working_time(start, end, calendar)` for many starts and one `end`, each in a few steps:
+    the working time of each local day up to `end` is summed once (backwards from `end`, as far
+    back as the earliest start asked), so an age is a lookup and the part of its own day. The
+    same figures as `working_time`, to the microsecond, across daylight-saving changes: a
+    day's working hours lie inside that local day, so the time from `start` to `end` is the
+    part of `start`'s day after it plus every later day's, up to `end`."""
+
+    def __init__(self, end: datetime, calendar: WorkCalendar) -> None:
+        self.end = end
+        self.calendar = calendar
+        self._last = local_date(end, calendar.zone)
+        # Local date -> working time of the days after it, up to `end`.
+        self._after: dict[date, timedelta] = {self._last: timedelta(0)}
+        self._earliest = self._last
+        self._periods: dict[date, tuple[datetime, datetime]] = {}
+        self._zone = ZoneInfo(calendar.zone)
+
+    def _day(self, day: date, start: datetime | None = None) -> timedelta:
+        """The working time of local date `day` from `start` (its beginning when None) to
+        `end`."""
+        if day.weekday() not in self.calendar.weekdays:
+            return timedelta(0)
+        period = self._periods.get(day)
+        if period is None:
+            period = self._periods[day] = self.calendar.period(day)
+        opens, closes = period
+        if start is not None:
+            opens = max(opens, start)
+        closes = min(closes, self.end)
+        return closes - opens if closes > opens else timedelta(0)
+
+    def _after_day(self, day: date) -> timedelta:
+        while self._earliest > day:
+            earlier = self._earliest - timedelta(days=1)
+            self._after[earlier] = self._after[self._earliest] + self._day(self._earliest)
+            self._earliest = earlier
+        return self._after[day]
+
+    def since(self, start: datetime) -> timedelta:
+        """`working_time(start, end, calendar)`."""
+        if self.end <= start:
+            return timedelta(0)
+        day = start.astimezone(self._zone).date()
+        return self._after_day(day) + self._day(day, start)
+
+    def hours_since(self, start: datetime) -> float:
+        """`working_hours(start, end, calendar)`."""
+        return self.since(start).total_seconds() / 3600

@@ -1,5 +1,5 @@
 """The board: a sprint's (or the project's) items by status, in two queries whatever its size
-(three with a sprint, which must be one of the project's)."""
+(three with a sprint, which must be one of the project's; `current` names the active one)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,39 @@ from takt.items.sprint_directory import directory
 from takt.projects.policies import ProjectAccess
 from takt.workflow.models import Status
 
+CURRENT = "current"
+"""The `sprint_id` that names the project's active sprint, whichever it is."""
+
+
+class NoActiveSprint(NotFound):
+    """The board of the current sprint (`sprint_id=current`) was asked for, but the project has
+    no active sprint: start one, or ask for the whole project's board (no `sprint_id`) or a
+    sprint by its id."""
+
+    code = "no-active-sprint"
+    title = "No active sprint"
+
+
+async def _sprint_shown(
+    session: AsyncSession, access: ProjectAccess, sprint_id: str
+) -> dict[str, str]:
+    """The sprint a board shows, as `{id, name}` (one statement); `current` is the active one.
+    A sprint of another project, or none at all, is not an empty board."""
+    project_id = access.project.id
+    names = directory().names(project_id)
+    sprint_column = names.selected_columns[0]
+    wanted = names.where(
+        sprint_column.in_(directory().active_ids(project_id))
+        if sprint_id == CURRENT
+        else sprint_column == sprint_id
+    )
+    found = (await session.execute(wanted)).first()
+    if found is None:
+        if sprint_id == CURRENT:
+            raise NoActiveSprint(f"Project {access.project.key} has no active sprint.")
+        raise NotFound(f"There is no sprint {sprint_id!r} in project {access.project.key}.")
+    return {"id": found[0], "name": found[1]}
+
 
 async def build_board(
     session: AsyncSession, access: ProjectAccess, *, sprint_id: str | None, per_column: int
@@ -23,11 +56,10 @@ async def build_board(
     """The `Board` shape as plain data (see `views.summary`)."""
     project_id = access.project.id
     scope: list[ColumnElement[bool]] = [repo.live_in_project(project_id)]
+    sprint = None
     if sprint_id is not None:
-        # A sprint of another project, or none at all, is not an empty board.
-        if not await directory().find(session, project_id, [sprint_id]):
-            raise NotFound(f"There is no sprint {sprint_id!r} in project {access.project.key}.")
-        scope.append(Item.sprint_id == sprint_id)
+        sprint = await _sprint_shown(session, access, sprint_id)
+        scope.append(Item.sprint_id == sprint["id"])
 
     # Columns and their counts in one query (a status with no items counts 0).
     counted = (
@@ -83,4 +115,4 @@ async def build_board(
                 "items": by_status.get(status.id, []),
             }
         )
-    return {"sprint_id": sprint_id, "columns": columns}
+    return {"sprint_id": sprint["id"] if sprint else None, "sprint": sprint, "columns": columns}

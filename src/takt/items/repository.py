@@ -35,7 +35,7 @@ from sqlalchemy.orm import aliased
 
 from takt.auth.models import User
 from takt.auth.principal import Principal
-from takt.items import pull_request_directory
+from takt.items import pull_request_directory, sprint_directory
 from takt.items.models import Comment, Item, ItemLabel, ItemLink
 from takt.projects.models import Project
 from takt.projects.repository import (
@@ -123,6 +123,8 @@ def _shown_columns() -> tuple[Any, ...]:
         _label_names_column(),
         # The pull requests that name the item, asked of delivery through the port.
         pull_request_directory.directory().states(Item.id).label("pull_request_states"),
+        # The name of the item's sprint, asked of sprints through the port.
+        sprint_directory.directory().name_of(Item.sprint_id).label("sprint_name"),
     )
 
 

@@ -477,7 +477,10 @@ async def get_board(
         str | None,
         Query(
             max_length=36,
-            description="Only this sprint's items; not a sprint of the project → 404.",
+            description="Only this sprint's items; not a sprint of the project → 404. "
+            "`current` names the project's active sprint (404 `no-active-sprint` when it has "
+            "none).",
+            examples=["current"],
         ),
     ] = None,
     per_column: Annotated[

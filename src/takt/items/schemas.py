@@ -147,6 +147,13 @@ class PullRequestCounts(BaseModel):
     closed: int = Field(ge=0, description="Closed without a merge.")
 
 
+class SprintRef(BaseModel):
+    """The sprint an item is in, named, so a client needs no second read for its name."""
+
+    id: str = Field(examples=["0b9f5c1e-6a3d-4c1f-9a57-2f1d8e4b7c10"])
+    name: str = Field(examples=["Sprint 14"])
+
+
 class ItemSummary(BaseModel):
     key: str = Field(examples=["API-42"])
     project_key: str
@@ -159,7 +166,11 @@ class ItemSummary(BaseModel):
     estimate: float | None
     labels: list[str]
     parent_key: str | None
-    sprint_id: str | None
+    sprint_id: str | None = Field(description="The id of the sprint it is in (`sprint.id`).")
+    sprint: SprintRef | None = Field(
+        description="The sprint it is in, with its name; null when it is in no sprint.",
+        examples=[{"id": "0b9f5c1e-6a3d-4c1f-9a57-2f1d8e4b7c10", "name": "Sprint 14"}],
+    )
     due_date: date | None
     blocked: bool
     rank: str = Field(description="Backlog order key; compare as bytes.")
@@ -313,7 +324,14 @@ class BoardColumn(BaseModel):
 
 
 class Board(BaseModel):
-    sprint_id: str | None
+    sprint_id: str | None = Field(
+        description="The sprint shown (the active one's id for `sprint_id=current`); null for "
+        "the whole project."
+    )
+    sprint: SprintRef | None = Field(
+        description="The sprint shown, with its name; null for the whole project.",
+        examples=[{"id": "0b9f5c1e-6a3d-4c1f-9a57-2f1d8e4b7c10", "name": "Sprint 14"}],
+    )
     columns: list[BoardColumn]
 
 

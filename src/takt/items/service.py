@@ -199,6 +199,7 @@ class Created:
     assignee: User | None
     parent_key: str | None
     label_names: list[str]
+    sprint: SprintView | None = None  # the sprint it joined, for the name the answer shows
 
 
 async def create_item(session: AsyncSession, access: ProjectAccess, data: ItemCreate) -> Created:
@@ -261,6 +262,7 @@ async def create_item(session: AsyncSession, access: ProjectAccess, data: ItemCr
         assignee=resolved.assignee,
         parent_key=resolved.parent.key if resolved.parent else None,
         label_names=resolved.label_names or [],
+        sprint=joined,
     )
 
 
@@ -284,6 +286,7 @@ class Updated:
     changes: dict[str, list[Any]]
     status: Status | None
     assignee: User | None
+    sprint: SprintView | None = None  # the sprint it joined, when the update moved it
 
 
 async def update_item(
@@ -318,10 +321,17 @@ async def update_item(
             ItemChanges.model_validate(changes),
             subject=item,
         )
+    joined: SprintView | None = None
     if moved is not None:
         left, joined = moved
         await sprint_changed.fire(session, SprintChanged(access, item, left, joined, reason))
-    return Updated(item=item, changes=changes, status=resolved.status, assignee=resolved.assignee)
+    return Updated(
+        item=item,
+        changes=changes,
+        status=resolved.status,
+        assignee=resolved.assignee,
+        sprint=joined,
+    )
 
 
 async def _check_sprint_change(

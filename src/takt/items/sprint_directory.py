@@ -7,20 +7,27 @@ declares the questions here (`SprintDirectory`); `takt.sprints.subscriptions.con
 the answers (`provide`), so items never imports sprints. Asking before anything was provided
 raises `HookNotConnected`, as a required hook does.
 
-The lookups hand back statements where items nests them in its own SQL (`names`, `active_ids`),
-so answering through the port costs no statement more than reading the table directly.
+The lookups hand back statements where items nests them in its own SQL (`names`, `active_ids`,
+`name_of`), so answering through the port costs no statement more than reading the table
+directly: every item answer shows its sprint's name (`name_of`, nested in
+`takt.items.repository.item_rows()` and the write context's read) and one item is still one
+statement, a page of items one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import Select
+from sqlalchemy import ColumnElement, Select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from takt.core.hooks import HookNotConnected
+
+SprintIdColumn = ColumnElement[str | None] | InstrumentedAttribute[str | None]
+"""An item's sprint id column in the enclosing statement (`Item.sprint_id`)."""
 
 
 class SprintView(Protocol):
@@ -54,6 +61,10 @@ class SprintDirectory(Protocol):
 
     def active_ids(self, project_id: str) -> Select[str]:
         """A statement of the id of the project's active sprint (none or one)."""
+
+    def name_of(self, sprint_id: SprintIdColumn) -> Any:
+        """A scalar subquery, correlated to `sprint_id` (an item's sprint id column): the
+        sprint's name, NULL when the item is in no sprint."""
 
 
 _provided: list[SprintDirectory] = []

@@ -73,6 +73,8 @@ class Shown:
     label_names: str | None
     # The states of the pull requests naming the item (`pull_request_directory.states`).
     pull_request_states: str | None = None
+    # The name of the item's sprint (`sprint_directory.name_of`); None when it is in none.
+    sprint_name: str | None = None
 
 
 # The columns of `repository.item_rows()`: the item's own, whether it has a description, what
@@ -118,6 +120,7 @@ def summary(row: Sequence[Any], dor: DorIds) -> dict[str, Any]:
         parent_key,
         label_names,
         pull_request_states,
+        sprint_name,
     ) = row[:_COUNT]
     missing, checked = assess(dor, estimate, has_description, dor_checked)
     return {
@@ -133,6 +136,7 @@ def summary(row: Sequence[Any], dor: DorIds) -> dict[str, Any]:
         "labels": sorted(label_names.split(repo.LABEL_SEPARATOR)) if label_names else [],
         "parent_key": parent_key,
         "sprint_id": sprint_id,
+        "sprint": None if sprint_id is None else {"id": sprint_id, "name": sprint_name},
         "due_date": due_date,
         "blocked": blocked,
         "rank": rank,
@@ -168,6 +172,8 @@ def shown_after(before: Shown, updated: Updated) -> Shown:
         shown = replace(shown, parent_key=changes["parent_key"][1])
     if "labels" in changes:
         shown = replace(shown, label_names=repo.LABEL_SEPARATOR.join(changes["labels"][1]) or None)
+    if "sprint_id" in changes:
+        shown = replace(shown, sprint_name=updated.sprint.name if updated.sprint else None)
     return shown
 
 
@@ -183,6 +189,7 @@ def shown_of_created(created: Created, reporter: Account) -> Shown:
         reporter_display_name=reporter.display_name,
         parent_key=created.parent_key,
         label_names=repo.LABEL_SEPARATOR.join(created.label_names) or None,
+        sprint_name=created.sprint.name if created.sprint else None,
     )
 
 

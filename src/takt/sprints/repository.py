@@ -59,6 +59,12 @@ def names_in_project(project_id: str) -> Select[str, str]:
     return select(Sprint.id, Sprint.name).where(Sprint.project_id == project_id)
 
 
+def name_of(sprint_id: Any) -> Any:
+    """The name of the sprint `sprint_id` (a column of the enclosing statement) names: a scalar
+    subquery to nest (by primary key, so one index lookup a row)."""
+    return select(Sprint.name).where(Sprint.id == sprint_id).scalar_subquery()
+
+
 def active_ids(project_id: str) -> Select[str]:
     """The id of the project's active sprint, if any (a statement to run or nest)."""
     return select(Sprint.id).where(Sprint.project_id == project_id, Sprint.state == "active")
@@ -111,6 +117,17 @@ async def items_with_category(session: AsyncSession, sprint_id: str) -> list[tup
         .order_by(Item.rank, Item.id)
     )
     return [(item, category) for item, category in rows]
+
+
+async def open_item_count(session: AsyncSession, sprint_id: str) -> int:
+    """How many live items of the sprint are not finished (done or cancelled), as one count."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Item)
+        .join(Status, Status.id == Item.status_id)
+        .where(Item.sprint_id == sprint_id, LIVE, Status.category.not_in(("done", "cancelled")))
+    )
+    return int(count or 0)
 
 
 async def review_rows(session: AsyncSession, sprint_id: str, limit: int) -> list[Row[Any]]:
@@ -344,6 +361,24 @@ async def finish_events(session: AsyncSession, project_id: str, since: datetime)
         )
     )
     return list(rows.all())
+
+
+async def finish_events_mark(
+    session: AsyncSession, project_id: str, since: datetime, until: datetime
+) -> tuple[int, datetime | None]:
+    """(how many, the latest time) of the events `finish_events` reads from `since` to before
+    `until`: what tells whether that part of the log changed (the type and time index only)."""
+    row = (
+        await session.execute(
+            select(func.count(), func.max(Event.occurred_at)).where(
+                Event.project_id == project_id,
+                Event.type.in_([ItemCreated.event_type, ItemUpdated.event_type]),
+                Event.occurred_at >= since,
+                Event.occurred_at < until,
+            )
+        )
+    ).one()
+    return int(row[0]), row[1]
 
 
 async def first_item_event(session: AsyncSession, project_id: str) -> datetime | None:

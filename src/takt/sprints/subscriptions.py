@@ -5,13 +5,14 @@ items asks for (`takt.items.sprint_directory`)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.items import sprint_directory
 from takt.items.hooks import SprintChanged, SprintChanging, sprint_changed, sprint_changing
-from takt.items.sprint_directory import SprintView
+from takt.items.sprint_directory import SprintIdColumn, SprintView
 from takt.sprints import repository as repo
 from takt.sprints import scope
 
@@ -57,6 +58,9 @@ class Directory:
 
     def active_ids(self, project_id: str) -> Select[str]:
         return repo.active_ids(project_id)
+
+    def name_of(self, sprint_id: SprintIdColumn) -> Any:
+        return repo.name_of(sprint_id)
 
 
 DIRECTORY = Directory()

@@ -3,11 +3,13 @@ the project's open blockers for the summary, a member's for their draft."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.blockers import repository as blockers_repo
@@ -15,39 +17,57 @@ from takt.blockers import service as blockers
 from takt.blockers.events import BlockerRaised
 from takt.blockers.models import Blocker
 from takt.blockers.repository import BlockerRow
-from takt.blockers.schemas import BlockerCreate, BlockerRead
-from takt.blockers.views import blocker_reads
+from takt.blockers.schemas import BlockerCreate
 from takt.core.errors import ValidationFailed
-from takt.core.time import utcnow
+from takt.core.events import Event
 from takt.projects.models import Project
 from takt.projects.policies import ProjectAccess
-from takt.standups import repository as repo
+
+# The two reads of open blockers a summary and a draft make, each statement built once (with
+# bound parameters) and reused: building the select with its aliases cost more than running it.
 
 
-async def _open_rows(
-    session: AsyncSession, project_id: str, *, raised_by: str | None = None, limit: int
-) -> list[BlockerRow]:
-    stmt = (
-        blockers_repo.blockers_of(project_id, state="open", raised_by=raised_by)
-        .order_by(Blocker.raised_at, Blocker.id)
-        .limit(limit)
-    )
-    return [BlockerRow.of(row) for row in await session.execute(stmt)]
+@functools.cache
+def _open_rows_statement(limit: int, *, raised_by: bool) -> Any:
+    stmt = blockers_repo.blockers_of(bindparam("project_id"), state="open")  # type: ignore[arg-type]
+    if raised_by:
+        raised_event = (
+            select(Event.id)
+            .where(Event.subject_id == Blocker.id, Event.type == BlockerRaised.event_type)
+            .order_by(Event.seq)
+            .limit(1)
+            .correlate(Blocker)
+            .scalar_subquery()
+        )
+        stmt = stmt.where(Blocker.raised_by_id == bindparam("user_id")).add_columns(raised_event)
+    return stmt.order_by(Blocker.raised_at, Blocker.id).limit(limit)
+
+
+@functools.cache
+def _open_plain_statement(limit: int) -> Any:
+    stmt = blockers_repo.plain_blockers_of(bindparam("project_id"), state="open")
+    return stmt.order_by(Blocker.raised_at, Blocker.id).limit(limit)
+
+
+@functools.cache
+def _count_open_statement() -> Any:
+    counted = blockers_repo.blockers_of(bindparam("project_id"), state="open").subquery()  # type: ignore[arg-type]
+    return select(func.count()).select_from(counted)
 
 
 async def count_open(session: AsyncSession, project_id: str) -> int:
-    counted = blockers_repo.blockers_of(project_id, state="open").subquery()
-    return int(await session.scalar(select(func.count()).select_from(counted)) or 0)
+    return int(await session.scalar(_count_open_statement(), {"project_id": project_id}) or 0)
 
 
 async def open_blockers(
     session: AsyncSession, project: Project, *, limit: int
-) -> tuple[list[BlockerRead], int]:
-    """The project's open blockers, oldest first, aged now (at most `limit`), and how many are
-    open in all (counted only when there are more than listed)."""
-    rows = await _open_rows(session, project.id, limit=limit)
+) -> tuple[list[Row[Any]], int]:
+    """The project's open blockers as rows of `blockers.repository.PLAIN`, oldest first (at
+    most `limit`; the views age them), and how many are open in all (counted only when there
+    are more than listed)."""
+    rows = list(await session.execute(_open_plain_statement(limit), {"project_id": project.id}))
     count = len(rows) if len(rows) < limit else await count_open(session, project.id)
-    return blocker_reads(rows, project, now=utcnow()), count
+    return rows, count
 
 
 @dataclass(frozen=True)
@@ -57,27 +77,45 @@ class RaisedBlocker:
     reason: str
     raised_at: datetime
     event_id: str | None
+    waiting_on: dict[str, str] | None
+
+
+def waiting_on_body(row: BlockerRow) -> dict[str, str] | None:
+    """What the blocker waits on in the shape of a blocker's body (`WaitingOn`), or None when
+    that is not known any more (the person's account or the item is gone)."""
+    blocker = row.blocker
+    kind = blocker.waiting_on_kind
+    if kind == "person":
+        user = row.waiting_user
+        return {"kind": kind, "user": user.username} if user is not None else None
+    if kind == "item":
+        key = row.waiting_item_key
+        return {"kind": kind, "item_key": key} if key is not None else None
+    name = blocker.waiting_on_name
+    return {"kind": kind, "name": name} if name else None
 
 
 async def open_raised_by(
     session: AsyncSession, project_id: str, user_id: str, *, limit: int
 ) -> list[RaisedBlocker]:
     """The open blockers the member raised, oldest first, each with its `blocker.raised` event
-    (two statements)."""
-    rows = await _open_rows(session, project_id, raised_by=user_id, limit=limit)
-    events = await repo.events_of_subjects(
-        session, BlockerRaised.event_type, [row.blocker.id for row in rows]
-    )
-    return [
-        RaisedBlocker(
-            id=row.blocker.id,
-            item_key=row.item_key,
-            reason=row.blocker.reason,
-            raised_at=row.blocker.raised_at,
-            event_id=events.get(row.blocker.id, (None, None))[0],
+    (one statement)."""
+    found = []
+    for columns in await session.execute(
+        _open_rows_statement(limit, raised_by=True), {"project_id": project_id, "user_id": user_id}
+    ):
+        row = BlockerRow.of(columns[:-1])
+        found.append(
+            RaisedBlocker(
+                id=row.blocker.id,
+                item_key=row.item_key,
+                reason=row.blocker.reason,
+                raised_at=row.blocker.raised_at,
+                event_id=columns[-1],
+                waiting_on=waiting_on_body(row),
+            )
         )
-        for row in rows
-    ]
+    return found
 
 
 async def raise_new(

@@ -48,6 +48,8 @@ class DraftWindow:
     day: date
     since: datetime
     until: datetime
+    # What sources read once for several of them (this module's item sources), by name.
+    shared: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,9 @@ class SourceLine:
     occurred_at: datetime | None
     detail: dict[str, Any] = field(default_factory=dict)
     suggest: str | None = None
+    # What the suggested blocker waits on, when known: in the shape a blocker's body takes
+    # (`{"kind": "item", "item_key": "API-7"}`), so it can be sent back as it is.
+    waiting_on: dict[str, str] | None = None
 
 
 DraftSourceRun = Callable[[AsyncSession, DraftWindow], Awaitable[list[SourceLine]]]
@@ -91,6 +96,15 @@ def sources() -> list[DraftSource]:
 # The sources of work items ------------------------------------------------------------------
 
 
+# The member's events the three event sources below draft from, read together (one statement):
+# each source takes its kind from what the first of them to run read into the window.
+_MEMBER_EVENTS: tuple[tuple[str, str | None], ...] = (
+    (ItemUpdated.event_type, "status"),
+    (ItemCreated.event_type, None),
+    (CommentCreated.event_type, None),
+)
+
+
 async def _members_events(
     session: AsyncSession,
     window: DraftWindow,
@@ -99,16 +113,22 @@ async def _members_events(
     changed: str | None = None,
 ) -> list[Row[Any]]:
     """The member's events of one type in the window, oldest first, at most a source's lines."""
-    return await repo.actor_events(
-        session,
-        window.project_id,
-        window.user_id,
-        [declared.event_type],
-        window.since,
-        window.until,
-        limit=MAX_LINES_PER_SOURCE,
-        changed=changed,
-    )
+    kind = (declared.event_type, changed)
+    found: dict[tuple[str, str | None], list[Row[Any]]] | None = window.shared.get("events")
+    if found is None or kind not in found:
+        kinds = _MEMBER_EVENTS if kind in _MEMBER_EVENTS else (kind,)
+        rows = await repo.actor_events_of_kinds(
+            session,
+            window.project_id,
+            window.user_id,
+            kinds,
+            window.since,
+            window.until,
+            limit=MAX_LINES_PER_SOURCE,
+        )
+        found = window.shared.setdefault("events", {})
+        found.update(zip(kinds, rows, strict=True))
+    return found[kind]
 
 
 async def status_moves(session: AsyncSession, window: DraftWindow) -> list[SourceLine]:
@@ -177,20 +197,44 @@ async def comments(session: AsyncSession, window: DraftWindow) -> list[SourceLin
     return lines
 
 
-async def in_progress(session: AsyncSession, window: DraftWindow) -> list[SourceLine]:
-    """For "today": the member's items in progress or in review now, each with the event that
-    put it in its status."""
-    items = await repo.assigned_items(
+@dataclass(frozen=True)
+class _DraftItems:
+    """The member's items in progress and flagged blocked, each with the event behind it."""
+
+    working: list[tuple[str, str, str, str]]
+    stuck: list[tuple[str, str, str, str | None]]
+    working_events: dict[str, tuple[str, datetime]]
+    stuck_events: dict[str, tuple[str, datetime]]
+
+
+async def _items(session: AsyncSession, window: DraftWindow) -> _DraftItems:
+    """What `in_progress` and `blocked_items` draft from, read once for both (two statements)."""
+    kept = window.shared.get("items")
+    if isinstance(kept, _DraftItems):
+        return kept
+    working, stuck = await repo.draft_items(
         session,
         window.project_id,
         window.user_id,
-        categories=IN_PROGRESS,
+        in_progress=IN_PROGRESS,
+        blocked=OPEN,
         limit=MAX_LINES_PER_SOURCE,
     )
-    events = await repo.latest_events_changing(session, [item[0] for item in items], "status")
+    working_events, stuck_events = await repo.latest_events_changing_each(
+        session, [([i[0] for i in working], "status"), ([i[0] for i in stuck], "blocked")]
+    )
+    found = _DraftItems(working, stuck, working_events, stuck_events)
+    window.shared["items"] = found
+    return found
+
+
+async def in_progress(session: AsyncSession, window: DraftWindow) -> list[SourceLine]:
+    """For "today": the member's items in progress or in review now, each with the event that
+    put it in its status."""
+    items = await _items(session, window)
     lines = []
-    for item_id, key, _title, status, category in items:
-        event_id, at = events.get(item_id, (None, None))
+    for item_id, key, status, category in items.working:
+        event_id, at = items.working_events.get(item_id, (None, None))
         lines.append(
             SourceLine(
                 section="today",
@@ -206,19 +250,12 @@ async def in_progress(session: AsyncSession, window: DraftWindow) -> list[Source
 
 
 async def blocked_items(session: AsyncSession, window: DraftWindow) -> list[SourceLine]:
-    """The member's unfinished items flagged blocked, each with the event that flagged it."""
-    items = await repo.assigned_items(
-        session,
-        window.project_id,
-        window.user_id,
-        categories=OPEN,
-        blocked=True,
-        limit=MAX_LINES_PER_SOURCE,
-    )
-    events = await repo.latest_events_changing(session, [item[0] for item in items], "blocked")
+    """The member's unfinished items flagged blocked, each with the event that flagged it and
+    what it waits on when an item link says (the unfinished item it is `blocked_by`)."""
+    items = await _items(session, window)
     lines = []
-    for item_id, key, _title, status, _category in items:
-        event_id, at = events.get(item_id, (None, None))
+    for item_id, key, status, blocked_by in items.stuck:
+        event_id, at = items.stuck_events.get(item_id, (None, None))
         lines.append(
             SourceLine(
                 section="blockers",
@@ -228,6 +265,7 @@ async def blocked_items(session: AsyncSession, window: DraftWindow) -> list[Sour
                 event_id=event_id,
                 occurred_at=at,
                 suggest="The item is flagged blocked.",
+                waiting_on={"kind": "item", "item_key": blocked_by} if blocked_by else None,
             )
         )
     return lines
@@ -249,6 +287,7 @@ async def raised_blockers(session: AsyncSession, window: DraftWindow) -> list[So
                 occurred_at=found.raised_at,
                 detail={"blocker_id": found.id},
                 suggest=found.reason,
+                waiting_on=found.waiting_on,
             )
         )
     return lines
@@ -286,6 +325,7 @@ class SuggestionData:
     source: str
     blocker_id: str | None
     event_id: str | None
+    waiting_on: dict[str, str] | None
 
 
 @dataclass(frozen=True)
@@ -350,6 +390,7 @@ def _suggestions(lines: list[SourceLine]) -> list[SuggestionData]:
             source=line.kind,
             blocker_id=line.detail.get("blocker_id"),
             event_id=line.event_id,
+            waiting_on=line.waiting_on,
         )
         for key, line in sorted(chosen.items())
     ]

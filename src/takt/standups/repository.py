@@ -3,21 +3,35 @@ summaries make of the event log, items and sprint capacity."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, func, or_, select, tuple_, update
+from sqlalchemy import (
+    Row,
+    String,
+    and_,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 from takt.auth.models import User
 from takt.core.events import Event
 from takt.core.time import utcnow
 from takt.items.events import ItemCreated, ItemUpdated
-from takt.items.models import Item
+from takt.items.models import Item, ItemLink
 from takt.items.repository import live_in_project
 from takt.projects.models import Project, ProjectMember
 from takt.sprints.models import Sprint, SprintCapacity
@@ -258,6 +272,54 @@ async def actor_events(
     return list((await session.execute(stmt)).all())[::-1]
 
 
+# The draft's reads below run for every draft with the same shape: each statement is built once
+# (with bound parameters) and reused, as building the select, its subqueries and aliases cost
+# more than running it. SQLAlchemy caches their compiled form as it does any statement's.
+
+
+@functools.cache
+def _actor_events_statement(kinds: tuple[tuple[str, str | None], ...], limit: int) -> Any:
+    parts = []
+    for index, (event_type, changed) in enumerate(kinds):
+        stmt = select(*_LINE_COLUMNS, literal(index).label("kind")).where(
+            Event.project_id == bindparam("project_id"),
+            Event.actor_id == bindparam("actor_id"),
+            Event.occurred_at >= bindparam("since"),
+            Event.occurred_at < bindparam("until"),
+            Event.type == event_type,
+        )
+        if changed is not None:
+            stmt = stmt.where(Event.changes[changed].as_string().is_not(None))
+        latest = stmt.order_by(Event.occurred_at.desc(), Event.seq.desc()).limit(limit).subquery()
+        parts.append(select(latest))
+    return union_all(*parts)
+
+
+async def actor_events_of_kinds(
+    session: AsyncSession,
+    project_id: str,
+    actor_id: str,
+    kinds: Sequence[tuple[str, str | None]],
+    since: datetime,
+    until: datetime,
+    *,
+    limit: int,
+) -> list[list[Row[Any]]]:
+    """`actor_events` for each of `kinds` (an event type, and the field its `changes` must name
+    or None), in one statement: each kind's latest `limit` rows, oldest first."""
+    found: list[list[Row[Any]]] = [[] for _ in kinds]
+    connection = await session.connection()  # plain rows: no ORM result processing
+    rows = await connection.execute(
+        _actor_events_statement(tuple(kinds), limit),
+        {"project_id": project_id, "actor_id": actor_id, "since": since, "until": until},
+    )
+    for row in rows:
+        found[row.kind].append(row)
+    for kind_rows in found:
+        kind_rows.sort(key=lambda row: (row.occurred_at, row.seq))
+    return found
+
+
 async def assigned_items(
     session: AsyncSession,
     project_id: str,
@@ -280,6 +342,135 @@ async def assigned_items(
         stmt = stmt.where(Item.blocked.is_(blocked))
     stmt = stmt.order_by(Item.number).limit(limit)
     return [(r[0], r[1], r[2], r[3], r[4]) for r in await session.execute(stmt)]
+
+
+@functools.cache
+def _draft_items_statement(
+    in_progress: tuple[str, ...], blocked: tuple[str, ...], limit: int
+) -> Any:
+    blocking, blocking_status = aliased(Item, name="blocking"), aliased(Status)
+    blocked_by = (
+        select(blocking.key)
+        .join(ItemLink, ItemLink.source_id == blocking.id)
+        .join(blocking_status, blocking_status.id == blocking.status_id)
+        .where(
+            ItemLink.target_id == Item.id,
+            ItemLink.type == "blocks",
+            blocking.deleted_at.is_(None),
+            blocking_status.category.not_in(("done", "cancelled")),
+        )
+        .order_by(ItemLink.created_at, blocking.number)
+        .limit(1)
+        .correlate(Item)
+        .scalar_subquery()
+    )
+    mine = and_(
+        Item.project_id == bindparam("project_id"),
+        Item.deleted_at.is_(None),
+        Item.assignee_id == bindparam("user_id"),
+    )
+    working = (
+        select(
+            Item.id,
+            Item.key,
+            Status.name,
+            Status.category,
+            literal(None, String()).label("blocked_by"),
+            literal(0).label("part"),
+            Item.number,
+        )
+        .join(Status, Status.id == Item.status_id)
+        .where(mine, Status.category.in_(in_progress))
+        .order_by(Item.number)
+        .limit(limit)
+        .subquery()
+    )
+    stuck = (
+        select(
+            Item.id,
+            Item.key,
+            Status.name,
+            Status.category,
+            blocked_by.label("blocked_by"),
+            literal(1).label("part"),
+            Item.number,
+        )
+        .join(Status, Status.id == Item.status_id)
+        .where(mine, Status.category.in_(blocked), Item.blocked.is_(True))
+        .order_by(Item.number)
+        .limit(limit)
+        .subquery()
+    )
+    return union_all(select(working), select(stuck))
+
+
+async def draft_items(
+    session: AsyncSession,
+    project_id: str,
+    user_id: str,
+    *,
+    in_progress: Sequence[str],
+    blocked: Sequence[str],
+    limit: int,
+) -> tuple[list[tuple[str, str, str, str]], list[tuple[str, str, str, str | None]]]:
+    """(the member's live items in the `in_progress` categories: (id, key, status name,
+    category); those flagged blocked in the `blocked` categories: (id, key, status name, the
+    key of the item it is blocked by)), each by key number and at most `limit`, in one
+    statement. The item it is blocked by is the first linked (Y `blocks` X) that is unfinished
+    and outside the trash, or None."""
+    found: tuple[list[Any], list[Any]] = ([], [])
+    connection = await session.connection()  # plain rows: no ORM result processing
+    rows = await connection.execute(
+        _draft_items_statement(tuple(in_progress), tuple(blocked), limit),
+        {"project_id": project_id, "user_id": user_id},
+    )
+    for row in rows:
+        found[row.part].append(row)
+    for part in found:
+        part.sort(key=lambda row: row.number)
+    return (
+        [(r[0], r[1], r[2], r[3]) for r in found[0]],
+        [(r[0], r[1], r[2], r[4]) for r in found[1]],
+    )
+
+
+@functools.cache
+def _latest_events_statement(fields: tuple[tuple[int, str], ...]) -> Any:
+    parts = [
+        select(func.max(Event.seq).label("seq"), literal(index).label("part"))
+        .where(
+            Event.subject_id.in_(bindparam(f"subjects_{index}", expanding=True)),
+            or_(
+                Event.type == ItemCreated.event_type,
+                and_(
+                    Event.type == ItemUpdated.event_type,
+                    Event.changes[field].as_string().is_not(None),
+                ),
+            ),
+        )
+        .group_by(Event.subject_id)
+        for index, field in fields
+    ]
+    latest = union_all(*parts).subquery()
+    return select(latest.c.part, Event.subject_id, Event.id, Event.occurred_at).join(
+        latest, latest.c.seq == Event.seq
+    )
+
+
+async def latest_events_changing_each(
+    session: AsyncSession, asked: Sequence[tuple[Sequence[str], str]]
+) -> list[dict[str, tuple[str, datetime]]]:
+    """`latest_events_changing` for each (subject ids, field) of `asked`, in one statement."""
+    found: list[dict[str, tuple[str, datetime]]] = [{} for _ in asked]
+    fields = tuple((index, field) for index, (ids, field) in enumerate(asked) if ids)
+    if not fields:
+        return found
+    params = {f"subjects_{index}": list(asked[index][0]) for index, _ in fields}
+    connection = await session.connection()  # plain rows: no ORM result processing
+    rows = await connection.execute(_latest_events_statement(fields), params)
+    for part, subject, event_id, at in rows:
+        found[part][str(subject)] = (str(event_id), at)
+    return found
 
 
 async def latest_events_changing(

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Response
 from takt.core.bounds import FIRST_DATE, LAST_DATE
 from takt.core.concurrency import etag_for, is_not_modified, not_modified_response
 from takt.core.deps import IfMatchHeader, IfNoneMatchHeader, SessionDep
-from takt.core.openapi import problems
+from takt.core.openapi import json_data_response, problems
 from takt.projects.deps import ProjectAccessDep
 from takt.standups import service, views
 from takt.standups.schemas import (
@@ -68,13 +68,18 @@ async def put_standup_config(
     return views.config_read(config)
 
 
-@router.get("/projects/{project_key}/standups/{date}", responses=problems(401, 404, 422))
+@router.get(
+    "/projects/{project_key}/standups/{date}",
+    response_model=StandupSummary,
+    responses=problems(401, 404, 422),
+)
 async def get_standup_summary(
     date: StandupDate, access: ProjectAccessDep, session: SessionDep
-) -> StandupSummary:
+) -> Response:
     """The day's stand-up: open blockers first (oldest first), who has not checked in, the
     entries, participation and blocked rates, and the sprint's chance of finishing."""
-    return views.summary_read(await service.day_summary(session, access, date))
+    # A hot read: plain data written once (views.summary_data).
+    return json_data_response(views.summary_data(await service.day_summary(session, access, date)))
 
 
 @router.put("/projects/{project_key}/standups/{date}/me", responses=problems(401, 403, 404, 422))
@@ -92,10 +97,15 @@ async def put_my_standup_entry(
     return views.entry_read(entry, user, access.project.key)
 
 
-@router.get("/projects/{project_key}/standups/{date}/draft", responses=problems(401, 403, 404, 422))
+@router.get(
+    "/projects/{project_key}/standups/{date}/draft",
+    response_model=Draft,
+    responses=problems(401, 403, 404, 422),
+)
 async def get_my_standup_draft(
     date: StandupDate, access: ProjectAccessDep, session: SessionDep
-) -> Draft:
+) -> Response:
     """Your entry for the day drafted from the event log since your last one: what you moved,
     finished, created and commented on, what is in progress, and suggested blockers."""
-    return views.draft_read(await service.draft(session, access, date))
+    # A hot read: plain data written once (views.draft_data).
+    return json_data_response(views.draft_data(await service.draft(session, access, date)))

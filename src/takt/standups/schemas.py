@@ -17,7 +17,7 @@ from pydantic import (
 from typing_extensions import TypeAliasType
 
 from takt.auth.schemas import UserSummary
-from takt.blockers.schemas import BlockerCreate, BlockerRead
+from takt.blockers.schemas import BlockerCreate, BlockerRead, WaitingOn
 from takt.core.schemas import NOT_BLANK, Input
 from takt.projects.schemas import Weekday, WorkingDays
 from takt.standups.calendar import DEFAULT_CUTOFF, DEFAULT_QUESTIONS
@@ -269,6 +269,12 @@ class SuggestedBlocker(BaseModel):
     )
     blocker_id: str | None = Field(description="The open blocker, when there is one.")
     event_id: str | None = Field(description="The event it came from.")
+    waiting_on: WaitingOn | None = Field(
+        description="Whom or what it waits on, when known, in the shape a blocker's body takes "
+        "(send it back as it is in the entry's `blockers`): the open blocker's, or for an item "
+        'flagged blocked the unfinished item it is linked `blocked_by` (`{"kind": "item", '
+        '"item_key": "API-7"}`); null when nothing says.'
+    )
 
 
 class Draft(BaseModel):

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.auth.models import User
-from takt.blockers.schemas import BlockerRead
 from takt.core.events import emit
 from takt.core.time import local_date, utcnow
 from takt.projects.models import Project
@@ -135,13 +135,14 @@ async def _forecast(
     open items instead of the replay. An item of the sprint finished or reopened, another day,
     changed settings or sprint dates: worked out again. A missing figure (not enough history)
     is not kept."""
-    inputs = _forecast_inputs(project, sprint, await repo.open_items_in_sprint(session, sprint.id))
+    open_items = await repo.open_items_in_sprint(session, sprint.id)
+    inputs = _forecast_inputs(project, sprint, open_items)
     kept = _FORECASTS.get(sprint.id)
     if kept is not None and kept[0] == inputs:
         _FORECASTS.move_to_end(sprint.id)
         return kept[1], None
     try:
-        forecast = await reports.sprint_forecast(session, project, sprint)
+        forecast = await reports.sprint_forecast(session, project, sprint, remaining=open_items)
     except reports.NotEnoughHistory as exc:  # no figure, and why
         return None, exc.detail
     _FORECASTS[sprint.id] = (inputs, forecast.probability)
@@ -184,11 +185,12 @@ async def outlook(
 
 @dataclass(frozen=True)
 class SummaryData:
-    project_key: str
+    project: Project
     day: date
+    now: datetime
     cutoff_at: datetime
     past_cutoff: bool
-    open_blockers: list[BlockerRead]
+    open_blockers: list[Row[Any]]  # of `blockers.repository.PLAIN`
     open_blocker_count: int
     numbers: DayNumbers
     outlook: Outlook | None
@@ -201,11 +203,13 @@ async def build(session: AsyncSession, config: Resolved, day: date) -> SummaryDa
     listed, count = await blocking.open_blockers(session, project, limit=MAX_LISTED_BLOCKERS)
     recorded, previous = await repo.recorded_up_to(session, project.id, day)
     cutoff = config.cutoff_at(day)
+    now = utcnow()
     return SummaryData(
-        project_key=project.key,
+        project=project,
         day=day,
+        now=now,
         cutoff_at=cutoff,
-        past_cutoff=utcnow() >= cutoff,
+        past_cutoff=now >= cutoff,
         open_blockers=listed,
         open_blocker_count=count,
         numbers=numbers,

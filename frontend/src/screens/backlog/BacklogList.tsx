@@ -240,6 +240,11 @@ function BacklogRow({
       </Link>
       <span className="row-meta">
         {item.blocked && <span className="badge danger">blocked</span>}
+        {item.sprint && (
+          <span className="badge sprint-badge" title={`In sprint ${item.sprint.name}`}>
+            {item.sprint.name}
+          </span>
+        )}
         {!item.ready && item.status.category === "backlog" && <span className="badge warning" title={`Missing: ${item.missing.join(", ").replace(/dor:/g, "")}`}>not ready</span>}
         <PriorityBadge priority={item.priority} />
         <StatusBadge status={item.status} />

@@ -15,8 +15,8 @@ import {
   type KeyboardCoordinateGetter,
 } from "@dnd-kit/core";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { memo, startTransition, useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { Link, useSearchParams } from "react-router";
+import { memo, startTransition, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type RefObject, type SyntheticEvent } from "react";
+import { Link, useNavigate, useSearchParams } from "react-router";
 import { api, etagOf, ok } from "../../api/client";
 import { ApiError } from "../../api/problem";
 import { useProject } from "../../app/project";
@@ -33,11 +33,21 @@ const PER_COLUMN = 100;
 // Cards drawn per column at once; the rest follow in a transition right after the first paint,
 // so a big board is on screen and usable at once and never blocks input while it fills in.
 const FIRST_CARDS = 20;
+// The board's `sprint_id` for the project's active sprint, whichever it is: the board is asked
+// for at once, without waiting for the sprint list to learn the active sprint's id.
+const CURRENT = "current";
+// The DndContext's id: dnd-kit names its instructions for screen readers after it, so a card
+// that is not bound to dnd-kit (see `BoardCard`) can point at them too.
+const DND_ID = "board-dnd";
 
 export default function BoardScreen() {
   const project = useProject();
   const [params, setParams] = useSearchParams();
+  // The sprint the board shows, from its answer (null: the whole project; undefined: not yet in).
+  const [shownSprint, setShownSprint] = useState<Board["sprint"] | undefined>(undefined);
   const sprints = useQuery({
+    // Only the sprint picker needs the list: read it after the board, not competing with it.
+    enabled: shownSprint !== undefined,
     queryKey: ["sprints", project.key, "open"],
     queryFn: () =>
       ok(
@@ -47,11 +57,9 @@ export default function BoardScreen() {
       ),
     select: (page) => page.data.filter((s) => s.state === "active" || s.state === "planned"),
   });
-  const active = sprints.data?.find((s) => s.state === "active");
   const chosen = params.get("sprint");
-  const sprintId = chosen === "all" ? null : (chosen ?? active?.id ?? null);
-  // The sprint shown by default is the active one: known once the sprints are in.
-  const ready = chosen !== null || sprints.isSuccess || sprints.isError;
+  // The sprint shown by default is the active one (the whole project when there is none).
+  const sprintId = chosen === "all" ? null : (chosen ?? CURRENT);
 
   return (
     <>
@@ -65,7 +73,7 @@ export default function BoardScreen() {
             </label>
             <select
               id="board-sprint"
-              value={chosen ?? (active ? active.id : "all")}
+              value={chosen ?? shownSprint?.id ?? "all"}
               onChange={(e) => {
                 const p = new URLSearchParams(params);
                 p.set("sprint", e.target.value);
@@ -77,12 +85,13 @@ export default function BoardScreen() {
                   {s.name} ({s.state})
                 </option>
               ))}
+              {shownSprint && !sprints.data?.some((s) => s.id === shownSprint.id) && <option value={shownSprint.id}>{shownSprint.name}</option>}
               <option value="all">Whole project</option>
             </select>
           </>
         }
       />
-      {ready ? <BoardView projectKey={project.key} sprintId={sprintId} writable={canWrite(project.role)} /> : <SkeletonRows />}
+      <BoardView projectKey={project.key} sprintId={sprintId} writable={canWrite(project.role)} onShown={setShownSprint} />
     </>
   );
 }
@@ -91,7 +100,17 @@ function boardKey(projectKey: string, sprintId: string | null) {
   return ["board", projectKey, sprintId ?? "all"] as const;
 }
 
-function BoardView({ projectKey, sprintId, writable }: { projectKey: string; sprintId: string | null; writable: boolean }) {
+function BoardView({
+  projectKey,
+  sprintId,
+  writable,
+  onShown,
+}: {
+  projectKey: string;
+  sprintId: string | null;
+  writable: boolean;
+  onShown: (sprint: Board["sprint"]) => void;
+}) {
   const client = useQueryClient();
   const key = boardKey(projectKey, sprintId);
   // The board is read once the live stream is subscribed, so no change can fall between the read
@@ -109,15 +128,38 @@ function BoardView({ projectKey, sprintId, writable }: { projectKey: string; spr
   const board = useQuery({
     queryKey: key,
     enabled: streamed,
-    queryFn: () =>
-      ok(
-        api.GET("/api/v1/projects/{project_key}/board", {
-          params: { path: { project_key: projectKey }, query: { sprint_id: sprintId ?? undefined, per_column: PER_COLUMN } },
-        }),
-      ),
+    queryFn: async () => {
+      const read = (sprint: string | null) =>
+        ok(
+          api.GET("/api/v1/projects/{project_key}/board", {
+            params: { path: { project_key: projectKey }, query: { sprint_id: sprint ?? undefined, per_column: PER_COLUMN } },
+          }),
+        );
+      try {
+        return await read(sprintId);
+      } catch (error) {
+        // No sprint is running: the default board is then the whole project's.
+        if (sprintId === CURRENT && error instanceof ApiError && error.code === "no-active-sprint") return read(null);
+        throw error;
+      }
+    },
   });
+  // Tells the picker which sprint is shown (by id and name: a reload of the same sprint is no news).
+  const settled = board.data !== undefined || board.isError;
+  const { id: shownId, name: shownName } = board.data?.sprint ?? {};
+  useEffect(() => {
+    if (settled) onShown(shownId && shownName ? { id: shownId, name: shownName } : null);
+  }, [settled, shownId, shownName, onShown]);
   const [conflicts, setConflicts] = useState<Set<string>>(new Set());
   const [dragging, setDragging] = useState<Card | null>(null);
+  // The one card bound to dnd-kit: the one under the pointer or holding the focus (see BoardCard).
+  const [armed, setArmed] = useState<string | null>(null);
+  const followLink = useFollowLink();
+  const draggingNow = useRef(false);
+  draggingNow.current = dragging !== null;
+  const onArm = useCallback((cardKey: string) => {
+    if (!draggingNow.current) setArmed(cardKey); // never rebind in the middle of a drag
+  }, []);
   const [shown, setShown] = useState(FIRST_CARDS);
   const loaded = board.data !== undefined;
   useEffect(() => {
@@ -243,10 +285,11 @@ function BoardView({ projectKey, sprintId, writable }: { projectKey: string; spr
       </div>
       {total === 0 ? (
         <EmptyState title="No items on this board" action={<Link to={`/p/${projectKey}/sprints`}>Plan a sprint</Link>}>
-          {sprintId ? "Add items to this sprint from the backlog, or show the whole project." : "Create items in the backlog first."}
+          {board.data.sprint ? "Add items to this sprint from the backlog, or show the whole project." : "Create items in the backlog first."}
         </EmptyState>
       ) : (
         <DndContext
+          id={DND_ID}
           sensors={sensors}
           collisionDetection={rectIntersection}
           onDragStart={onDragStart}
@@ -260,7 +303,7 @@ function BoardView({ projectKey, sprintId, writable }: { projectKey: string; spr
             },
           }}
         >
-          <div className="board" data-testid="board">
+          <div className="board" data-testid="board" onClick={followLink}>
             {board.data.columns.map((column) => (
               <Column key={column.status.id} column={column} projectKey={projectKey}>
                 {column.items.slice(0, shown).map((card) => (
@@ -272,6 +315,9 @@ function BoardView({ projectKey, sprintId, writable }: { projectKey: string; spr
                     conflict={conflicts.has(card.key)}
                     statuses={statuses}
                     onMove={onMove}
+                    armed={armed === card.key}
+                    dragged={dragging?.key === card.key}
+                    onArm={onArm}
                   />
                 ))}
               </Column>
@@ -281,6 +327,26 @@ function BoardView({ projectKey, sprintId, writable }: { projectKey: string; spr
         </DndContext>
       )}
     </section>
+  );
+}
+
+function stopPropagation(event: SyntheticEvent) {
+  event.stopPropagation();
+}
+
+/** Follows a plain click on a link in the board inside the app (a new tab etc. as usual). */
+function useFollowLink() {
+  const navigate = useNavigate();
+  return useCallback(
+    (event: React.MouseEvent) => {
+      if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+      const link = (event.target as Element).closest("a");
+      const href = link?.getAttribute("href");
+      if (!link || !href?.startsWith("/") || link.target) return;
+      event.preventDefault();
+      navigate(href);
+    },
+    [navigate],
   );
 }
 
@@ -346,38 +412,88 @@ type CardProps = {
   onMove: (card: Card, statusId: string) => void;
 };
 
-// dnd-kit re-renders every draggable while a drag moves; the card's content is a separate memo
-// so those renders stay a few elements each, whatever the board's size.
-const BoardCard = memo(function BoardCard(props: CardProps) {
-  const { card, writable, conflict } = props;
-  const { attributes, listeners, setNodeRef, setActivatorNodeRef, isDragging } = useDraggable({
-    id: card.key,
-    disabled: !writable,
-  });
+type BoardCardProps = CardProps & {
+  /** Bound to dnd-kit: under the pointer or holding the focus. */
+  armed: boolean;
+  /** Being dragged (its overlay follows the pointer). */
+  dragged: boolean;
+  onArm: (key: string) => void;
+};
+
+type Listeners = Record<string, ((event: SyntheticEvent) => void) | undefined>;
+
+// dnd-kit re-renders every component that calls `useDraggable` whenever the drag's state changes
+// (picked up, over another column, dropped): with 500 cards that is 500 renders per change. So
+// only one card at a time is bound to dnd-kit, the one the pointer is over or the focus is in
+// (`DragBinding`); every card forwards the sensors' events to the binding, which is in place
+// before a press can start a drag. The card's element and content stay the same either way.
+const BoardCard = memo(function BoardCard(props: BoardCardProps) {
+  const { card, projectKey, writable, conflict, statuses, onMove, armed, dragged, onArm } = props;
+  const node = useRef<HTMLLIElement>(null);
+  const handle = useRef<HTMLButtonElement>(null);
+  const listeners = useRef<Listeners | null>(null);
+  const arm = writable && !armed ? () => onArm(card.key) : undefined;
+  const forward = (name: string) => (event: SyntheticEvent) => {
+    arm?.(); // (a press where the pointer never entered: bound for the next one)
+    listeners.current?.[name]?.(event);
+  };
   // The whole card drags with a pointer; the keyboard drags from its handle (a real button).
   return (
     <li
-      ref={setNodeRef}
-      className={`board-card${isDragging ? " is-dragging" : ""}${conflict ? " conflict" : ""}`}
+      ref={node}
+      className={`board-card${dragged ? " is-dragging" : ""}${conflict ? " conflict" : ""}`}
       data-key={card.key}
-      {...listeners}
+      onPointerEnter={arm}
+      onFocus={arm}
+      onPointerDown={writable ? forward("onPointerDown") : undefined}
+      onTouchStart={writable ? forward("onTouchStart") : undefined}
+      onKeyDown={writable ? forward("onKeyDown") : undefined}
     >
+      {writable && armed && <DragBinding id={card.key} node={node} handle={handle} listeners={listeners} />}
       {writable && (
         <button
           type="button"
-          ref={setActivatorNodeRef}
+          ref={handle}
           className="ghost card-handle"
-          {...attributes}
+          aria-disabled={false}
+          aria-pressed={dragged || undefined}
+          aria-describedby={DND_ID}
           aria-roledescription="draggable card"
           aria-label={`Move ${card.key}`}
         >
           <span aria-hidden="true">⠿</span>
         </button>
       )}
-      <CardContent {...props} />
+      <CardContent card={card} projectKey={projectKey} writable={writable} conflict={conflict} statuses={statuses} onMove={onMove} />
     </li>
   );
 });
+
+/** Binds one card's element and handle to dnd-kit, and hands its sensors' listeners to the card. */
+function DragBinding({
+  id,
+  node,
+  handle,
+  listeners,
+}: {
+  id: string;
+  node: RefObject<HTMLLIElement | null>;
+  handle: RefObject<HTMLButtonElement | null>;
+  listeners: RefObject<Listeners | null>;
+}) {
+  const draggable = useDraggable({ id });
+  const { setNodeRef, setActivatorNodeRef } = draggable;
+  const bound = draggable.listeners as Listeners | undefined;
+  useLayoutEffect(() => {
+    setNodeRef(node.current);
+    setActivatorNodeRef(handle.current);
+    listeners.current = bound ?? null;
+    return () => {
+      if (listeners.current === bound) listeners.current = null;
+    };
+  }, [bound, handle, listeners, node, setActivatorNodeRef, setNodeRef]);
+  return null;
+}
 
 const CardContent = memo(function CardContent({ card, projectKey, writable, conflict, statuses, onMove }: CardProps) {
   return (
@@ -416,14 +532,16 @@ function CardBody({ card, projectKey, overlay }: { card: Card; projectKey: strin
         {card.blocked && <span className="badge danger">blocked</span>}
         <PriorityBadge priority={card.priority} />
       </div>
-      <Link
-        to={`/p/${projectKey}/items/${card.key}`}
+      {/* A plain link, followed by the board's one click handler (`followLink`): a router
+          <Link> per card costs more to draw than the rest of the card. */}
+      <a
+        href={`/p/${projectKey}/items/${card.key}`}
         className="card-title"
-        onPointerDown={(e) => e.stopPropagation()}
+        onPointerDown={stopPropagation}
         tabIndex={overlay ? -1 : undefined}
       >
         {card.title}
-      </Link>
+      </a>
       <div className="row card-bottom">
         <Person user={card.assignee} />
         <span className="spacer" />

@@ -10,6 +10,7 @@ function card(key: string, s: string, rank: string, version = 1): Card {
 function board(): Board {
   return {
     sprint_id: null,
+    sprint: null,
     columns: [
       { status: status("todo"), wip_limit: null, count: 2, over_limit: false, items: [card("A-1", "todo", "b"), card("A-2", "todo", "d")] },
       { status: status("doing"), wip_limit: 1, count: 1, over_limit: false, items: [card("A-3", "doing", "c")] },

@@ -47,7 +47,9 @@ export function LabelsField({ item, disabled, onChange }: { item: Item; disabled
 export function SprintField({ item, disabled, onChange }: { item: Item; disabled: boolean; onChange: OnChange }) {
   const sprints = useSprints(item.project_key);
   const all = sprints.data ?? [];
-  const current = all.find((s) => s.id === item.sprint_id);
+  // The item names its sprint itself; the list only says whether that one is still open.
+  const sprint = item.sprint;
+  const state = sprint ? all.find((s) => s.id === sprint.id)?.state : undefined;
   const choices = openSprints(all);
   return (
     <div className="stack-tight">
@@ -59,13 +61,13 @@ export function SprintField({ item, disabled, onChange }: { item: Item; disabled
             {s.state === "active" ? " (active)" : ""}
           </option>
         ))}
-        {item.sprint_id && !choices.some((s) => s.id === item.sprint_id) && (
-          <option value={item.sprint_id}>{current ? `${current.name} (${current.state})` : "A sprint"}</option>
+        {sprint && !choices.some((s) => s.id === sprint.id) && (
+          <option value={sprint.id}>{state ? `${sprint.name} (${state})` : sprint.name}</option>
         )}
       </select>
-      {item.sprint_id && (
-        <Link className="small" to={`/p/${item.project_key}/sprints/${item.sprint_id}`}>
-          Open {current?.name ?? "the sprint"}
+      {sprint && (
+        <Link className="small" to={`/p/${item.project_key}/sprints/${sprint.id}`}>
+          Open {sprint.name}
         </Link>
       )}
     </div>
