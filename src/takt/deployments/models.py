@@ -131,7 +131,7 @@ class DeploymentCommit(Base):
         # Change lead time (takt.metrics): a deployment's commits and their times from the index
         # alone, instead of a scan of every commit ever shipped.
         Index("ix_deployment_commits_deployment_committed", "deployment_id", "committed_at"),
-        # The stored lead times (service.store_lead_times): an environment's commits by when
+        # The stored lead times (repository.store_lead_times): an environment's commits by when
         # they went live (the figures per week or month), and in order of their lead time (a
         # period's median read by walking the index, not by sorting every value).
         Index(
@@ -161,7 +161,7 @@ class DeploymentCommit(Base):
     )
     # Copied so change lead time (deployed - committed) is one aggregate over this table.
     committed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    # Stored when the deployment succeeds (service.store_lead_times), so the metrics read no
+    # Stored when the deployment succeeds (repository.store_lead_times), so the metrics read no
     # deployment per commit: its environment, when it went live (`succeeded_at`), and the
     # change lead time in seconds (deployed - committed, only when committed before).
     environment_id: Mapped[str | None] = mapped_column(String(36), nullable=True)

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
+    Float,
     Select,
     Table,
     and_,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -640,7 +642,7 @@ async def replace_imported(
 
 
 def _with_lead_time(commit: dict[str, Any], deployment: dict[str, Any]) -> dict[str, Any]:
-    """A shipped commit with what `service.store_lead_times` stores on it when its deployment
+    """A shipped commit with what `repository.store_lead_times` stores on it when its deployment
     succeeds: the environment, when it went live, and its lead time in seconds (deployed -
     committed, only when committed before)."""
     deployed, committed = deployment.get("succeeded_at"), commit.get("committed_at")
@@ -653,3 +655,31 @@ def _with_lead_time(commit: dict[str, Any], deployment: dict[str, Any]) -> dict[
         "deployed_at": deployed,
         "lead": lead,
     }
+
+
+async def store_lead_times(session: AsyncSession, deployment: Deployment) -> None:
+    """Copies onto the deployment's shipped commits its environment, when it went live and
+    each commit's change lead time in seconds (deployed - committed, when committed before),
+    computed by the database as the metrics did from the two tables (takt.metrics reads them
+    instead of joining every commit to its deployment). Called by the service whenever a
+    deployment's shipped commits are recorded."""
+    commit = DeploymentCommit
+    deployed = (
+        select(Deployment.succeeded_at)
+        .where(Deployment.id == commit.deployment_id)
+        .scalar_subquery()
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        seconds: Any = sql_cast(func.date_part("epoch", deployed - commit.committed_at), Float)
+    else:
+        seconds = (func.julianday(deployed) - func.julianday(commit.committed_at)) * 86400.0
+    await session.execute(
+        update(commit)
+        .where(commit.deployment_id == deployment.id)
+        .values(
+            environment_id=deployment.environment_id,
+            deployed_at=deployed,
+            lead=case((commit.committed_at < deployed, seconds)),
+        )
+        .execution_options(synchronize_session=False)
+    )

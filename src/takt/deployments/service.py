@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import Float, case, cast, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.auth import repository as auth_repo
@@ -44,7 +43,7 @@ from takt.deployments.events import (
     DeploymentUpdated,
 )
 from takt.deployments.facts import DeploymentReport, DeploymentState
-from takt.deployments.models import Deployment, DeploymentCommit, Environment
+from takt.deployments.models import Deployment, Environment
 from takt.deployments.schemas import (
     DeploymentCreate,
     DeploymentFilters,
@@ -360,35 +359,8 @@ async def _record_shipped(
 ) -> list[str]:
     """`shipped.record_shipped`, then the commits' stored lead times."""
     keys = await shipped.record_shipped(session, project, deployment, commits)
-    await store_lead_times(session, deployment)
+    await repo.store_lead_times(session, deployment)
     return keys
-
-
-async def store_lead_times(session: AsyncSession, deployment: Deployment) -> None:
-    """Copies onto the deployment's shipped commits its environment, when it went live and
-    each commit's change lead time in seconds (deployed - committed, when committed before),
-    computed by the database as the metrics did from the two tables (takt.metrics reads them
-    instead of joining every commit to its deployment)."""
-    commit = DeploymentCommit
-    deployed = (
-        select(Deployment.succeeded_at)
-        .where(Deployment.id == commit.deployment_id)
-        .scalar_subquery()
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        seconds: Any = cast(func.date_part("epoch", deployed - commit.committed_at), Float)
-    else:
-        seconds = (func.julianday(deployed) - func.julianday(commit.committed_at)) * 86400.0
-    await session.execute(
-        update(commit)
-        .where(commit.deployment_id == deployment.id)
-        .values(
-            environment_id=deployment.environment_id,
-            deployed_at=deployed,
-            lead=case((commit.committed_at < deployed, seconds)),
-        )
-        .execution_options(synchronize_session=False)
-    )
 
 
 async def move_state(

@@ -432,7 +432,7 @@ async def lead_time_figures(session: AsyncSession, query: DoraQuery) -> dict[Any
     A rollback restores the deployment it rolls back when it succeeds (`restored_at`), or the
     deployment was reported rolled back itself (then `failed_at` is that moment). The commits
     carry their deployment's environment, go-live time and their lead time (stored when it
-    succeeded: deployments.service.store_lead_times), so no deployment is read per commit:
+    succeeded: deployments.repository.store_lead_times), so no deployment is read per commit:
     only the few rolled back are looked up."""
     as_of = query.span.as_of
     commit = DeploymentCommit

@@ -7,7 +7,7 @@ Create Date: 2026-11-27 23:00:00
 Flow snapshots need no backfill: a project without snapshot rows is answered from the event
 log, as before, until the worker's `flow-snapshots` sweep writes them (within the hour). The
 shipped commits get their environment, when their deployment went live and their lead time,
-computed by the database as takt.deployments.service.store_lead_times does.
+computed by the database as takt.deployments.repository.store_lead_times does.
 """
 
 from collections.abc import Sequence
