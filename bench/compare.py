@@ -197,8 +197,24 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
         "serial_p50_ms": serial,
         "reference": reference,
         "goal_ratio": options.goal,
-        "command": "python -m bench.compare " + " ".join(sys.argv[1:]),
+        "command": "python -m bench.compare " + " ".join(redacted(sys.argv[1:])),
     }
+
+
+def redacted(argv: list[str]) -> list[str]:
+    """The command line as recorded: header values (credentials) replaced by `$HEADER`, quoted
+    so the line still reads as the command that was run."""
+    shown, after_header = [], False
+    for arg in argv:
+        if after_header or arg.startswith("--header="):
+            prefix, _, header = arg.partition("=") if arg.startswith("--header=") else ("", "", arg)
+            name, _, line = header.partition("=")
+            key = line.partition(":")[0]
+            value = f"'{name}={key}: $HEADER'"
+            arg = f"--header={value}" if prefix else value
+        after_header = arg == "--header"
+        shown.append(arg)
+    return shown
 
 
 def _span(values: list[float], digits: int = 0) -> str:

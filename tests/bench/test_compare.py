@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench.compare import expand, table
+from bench.compare import expand, redacted, table
 
 SHAPES = Path(__file__).parents[2] / "bench" / "shapes"
 
@@ -72,3 +72,14 @@ def test_takts_shapes_file_names_the_five_shapes_of_the_comparison() -> None:
             "create",
         }
     )
+
+
+def test_the_recorded_command_never_holds_a_credential() -> None:
+    argv = ["--target", "t=http://x", "--header", "t=Authorization: Bearer abc.def", "--goal", "50"]
+    argv += ["--header=u=X-Api-Key: s3cret"]
+    shown = " ".join(redacted(argv))
+    assert "abc.def" not in shown
+    assert "s3cret" not in shown
+    assert "--header 't=Authorization: $HEADER'" in shown
+    assert "--header='u=X-Api-Key: $HEADER'" in shown
+    assert "--goal 50" in shown
