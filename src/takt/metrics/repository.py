@@ -180,13 +180,11 @@ async def reduce(
     return found
 
 
-async def _reduce_in_postgres(
-    session: AsyncSession,
-    rows: Subquery,
-    by_bucket: bool,
-    counts: dict[str, ColumnElement[Any]],
-    spreads: Sequence[Spread],
-) -> dict[Any, Figures]:
+def _aggregates(
+    rows: Subquery, counts: dict[str, ColumnElement[Any]], spreads: Sequence[Spread]
+) -> list[Any]:
+    """The counts, and for each spread its count and nearest-rank percentiles
+    (`percentile_disc`), labelled as `Figures` names them."""
     columns: list[Any] = [expr.label(name) for name, expr in counts.items()]
     for spread in spreads:
         value = rows.c[spread.name]
@@ -195,6 +193,17 @@ async def _reduce_in_postgres(
             func.percentile_disc(p / 100).within_group(value).label(f"{spread.name}_p{p}")
             for p in spread.percents
         ]
+    return columns
+
+
+async def _reduce_in_postgres(
+    session: AsyncSession,
+    rows: Subquery,
+    by_bucket: bool,
+    counts: dict[str, ColumnElement[Any]],
+    spreads: Sequence[Spread],
+) -> dict[Any, Figures]:
+    columns = _aggregates(rows, counts, spreads)
     if not by_bucket:
         row = (await session.execute(select(*columns).select_from(rows))).one()
         return {None: dict(row._mapping)}
@@ -214,14 +223,7 @@ async def _reduce_by_bucket_in_postgres(
     counts: dict[str, ColumnElement[Any]],
     spreads: Sequence[Spread],
 ) -> dict[Any, Figures]:
-    columns: list[Any] = [expr.label(name) for name, expr in counts.items()]
-    for spread in spreads:
-        value = rows.c[spread.name]
-        columns.append(func.count(value).label(f"{spread.name}_count"))
-        columns += [
-            func.percentile_disc(p / 100).within_group(value).label(f"{spread.name}_p{p}")
-            for p in spread.percents
-        ]
+    columns = _aggregates(rows, counts, spreads)
     summed = [*counts, *(f"{spread.name}_count" for spread in spreads)]
     found: dict[Any, Figures] = {None: dict.fromkeys(summed, 0)}
     for row in await session.execute(select(rows.c.bucket, *columns).group_by(rows.c.bucket)):
