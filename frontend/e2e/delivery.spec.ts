@@ -61,7 +61,7 @@ test("the review queue lists pull requests waiting for review, oldest wait first
   const empty = page.getByRole("heading", { name: "Nothing is waiting for a review" });
   await expect(list.or(empty)).toBeVisible();
   if (await list.isVisible()) await expect(list.locator("li").first()).toContainText(/waiting/);
-  await page.getByLabel("Waiting").selectOption("24");
+  await page.getByLabel("Waiting", { exact: true }).selectOption("24");
   await expect(page).toHaveURL(/over=24/);
   await expect(page.getByTestId("waiting-prs").or(page.getByRole("heading", { name: "Nothing has waited that long" }))).toBeVisible();
   await checkBothWidths(page, "delivery-reviews", info, async () => {
