@@ -14,7 +14,10 @@ export default defineConfig({
   expect: { timeout: 10_000 },
   fullyParallel: false,
   workers: 1,
-  retries: 0,
+  // One retry: a test that passes only on its retry is reported as "flaky" in the output (and
+  // must be fixed), but doesn't sink the whole run. Seen: the sprint planning flow, once in
+  // eight runs (2026-11-27); a real failure fails twice.
+  retries: 1,
   forbidOnly: !!process.env.CI,
   reporter: process.env.CI ? [["list"], ["html", { open: "never" }]] : [["list"]],
   use: {

@@ -93,11 +93,14 @@ test("reorder the backlog with the keyboard: one move request", async ({ page })
 
 async function dragTo(page: Page, from: ReturnType<Page["locator"]>, to: ReturnType<Page["locator"]>) {
   const a = (await from.boundingBox())!;
-  const b = (await to.boundingBox())!;
   await page.mouse.move(a.x + a.width / 2, a.y + 12);
   await page.mouse.down();
   await page.mouse.move(a.x + a.width / 2 + 10, a.y + 20, { steps: 3 });
+  // The target is measured once the drag has begun: starting a drag can redraw the board
+  // (the dragged card's placeholder), which moves the columns a measure taken before would use.
+  const b = (await to.boundingBox())!;
   await page.mouse.move(b.x + b.width / 2, b.y + 60, { steps: 12 });
+  await page.mouse.move(b.x + b.width / 2, b.y + 64, { steps: 2 });
   await page.mouse.up();
 }
 

@@ -3,6 +3,7 @@ import {
   DragOverlay,
   KeyboardSensor,
   PointerSensor,
+  pointerWithin,
   rectIntersection,
   TouchSensor,
   useDraggable,
@@ -10,6 +11,7 @@ import {
   useSensor,
   useSensors,
   type Announcements,
+  type CollisionDetection,
   type DragEndEvent,
   type DragStartEvent,
   type KeyboardCoordinateGetter,
@@ -291,7 +293,7 @@ function BoardView({
         <DndContext
           id={DND_ID}
           sensors={sensors}
-          collisionDetection={rectIntersection}
+          collisionDetection={columnUnderPointer}
           onDragStart={onDragStart}
           onDragEnd={onDragEnd}
           onDragCancel={() => setDragging(null)}
@@ -356,6 +358,13 @@ function without(set: Set<string>, key: string): Set<string> {
   copy.delete(key);
   return copy;
 }
+
+/** The column under the pointer is where a card lands (a wide card held off-centre would
+ * otherwise overlap the next column more); the keyboard, with no pointer, goes by overlap. */
+const columnUnderPointer: CollisionDetection = (args) => {
+  const under = pointerWithin(args);
+  return under.length ? under : rectIntersection(args);
+};
 
 /** Left and right arrows carry the card to the previous or next column. */
 const columnKeyboardCoordinates: KeyboardCoordinateGetter = (event, { context, currentCoordinates }) => {
