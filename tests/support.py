@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, ClassVar
 
 from fastapi import FastAPI
@@ -17,6 +20,7 @@ from takt.core.db import Database
 from takt.core.events import EventData
 from takt.core.jobs import Job
 from takt.core.statement_log import StatementLog
+from takt.core.time import clock_at, utcnow
 from takt.projects import service as project_service
 from takt.projects.models import ProjectMember
 from takt.projects.schemas import ProjectCreate
@@ -223,3 +227,13 @@ class Probe(EventData):
     label: str = ""
     writer: int | None = None
     number: int | None = None
+
+
+@contextmanager
+def on_a_weekday() -> Iterator[None]:
+    """The clock (`utcnow`) moved back to the latest Friday when the test runs on a Saturday or
+    Sunday: the demo's history is laid out on working days up to "now", and tests that count
+    what it holds expect the week it has on a working day."""
+    now = utcnow()
+    with clock_at(now - timedelta(days=max(0, now.weekday() - 4))):
+        yield

@@ -15,7 +15,7 @@ from takt.core.db import Database
 from takt.demo.loader import DEMO_PASSWORD, load_demo
 from takt.deployments.models import Deployment, DeploymentCommit, DeploymentItem, Environment
 from takt.incidents.models import Incident
-from tests.support import login
+from tests.support import login, on_a_weekday
 
 
 async def _get(client: AsyncClient, headers: dict[str, str], url: str, **params: Any) -> Any:
@@ -27,8 +27,9 @@ async def _get(client: AsyncClient, headers: dict[str, str], url: str, **params:
 async def test_the_demo_has_a_delivery_history_dora_can_read(
     client: AsyncClient, app: FastAPI, db: Database
 ) -> None:
-    async with db.transaction() as session:
-        await load_demo(session, app.state.security)
+    with on_a_weekday():  # the demo's history as a working day lays it out
+        async with db.transaction() as session:
+            await load_demo(session, app.state.security)
     async with db.transaction(write=False) as session:
         rows = (
             await session.execute(
@@ -92,8 +93,9 @@ async def test_the_demo_has_a_delivery_history_dora_can_read(
 async def test_the_newest_change_is_not_ready_for_production_and_says_why(
     client: AsyncClient, app: FastAPI, db: Database
 ) -> None:
-    async with db.transaction() as session:
-        await load_demo(session, app.state.security)
+    with on_a_weekday():  # the demo's history as a working day lays it out
+        async with db.transaction() as session:
+            await load_demo(session, app.state.security)
     async with db.transaction(write=False) as session:
         newest = await session.scalar(
             select(Deployment)
