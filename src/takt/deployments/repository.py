@@ -634,50 +634,41 @@ async def replace_imported(
             ),
             links,
         )
-    by_id = {row["id"]: row for row in deployments}
-    shipped = [_with_lead_time(row, by_id[row["deployment_id"]]) for row in commits]
-    for model, rows in ((DeploymentCommit, shipped), (DeploymentItem, items)):
+    for model, rows in ((DeploymentCommit, commits), (DeploymentItem, items)):
         if rows:
             await session.execute(insert(model), list(rows))
+    if commits:
+        # Every deployment of the project (all imported), named by a subquery: an import may
+        # hold more deployments than a statement takes bound values.
+        imported = select(Deployment.id).where(
+            Deployment.environment_id.in_(
+                select(Environment.id).where(Environment.project_id == project_id)
+            )
+        )
+        await store_lead_times(session, imported)
 
 
-def _with_lead_time(commit: dict[str, Any], deployment: dict[str, Any]) -> dict[str, Any]:
-    """A shipped commit with what `repository.store_lead_times` stores on it when its deployment
-    succeeds: the environment, when it went live, and its lead time in seconds (deployed -
-    committed, only when committed before)."""
-    deployed, committed = deployment.get("succeeded_at"), commit.get("committed_at")
-    lead = None
-    if deployed is not None and committed is not None and committed < deployed:
-        lead = (deployed - committed).total_seconds()
-    return {
-        **commit,
-        "environment_id": deployment["environment_id"],
-        "deployed_at": deployed,
-        "lead": lead,
-    }
-
-
-async def store_lead_times(session: AsyncSession, deployment: Deployment) -> None:
+async def store_lead_times(
+    session: AsyncSession, deployment_ids: Sequence[str] | Select[Any]
+) -> None:
     """Copies onto the deployment's shipped commits its environment, when it went live and
     each commit's change lead time in seconds (deployed - committed, when committed before),
     computed by the database as the metrics did from the two tables (takt.metrics reads them
     instead of joining every commit to its deployment). Called by the service whenever a
-    deployment's shipped commits are recorded."""
+    deployment's shipped commits are recorded, and once for an import's deployments."""
     commit = DeploymentCommit
-    deployed = (
-        select(Deployment.succeeded_at)
-        .where(Deployment.id == commit.deployment_id)
-        .scalar_subquery()
-    )
+    own = Deployment.id == commit.deployment_id
+    deployed = select(Deployment.succeeded_at).where(own).scalar_subquery()
+    environment = select(Deployment.environment_id).where(own).scalar_subquery()
     if session.get_bind().dialect.name == "postgresql":
         seconds: Any = sql_cast(func.date_part("epoch", deployed - commit.committed_at), Float)
     else:
         seconds = (func.julianday(deployed) - func.julianday(commit.committed_at)) * 86400.0
     await session.execute(
         update(commit)
-        .where(commit.deployment_id == deployment.id)
+        .where(commit.deployment_id.in_(deployment_ids))
         .values(
-            environment_id=deployment.environment_id,
+            environment_id=environment,
             deployed_at=deployed,
             lead=case((commit.committed_at < deployed, seconds)),
         )

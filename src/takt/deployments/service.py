@@ -359,7 +359,7 @@ async def _record_shipped(
 ) -> list[str]:
     """`shipped.record_shipped`, then the commits' stored lead times."""
     keys = await shipped.record_shipped(session, project, deployment, commits)
-    await repo.store_lead_times(session, deployment)
+    await repo.store_lead_times(session, [deployment.id])
     return keys
 
 
