@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import (
@@ -321,8 +322,10 @@ class DoraQuery:
     days: LocalDays
     granularity: Granularity | None
 
-    def _starts(self) -> list[tuple[date, datetime]]:
-        """Each week's or month's key and first instant (the first cut to the period)."""
+    @cached_property
+    def bucket_starts(self) -> list[tuple[date, datetime]]:
+        """Each week's or month's key and first instant (the first cut to the period), worked
+        out once per answer (each of its statements and `keyed` use them)."""
         assert self.granularity is not None
         return [
             (bucket.key, start_of_day(bucket.first, self.span.zone))
@@ -336,7 +339,7 @@ class DoraQuery:
         if self.granularity is None:
             return literal(None).label("bucket")
         if self.days.dialect == "postgresql":
-            starts = [at for _, at in self._starts()]
+            starts = [at for _, at in self.bucket_starts]
             array = postgresql.ARRAY(DateTime(timezone=True))
             return func.width_bucket(column, bindparam("starts", starts, type_=array)).label(
                 "bucket"
@@ -347,7 +350,7 @@ class DoraQuery:
         """`found` by the buckets' keys (the first day of the week or month)."""
         if self.granularity is None or self.days.dialect != "postgresql":
             return found
-        keys = [key for key, _ in self._starts()]
+        keys = [key for key, _ in self.bucket_starts]
         return {None if number is None else keys[number - 1]: v for number, v in found.items()}
 
     def in_period(self, column: Any) -> ColumnElement[bool]:
@@ -472,17 +475,11 @@ async def lead_time_figures(session: AsyncSession, query: DoraQuery) -> dict[Any
         )
     # PostgreSQL: the counts (and each week's or month's median), then the period's median
     # by the cheaper of walking the index and sorting the period's values.
-    by_bucket = query.granularity is not None
-    if not by_bucket:
+    if query.granularity is not None:
+        found = await _lead_figures_per_bucket(session, query, shipped)
+    else:
         counts["lead_count"] = func.count(rows.c.lead)
-    found = await reduce(
-        session,
-        rows,
-        by_bucket=by_bucket,
-        counts=counts,
-        spreads=[Spread("lead", (50,))] if by_bucket else [],
-        overall=False,
-    )
+        found = await reduce(session, rows, by_bucket=False, counts=counts, overall=False)
     overall = found[None]
     counted = int(overall.get("lead_count") or 0)
     overall["lead_p50"] = None
@@ -511,6 +508,53 @@ async def lead_time_figures(session: AsyncSession, query: DoraQuery) -> dict[Any
             select(func.percentile_disc(0.5).within_group(rows.c.lead))
         )
     return query.keyed(found)
+
+
+async def _lead_figures_per_bucket(
+    session: AsyncSession, query: DoraQuery, shipped: ColumnElement[bool]
+) -> dict[Any, Figures]:
+    """PostgreSQL: each week's or month's commit counts and median lead time, one aggregate per
+    bucket over its own range of `ix_deployment_commits_env_deployed` (a lateral join on the
+    buckets' bounds), and the period's counts as their sums.
+
+    Grouping the period's rows by `width_bucket` instead read every commit, sorted them all by
+    bucket and then each bucket by lead time; here each bucket's few hundred rows come from an
+    index-only scan in order (once autovacuum has marked the pages visible) and only they are
+    sorted. bench.dora, two years of weekly figures over 96,000 commits, same machine and hour:
+    PostgreSQL CPU per answer 172 -> 92 ms, p50 226 -> 120 ms."""
+    array = postgresql.ARRAY(DateTime(timezone=True))
+    starts = [at for _, at in query.bucket_starts]
+    ends = [*starts[1:], query.span.until]
+    bounds = (
+        func.unnest(
+            bindparam("bucket_starts", starts, type_=array),
+            bindparam("bucket_ends", ends, type_=array),
+        )
+        .table_valued("starts_at", "ends_at", with_ordinality="bucket")
+        .render_derived("bounds")
+    )
+    commit = DeploymentCommit
+    per_bucket = (
+        select(
+            func.count().label("commits"),
+            func.count(commit.committed_at).label("commits_timed"),
+            func.count(commit.lead).label("lead_count"),
+            func.percentile_disc(0.5).within_group(commit.lead).label("lead_p50"),
+        )
+        .where(
+            shipped, commit.deployed_at >= bounds.c.starts_at, commit.deployed_at < bounds.c.ends_at
+        )
+        .lateral("per_bucket")
+    )
+    stmt = select(bounds.c.bucket, per_bucket).select_from(bounds).join(per_bucket, literal(True))
+    summed = ("commits", "commits_timed", "lead_count")
+    found: dict[Any, Figures] = {None: dict.fromkeys(summed, 0)}
+    for row in await session.execute(stmt):
+        mapping = dict(row._mapping)
+        found[mapping.pop("bucket")] = mapping
+        for name in summed:
+            found[None][name] += mapping[name]
+    return found
 
 
 def _nearest_rank(count: int, percent: int) -> int:
