@@ -1,6 +1,7 @@
 """The `/api/v1` router: includes every domain router and nothing else."""
 
 from fastapi import APIRouter
+from fastapi.routing import APIRoute
 
 from takt.audit.router import router as audit_router
 from takt.auth.router import router as auth_router
@@ -24,27 +25,53 @@ from takt.webhooks.router import router as webhooks_router
 from takt.worker.router import router as worker_router
 from takt.workflow.router import router as workflow_router
 
-api_router = APIRouter(prefix="/api/v1")
-# First: inbound webhooks are the busiest unauthenticated route, and a request is matched
-# against the routes in order (bench/reviews.py).
-api_router.include_router(integrations_router)
-api_router.include_router(auth_router)
-api_router.include_router(projects_router)
-api_router.include_router(workflow_router)
-api_router.include_router(items_router)
-api_router.include_router(sprints_router)
-api_router.include_router(risks_router)
-api_router.include_router(blockers_router)
-api_router.include_router(standups_router)
-api_router.include_router(delivery_router)
-api_router.include_router(readiness_router)
-api_router.include_router(deployments_router)
-api_router.include_router(incidents_router)
-api_router.include_router(retros_router)
-api_router.include_router(estimation_router)
-api_router.include_router(transfer_router)
-api_router.include_router(events_router)
-api_router.include_router(audit_router)
-api_router.include_router(metrics_router)
-api_router.include_router(webhooks_router)
-api_router.include_router(worker_router)
+API_PREFIX = "/api/v1"
+# Included by the app under API_PREFIX (takt.main).
+api_router = APIRouter()
+# The domain routers' routes are added to this one router rather than included as routers:
+# FastAPI matches a request against every level of included routers again when it hands the
+# request down (0.165: `_IncludedRouter._handle_selected`), so each level of nesting was one
+# more walk of the routes' regular expressions. The routes carry everything their router gave
+# them (tags, responses) from when they were declared, and no domain router has a prefix or
+# dependencies of its own (tests/test_api_routes.py checks both). Measured in-process on the
+# project detail: see bench/RESULTS.md, issue 19.
+DOMAIN_ROUTERS = (
+    # First: inbound webhooks are the busiest unauthenticated route, and a request is matched
+    # against the routes in order (bench/reviews.py).
+    integrations_router,
+    auth_router,
+    projects_router,
+    workflow_router,
+    items_router,
+    sprints_router,
+    risks_router,
+    blockers_router,
+    standups_router,
+    delivery_router,
+    readiness_router,
+    deployments_router,
+    incidents_router,
+    retros_router,
+    estimation_router,
+    transfer_router,
+    events_router,
+    audit_router,
+    metrics_router,
+    webhooks_router,
+    worker_router,
+)
+
+
+def _declared_routes() -> list[APIRoute]:
+    routes = []
+    for domain_router in DOMAIN_ROUTERS:
+        for route in domain_router.routes:
+            if not isinstance(route, APIRoute):  # a websocket or mount would need its own care
+                raise TypeError(f"{route!r}: only API routes are expected in a domain router")
+            routes.append(route)
+    return routes
+
+
+# Every API operation in declaration order (takt.core.routes.RouteIndex keeps that order).
+API_ROUTES = _declared_routes()
+api_router.routes.extend(API_ROUTES)

@@ -16,7 +16,7 @@ from starlette.datastructures import Headers
 from starlette.types import Scope
 
 import takt
-from takt.api import api_router
+from takt.api import API_PREFIX, API_ROUTES, api_router
 from takt.auth.cache import PrincipalCache
 from takt.auth.service import Security, resolve_bearer
 from takt.config import Settings, get_settings
@@ -35,6 +35,7 @@ from takt.core.openapi import polish_openapi
 from takt.core.pagination import CursorCodec
 from takt.core.problems import install_error_handlers
 from takt.core.ratelimit import DatabaseCounterStore, counter_store
+from takt.core.routes import RouteIndex
 from takt.core.security import AccessTokens, Passwords
 from takt.core.time import utcnow
 from takt.core.wakeup import Wakeups
@@ -226,7 +227,11 @@ def create_app(
     app.include_router(ops_router)
     if settings.bench_endpoints:
         app.include_router(bench_router)
-    app.include_router(api_router)
+    app.include_router(api_router, prefix=API_PREFIX)
+    # Before the API's router: finds a request's route by its path (takt.core.routes).
+    app.router.routes.insert(
+        len(app.router.routes) - 1, RouteIndex(API_PREFIX, API_ROUTES, app.router)
+    )
     install_docs(app)
     # The web app answers what no route matched (a GET outside the API): takt.ops.web.
     app.router.default = web_app_fallback(settings.web_dist, app.router.not_found)
@@ -238,8 +243,8 @@ def create_app(
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
-        larger={("POST", f"{api_router.prefix}{IMPORT_PATH}"): settings.max_import_bytes},
-        larger_under={("POST", f"{api_router.prefix}{HOOKS_PREFIX}"): MAX_HOOK_BYTES},
+        larger={("POST", f"{API_PREFIX}{IMPORT_PATH}"): settings.max_import_bytes},
+        larger_under={("POST", f"{API_PREFIX}{HOOKS_PREFIX}"): MAX_HOOK_BYTES},
     )
     if settings.cors_origins:
         app.add_middleware(
