@@ -227,11 +227,9 @@ def create_app(
     app.include_router(ops_router)
     if settings.bench_endpoints:
         app.include_router(bench_router)
+    # Just before the API's router: finds a request's route by its path (takt.core.routes).
+    app.router.routes.append(RouteIndex(API_PREFIX, API_ROUTES, app.router))
     app.include_router(api_router, prefix=API_PREFIX)
-    # Before the API's router: finds a request's route by its path (takt.core.routes).
-    app.router.routes.insert(
-        len(app.router.routes) - 1, RouteIndex(API_PREFIX, API_ROUTES, app.router)
-    )
     install_docs(app)
     # The web app answers what no route matched (a GET outside the API): takt.ops.web.
     app.router.default = web_app_fallback(settings.web_dist, app.router.not_found)

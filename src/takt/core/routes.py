@@ -35,6 +35,8 @@ def operation_names(app: FastAPI, *, prefix: str = "") -> set[str]:
 
 # The route index ------------------------------------------------------------------------------
 
+# Scope keys: the candidates `matches` found (for `handle`), and that the index was tried.
+_INDEX_POSITIONS = "takt.route_index.positions"
 _INDEX_TRIED = "takt.route_index.tried"
 
 
@@ -150,6 +152,3 @@ class RouteIndex(BaseRoute):
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         positions: tuple[int, ...] = scope.pop(_INDEX_POSITIONS)
         await self._router_for(positions).app(scope, receive, send)
-
-
-_INDEX_POSITIONS = "takt.route_index.positions"

@@ -149,19 +149,13 @@ async def reduce(
     by_bucket: bool,
     counts: dict[str, ColumnElement[Any]] | None = None,
     spreads: Sequence[Spread] = (),
-    overall: bool = True,
 ) -> dict[Any, Figures]:
     """The figures of `rows` overall (key None) and, with `by_bucket`, per value of its
     `bucket` column: each of `counts` (counts or sums over `rows`: the overall one is the sum
     of the buckets'), and for each spread its count (`<name>_count`) and percentiles
-    (`<name>_p50`, …).
-
-    PostgreSQL, grouped by bucket, without `overall`: the overall figures are the sums of the
-    buckets' counts, with no percentile (the caller finds those its own way)."""
+    (`<name>_p50`, …)."""
     counts = counts or {}
     if is_postgres(session):
-        if by_bucket and not overall:
-            return await _reduce_by_bucket_in_postgres(session, rows, counts, spreads)
         return await _reduce_in_postgres(session, rows, by_bucket, counts, spreads)
     found: dict[Any, Figures] = {None: dict.fromkeys(counts, 0)}
     labelled = [expr.label(name) for name, expr in counts.items()]
@@ -215,23 +209,6 @@ async def _reduce_in_postgres(
         mapping = dict(row._mapping)
         bucket, overall = mapping.pop("bucket"), mapping.pop("overall")
         found[None if overall else bucket] = mapping
-    return found
-
-
-async def _reduce_by_bucket_in_postgres(
-    session: AsyncSession,
-    rows: Subquery,
-    counts: dict[str, ColumnElement[Any]],
-    spreads: Sequence[Spread],
-) -> dict[Any, Figures]:
-    columns = _aggregates(rows, counts, spreads)
-    summed = [*counts, *(f"{spread.name}_count" for spread in spreads)]
-    found: dict[Any, Figures] = {None: dict.fromkeys(summed, 0)}
-    for row in await session.execute(select(rows.c.bucket, *columns).group_by(rows.c.bucket)):
-        mapping = dict(row._mapping)
-        found[mapping.pop("bucket")] = mapping
-        for name in summed:
-            found[None][name] += mapping[name] or 0
     return found
 
 
@@ -479,7 +456,7 @@ async def lead_time_figures(session: AsyncSession, query: DoraQuery) -> dict[Any
         found = await _lead_figures_per_bucket(session, query, shipped)
     else:
         counts["lead_count"] = func.count(rows.c.lead)
-        found = await reduce(session, rows, by_bucket=False, counts=counts, overall=False)
+        found = await reduce(session, rows, by_bucket=False, counts=counts)
     overall = found[None]
     counted = int(overall.get("lead_count") or 0)
     overall["lead_p50"] = None
