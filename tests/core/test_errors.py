@@ -13,6 +13,7 @@ from httpx import AsyncClient, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 import takt
+from takt.core.db import Database
 from takt.core.errors import IdempotencyKeyReused, ValidationFailed
 
 AssertProblem = Callable[[Response, int, str], dict[str, Any]]
@@ -288,3 +289,23 @@ def test_a_deadlock_or_serialization_failure_is_a_503_to_retry_never_a_500() -> 
         problem = database_error(DBAPIError("UPDATE items …", {}, DriverError(code)))
         assert isinstance(problem, ServiceUnavailable), code
     assert database_error(DBAPIError("SELECT 1", {}, DriverError("42601"))) is None
+
+
+async def test_a_statement_that_runs_out_of_time_is_a_503_to_retry(db: Database) -> None:
+    """The real driver's error: PostgreSQL cancels a statement past `statement_timeout`."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from takt.core.errors import ServiceUnavailable
+    from takt.core.problems import database_error
+
+    if db.dialect != "postgresql":
+        pytest.skip("a statement timeout is PostgreSQL's")
+    async with db.transaction() as session:
+        await session.execute(text("SET LOCAL statement_timeout = '50ms'"))
+        with pytest.raises(DBAPIError) as raised:
+            await session.execute(text("SELECT pg_sleep(2)"))
+        await session.rollback()
+    problem = database_error(raised.value)
+    assert isinstance(problem, ServiceUnavailable)
+    assert "too long" in problem.detail

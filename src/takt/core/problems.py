@@ -124,6 +124,7 @@ DATABASE_ERRORS: tuple[type[Exception], ...] = (
 
 _UNREACHABLE = (OperationalError, InterfaceError, PoolTimeout, ConnectionError)
 _TRANSIENT = {"40P01", "40001"}  # deadlock detected, serialization failure
+_CANCELED = "57014"  # query_canceled: the statement timeout, or pg_cancel_backend
 
 
 def database_error(exc: BaseException) -> AppError | None:
@@ -131,7 +132,8 @@ def database_error(exc: BaseException) -> AppError | None:
 
     A lost optimistic-lock race is a 412. A database that can't be reached is a 503 worth
     retrying: connection refused or dropped (whatever error the driver happens to raise when a
-    connection dies mid-query, SQLAlchemy marks it invalidated), pool exhausted, SQLite locked.
+    connection dies mid-query, SQLAlchemy marks it invalidated), pool exhausted, SQLite locked,
+    a statement that ran out of its time (PostgreSQL's statement timeout).
     A constraint the code did not check first is a 409; the log keeps which one.
     """
     if isinstance(exc, StaleDataError):
@@ -145,6 +147,10 @@ def database_error(exc: BaseException) -> AppError | None:
     if sqlstate in _TRANSIENT:
         # Two transactions collided (PostgreSQL chose one to fail); nothing was written.
         return ServiceUnavailable("A concurrent change got in the way; nothing was saved, retry.")
+    if sqlstate == _CANCELED:
+        # TAKT_DB_STATEMENT_TIMEOUT_MS ran out (or an operator cancelled the statement): the
+        # database is too busy for this request now, not a fault in it; nothing was written.
+        return ServiceUnavailable("The database took too long to answer; nothing was saved, retry.")
     if isinstance(exc, DataError) or sqlstate.startswith("22"):  # SQL class 22: data exception
         # A value the column type refuses (e.g. a NUL byte in a path or query on PostgreSQL).
         return ValidationFailed.at(
