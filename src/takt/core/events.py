@@ -243,7 +243,7 @@ async def emit(
     )
     session.add(event)
     await session.flush()
-    session.info[EVENTS_EMITTED] = True
+    mark_emitted(session)
     return event
 
 
@@ -258,19 +258,37 @@ async def emit_each(
     if not entries:
         return
     now = utcnow()
-    rows = []
-    for subject_id, data, changes in entries:
-        stored_data, stored_changes = _stored(data, changes)
-        rows.append(
-            {
-                "type": data.event_type,
-                "project_id": _id_of(project),
-                "subject_id": subject_id,
-                "actor_id": _id_of(actor),
-                "data": stored_data,
-                "changes": stored_changes,
-                "occurred_at": now,
-            }
-        )
+    rows = [
+        event_row(data, project, actor, changes, subject=subject_id, occurred_at=now)
+        for subject_id, data, changes in entries
+    ]
     await session.execute(insert(Event), rows)
+    mark_emitted(session)
+
+
+def event_row(
+    data: EventData,
+    project: HasId | str | None,
+    actor: HasId | str | None,
+    changes: EventChanges | None = None,
+    *,
+    subject: HasId | str | None = None,
+    occurred_at: datetime | None = None,
+) -> dict[str, Any]:
+    """An event's column values, for a statement that inserts it along with what it records
+    (the caller then calls `mark_emitted`)."""
+    stored_data, stored_changes = _stored(data, changes)
+    return {
+        "type": data.event_type,
+        "project_id": _id_of(project),
+        "subject_id": _id_of(subject),
+        "actor_id": _id_of(actor),
+        "data": stored_data,
+        "changes": stored_changes,
+        "occurred_at": occurred_at or utcnow(),
+    }
+
+
+def mark_emitted(session: AsyncSession) -> None:
+    """Flags that this transaction wrote events: its commit wakes the live readers."""
     session.info[EVENTS_EMITTED] = True

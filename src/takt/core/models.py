@@ -59,6 +59,11 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+# Backlog rank keys (takt.items.ranking), compared byte-wise on PostgreSQL too (SQLite compares
+# bytes already).
+RankType = String(64).with_variant(String(64, collation="C"), "postgresql")
+
+
 class IdMixin:
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
 

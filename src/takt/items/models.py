@@ -23,6 +23,7 @@ from takt.core.models import (
     Base,
     IdMixin,
     JSONType,
+    RankType,
     TimestampMixin,
     UTCDateTime,
     VersionedMixin,
@@ -39,9 +40,6 @@ PARENT_TYPES: dict[str, tuple[str, ...]] = {
     "bug": ("story", "epic"),
     "spike": ("story", "epic"),
 }
-
-# Byte-wise ordering of rank keys on PostgreSQL too (SQLite compares bytes already).
-RankType = String(64).with_variant(String(64, collation="C"), "postgresql")
 
 
 class Item(IdMixin, TimestampMixin, VersionedMixin, Base):

@@ -12,7 +12,8 @@ from takt.auth.models import User
 from takt.core.bounds import ESTIMATE_SCALES
 from takt.core.concurrency import claim, claim_all
 from takt.core.errors import Conflict, ValidationFailed
-from takt.core.events import emit
+from takt.core.events import emit, event_row
+from takt.core.models import new_id
 from takt.core.time import utcnow
 from takt.items import ranking
 from takt.items import repository as repo
@@ -211,11 +212,9 @@ async def create_item(session: AsyncSession, access: ProjectAccess, data: ItemCr
     joined = None
     if data.sprint_id is not None:
         _, joined = await _check_sprint_change(session, access, None, None, data.sprint_id)
-    number = await projects_service.next_item_number(session, project)  # serializes creates
     item = Item(
+        id=new_id(),  # now, not at the INSERT: the creation event names it
         project_id=project.id,
-        number=number,
-        key=f"{project.key}-{number}",
         type=data.type,
         title=data.title,
         description=data.description or "",
@@ -227,33 +226,25 @@ async def create_item(session: AsyncSession, access: ProjectAccess, data: ItemCr
         sprint_id=data.sprint_id,
         due_date=data.due_date,
         blocked=bool(data.blocked),
-        rank=ranking.rank_after(await repo.last_rank(session, project.id)),
         status_id=status.id,
     )
     _apply_status(item, status, None)
-    session.add(item)
-    await session.flush()
+    created = ItemCreated(
+        key="",  # the item's key, known once its number is
+        title=item.title,
+        type=item.type,
+        status=status.name,
+        category=status.category,
+        priority=data.priority or "none",
+        estimate=item.estimate,
+        assignee=resolved.assignee.username if resolved.assignee else None,
+        parent_key=resolved.parent.key if resolved.parent else None,
+        sprint_id=item.sprint_id,
+        labels=resolved.label_names or [],
+    )
+    await _insert_at_bottom(session, access, item, created)
     if resolved.label_ids:
         await repo.set_labels(session, item.id, resolved.label_ids)
-    await emit(
-        session,
-        ItemCreated(
-            key=item.key,
-            title=item.title,
-            type=item.type,
-            status=status.name,
-            category=status.category,
-            priority=data.priority or "none",
-            estimate=item.estimate,
-            assignee=resolved.assignee.username if resolved.assignee else None,
-            parent_key=resolved.parent.key if resolved.parent else None,
-            sprint_id=item.sprint_id,
-            labels=resolved.label_names or [],
-        ),
-        project,
-        access.principal,
-        subject=item,
-    )
     if joined is not None:
         await sprint_changed.fire(session, SprintChanged(access, item, left=None, joined=joined))
     return Created(
@@ -264,6 +255,47 @@ async def create_item(session: AsyncSession, access: ProjectAccess, data: ItemCr
         label_names=resolved.label_names or [],
         sprint=joined,
     )
+
+
+async def _insert_at_bottom(
+    session: AsyncSession, access: ProjectAccess, item: Item, created: ItemCreated
+) -> None:
+    """Inserts a new item with the project's next number, last in the backlog, and records
+    `created` (its key filled in). The project row stays locked until the transaction ends:
+    that keeps numbers gap-free (a create rolled back gives its number back) and ranks unique.
+
+    PostgreSQL takes it all in one statement once the project's bottom rank is known
+    (repository.insert_at_bottom: the lock then spans that statement and the COMMIT); otherwise
+    the number, the rank after the bottom (the items' last rank the first time: a statement
+    after the lock sees every create committed before it), the item and its event go one by one.
+    """
+    project = access.project
+    row = event_row(created, project, access.principal, subject=item)
+    if await repo.insert_at_bottom(session, item, project.key, row, ItemCreated.payload_key("key")):
+        return
+    number, bottom = await projects_service.next_item_number(session, project)
+    item.number, item.key = number, f"{project.key}-{number}"
+    item.rank = await _rank_after_bottom(session, project, bottom)
+    session.add(item)
+    await session.flush()
+    await emit(
+        session,
+        created.model_copy(update={"key": item.key}),
+        project,
+        access.principal,
+        subject=item,
+    )
+
+
+async def _rank_after_bottom(session: AsyncSession, project: Project, bottom: str | None) -> str:
+    """With the project row locked: a rank after every item of the project, recorded as its
+    bottom. `bottom` None (not known yet, or reset by a rebalance or an import) is found from
+    the items: a statement run after the lock sees every write committed before it."""
+    if bottom is None:
+        bottom = await repo.last_rank(session, project.id)
+    rank = ranking.rank_after(bottom)
+    await projects_service.set_bottom_rank(session, project, rank)
+    return rank
 
 
 async def _default_status(session: AsyncSession, project_id: str) -> Status:
@@ -438,16 +470,25 @@ async def move_item(
         raise ValidationFailed.at(
             "/before" if before else "/after", "an item can't move next to itself"
         )
+    # Moves in a project take turns on its row, as creates do: two moves to one spot, or a
+    # move and a create to the bottom, would otherwise compute the same rank. Read after the
+    # lock, the anchor and its neighbour are as the previous move left them.
+    bottom = await projects_service.lock_bottom_rank(session, access.project)
     anchor = await repo.get_item(session, access.project.id, anchor_key)
     if anchor is None:
         raise ValidationFailed.at(
             "/before" if before else "/after", f"no item {anchor_key} in this project"
         )
     await claim(session, item, None)
-    new_rank = await _rank_next_to(session, item, anchor, place_before=before is not None)
+    place_before = before is not None
+    new_rank = await _rank_next_to(
+        session, access.project, item, anchor, place_before=place_before, bottom=bottom
+    )
     if ranking.needs_rebalance(new_rank):
-        await rebalance(session, access.project.id)
-        new_rank = await _rank_next_to(session, item, anchor, place_before=before is not None)
+        await rebalance(session, access.project)
+        new_rank = await _rank_next_to(
+            session, access.project, item, anchor, place_before=place_before, bottom=None
+        )
     old_rank = item.rank
     item.rank = new_rank
     item.updated_at = utcnow()
@@ -464,20 +505,32 @@ async def move_item(
 
 
 async def _rank_next_to(
-    session: AsyncSession, item: Item, anchor: Item, *, place_before: bool
+    session: AsyncSession,
+    project: Project,
+    item: Item,
+    anchor: Item,
+    *,
+    place_before: bool,
+    bottom: str | None,
 ) -> str:
+    """The rank of the spot next to `anchor`; with the project row locked (`bottom` is the
+    project's bottom rank it gave)."""
     neighbour = await repo.rank_next_to(
         session, item.project_id, anchor.rank, item.id, below=place_before
     )
     if place_before:
         return ranking.rank_between(neighbour, anchor.rank)
+    if neighbour is None:  # after the last item: the place after the bottom, as a create's
+        return await _rank_after_bottom(session, project, bottom)
     return ranking.rank_between(anchor.rank, neighbour)
 
 
-async def rebalance(session: AsyncSession, project_id: str) -> None:
-    """Respace every rank of the project evenly, keeping the order."""
-    items = await repo.items_in_rank_order(session, project_id)
+async def rebalance(session: AsyncSession, project: Project) -> None:
+    """Respace every rank of the project evenly, keeping the order. The project's bottom rank
+    is then unknown: the next create finds it from the items."""
+    items = await repo.items_in_rank_order(session, project.id)
     await claim_all(session, items)
     for item, rank in zip(items, ranking.initial_ranks(len(items)), strict=True):
         item.rank = rank
     await session.flush()
+    await projects_service.set_bottom_rank(session, project, None)

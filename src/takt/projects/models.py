@@ -12,6 +12,7 @@ from takt.core.models import (
     Base,
     IdMixin,
     JSONType,
+    RankType,
     TimestampMixin,
     UTCDateTime,
     VersionedMixin,
@@ -37,6 +38,10 @@ class Project(IdMixin, TimestampMixin, VersionedMixin, Base):
     # The last item number handed out: `UPDATE … SET item_seq = item_seq + 1 RETURNING` gives
     # every concurrent create its own number, and numbers are never reused.
     item_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # An upper bound of the project's item ranks (NULL: not known yet), raised under the row's
+    # lock by every write that puts an item at the bottom, so a create gets its number and its
+    # rank from one UPDATE (takt.items.repository.insert_at_bottom).
+    bottom_rank: Mapped[str | None] = mapped_column(RankType, nullable=True)
 
 
 class ProjectMember(IdMixin, Base):

@@ -250,15 +250,35 @@ async def lock_project(session: AsyncSession, project_id: str) -> None:
     await session.execute(select(Project.id).where(Project.id == project_id).with_for_update())
 
 
-async def next_item_number(session: AsyncSession, project_id: str) -> int:
-    """Hands out the project's next item number. The UPDATE takes the project row's lock, so
-    concurrent creates queue here and never share a number."""
-    number = await session.scalar(
+async def next_item_number(session: AsyncSession, project_id: str) -> tuple[int, str | None]:
+    """Hands out the project's next item number, with the project's bottom rank as it stands
+    (None: not known). The UPDATE takes the project row's lock, so concurrent creates queue
+    here and never share a number; the row stays locked until the transaction ends."""
+    row = (
+        await session.execute(
+            update(Project)
+            .where(Project.id == project_id)
+            .values(item_seq=Project.item_seq + 1)
+            .returning(Project.item_seq, Project.bottom_rank)
+            .execution_options(synchronize_session=False)
+        )
+    ).one()
+    return int(row.item_seq), row.bottom_rank
+
+
+async def lock_bottom_rank(session: AsyncSession, project_id: str) -> str | None:
+    """The project's bottom rank (None: not known), its row locked until the transaction ends
+    (PostgreSQL; SQLite's write transactions are serialized already)."""
+    return await session.scalar(
+        select(Project.bottom_rank).where(Project.id == project_id).with_for_update()
+    )
+
+
+async def set_bottom_rank(session: AsyncSession, project_id: str, rank: str | None) -> None:
+    """Records the project's new bottom rank; the caller holds the row's lock."""
+    await session.execute(
         update(Project)
         .where(Project.id == project_id)
-        .values(item_seq=Project.item_seq + 1)
-        .returning(Project.item_seq)
+        .values(bottom_rank=rank)
         .execution_options(synchronize_session=False)
     )
-    assert number is not None
-    return int(number)

@@ -393,12 +393,27 @@ async def remove_member(
     )
 
 
-async def next_item_number(session: AsyncSession, project: Project) -> int:
-    """The project's next work-item number (items ask here: the counter is the project's). The
-    project row stays locked until the transaction ends, so concurrent creates never share one."""
+async def next_item_number(session: AsyncSession, project: Project) -> tuple[int, str | None]:
+    """The project's next work-item number (items ask here: the counter is the project's), and
+    its bottom rank (an upper bound of its items' ranks; None: not known). The project row stays
+    locked until the transaction ends, so concurrent creates never share one."""
     return await repo.next_item_number(session, project.id)
 
 
+async def lock_bottom_rank(session: AsyncSession, project: Project) -> str | None:
+    """The project's bottom rank (None: not known), its row locked until the transaction ends:
+    a write putting an item at the bottom takes the place after it, then raises it."""
+    return await repo.lock_bottom_rank(session, project.id)
+
+
+async def set_bottom_rank(session: AsyncSession, project: Project, rank: str | None) -> None:
+    """Records the bottom rank after a write that put an item there, or None when a write
+    changed ranks wholesale (an import): the next create reads its items' last rank."""
+    await repo.set_bottom_rank(session, project.id, rank)
+
+
 def continue_item_numbers(project: Project, last_used: int) -> None:
-    """An imported project goes on numbering after the last number its document used."""
+    """An imported project goes on numbering after the last number its document used, and its
+    bottom rank is found again from the imported items by the next create."""
     project.item_seq = max(project.item_seq, last_used)
+    project.bottom_rank = None

@@ -1,0 +1,128 @@
+"""The project's bottom rank: creates and moves to the bottom take the place after it under the
+project row's lock, so the backlog keeps one order with unique ranks under concurrency, and
+PostgreSQL's copy of `rank_after` (`takt_rank_after`, migration 0022) agrees with Python's."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import pytest
+from fastapi import FastAPI
+from httpx import AsyncClient
+from sqlalchemy import select, text
+
+from takt.core.db import Database
+from takt.items import service
+from takt.items.models import Item
+from takt.items.ranking import initial_ranks, rank_after, rank_between
+from takt.projects.models import Project
+from tests.support import Account, new_item, team
+
+ITEMS = "/api/v1/projects/API/items"
+
+
+async def _backlog(client: AsyncClient, who: Account) -> list[str]:
+    order = await client.get(ITEMS, params={"sort": "rank", "limit": 100}, headers=who.headers)
+    assert order.status_code == 200
+    return [i["key"] for i in order.json()["data"]]
+
+
+async def _ranks(db: Database) -> dict[str, str]:
+    async with db.transaction() as session:
+        return {key: rank for key, rank in await session.execute(select(Item.key, Item.rank))}
+
+
+async def _bottom(db: Database) -> str | None:
+    async with db.transaction() as session:
+        return await session.scalar(select(Project.bottom_rank).where(Project.key == "API"))
+
+
+def _keys_to_check() -> list[str]:
+    """Keys of every shape rank_after meets: runs of appends, leading "z" runs that widen the
+    step, carries across several digits, and long keys from moves in between."""
+    keys, key = [], "V"
+    for _ in range(400):
+        keys.append(key)
+        key = rank_after(key)
+    keys += ["z", "zz", "zzz", "zzzzzz1", "zy", "zzy", "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz1"]
+    keys += ["1", "01", "0001", "Az", "Azz", "Azzzz", "9zzzzz", "yzzzzzzz", "z0z", "zz0zz"]
+    keys += initial_ranks(200)
+    generator = random.Random(19)
+    low, high = "1", "z"
+    for _ in range(200):
+        middle = rank_between(low, high)
+        low, high = (middle, high) if generator.random() < 0.5 else (low, middle)
+        keys.append(middle)
+    return keys
+
+
+async def test_the_databases_rank_after_agrees_with_pythons(db: Database) -> None:
+    if db.dialect != "postgresql":
+        pytest.skip("takt_rank_after is PostgreSQL's; SQLite creates compute the rank in Python")
+    keys = _keys_to_check()
+    async with db.transaction() as session:
+        found = (
+            await session.execute(
+                text("SELECT key, takt_rank_after(key) FROM unnest(CAST(:keys AS text[])) AS key"),
+                {"keys": keys},
+            )
+        ).all()
+    assert {key: after for key, after in found} == {key: rank_after(key) for key in keys}
+
+
+async def test_creates_append_after_an_item_moved_to_the_bottom(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    ada = (await team(app, db))["ada"]
+    keys = [(await new_item(client, ada, title=f"n{i}"))["key"] for i in range(3)]
+    assert await _bottom(db) == (await _ranks(db))[keys[2]]
+    moved = await client.post(
+        f"/api/v1/items/{keys[0]}/move", json={"after": keys[2]}, headers=ada.headers
+    )
+    assert moved.status_code == 200
+    last = (await new_item(client, ada, title="last"))["key"]
+    assert await _backlog(client, ada) == [keys[1], keys[2], keys[0], last]
+    assert await _bottom(db) == (await _ranks(db))[last]
+
+
+async def test_an_unknown_bottom_is_found_from_the_items(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    """A rebalance (or an import) leaves the bottom unknown: the next create reads the items'
+    last rank, trashed items included (a restored item comes back to its place)."""
+    ada = (await team(app, db))["ada"]
+    keys = [(await new_item(client, ada, title=f"n{i}"))["key"] for i in range(4)]
+    trashed = await client.delete(f"/api/v1/items/{keys[3]}", headers=ada.headers)
+    assert trashed.status_code == 204
+    async with db.transaction() as session:
+        project = (await session.execute(select(Project).where(Project.key == "API"))).scalar_one()
+        await service.rebalance(session, project)
+    assert await _bottom(db) is None
+    respaced = await _ranks(db)
+    assert sorted(respaced, key=respaced.__getitem__) == keys
+    last = (await new_item(client, ada, title="last"))["key"]
+    ranks = await _ranks(db)
+    assert ranks[last] == rank_after(respaced[keys[3]]) == await _bottom(db)
+    assert await _backlog(client, ada) == [*keys[:3], last]
+
+
+async def test_concurrent_creates_and_moves_to_the_bottom_keep_one_order(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    ada = (await team(app, db))["ada"]
+    first = [(await new_item(client, ada, title=f"n{i}"))["key"] for i in range(10)]
+    creates = [client.post(ITEMS, json={"title": f"c{i}"}, headers=ada.headers) for i in range(20)]
+    moves = [
+        client.post(f"/api/v1/items/{key}/move", json={"after": first[-1]}, headers=ada.headers)
+        for key in first[:5]
+    ]
+    answers = await asyncio.gather(*creates, *moves)
+    assert [a.status_code for a in answers] == [201] * 20 + [200] * 5
+    ranks = await _ranks(db)
+    assert len(set(ranks.values())) == len(ranks) == 30  # no two items share a place
+    assert {a.json()["key"] for a in answers[:20]} == {f"API-{n}" for n in range(11, 31)}
+    order = sorted(ranks, key=ranks.__getitem__)
+    # Everything created or moved to the bottom ended below the items that stayed.
+    assert order[:5] == first[5:]
+    assert await _bottom(db) == ranks[order[-1]]
