@@ -10,12 +10,15 @@ import random
 import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 
+from takt.auth.principal import Principal
 from takt.core.db import Database
 from takt.items import service
 from takt.items.models import Item
 from takt.items.ranking import initial_ranks, rank_after, rank_between
+from takt.items.schemas import ItemCreate
+from takt.projects import service as projects_service
 from takt.projects.models import Project
 from tests.support import Account, new_item, team
 
@@ -30,7 +33,7 @@ async def _backlog(client: AsyncClient, who: Account) -> list[str]:
 
 async def _ranks(db: Database) -> dict[str, str]:
     async with db.transaction() as session:
-        return {key: rank for key, rank in await session.execute(select(Item.key, Item.rank))}
+        return dict((await session.execute(select(Item.key, Item.rank))).all())
 
 
 async def _bottom(db: Database) -> str | None:
@@ -68,7 +71,7 @@ async def test_the_databases_rank_after_agrees_with_pythons(db: Database) -> Non
                 {"keys": keys},
             )
         ).all()
-    assert {key: after for key, after in found} == {key: rank_after(key) for key in keys}
+    assert dict(found) == {key: rank_after(key) for key in keys}
 
 
 async def test_creates_append_after_an_item_moved_to_the_bottom(
@@ -126,3 +129,36 @@ async def test_concurrent_creates_and_moves_to_the_bottom_keep_one_order(
     # Everything created or moved to the bottom ended below the items that stayed.
     assert order[:5] == first[5:]
     assert await _bottom(db) == ranks[order[-1]]
+
+
+class _Abandoned(Exception):
+    pass
+
+
+async def _create_after_a_write_then_fail(db: Database, who: Account) -> None:
+    async with db.transaction() as session:
+        access = await projects_service.access(session, Principal.of(who.user), "API")
+        await session.execute(
+            update(Project).where(Project.key == "API").values(description="changed")
+        )
+        await service.create_item(session, access, ItemCreate(title="second"))
+        raise _Abandoned
+
+
+async def test_a_create_after_a_write_of_its_transaction_rolls_back_with_it(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    """On PostgreSQL a create that only read before runs as a statement of its own (the project
+    row's lock is then released inside the database); after a write of its transaction it
+    joins that transaction instead, so both stand or fall together. Both databases: the
+    general path keeps it too."""
+    ada = (await team(app, db))["ada"]
+    await new_item(client, ada, title="first")  # the bottom is known from here on
+    with pytest.raises(_Abandoned):
+        await _create_after_a_write_then_fail(db, ada)
+    async with db.transaction() as session:
+        project = (await session.execute(select(Project).where(Project.key == "API"))).scalar_one()
+        assert project.description != "changed"
+        assert project.item_seq == 1
+    assert list(await _ranks(db)) == ["API-1"]
+    assert (await new_item(client, ada, title="second"))["key"] == "API-2"

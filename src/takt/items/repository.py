@@ -321,17 +321,23 @@ async def insert_at_bottom(
     session: AsyncSession, item: Item, key_prefix: str, event: dict[str, Any], key_field: str
 ) -> bool:
     """PostgreSQL: inserts `item` at the bottom of its project's backlog, with its number, key
-    and rank, and its creation event, in one statement. False, inserting nothing, on SQLite or
-    while the project's bottom rank isn't known: the caller then takes the general path.
+    and rank, and its creation event (`event`: its row as core.events.event_row gives it, with
+    `key_field` of its data set to the key), in one statement committed on its own. False,
+    inserting nothing, on SQLite, after a write of the transaction, or while the project's
+    bottom rank isn't known: the caller then takes the general path.
 
     Performance-specialised (bench/RESULTS.md, session 9): a create locks the project row to
-    take the next number, and holds the lock until COMMIT. Through separate statements (the
-    number, the last rank, the item, the event) the lock spanned four round trips, each
-    stretched by the worker's other requests; here it spans one statement and the COMMIT. The
-    rank comes from the project's `bottom_rank` through `takt_rank_after` (migration 0022, the
-    database's copy of ranking.rank_after): a statement's other reads use the snapshot taken
-    before the lock wait and could miss the create just committed, while the UPDATE re-reads
-    the row it waited for. `item` becomes a persistent instance, as if flushed and loaded.
+    take the next number (gap-free: a create rolled back gives its number back) and holds the
+    lock until it commits. Through separate statements (the number, the last rank, the item,
+    the event, COMMIT) the lock spanned five round trips, each stretched by the worker's other
+    requests, and creates queued on it. Here, when the transaction has only read so far, that
+    transaction ends and the statement runs as one of its own: the lock is taken and released
+    inside PostgreSQL. The rank comes from the project's `bottom_rank` through
+    `takt_rank_after` (migration 0022, the database's copy of ranking.rank_after): a
+    statement's other reads use the snapshot taken before the lock wait and could miss the
+    create just committed, while the UPDATE re-reads the row it waited for. The caller must
+    have nothing else to write in the transaction (labels, a sprint): it takes the general
+    path then. `item` becomes a persistent instance, as if flushed and loaded.
     """
     if session.get_bind().dialect.name != "postgresql":
         return False
@@ -384,6 +390,13 @@ async def insert_at_bottom(
         .returning(columns.seq)
         .cte("recorded")
     )
+    if await session.scalar(select(func.pg_current_xact_id_if_assigned())) is not None:
+        return False  # the transaction wrote already: the item must commit with it
+    # Only read so far: ending the transaction loses nothing, and the statement then runs as a
+    # transaction of its own, so the project row's lock is released inside PostgreSQL, without
+    # waiting for this worker to get round to sending COMMIT.
+    await session.commit()
+    await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
     row = (
         await session.execute(
             select(inserted.c.number, inserted.c.key, inserted.c.rank)
@@ -391,6 +404,7 @@ async def insert_at_bottom(
             .join(recorded, true())
         )
     ).one_or_none()
+    await session.commit()  # back to a transaction for what the request does next
     if row is None:
         return False
     item.number, item.key, item.rank = row.number, row.key, row.rank

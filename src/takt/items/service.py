@@ -242,7 +242,9 @@ async def create_item(session: AsyncSession, access: ProjectAccess, data: ItemCr
         sprint_id=item.sprint_id,
         labels=resolved.label_names or [],
     )
-    await _insert_at_bottom(session, access, item, created)
+    await _insert_at_bottom(
+        session, access, item, created, alone=not resolved.label_ids and not joined
+    )
     if resolved.label_ids:
         await repo.set_labels(session, item.id, resolved.label_ids)
     if joined is not None:
@@ -258,20 +260,24 @@ async def create_item(session: AsyncSession, access: ProjectAccess, data: ItemCr
 
 
 async def _insert_at_bottom(
-    session: AsyncSession, access: ProjectAccess, item: Item, created: ItemCreated
+    session: AsyncSession, access: ProjectAccess, item: Item, created: ItemCreated, *, alone: bool
 ) -> None:
     """Inserts a new item with the project's next number, last in the backlog, and records
     `created` (its key filled in). The project row stays locked until the transaction ends:
     that keeps numbers gap-free (a create rolled back gives its number back) and ranks unique.
 
-    PostgreSQL takes it all in one statement once the project's bottom rank is known
-    (repository.insert_at_bottom: the lock then spans that statement and the COMMIT); otherwise
+    `alone`: the item is all the request writes (no labels, no sprint). On PostgreSQL such a
+    create is one statement committed on its own once the project's bottom rank is known
+    (repository.insert_at_bottom: the lock is then held inside the database only). Otherwise
     the number, the rank after the bottom (the items' last rank the first time: a statement
-    after the lock sees every create committed before it), the item and its event go one by one.
+    after the lock sees every create committed before it), the item and its event go one by
+    one in the request's transaction.
     """
     project = access.project
     row = event_row(created, project, access.principal, subject=item)
-    if await repo.insert_at_bottom(session, item, project.key, row, ItemCreated.payload_key("key")):
+    if alone and await repo.insert_at_bottom(
+        session, item, project.key, row, ItemCreated.payload_key("key")
+    ):
         return
     number, bottom = await projects_service.next_item_number(session, project)
     item.number, item.key = number, f"{project.key}-{number}"
