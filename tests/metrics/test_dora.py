@@ -318,3 +318,56 @@ async def test_the_median_found_by_walking_the_index_is_the_sorted_one(
     walked = [await s.dora(**params) for params in asked]
     assert walked == sorted_answers
     assert sorted_answers[0]["change_lead_time"]["median_hours"] is not None
+
+
+async def test_a_deployment_live_at_the_same_instant_as_a_rolled_back_one_still_counts(
+    app: FastAPI, db: Database, client: AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rolled-back deployments' commits are first matched by their go-live time, then by their
+    deployment: a deployment that went live at the very same instant as one rolled back keeps
+    its commits, in the period's figures, the weekly series and the walked median alike."""
+    ada = (await team(app, db))["ada"]
+    s = Script(client, ada)
+    repository = await link_repository(app, db, ada)
+    first, second = sha(1), sha(2)
+    await push(db, ada, repository, [(first, at(2, 8), "one"), (second, at(2, 9), "two")])
+    await s.deploy(at(2, 12), second, commits=[second])  # c2: 3 h
+    undone = await s.deploy(at(2, 12), first, commits=[first])  # c1: 4 h, rolled back below
+    await s.call(at(2, 13), "PATCH", f"/api/v1/deployments/{undone}", json={"state": "rolled_back"})
+    before = await s.dora(at(2, 12, 30), **PERIOD)
+    assert before["change_lead_time"]["commits"] == 2
+    assert before["change_lead_time"]["median_hours"] == 3.0
+    for walk_from in (metrics_repository.WALK_FROM, 1):
+        monkeypatch.setattr(metrics_repository, "WALK_FROM", walk_from)
+        for params in (PERIOD, {**PERIOD, "granularity": "week"}):
+            lead = (await s.dora(**params))["change_lead_time"]
+            assert (lead["commits"], lead["counted"], lead["median_hours"]) == (1, 1, 3.0)
+    weekly = await s.dora(**PERIOD, granularity="week")
+    assert [p["change_lead_time"]["commits"] for p in weekly["series"]] == [1, 0]
+
+
+@pytest.mark.parametrize("hours", [0, 2.5, 3, 3.5, 1000])
+async def test_the_median_walked_from_any_pivot_is_the_nearest_rank(
+    app: FastAPI,
+    db: Database,
+    client: AsyncClient,
+    monkeypatch: pytest.MonkeyPatch,
+    hours: float,
+) -> None:
+    """The weekly answer walks to the period's median from a guessed lead time: from below
+    every value, between two, on one, above every value, it lands on the nearest rank
+    (PostgreSQL; SQLite always ranks the values). Lead times 1 to 5 h: the median is 3 h."""
+    ada = (await team(app, db))["ada"]
+    s = Script(client, ada)
+    repository = await link_repository(app, db, ada)
+    commits = [(sha(n), at(2, 6 + n), f"commit {n}") for n in range(1, 6)]
+    await push(db, ada, repository, commits)
+    await s.deploy(at(2, 12), sha(5), commits=[c for c, _, _ in commits])
+
+    async def guessed(*_: Any) -> float:
+        return hours * 3600
+
+    monkeypatch.setattr(metrics_repository, "WALK_FROM", 1)
+    monkeypatch.setattr(metrics_repository, "_likely_median", guessed)
+    lead = (await s.dora(**PERIOD, granularity="week"))["change_lead_time"]
+    assert (lead["counted"], lead["median_hours"]) == (5, 3.0)

@@ -7,11 +7,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
 
 from takt.core.db import Database
 from takt.core.time import clock_at
+from takt.metrics import flow as flow_metrics
 from tests.support import Account, team
 
 FLOW = "/api/v1/projects/API/metrics/flow"
@@ -217,3 +219,21 @@ async def test_defaults_bounds_and_visibility(
             assert bad.status_code == 422, (params, bad.text)
         hidden = await client.get(FLOW, headers=people["sam"].headers)
         assert hidden.status_code == 404
+
+
+async def test_the_points_are_the_latest_finishes_cut_to_the_limit(
+    app: FastAPI, db: Database, client: AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over more finishes than the scatter chart shows, the latest ones, each with its item's
+    key, and `points_cut`; the figures still count every finish."""
+    ada = (await team(app, db))["ada"]
+    s, k = await history(client, ada)
+    monkeypatch.setattr(flow_metrics, "POINTS_LIMIT", 2)
+    flow = await s.flow(**PERIOD)
+    cycle = flow["cycle_time"]
+    assert [(p["key"], p["finished_at"]) for p in cycle["points"]] == [
+        (k["B"], "2026-11-07T10:00:00Z"),
+        (k["B"], "2026-11-05T09:00:00Z"),
+    ]
+    assert cycle["points_cut"] is True
+    assert (cycle["count"], flow["lead_time"]["count"]) == (3, 4)

@@ -28,7 +28,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.core.time import utcnow, working_days
@@ -123,9 +122,7 @@ async def flow_metrics(
                 now_by_category[category] = now_by_category.get(category, 0) + count
             shown = cumulative_flow(span, now_by_category, by_day)
             parts = [repo.live_finishes(session, project.id, span.since, span.until, items)]
-        rows = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
-        finishes = await repo.finish_figures(session, rows)
-        points = await repo.latest_finishes(session, parts, POINTS_LIMIT + 1)
+        finishes, points = await repo.finishes(session, parts, POINTS_LIMIT + 1)
         wip, oldest = await repo.oldest_started(session, project.id, items, in_flow, AGE_LIMIT)
     finished = int(finishes.get("finished") or 0)
     cycle = _durations(finishes, "cycle")

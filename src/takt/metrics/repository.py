@@ -35,12 +35,13 @@ from sqlalchemy import (
     select,
     text,
     tuple_,
+    union_all,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.selectable import Subquery
+from sqlalchemy.sql.selectable import CTE, Select, Subquery
 
 from takt.core.events import Event
 from takt.deployments.models import Deployment, DeploymentCommit, Environment
@@ -81,16 +82,20 @@ async def analytic(session: AsyncSession) -> AsyncIterator[None]:
       them by week, which spills to disk under the default 4 MB;
     - a plan for the values of each statement (`force_custom_plan`): Takt's connections plan
       generically (`db_plan_cache_mode`, core/db.py), right for its lookups by key, but a
-      generic plan can't tell a month of events from two years and scans them all.
+      generic plan can't tell a month of events from two years and scans them all;
+    - no JIT compilation: two years' statements are priced past `jit_above_cost`, and
+      compiling them took 20 ms, more than the statement it sped up (bench.dora, two years
+      weekly).
 
-    Both go back to the connection's own values afterwards."""
+    They go back to the connection's own values afterwards."""
     if not is_postgres(session):
         yield
         return
     await session.execute(
         text(
             "SELECT set_config('work_mem', '32MB', false), "
-            "set_config('plan_cache_mode', 'force_custom_plan', false)"
+            "set_config('plan_cache_mode', 'force_custom_plan', false), "
+            "set_config('jit', 'off', false)"
         )
     )
     try:
@@ -100,7 +105,7 @@ async def analytic(session: AsyncSession) -> AsyncIterator[None]:
             await session.execute(
                 text(
                     "SELECT set_config(name, reset_val, false) FROM pg_settings "
-                    "WHERE name IN ('work_mem', 'plan_cache_mode')"
+                    "WHERE name IN ('work_mem', 'plan_cache_mode', 'jit')"
                 )
             )
 
@@ -176,7 +181,7 @@ async def reduce(
 
 
 def _aggregates(
-    rows: Subquery, counts: dict[str, ColumnElement[Any]], spreads: Sequence[Spread]
+    rows: Subquery | CTE, counts: dict[str, ColumnElement[Any]], spreads: Sequence[Spread]
 ) -> list[Any]:
     """The counts, and for each spread its count and nearest-rank percentiles
     (`percentile_disc`), labelled as `Figures` names them."""
@@ -338,7 +343,11 @@ async def deployment_figures(session: AsyncSession, query: DoraQuery) -> dict[An
     """Over the deployments to the environment that succeeded (went live) in the period, by
     when they did: how many, how many failed (needed remediation, known by `as_of`) and were
     restored by then, how many were rework (and of which kind), how many shipped commits Takt
-    couldn't establish; and the recovery times (seconds) of those restored."""
+    couldn't establish; the recovery times (seconds) of those restored; and the times
+    (seconds) between consecutive ones, each counted where the later one falls.
+
+    One statement over the period's deployments for all of them, rather than a second one
+    reading them again for the gaps."""
     as_of = query.span.as_of
     failed = _known(D.failed_at, as_of)
     restored = and_(failed, _known(D.restored_at, as_of), D.restored_at >= D.failed_at)
@@ -346,6 +355,7 @@ async def deployment_figures(session: AsyncSession, query: DoraQuery) -> dict[An
         Incident.fixed_by_deployment_id == D.id, Incident.opened_at <= as_of
     )
     fixing = or_(D.fixes_deployment_id.is_not(None), fixed_by_incident)
+    previous = func.lag(D.succeeded_at).over(order_by=(D.succeeded_at, D.id))
     rows = (
         select(
             query.bucket(D.succeeded_at),
@@ -357,6 +367,7 @@ async def deployment_figures(session: AsyncSession, query: DoraQuery) -> dict[An
             case((D.is_rollback.is_(True), 1), else_=0).label("rollback"),
             case((fixing, 1), else_=0).label("fixing"),
             case((D.shipped_complete.is_(False), 1), else_=0).label("unknown_commits"),
+            seconds_between(session, previous, D.succeeded_at).label("interval"),
         )
         .where(D.environment_id == query.environment_id, query.in_period(D.succeeded_at))
         .subquery()
@@ -376,32 +387,15 @@ async def deployment_figures(session: AsyncSession, query: DoraQuery) -> dict[An
             "rework": _count_if(or_(c.hotfix == 1, c.rollback == 1, c.fixing == 1)),
             "unknown_commits": func.coalesce(func.sum(c.unknown_commits), 0),
         },
-        spreads=[Spread("recovery", (50,))],
-    )
-    return query.keyed(found)
-
-
-async def interval_figures(session: AsyncSession, query: DoraQuery) -> dict[Any, Figures]:
-    """The times (seconds) between consecutive successful deployments in the period, each
-    counted where the later one falls."""
-    previous = func.lag(D.succeeded_at).over(order_by=(D.succeeded_at, D.id))
-    rows = (
-        select(
-            query.bucket(D.succeeded_at),
-            seconds_between(session, previous, D.succeeded_at).label("interval"),
-        )
-        .where(D.environment_id == query.environment_id, query.in_period(D.succeeded_at))
-        .subquery()
-    )
-    found = await reduce(
-        session, rows, by_bucket=query.granularity is not None, spreads=[Spread("interval", (50,))]
+        spreads=[Spread("recovery", (50,)), Spread("interval", (50,))],
     )
     return query.keyed(found)
 
 
 # A period with at least this many timed commits finds its median lead time by walking the
-# environment's lead-time index (about half of the environment's commits, read in order)
-# rather than sorting the period's values; below it, sorting them is cheaper.
+# environment's lead-time index rather than sorting the period's values (from the smallest:
+# about half of the environment's commits, read in order; with weeks or months, from a guess
+# near the median: a few hundred); below it, sorting them is cheaper.
 WALK_FROM = 20_000
 
 
@@ -419,15 +413,35 @@ async def lead_time_figures(session: AsyncSession, query: DoraQuery) -> dict[Any
     as_of = query.span.as_of
     commit = DeploymentCommit
     rolled_back_at = func.coalesce(D.restored_at, D.failed_at)
-    rolled_back = select(D.id).where(
+    rolled_back = (
         D.environment_id == query.environment_id,
         D.state == "rolled_back",
         _known(rolled_back_at, as_of),
     )
+    # A commit's `deployed_at` is its deployment's `succeeded_at`: each commit is first looked
+    # up by that time among the rolled-back deployments' (hashing a timestamp), and only the
+    # few that match by their deployment's id. Hashing every commit's deployment id instead
+    # made the weekly lead times' statement a third dearer (bench.dora's data, psql: 58 ->
+    # 44 ms).
+    if is_postgres(session):
+        # The rolled-back deployments are read once for the answer's statements (each scanned
+        # the environment's deployments twice for them) and bound as arrays.
+        undone = (await session.execute(select(D.succeeded_at, D.id).where(*rolled_back))).all()
+        times = [at for at, _ in undone]
+        ids = [deployment_id for _, deployment_id in undone]
+        undone_time = commit.deployed_at == any_(
+            bindparam("undone_times", times, type_=postgresql.ARRAY(DateTime(timezone=True)))
+        )
+        undone_id = commit.deployment_id == any_(
+            bindparam("undone_ids", ids, type_=postgresql.ARRAY(String))
+        )
+    else:
+        undone_time = commit.deployed_at.in_(select(D.succeeded_at).where(*rolled_back))
+        undone_id = commit.deployment_id.in_(select(D.id).where(*rolled_back))
     shipped = and_(
         commit.environment_id == query.environment_id,
         query.in_period(commit.deployed_at),
-        commit.deployment_id.not_in(rolled_back),
+        ~and_(undone_time, undone_id),
     )
     rows = (
         select(
@@ -452,8 +466,10 @@ async def lead_time_figures(session: AsyncSession, query: DoraQuery) -> dict[Any
         )
     # PostgreSQL: the counts (and each week's or month's median), then the period's median
     # by the cheaper of walking the index and sorting the period's values.
+    pivot = None
     if query.granularity is not None:
-        found = await _lead_figures_per_bucket(session, query, shipped)
+        pivot = await _likely_median(session, query)
+        found = await _lead_figures_per_bucket(session, query, shipped, pivot)
     else:
         counts["lead_count"] = func.count(rows.c.lead)
         found = await reduce(session, rows, by_bucket=False, counts=counts)
@@ -461,16 +477,17 @@ async def lead_time_figures(session: AsyncSession, query: DoraQuery) -> dict[Any
     counted = int(overall.get("lead_count") or 0)
     overall["lead_p50"] = None
     if counted >= WALK_FROM:
-        # The planner prices a walk of half the index above a sort of the period's values,
-        # which costs about three times as much here: no sort for this one statement.
+        # The planner prices a walk of the index above a sort of the period's values, which
+        # costs about three times as much here: no sort for this one statement.
         await session.execute(text("SELECT set_config('enable_sort', 'off', false)"))
         try:
-            overall["lead_p50"] = await session.scalar(
-                select(commit.lead)
-                .where(shipped, commit.lead.is_not(None))
-                .order_by(commit.lead)
-                .offset(_nearest_rank(counted, 50) - 1)
-                .limit(1)
+            overall["lead_p50"] = await _walk_to_median(
+                session,
+                shipped,
+                counted,
+                pivot,
+                overall.get("lead_below", 0),
+                overall.get("lead_at_most", 0),
             )
         finally:
             with suppress(DBAPIError):
@@ -487,22 +504,42 @@ async def lead_time_figures(session: AsyncSession, query: DoraQuery) -> dict[Any
     return query.keyed(found)
 
 
-async def _lead_figures_per_bucket(
-    session: AsyncSession, query: DoraQuery, shipped: ColumnElement[bool]
-) -> dict[Any, Figures]:
-    """PostgreSQL: each week's or month's commit counts and median lead time, one aggregate per
-    bucket over its own range of `ix_deployment_commits_env_deployed` (a lateral join on the
-    buckets' bounds), and the period's counts as their sums.
+async def _walk_to_median(
+    session: AsyncSession,
+    shipped: ColumnElement[bool],
+    counted: int,
+    pivot: float | None,
+    below: int,
+    at_most: int,
+) -> float | None:
+    """The nearest-rank median of the `counted` lead times of `shipped`, walking
+    `ix_deployment_commits_env_lead` from `pivot` (of which `below` values are smaller and
+    `at_most` no larger; from the smallest value without one): down through the smaller
+    values, up through the larger ones, or `pivot` itself when the rank falls on it. From a
+    pivot near the median the walk reads a few hundred entries instead of half the period's
+    (bench.dora, two years weekly: 47,000 entries, 17 ms)."""
+    rank = _nearest_rank(counted, 50)
+    lead = DeploymentCommit.lead
+    stmt = select(lead).where(shipped, lead.is_not(None)).limit(1)
+    if pivot is None:
+        stmt = stmt.order_by(lead).offset(rank - 1)
+    elif rank <= below:
+        stmt = stmt.where(lead < pivot).order_by(lead.desc()).offset(below - rank)
+    elif rank <= at_most:
+        return pivot
+    else:
+        stmt = stmt.where(lead > pivot).order_by(lead).offset(rank - at_most - 1)
+    found: float | None = await session.scalar(stmt)
+    return found
 
-    Grouping the period's rows by `width_bucket` instead read every commit, sorted them all by
-    bucket and then each bucket by lead time; here each bucket's few hundred rows come from an
-    index-only scan in order (once autovacuum has marked the pages visible) and only they are
-    sorted. bench.dora, two years of weekly figures over 96,000 commits, same machine and hour:
-    PostgreSQL CPU per answer 172 -> 92 ms, p50 226 -> 120 ms."""
+
+def _bucket_bounds(query: DoraQuery) -> Any:
+    """The weeks or months of the period as rows (`starts_at`, `ends_at`, `bucket`: their
+    number from 1)."""
     array = postgresql.ARRAY(DateTime(timezone=True))
     starts = [at for _, at in query.bucket_starts]
     ends = [*starts[1:], query.span.until]
-    bounds = (
+    return (
         func.unnest(
             bindparam("bucket_starts", starts, type_=array),
             bindparam("bucket_ends", ends, type_=array),
@@ -510,21 +547,90 @@ async def _lead_figures_per_bucket(
         .table_valued("starts_at", "ends_at", with_ordinality="bucket")
         .render_derived("bounds")
     )
-    commit = DeploymentCommit
-    per_bucket = (
-        select(
-            func.count().label("commits"),
-            func.count(commit.committed_at).label("commits_timed"),
-            func.count(commit.lead).label("lead_count"),
-            func.percentile_disc(0.5).within_group(commit.lead).label("lead_p50"),
+
+
+# Deployments of each week or month whose commits' lead times make the pivot's guess.
+SAMPLED = 2
+
+
+async def _likely_median(session: AsyncSession, query: DoraQuery) -> float | None:
+    """PostgreSQL: a guess at the period's median lead time, to walk to the true one from: the
+    median lead time of the commits of `SAMPLED` deployments of each week or month, the first
+    from a moment that moves through the week from one bucket to the next (golden-ratio
+    steps), as the first deployments of a week ship the weekend's commits. Whole deployments,
+    since a deployment's commits come in the index oldest first. A few index entries each;
+    whatever it guesses, the walk finds the exact median."""
+    bounds = _bucket_bounds(query)
+    step = bounds.c.bucket * literal(0.6180339887, Float)
+    moment = bounds.c.starts_at + (bounds.c.ends_at - bounds.c.starts_at) * (
+        step - func.floor(step)
+    )
+    sampled = (
+        select(D.id, D.succeeded_at)
+        .where(
+            D.environment_id == query.environment_id,
+            query.in_period(D.succeeded_at),
+            D.succeeded_at >= moment,
+            D.succeeded_at < bounds.c.ends_at,
         )
+        .order_by(D.succeeded_at)
+        .limit(SAMPLED)
+        .lateral("sampled")
+    )
+    commit = DeploymentCommit
+    guess: float | None = await session.scalar(
+        select(func.percentile_disc(0.5).within_group(commit.lead))
+        .select_from(bounds)
+        .join(sampled, literal(True))
+        .join(
+            commit,
+            and_(
+                commit.environment_id == query.environment_id,
+                commit.deployed_at == sampled.c.succeeded_at,
+                commit.deployment_id == sampled.c.id,
+            ),
+        )
+        .where(commit.lead.is_not(None))
+    )
+    return guess
+
+
+async def _lead_figures_per_bucket(
+    session: AsyncSession, query: DoraQuery, shipped: ColumnElement[bool], pivot: float | None
+) -> dict[Any, Figures]:
+    """PostgreSQL: each week's or month's commit counts and median lead time, one aggregate per
+    bucket over its own range of `ix_deployment_commits_env_deployed` (a lateral join on the
+    buckets' bounds), and the period's counts as their sums, with how many lead times are
+    below `pivot` and at most it (for `_walk_to_median`).
+
+    Grouping the period's rows by `width_bucket` instead read every commit, sorted them all by
+    bucket and then each bucket by lead time; here each bucket's few hundred rows come from an
+    index-only scan in order (once autovacuum has marked the pages visible) and only they are
+    sorted. bench.dora, two years of weekly figures over 96,000 commits, same machine and hour:
+    PostgreSQL CPU per answer 172 -> 92 ms, p50 226 -> 120 ms."""
+    bounds = _bucket_bounds(query)
+    commit = DeploymentCommit
+    summed = ["commits", "commits_timed", "lead_count"]
+    columns = [
+        func.count().label("commits"),
+        func.count(commit.committed_at).label("commits_timed"),
+        func.count(commit.lead).label("lead_count"),
+        func.percentile_disc(0.5).within_group(commit.lead).label("lead_p50"),
+    ]
+    if pivot is not None:
+        summed += ["lead_below", "lead_at_most"]
+        columns += [
+            func.count().filter(commit.lead < pivot).label("lead_below"),
+            func.count().filter(commit.lead <= pivot).label("lead_at_most"),
+        ]
+    per_bucket = (
+        select(*columns)
         .where(
             shipped, commit.deployed_at >= bounds.c.starts_at, commit.deployed_at < bounds.c.ends_at
         )
         .lateral("per_bucket")
     )
     stmt = select(bounds.c.bucket, per_bucket).select_from(bounds).join(per_bucket, literal(True))
-    summed = ("commits", "commits_timed", "lead_count")
     found: dict[Any, Figures] = {None: dict.fromkeys(summed, 0)}
     for row in await session.execute(stmt):
         mapping = dict(row._mapping)
@@ -689,46 +795,79 @@ def stored_finishes(project_id: str, since: datetime, until: datetime) -> Any:
     )
 
 
-async def finish_figures(session: AsyncSession, rows: Subquery) -> Figures:
-    """Over finish rows (`live_finishes`, `stored_finishes` or both): how many, and the
-    percentiles of their cycle and lead times."""
+_FINISH_COUNTS: dict[str, ColumnElement[Any]] = {"finished": func.count()}
+_FINISH_SPREADS = (Spread("cycle", (50, 85, 95)), Spread("lead", (50, 85, 95)))
+Point = tuple[str, datetime, float | None]
+
+
+async def finishes(
+    session: AsyncSession, parts: Sequence[Select[Any]], limit: int
+) -> tuple[Figures, list[Point]]:
+    """Over the finish rows of `parts` (selects of `live_finishes` or `stored_finishes`
+    rows): how many, the percentiles of their cycle and lead times, and (key, finished, cycle
+    seconds) of the latest `limit`, latest first (then by `seq`).
+
+    On PostgreSQL, the rows of a single part (the event log's: with `q`, or before the first
+    snapshots) are worked out once for both: reading the period's events and their items a
+    second time for the latest was half of a filtered answer (bench.dora, 90 days of bugs).
+    Snapshot rows are read by their index for the latest, latest first."""
+    if is_postgres(session) and len(parts) == 1:
+        return await _finishes_at_once(session, parts[0], limit)
+    rows = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
     found = await reduce(
-        session,
-        rows,
-        by_bucket=False,
-        counts={"finished": func.count()},
-        spreads=[Spread("cycle", (50, 85, 95)), Spread("lead", (50, 85, 95))],
+        session, rows, by_bucket=False, counts=_FINISH_COUNTS, spreads=_FINISH_SPREADS
     )
-    return found[None]
+    return found[None], await _latest_finishes(session, parts, limit)
 
 
-async def latest_finishes(
-    session: AsyncSession, parts: Sequence[Any], limit: int
-) -> list[tuple[str, datetime, float | None]]:
-    """(key, finished, cycle seconds) of the latest `limit` finish rows of `parts` (selects of
-    finish rows, each by its own index: latest first, then by `seq`), latest first."""
+def _with_key(top: Subquery) -> list[Any]:
+    """The latest rows' columns, each with its item's key found by its primary key (an array
+    of the ids was planned as a scan of every item: 10 ms of a flow answer, bench.dora)."""
+    key = select(Item.key).where(Item.id == top.c.item_id).scalar_subquery()
+    return [top.c.finished_at, top.c.seq, key.label("key"), top.c.cycle]
+
+
+def _latest_of(rows: Any, limit: int) -> Subquery:
+    return (
+        select(rows.c.finished_at, rows.c.seq, rows.c.item_id, rows.c.cycle)
+        .order_by(rows.c.finished_at.desc(), rows.c.seq.desc())
+        .limit(limit)
+        .subquery("latest")
+    )
+
+
+async def _finishes_at_once(
+    session: AsyncSession, part: Select[Any], limit: int
+) -> tuple[Figures, list[Point]]:
+    """One statement: the part's rows once (a materialised CTE), their figures beside each of
+    the latest rows (or beside none when there are no rows)."""
+    rows = part.cte("finish_rows").prefix_with("MATERIALIZED")
+    figures = select(*_aggregates(rows, _FINISH_COUNTS, _FINISH_SPREADS)).subquery("figures")
+    top = _latest_of(rows, limit)
+    stmt = select(figures, *_with_key(top)).select_from(figures.outerjoin(top, literal(True)))
+    found: Figures = {}
+    latest: list[Point] = []
+    for row in await session.execute(stmt):
+        mapping = dict(row._mapping)
+        at, key, cycle = mapping.pop("finished_at"), mapping.pop("key"), mapping.pop("cycle")
+        mapping.pop("seq")
+        found = mapping
+        if at is not None and key is not None:
+            latest.append((key, at, None if cycle is None else float(cycle)))
+    return found, latest
+
+
+async def _latest_finishes(
+    session: AsyncSession, parts: Sequence[Select[Any]], limit: int
+) -> list[Point]:
+    """(key, finished, cycle seconds) of the latest `limit` finish rows of `parts` (each read
+    by its own index: latest first, then by `seq`), latest first."""
     latest: list[tuple[datetime, int, str, float | None]] = []
     for part in parts:
-        c = part.subquery().c
-        found = await session.execute(
-            select(c.finished_at, c.seq, c.item_id, c.cycle)
-            .order_by(c.finished_at.desc(), c.seq.desc())
-            .limit(limit)
-        )
-        latest += [(at, seq, item_id, cycle) for at, seq, item_id, cycle in found]
+        found = await session.execute(select(*_with_key(_latest_of(part.subquery(), limit))))
+        latest += [(at, seq, key, cycle) for at, seq, key, cycle in found if key is not None]
     latest = sorted(latest, key=lambda row: (row[0], row[1]), reverse=True)[:limit]
-    wanted = sorted({row[2] for row in latest})
-    if is_postgres(session):  # one array parameter: one prepared statement for any count
-        among = Item.id == any_(bindparam("ids", wanted, type_=postgresql.ARRAY(String)))
-    else:
-        among = Item.id.in_(wanted)
-    found_keys = await session.execute(select(Item.id, Item.key).where(among))
-    keys: dict[str, str] = dict(found_keys.all())
-    return [
-        (keys[item_id], at, None if cycle is None else float(cycle))
-        for at, _, item_id, cycle in latest
-        if item_id in keys
-    ]
+    return [(key, at, None if cycle is None else float(cycle)) for at, _, key, cycle in latest]
 
 
 async def oldest_started(
