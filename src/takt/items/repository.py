@@ -404,13 +404,14 @@ async def insert_at_bottom(
             .join(recorded, true())
         )
     ).one_or_none()
+    if row is not None:
+        mark_emitted(session)  # this commit wakes the live readers
     await session.commit()  # back to a transaction for what the request does next
     if row is None:
         return False
     item.number, item.key, item.rank = row.number, row.key, row.rank
     make_transient_to_detached(item)
     session.add(item)
-    mark_emitted(session)
     return True
 
 
