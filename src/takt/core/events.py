@@ -231,15 +231,8 @@ async def emit(
     The row is flushed so a failure shows up now, in the request that caused it, and so the
     caller can read its `seq`.
     """
-    stored_data, stored_changes = _stored(data, changes)
     event = Event(
-        type=data.event_type,
-        project_id=_id_of(project),
-        subject_id=_id_of(subject),
-        actor_id=_id_of(actor),
-        data=stored_data,
-        changes=stored_changes,
-        occurred_at=occurred_at or utcnow(),
+        **event_row(data, project, actor, changes, subject=subject, occurred_at=occurred_at)
     )
     session.add(event)
     await session.flush()
