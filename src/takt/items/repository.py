@@ -47,6 +47,7 @@ from takt.items.models import Comment, Item, ItemLabel, ItemLink
 from takt.projects.models import Project
 from takt.projects.repository import (
     ChildFinder,
+    next_item_slot,
     viewer_params,
     viewer_shape,
     visible_to,
@@ -350,17 +351,7 @@ async def insert_at_bottom(
         if attr.key not in item.__dict__:
             setattr(item, attr.key, _column_default(column))
         values[column.name] = literal(getattr(item, attr.key), column.type)
-    slot = (
-        update(Project)
-        .where(Project.id == item.project_id, Project.bottom_rank.is_not(None))
-        .values(
-            item_seq=Project.item_seq + 1,
-            bottom_rank=func.takt_rank_after(Project.bottom_rank),
-            updated_at=item.created_at,  # as the ORM's onupdate would (it skips a CTE's UPDATE)
-        )
-        .returning(Project.item_seq.label("number"), Project.bottom_rank.label("rank"))
-        .cte("slot")
-    )
+    slot = next_item_slot(item.project_id, item.created_at)
     given = {
         "number": slot.c.number,
         "key": func.concat(literal(f"{key_prefix}-"), slot.c.number),

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.selectable import CTE
 
 from takt.auth.models import User
 from takt.auth.principal import Principal
@@ -264,6 +266,24 @@ async def next_item_number(session: AsyncSession, project_id: str) -> tuple[int,
         )
     ).one()
     return int(row.item_seq), row.bottom_rank
+
+
+def next_item_slot(project_id: str, at: datetime) -> CTE:
+    """PostgreSQL: a CTE that hands out the project's next item number and the rank after its
+    bottom (`number`, `rank`), raising both under the row's lock (the UPDATE re-reads the row
+    it waited for), for the statement that inserts the item with them
+    (items.repository.insert_at_bottom). No row while the bottom isn't known."""
+    return (
+        update(Project)
+        .where(Project.id == project_id, Project.bottom_rank.is_not(None))
+        .values(
+            item_seq=Project.item_seq + 1,
+            bottom_rank=func.takt_rank_after(Project.bottom_rank),
+            updated_at=at,  # as the ORM's onupdate would (it skips an UPDATE in a CTE)
+        )
+        .returning(Project.item_seq.label("number"), Project.bottom_rank.label("rank"))
+        .cte("slot")
+    )
 
 
 async def lock_bottom_rank(session: AsyncSession, project_id: str) -> str | None:
