@@ -18,6 +18,7 @@ from sqlalchemy import (
     ColumnElement,
     Row,
     Select,
+    String,
     Text,
     and_,
     bindparam,
@@ -25,7 +26,6 @@ from sqlalchemy import (
     func,
     insert,
     inspect,
-    literal,
     not_,
     or_,
     select,
@@ -342,45 +342,15 @@ async def insert_at_bottom(
     """
     if session.get_bind().dialect.name != "postgresql":
         return False
-    table = Item.__table__
-    values: dict[str, Any] = {}
+    params: dict[str, Any] = {"key_prefix": f"{key_prefix}-", "key_path": [key_field]}
     for attr in inspect(Item).column_attrs:
         column = attr.columns[0]
-        if column.name in ("number", "key", "rank"):
+        if column.name in _SLOT_COLUMNS:
             continue
         if attr.key not in item.__dict__:
             setattr(item, attr.key, _column_default(column))
-        values[column.name] = literal(getattr(item, attr.key), column.type)
-    slot = next_item_slot(item.project_id, item.created_at)
-    given = {
-        "number": slot.c.number,
-        "key": func.concat(literal(f"{key_prefix}-"), slot.c.number),
-        "rank": slot.c.rank,
-        **values,
-    }
-    inserted = (
-        insert(Item)
-        .from_select(list(given), select(*given.values()).select_from(slot))
-        .returning(table.c.number, table.c.key, table.c.rank)
-        .cte("inserted")
-    )
-    columns = Event.__table__.c
-    logged: dict[str, Any] = {
-        name: literal(value, columns[name].type)
-        for name, value in {**event, "id": new_id()}.items()
-        if name != "data"
-    }
-    logged["data"] = func.jsonb_set(
-        literal(event["data"], columns.data.type),
-        literal([key_field], postgresql.ARRAY(Text)),
-        func.to_jsonb(inserted.c.key),
-    )
-    recorded = (
-        insert(Event)
-        .from_select(list(logged), select(*logged.values()).select_from(inserted))
-        .returning(columns.seq)
-        .cte("recorded")
-    )
+        params[f"item_{column.name}"] = getattr(item, attr.key)
+    params |= {f"event_{name}": value for name, value in {**event, "id": new_id()}.items()}
     if await session.scalar(select(func.pg_current_xact_id_if_assigned())) is not None:
         return False  # the transaction wrote already: the item must commit with it
     # Only read so far: ending the transaction loses nothing, and the statement then runs as a
@@ -388,13 +358,7 @@ async def insert_at_bottom(
     # waiting for this worker to get round to sending COMMIT.
     await session.commit()
     await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-    row = (
-        await session.execute(
-            select(inserted.c.number, inserted.c.key, inserted.c.rank)
-            .select_from(inserted)
-            .join(recorded, true())
-        )
-    ).one_or_none()
+    row = (await session.execute(_insert_at_bottom_statement(), params)).one_or_none()
     if row is not None:
         mark_emitted(session)  # this commit wakes the live readers
     await session.commit()  # back to a transaction for what the request does next
@@ -404,6 +368,57 @@ async def insert_at_bottom(
     make_transient_to_detached(item)
     session.add(item)
     return True
+
+
+_SLOT_COLUMNS = ("number", "key", "rank")  # what the project row's UPDATE hands out
+_EVENT_COLUMNS = ("id", "type", "project_id", "subject_id", "actor_id", "occurred_at", "changes")
+
+
+@functools.cache
+def _insert_at_bottom_statement() -> Select[Any]:
+    """`insert_at_bottom`'s statement, built once: the item's columns as `item_<column>`, the
+    event's as `event_<column>`, `key_prefix` and `key_path` (where the key goes in the
+    event's data) as parameters."""
+    items, events = Item.__table__.c, Event.__table__.c
+    slot = next_item_slot(
+        bindparam("item_project_id", type_=items.project_id.type),
+        bindparam("item_created_at", type_=items.created_at.type),
+    )
+    given: dict[str, Any] = {
+        "number": slot.c.number,
+        "key": func.concat(bindparam("key_prefix", type_=String), slot.c.number),
+        "rank": slot.c.rank,
+    }
+    given |= {
+        column.name: bindparam(f"item_{column.name}", type_=column.type)
+        for column in items
+        if column.name not in _SLOT_COLUMNS
+    }
+    inserted = (
+        insert(Item)
+        .from_select(list(given), select(*given.values()).select_from(slot))
+        .returning(items.number, items.key, items.rank)
+        .cte("inserted")
+    )
+    logged: dict[str, Any] = {
+        name: bindparam(f"event_{name}", type_=events[name].type) for name in _EVENT_COLUMNS
+    }
+    logged["data"] = func.jsonb_set(
+        bindparam("event_data", type_=events.data.type),
+        bindparam("key_path", type_=postgresql.ARRAY(Text)),
+        func.to_jsonb(inserted.c.key),
+    )
+    recorded = (
+        insert(Event)
+        .from_select(list(logged), select(*logged.values()).select_from(inserted))
+        .returning(events.seq)
+        .cte("recorded")
+    )
+    return (
+        select(inserted.c.number, inserted.c.key, inserted.c.rank)
+        .select_from(inserted)
+        .join(recorded, true())
+    )
 
 
 def _column_default(column: Any) -> Any:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, and_, bindparam, func, or_, select, update
@@ -268,11 +267,12 @@ async def next_item_number(session: AsyncSession, project_id: str) -> tuple[int,
     return int(row.item_seq), row.bottom_rank
 
 
-def next_item_slot(project_id: str, at: datetime) -> CTE:
+def next_item_slot(project_id: Any, at: Any) -> CTE:
     """PostgreSQL: a CTE that hands out the project's next item number and the rank after its
     bottom (`number`, `rank`), raising both under the row's lock (the UPDATE re-reads the row
     it waited for), for the statement that inserts the item with them
-    (items.repository.insert_at_bottom). No row while the bottom isn't known."""
+    (items.repository.insert_at_bottom; `project_id` and `at` are its bind parameters). No row
+    while the bottom isn't known."""
     return (
         update(Project)
         .where(Project.id == project_id, Project.bottom_rank.is_not(None))
