@@ -176,6 +176,7 @@ test("plan a sprint within capacity, complete the active one with carry-over, st
     const label = (await add.getAttribute("aria-label"))!;
     await add.click();
     await expect(page.getByTestId("sprint-scope").getByRole("button", { name: label.replace("Add", "Remove").replace("to the", "from the") })).toBeVisible();
+    await expect(candidates.getByRole("button", { name: label })).toHaveCount(0); // no longer offered
   }
   await expect(page.getByRole("heading", { name: "In this sprint (2)" })).toBeVisible();
   await expect(page.getByRole("meter", { name: "Planned points against capacity" })).toBeVisible();

@@ -169,6 +169,16 @@ function Planning({ sprint, project, writable }: { sprint: Sprint; project: Proj
     queryFn: () => sprintItems(project.key, "sprint:none -category:done -category:cancelled", 30),
     enabled: writable,
   });
+  const scopeKey = ["items", project.key, "sprint", sprint.id];
+  const candidatesKey = ["items", project.key, "candidates"];
+  type ItemPage = NonNullable<typeof scope.data>;
+  // The item changes lists at once, before both lists are fetched again: the two refetches land
+  // at different times, and meanwhile an added item must not still be offered for adding.
+  const moveBetweenLists = (key: string, from: readonly unknown[], to: readonly unknown[]) => {
+    const item = client.getQueryData<ItemPage>(from)?.data.find((i) => i.key === key);
+    client.setQueryData<ItemPage>(from, (page) => page && { ...page, data: page.data.filter((i) => i.key !== key) });
+    if (item) client.setQueryData<ItemPage>(to, (page) => page && { ...page, data: [...page.data, item] });
+  };
   const refresh = () => {
     void client.invalidateQueries({ queryKey: ["items", project.key] });
     void client.invalidateQueries({ queryKey: ["sprint", sprint.id] });
@@ -176,12 +186,18 @@ function Planning({ sprint, project, writable }: { sprint: Sprint; project: Proj
   const add = useMutation({
     mutationFn: (key: string) =>
       ok(api.POST("/api/v1/sprints/{sprint_id}/items", { params: { path: { sprint_id: sprint.id } }, body: { item_keys: [key] } })),
-    onSuccess: refresh,
+    onSuccess: (_answer, key) => {
+      moveBetweenLists(key, candidatesKey, scopeKey);
+      refresh();
+    },
   });
   const remove = useMutation({
     mutationFn: (key: string) =>
       ok(api.DELETE("/api/v1/sprints/{sprint_id}/items/{item_key}", { params: { path: { sprint_id: sprint.id, item_key: key } } })),
-    onSuccess: refresh,
+    onSuccess: (_answer, key) => {
+      moveBetweenLists(key, scopeKey, candidatesKey);
+      refresh();
+    },
   });
 
   const planned = (scope.data?.data ?? []).reduce((sum, i) => sum + (i.estimate ?? 0), 0);
