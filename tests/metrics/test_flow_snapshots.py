@@ -1,7 +1,7 @@
 """Flow snapshots (metrics/snapshots.py) give the live computation's numbers: after the sweep
 wrote the closed days, for a history with a status moved to another category, items in the
-trash and days after the last written one; and the rows are set aside (then written again)
-when the past they summarise changes."""
+trash and days after the last written one, filtered or not; and the rows are set aside (then
+written again) when the past they summarise changes."""
 
 from __future__ import annotations
 
@@ -26,6 +26,10 @@ PERIODS: tuple[dict[str, str], ...] = (
     {"from": "2026-11-02", "to": "2026-11-13"},
     {"from": "2026-11-12", "to": "2026-11-12"},
     {},  # the default 30 days
+    # Filtered: the bands from the event log, the finishes from the written rows of the items
+    # matching now (E alone is a bug; the others finish, B twice, G through a status).
+    {"from": "2026-10-20", "to": "2026-11-17", "q": "type:bug"},
+    {"from": "2026-11-02", "to": "2026-11-17", "q": "-type:bug"},
 )
 
 

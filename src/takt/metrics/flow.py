@@ -19,7 +19,9 @@ to the items it matches now.
 
 Without `q`, the days the worker's `flow-snapshots` sweep wrote are read from their rows (the
 bands and finishes of each closed day, metrics/snapshots.py), and only the days after them from
-the event log: the same numbers, a row per day. The cycle time's `points` list the period's
+the event log: the same numbers, a row per day. With `q`, the bands come from the event log
+(the snapshots hold the whole project's), and the finishes from the written rows of the items
+matching it. The cycle time's `points` list the period's
 finishes for a scatter chart (the latest 500).
 """
 
@@ -105,8 +107,8 @@ async def flow_metrics(
     statuses = {status.id: status for status in await repo.statuses_of(session, project.id)}
     in_flow = [s.id for s in statuses.values() if s.category not in repo.TERMINAL]
     async with repo.analytic(session):
-        state = None if items else await snapshots.usable(session, project)
-        if state is not None:
+        state = await snapshots.usable(session, project)
+        if state is not None and not items:
             written = await snapshots.flow_from(session, project, state, span, days)
             shown, by_day, parts = (
                 written.cumulative_flow,
@@ -121,8 +123,16 @@ async def flow_metrics(
                 category = statuses[status_id].category
                 now_by_category[category] = now_by_category.get(category, 0) + count
             shown = cumulative_flow(span, now_by_category, by_day)
-            parts = [repo.live_finishes(session, project.id, span.since, span.until, items)]
-        finishes, points = await repo.finishes(session, parts, POINTS_LIMIT + 1)
+            # The bands are the filtered items' own, so they come from the event log; the
+            # finishes of the written days come from their rows, narrowed to those items.
+            parts = (
+                snapshots.finish_parts(session, project, state, span, items)
+                if state is not None
+                else [repo.live_finishes(session, project.id, span.since, span.until, items)]
+            )
+        finishes, points = await repo.finishes(
+            session, parts, POINTS_LIMIT + 1, filtered=bool(items)
+        )
         wip, oldest = await repo.oldest_started(session, project.id, items, in_flow, AGE_LIMIT)
     finished = int(finishes.get("finished") or 0)
     cycle = _durations(finishes, "cycle")

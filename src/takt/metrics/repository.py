@@ -41,7 +41,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.selectable import CTE, Select, Subquery
+from sqlalchemy.sql.selectable import CTE, CompoundSelect, Select, Subquery
 
 from takt.core.events import Event
 from takt.deployments.models import Deployment, DeploymentCommit, Environment
@@ -688,11 +688,12 @@ async def flow_changes_by_day(
     … `done`: items entering that category or a later one, less those leaving it), how many
     entered less left `cancelled`, and how many items finished."""
     changes = _category_changes(project_id, since, items)
-    per_change = (
-        select(days.day(changes.c.at).label("day"), changes.c.old, changes.c.new)
-        .where(changes.c.new.is_not(None))
-        .subquery()
-    )
+    # Events that changed no category (no new one) are kept: their group moves no band, and
+    # leaving them out made PostgreSQL read every event's category twice, once to drop them
+    # and once for its group, before the join with a filter's items (bench.dora, 90 days of bugs).
+    per_change = select(
+        days.day(changes.c.at).label("day"), changes.c.old, changes.c.new
+    ).subquery()
     # Each event's categories are read once, into (day, old, new) groups; the bands are worked
     # out over those few groups.
     p = per_change.c
@@ -781,10 +782,14 @@ def live_finishes(
     )
 
 
-def stored_finishes(project_id: str, since: datetime, until: datetime) -> Any:
-    """The same rows, as the flow snapshots wrote them for their days."""
+def stored_finishes(
+    project_id: str, since: datetime, until: datetime, items: Sequence[Any] = ()
+) -> Any:
+    """The same rows, as the flow snapshots wrote them for their days; with `items` (a filter's
+    conditions), those of the items matching it now. Joining the written rows to the items is
+    cheaper than finding the finishes again in the event log (bench.dora, 90 days of bugs)."""
     finish = FlowFinish
-    return select(
+    stmt = select(
         finish.seq.label("seq"),
         finish.item_id.label("item_id"),
         finish.finished_at.label("finished_at"),
@@ -793,6 +798,9 @@ def stored_finishes(project_id: str, since: datetime, until: datetime) -> Any:
     ).where(
         finish.project_id == project_id, finish.finished_at >= since, finish.finished_at < until
     )
+    if items:
+        stmt = stmt.join(Item, Item.id == finish.item_id).where(live_in_project(project_id), *items)
+    return stmt
 
 
 _FINISH_COUNTS: dict[str, ColumnElement[Any]] = {"finished": func.count()}
@@ -801,7 +809,7 @@ Point = tuple[str, datetime, float | None]
 
 
 async def finishes(
-    session: AsyncSession, parts: Sequence[Select[Any]], limit: int
+    session: AsyncSession, parts: Sequence[Select[Any]], limit: int, *, filtered: bool = False
 ) -> tuple[Figures, list[Point]]:
     """Over the finish rows of `parts` (selects of `live_finishes` or `stored_finishes`
     rows): how many, the percentiles of their cycle and lead times, and (key, finished, cycle
@@ -810,9 +818,13 @@ async def finishes(
     On PostgreSQL, the rows of a single part (the event log's: with `q`, or before the first
     snapshots) are worked out once for both: reading the period's events and their items a
     second time for the latest was half of a filtered answer (bench.dora, 90 days of bugs).
-    Snapshot rows are read by their index for the latest, latest first."""
-    if is_postgres(session) and len(parts) == 1:
-        return await _finishes_at_once(session, parts[0], limit)
+    Snapshot rows are read by their index for the latest, latest first, unless `filtered`
+    (narrowed by a filter's conditions on the items): then they are joined to the items whatever
+    the order, and are worked out once too."""
+    if is_postgres(session) and (len(parts) == 1 or filtered):
+        return await _finishes_at_once(
+            session, parts[0] if len(parts) == 1 else union_all(*parts), limit
+        )
     rows = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
     found = await reduce(
         session, rows, by_bucket=False, counts=_FINISH_COUNTS, spreads=_FINISH_SPREADS
@@ -837,7 +849,7 @@ def _latest_of(rows: Any, limit: int) -> Subquery:
 
 
 async def _finishes_at_once(
-    session: AsyncSession, part: Select[Any], limit: int
+    session: AsyncSession, part: Select[Any] | CompoundSelect[Any], limit: int
 ) -> tuple[Figures, list[Point]]:
     """One statement: the part's rows once (a materialised CTE), their figures beside each of
     the latest rows (or beside none when there are no rows)."""

@@ -178,15 +178,27 @@ async def flow_from(
                 level[band] += int(moves[day][band])
             finished.append({"day": day, "finished": int(moves[day]["finished"])})
         shown.append(CumulativeFlowDay(date=day, **level))
-    boundary = end_of_day(written, span.zone)
+    return FromSnapshot(shown, finished, finish_parts(session, project, state, span, []))
+
+
+def finish_parts(
+    session: AsyncSession,
+    project: Project,
+    state: FlowSnapshot,
+    span: Period,
+    items: Sequence[Any],
+) -> list[Select[Any]]:
+    """The period's finish rows of the items matching `items` (all when empty): the written
+    days' from their rows, the days after them from the event log."""
+    boundary = end_of_day(state.through_day, span.zone)
     parts: list[Select[Any]] = []
     if span.since < boundary:
-        parts.append(repo.stored_finishes(project.id, span.since, min(span.until, boundary)))
+        parts.append(repo.stored_finishes(project.id, span.since, min(span.until, boundary), items))
     if span.until > boundary:
         parts.append(
-            repo.live_finishes(session, project.id, max(span.since, boundary), span.until, [])
+            repo.live_finishes(session, project.id, max(span.since, boundary), span.until, items)
         )
-    return FromSnapshot(shown, finished, parts)
+    return parts
 
 
 # Writing (the sweep) -------------------------------------------------------------------------
