@@ -857,15 +857,17 @@ async def _finishes_at_once(
     figures = select(*_aggregates(rows, _FINISH_COUNTS, _FINISH_SPREADS)).subquery("figures")
     top = _latest_of(rows, limit)
     stmt = select(figures, *_with_key(top)).select_from(figures.outerjoin(top, literal(True)))
-    found: Figures = {}
-    latest: list[Point] = []
-    for row in await session.execute(stmt):
-        mapping = dict(row._mapping)
-        at, key, cycle = mapping.pop("finished_at"), mapping.pop("key"), mapping.pop("cycle")
-        mapping.pop("seq")
-        found = mapping
-        if at is not None and key is not None:
-            latest.append((key, at, None if cycle is None else float(cycle)))
+    answer = (await session.execute(stmt)).all()
+    # The figures repeat on every row: named once from the first, the latest read by position
+    # (a dict per row was a tenth of a filtered flow answer's Python time).
+    names = list(figures.c.keys())
+    found: Figures = dict(zip(names, answer[0], strict=False)) if answer else {}
+    first = len(names)  # then finished_at, seq, key, cycle
+    latest: list[Point] = [
+        (row[first + 2], row[first], None if row[first + 3] is None else float(row[first + 3]))
+        for row in answer
+        if row[first] is not None and row[first + 2] is not None
+    ]
     return found, latest
 
 
