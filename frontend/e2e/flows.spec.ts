@@ -135,13 +135,23 @@ test("drag a card across the board: PATCH with If-Match, seen live by a second b
 });
 
 test("a concurrent edit answers 412: shown, and the card reloaded", async ({ page, request }) => {
+  // A card of its own in the running sprint's In Progress column, whatever ran before.
+  const maya = { Authorization: `Bearer ${await tokenFor(request, "maya")}` };
+  const sprints = await request.get(`/api/v1/projects/${PROJECT}/sprints?state=active`, { headers: maya });
+  const sprint = ((await sprints.json()).data as { id: string }[])[0]!;
+  const created = await request.post(`/api/v1/projects/${PROJECT}/items`, {
+    headers: maya,
+    data: { title: `Concurrent edit ${Date.now()}`, type: "task", status: "In Progress", sprint_id: sprint.id },
+  });
+  expect(created.status(), await created.text()).toBe(201);
+  const key = ((await created.json()) as { key: string }).key;
+
   await signIn(page, "maya", "/projects");
   // No live updates for this page: it keeps the card as it was when loaded.
   await page.route("**/api/v1/projects/*/events", (route) => route.abort());
   await page.goto(`/p/${PROJECT}/board`);
   const column = page.locator('section.column[data-status="In Progress"]');
-  const card = column.locator("li.board-card").first();
-  const key = (await card.getAttribute("data-key"))!;
+  await expect(column.locator(`li[data-key="${key}"]`)).toBeVisible();
 
   // Leo changes the card meanwhile.
   const token = await tokenFor(request, "leo");
