@@ -16,8 +16,9 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, Select, and_, literal, or_, tuple_
+from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, literal, or_, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import BindParameter
 
 from takt.core.errors import InvalidCursor
 
@@ -136,10 +137,14 @@ def after_keyset(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElemen
     """Rows strictly after `values` in the ordering `keys`.
 
     One row-value comparison when every key runs the same way (it can use a composite index on
-    both databases); otherwise the equivalent OR-chain.
+    both databases); otherwise the equivalent OR-chain. A value may be a bind parameter (see
+    `keyset_page`); any other is bound here.
     """
-    # Typed literals, so values go through the column's type (UTC handling on SQLite).
-    typed = [literal(v, k.column.type) for k, v in zip(keys, values, strict=True)]
+    # Typed, so values go through the column's type (UTC handling on SQLite).
+    typed = [
+        v if isinstance(v, BindParameter) else literal(v, k.column.type)
+        for k, v in zip(keys, values, strict=True)
+    ]
     if len({k.descending for k in keys}) == 1:
         left = tuple_(*(k.column for k in keys))
         right = tuple_(*typed)
@@ -152,9 +157,30 @@ def after_keyset(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElemen
     return or_(*clauses)
 
 
+def keyset_page(
+    stmt: Select[*tuple[Any, ...]], keys: Sequence[SortKey], *, after: bool
+) -> Select[*tuple[Any, ...]]:
+    """`stmt` as one page: ordered by `keys`, at most `page_limit` rows, and, when `after`,
+    after the keyset in `after_0`, `after_1`… (bind parameters `paginate` fills in).
+
+    A caller may build it once per shape and keep it (`functools.cache`, see
+    `items.repository.project_items_page`): SQLAlchemy computes a statement's cache key once per
+    statement object, and for a list page's statement rebuilt per request that was about a tenth
+    of the request (bench/RESULTS.md, session 10)."""
+    if after:
+        stmt = stmt.where(
+            after_keyset(
+                keys, [bindparam(f"after_{i}", type_=k.column.type) for i, k in enumerate(keys)]
+            )
+        )
+    return stmt.order_by(*(k.order_by() for k in keys)).limit(
+        bindparam("page_limit", type_=Integer)
+    )
+
+
 async def paginate(
     session: AsyncSession,
-    stmt: Select[*tuple[Any, ...]],
+    stmt: Select[*tuple[Any, ...]] | Callable[[bool], Select[*tuple[Any, ...]]],
     *,
     keys: Sequence[SortKey],
     key_of: Callable[[Any], Sequence[Any]],
@@ -163,12 +189,17 @@ async def paginate(
     limit: int,
     cursor: str | None,
     scalars: bool = True,
+    params: dict[str, Any] | None = None,
 ) -> tuple[list[Any], str | None]:
-    """Run `stmt` for one page; returns the rows and the next cursor (None on the last page)."""
-    if cursor:
-        stmt = stmt.where(after_keyset(keys, codec.decode(cursor, sort_name, len(keys))))
-    stmt = stmt.order_by(*(k.order_by() for k in keys)).limit(limit + 1)
-    result = await session.execute(stmt)
+    """Run `stmt` for one page; returns the rows and the next cursor (None on the last page).
+
+    `stmt` is the statement to page, or a function that answers its `keyset_page` (with or
+    without a cursor to start after) built once, with `params` for its other bind parameters."""
+    values = codec.decode(cursor, sort_name, len(keys)) if cursor else []
+    page = stmt(bool(cursor)) if callable(stmt) else keyset_page(stmt, keys, after=bool(cursor))
+    bound = {**(params or {}), "page_limit": limit + 1}
+    bound.update((f"after_{i}", value) for i, value in enumerate(values))
+    result = await session.execute(page, bound)
     rows = list(result.scalars().all() if scalars else result.all())
     next_cursor = None
     if len(rows) > limit:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -42,8 +42,10 @@ from takt.auth.models import User
 from takt.auth.principal import Principal
 from takt.core.events import Event, mark_emitted
 from takt.core.models import new_id
+from takt.core.pagination import keyset_page
 from takt.items import pull_request_directory, sprint_directory
 from takt.items.models import Comment, Item, ItemLabel, ItemLink
+from takt.items.search import SORTS
 from takt.projects.models import Project
 from takt.projects.repository import (
     ChildFinder,
@@ -158,6 +160,18 @@ def item_rows(*, description: bool = False) -> AnySelect:
     return _join_shown(select(*_ITEM_COLUMNS, _HAS_DESCRIPTION, *_shown_columns(), *extra)).where(
         LIVE
     )
+
+
+@functools.cache
+def project_items_page(sort: str) -> Callable[[bool], AnySelect]:
+    """The item list's page of one project (`project_id`) with no filter, in `sort` order: a
+    `paginate` statement built once per sort, with and without a cursor. Performance: the list
+    page's statement rebuilt per request recomputed its SQL cache key each time (about 460
+    Python calls, a tenth of a list request; bench/RESULTS.md, session 10)."""
+    stmt = item_rows().where(Item.project_id == bindparam("project_id"))
+    keys = SORTS[sort]
+    pages = {after: keyset_page(stmt, keys, after=after) for after in (False, True)}
+    return pages.__getitem__
 
 
 async def label_names(session: AsyncSession, item_ids: Sequence[str]) -> dict[str, list[str]]:

@@ -137,7 +137,9 @@ async def list_items(
     where = await search.filter_conditions(session, q, ctx)
     rows, next_cursor = await paginate(
         session,
-        repo.item_rows().where(Item.project_id == access.project.id, *where),
+        repo.item_rows().where(Item.project_id == access.project.id, *where)
+        if where
+        else repo.project_items_page(sort),
         keys=search.SORTS[sort],
         key_of=lambda row: search.sort_values(sort, row),
         codec=codec,
@@ -145,6 +147,7 @@ async def list_items(
         limit=limit,
         cursor=cursor,
         scalars=False,
+        params=None if where else {"project_id": access.project.id},
     )
     counts = (
         await search.facet_counts(session, facet_names, access.project.id, where)
