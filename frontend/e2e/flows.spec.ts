@@ -138,7 +138,10 @@ test("a concurrent edit answers 412: shown, and the card reloaded", async ({ pag
   // A card of its own in the running sprint's In Progress column, whatever ran before.
   const maya = { Authorization: `Bearer ${await tokenFor(request, "maya")}` };
   const sprints = await request.get(`/api/v1/projects/${PROJECT}/sprints?state=active`, { headers: maya });
-  const sprint = ((await sprints.json()).data as { id: string }[])[0]!;
+  expect(sprints.ok(), await sprints.text()).toBeTruthy();
+  const running = (await sprints.json()).data as { id: string }[];
+  expect(running, "the demo project has a running sprint").toHaveLength(1);
+  const sprint = running[0]!;
   const created = await request.post(`/api/v1/projects/${PROJECT}/items`, {
     headers: maya,
     data: { title: `Concurrent edit ${Date.now()}`, type: "task", status: "In Progress", sprint_id: sprint.id },

@@ -194,7 +194,9 @@ async def paginate(
     """Run `stmt` for one page; returns the rows and the next cursor (None on the last page).
 
     `stmt` is the statement to page, or a function that answers its `keyset_page` (with or
-    without a cursor to start after) built once, with `params` for its other bind parameters."""
+    without a cursor to start after) built once, with `params` for its other bind parameters;
+    that page must have been built with these same `keys`, whose order the cursor's values
+    (`after_0`, `after_1`…) follow."""
     values = codec.decode(cursor, sort_name, len(keys)) if cursor else []
     page = stmt(bool(cursor)) if callable(stmt) else keyset_page(stmt, keys, after=bool(cursor))
     bound = {**(params or {}), "page_limit": limit + 1}

@@ -815,9 +815,9 @@ async def finishes(
     rows): how many, the percentiles of their cycle and lead times, and (key, finished, cycle
     seconds) of the latest `limit`, latest first (then by `seq`).
 
-    On PostgreSQL, the rows of a single part (the event log's: with `q`, or before the first
-    snapshots) are worked out once for both: reading the period's events and their items a
-    second time for the latest was half of a filtered answer (bench.dora, 90 days of bugs).
+    On PostgreSQL, the rows of a single part (the event log's, before the first snapshots) are
+    worked out once for both: reading the period's events and their items a second time for the
+    latest was half of a filtered answer (bench.dora, 90 days of bugs).
     Snapshot rows are read by their index for the latest, latest first, unless `filtered`
     (narrowed by a filter's conditions on the items): then they are joined to the items whatever
     the order, and are worked out once too."""

@@ -1,6 +1,8 @@
 """Flow snapshots (metrics/models.py): written by the worker's `flow-snapshots` sweep for each
 project's closed days, read by the flow answer when its question is about all the items (no
-`q`), so two years cost 730 rows plus the events since the last written day.
+`q`), so two years cost 730 rows plus the events since the last written day. With `q`, only the
+written finishes are read, joined to the items matching it (`finish_parts`): the bands are the
+whole project's, so a filtered answer's bands come from the event log.
 
 Both ways give the same numbers, by the same arithmetic: the bands at the end of a day are the
 bands now less the moves of every later day (the live computation, which the sweep runs for
