@@ -5,13 +5,16 @@ DORA has numbers in sensible bands and readiness says why the newest change is n
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy import select
 
 from takt.core.db import Database
+from takt.core.time import clock_at
 from takt.demo.loader import DEMO_PASSWORD, load_demo
 from takt.deployments.models import Deployment, DeploymentCommit, DeploymentItem, Environment
 from takt.incidents.models import Incident
@@ -119,3 +122,33 @@ async def test_the_newest_change_is_not_ready_for_production_and_says_why(
     assert {"items_done", "promoted_through_previous", "no_open_incidents"} <= set(failing)
     assert "Apple Pay" in str(failing["no_open_incidents"]["details"])
     assert readiness["checks"][0]["passed"] is False  # failing checks first
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2026, 11, 27, 10, 20, tzinfo=UTC),  # a Friday, just after the morning's release
+        datetime(2026, 11, 23, 11, 45, tzinfo=UTC),  # a Monday, before its release counts
+        datetime(2026, 11, 25, 12, 30, tzinfo=UTC),  # a Wednesday, its release and incident done
+    ],
+)
+async def test_the_newest_change_is_there_whatever_the_hour(
+    app: FastAPI, db: Database, moment: datetime
+) -> None:
+    """On a release day the release, its incident and the newest change's push must all fit
+    before now: loaded just after a release, the demo once had no change on a feature branch."""
+    with clock_at(moment):
+        async with db.transaction() as session:
+            await load_demo(session, app.state.security)
+    async with db.transaction(write=False) as session:
+        newest = await session.scalar(
+            select(Deployment)
+            .join(Environment, Environment.id == Deployment.environment_id)
+            .where(Environment.name == "development")
+            .order_by(Deployment.started_at.desc())
+            .limit(1)
+        )
+    assert newest is not None
+    assert newest.ref is not None
+    assert newest.ref.startswith("feature/"), newest.ref
+    assert newest.started_at < moment

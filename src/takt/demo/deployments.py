@@ -332,6 +332,9 @@ class _History:
             await action.run()
 
 
+RELEASE_DONE = 12.0  # hours after midnight UTC: a release day's morning is over
+
+
 def _working_days(start: date, end: date) -> list[date]:
     days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
     return [day for day in days if day.weekday() < 5]
@@ -389,7 +392,10 @@ async def load_deployments(
     await _code(history, done, names, start)
 
     days = _working_days(start, now.date())
-    release_days = [d for d in days if d.weekday() in (0, 2, 4) and _at(d, 9.9) < now]
+    # A day's release counts once its morning is over: the release, the incident it may open
+    # (up to 90 minutes after) and then the newest change's push must all fit before now, or the
+    # demo would start without that change (`_unpromoted`) for the hour after each release.
+    release_days = [d for d in days if d.weekday() in (0, 2, 4) and _at(d, RELEASE_DONE) < now]
     release_days = [d for d in release_days if d > start + timedelta(days=3)]
     taken: set[date] = {release_days[-1]}
     first_incident = _closest(release_days, now.date() - timedelta(days=44), taken)
