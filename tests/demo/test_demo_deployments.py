@@ -93,12 +93,7 @@ async def test_the_demo_has_a_delivery_history_dora_can_read(
     assert [i["title"] for i in listed["data"]] == ["Apple Pay button missing on Safari"]
 
 
-async def test_the_newest_change_is_not_ready_for_production_and_says_why(
-    client: AsyncClient, app: FastAPI, db: Database
-) -> None:
-    with on_a_weekday():  # the demo's history as a working day lays it out
-        async with db.transaction() as session:
-            await load_demo(session, app.state.security)
+async def newest_development_deployment(db: Database) -> Deployment:
     async with db.transaction(write=False) as session:
         newest = await session.scalar(
             select(Deployment)
@@ -108,6 +103,16 @@ async def test_the_newest_change_is_not_ready_for_production_and_says_why(
             .limit(1)
         )
     assert newest is not None
+    return newest
+
+
+async def test_the_newest_change_is_not_ready_for_production_and_says_why(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    with on_a_weekday():  # the demo's history as a working day lays it out
+        async with db.transaction() as session:
+            await load_demo(session, app.state.security)
+    newest = await newest_development_deployment(db)
     assert newest.sha is not None
     assert newest.ref is not None
     assert newest.ref.startswith("feature/")
@@ -140,15 +145,7 @@ async def test_the_newest_change_is_there_whatever_the_hour(
     with clock_at(moment):
         async with db.transaction() as session:
             await load_demo(session, app.state.security)
-    async with db.transaction(write=False) as session:
-        newest = await session.scalar(
-            select(Deployment)
-            .join(Environment, Environment.id == Deployment.environment_id)
-            .where(Environment.name == "development")
-            .order_by(Deployment.started_at.desc())
-            .limit(1)
-        )
-    assert newest is not None
+    newest = await newest_development_deployment(db)
     assert newest.ref is not None
     assert newest.ref.startswith("feature/"), newest.ref
     assert newest.started_at < moment
