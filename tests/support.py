@@ -21,6 +21,7 @@ from takt.core.events import EventData
 from takt.core.jobs import Job
 from takt.core.statement_log import StatementLog
 from takt.core.time import clock_at, utcnow
+from takt.demo.loader import load_demo
 from takt.projects import service as project_service
 from takt.projects.models import ProjectMember
 from takt.projects.schemas import ProjectCreate
@@ -237,3 +238,10 @@ def on_a_weekday() -> Iterator[None]:
     now = utcnow()
     with clock_at(now - timedelta(days=max(0, now.weekday() - 4))):
         yield
+
+
+async def load_demo_on_a_weekday(app: FastAPI, db: Database) -> None:
+    """`make run`'s demo data, laid out as on a working day (`on_a_weekday`)."""
+    with on_a_weekday():
+        async with db.transaction() as session:
+            await load_demo(session, app.state.security)

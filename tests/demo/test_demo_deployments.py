@@ -18,7 +18,7 @@ from takt.core.time import clock_at
 from takt.demo.loader import DEMO_PASSWORD, load_demo
 from takt.deployments.models import Deployment, DeploymentCommit, DeploymentItem, Environment
 from takt.incidents.models import Incident
-from tests.support import login, on_a_weekday
+from tests.support import load_demo_on_a_weekday, login
 
 
 async def _get(client: AsyncClient, headers: dict[str, str], url: str, **params: Any) -> Any:
@@ -30,9 +30,7 @@ async def _get(client: AsyncClient, headers: dict[str, str], url: str, **params:
 async def test_the_demo_has_a_delivery_history_dora_can_read(
     client: AsyncClient, app: FastAPI, db: Database
 ) -> None:
-    with on_a_weekday():  # the demo's history as a working day lays it out
-        async with db.transaction() as session:
-            await load_demo(session, app.state.security)
+    await load_demo_on_a_weekday(app, db)
     async with db.transaction(write=False) as session:
         rows = (
             await session.execute(
@@ -109,9 +107,7 @@ async def newest_development_deployment(db: Database) -> Deployment:
 async def test_the_newest_change_is_not_ready_for_production_and_says_why(
     client: AsyncClient, app: FastAPI, db: Database
 ) -> None:
-    with on_a_weekday():  # the demo's history as a working day lays it out
-        async with db.transaction() as session:
-            await load_demo(session, app.state.security)
+    await load_demo_on_a_weekday(app, db)
     newest = await newest_development_deployment(db)
     assert newest.sha is not None
     assert newest.ref is not None

@@ -7,16 +7,14 @@ from fastapi import FastAPI
 from httpx import AsyncClient
 
 from takt.core.db import Database
-from takt.demo.loader import DEMO_PASSWORD, load_demo
-from tests.support import login, on_a_weekday
+from takt.demo.loader import DEMO_PASSWORD
+from tests.support import load_demo_on_a_weekday, login
 
 
 async def test_the_demo_has_a_definition_of_ready_and_a_refinement_queue(
     client: AsyncClient, app: FastAPI, db: Database
 ) -> None:
-    with on_a_weekday():  # the demo's history as a working day lays it out
-        async with db.transaction() as session:
-            await load_demo(session, app.state.security)
+    await load_demo_on_a_weekday(app, db)
     tokens = await login(client, "leo", DEMO_PASSWORD)
     headers = {"Authorization": f"Bearer {tokens['access_token']}"}
     project = (await client.get("/api/v1/projects/DEMO", headers=headers)).json()

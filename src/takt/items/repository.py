@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -163,15 +163,13 @@ def item_rows(*, description: bool = False) -> AnySelect:
 
 
 @functools.cache
-def project_items_page(sort: str) -> Callable[[bool], AnySelect]:
-    """The item list's page of one project (`project_id`) with no filter, in `sort` order: a
-    `paginate` statement built once per sort, with and without a cursor. Performance: the list
-    page's statement rebuilt per request recomputed its SQL cache key each time (about 460
-    Python calls, a tenth of a list request; bench/RESULTS.md, session 10)."""
+def project_items_page(sort: str, after: bool) -> AnySelect:
+    """The item list's page of one project (`project_id`) with no filter, in `sort` order, after
+    a cursor or not: a `paginate` statement built once. Performance: the list page's statement
+    rebuilt per request recomputed its SQL cache key each time (about 460 Python calls, a tenth
+    of a list request; bench/RESULTS.md, session 10)."""
     stmt = item_rows().where(Item.project_id == bindparam("project_id"))
-    keys = SORTS[sort]
-    pages = {after: keyset_page(stmt, keys, after=after) for after in (False, True)}
-    return pages.__getitem__
+    return keyset_page(stmt, SORTS[sort], after=after)
 
 
 async def label_names(session: AsyncSession, item_ids: Sequence[str]) -> dict[str, list[str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
@@ -139,7 +140,7 @@ async def list_items(
         session,
         repo.item_rows().where(Item.project_id == access.project.id, *where)
         if where
-        else repo.project_items_page(sort),
+        else functools.partial(repo.project_items_page, sort),
         keys=search.SORTS[sort],
         key_of=lambda row: search.sort_values(sort, row),
         codec=codec,
