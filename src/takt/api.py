@@ -6,6 +6,7 @@ from fastapi.routing import APIRoute
 from takt.audit.router import router as audit_router
 from takt.auth.router import router as auth_router
 from takt.blockers.router import router as blockers_router
+from takt.core.direct import DirectHandler
 from takt.delivery.router import router as delivery_router
 from takt.deployments.router import router as deployments_router
 from takt.estimation.router import router as estimation_router
@@ -14,6 +15,7 @@ from takt.incidents.router import router as incidents_router
 from takt.integrations.router import router as integrations_router
 from takt.items.router import router as items_router
 from takt.metrics.router import router as metrics_router
+from takt.projects.router import get_project_direct
 from takt.projects.router import router as projects_router
 from takt.readiness.router import router as readiness_router
 from takt.retros.router import router as retros_router
@@ -75,3 +77,9 @@ def _declared_routes() -> list[APIRoute]:
 # Every API operation in declaration order (takt.core.routes.RouteIndex keeps that order).
 API_ROUTES = _declared_routes()
 api_router.routes.extend(API_ROUTES)
+
+# The hottest GETs answered on the direct path where it can (takt.core.direct, PostgreSQL): path
+# template under API_PREFIX, and its handler. Each keeps its documented route above.
+DIRECT_READS: tuple[tuple[str, DirectHandler], ...] = (
+    ("/projects/{project_key}", get_project_direct),
+)

@@ -16,11 +16,12 @@ from starlette.datastructures import Headers
 from starlette.types import Scope
 
 import takt
-from takt.api import API_PREFIX, API_ROUTES, api_router
+from takt.api import API_PREFIX, API_ROUTES, DIRECT_READS, api_router
 from takt.auth.cache import PrincipalCache
 from takt.auth.service import Security, resolve_bearer
 from takt.config import Settings, get_settings
 from takt.core.db import Database
+from takt.core.direct import DirectRoute
 from takt.core.docs import install_docs
 from takt.core.errors import Unauthorized
 from takt.core.idempotency import CallerScope, IdempotencyMiddleware
@@ -227,6 +228,13 @@ def create_app(
     app.include_router(ops_router)
     if settings.bench_endpoints:
         app.include_router(bench_router)
+    if db.direct is not None:
+        # First of all routes (none of the others shares their paths): the GETs they can answer
+        # skip the framework (takt.core.direct).
+        app.router.routes[0:0] = [
+            DirectRoute(API_PREFIX + path, handler, app.router, db.direct)
+            for path, handler in DIRECT_READS
+        ]
     # Just before the API's router: finds a request's route by its path (takt.core.routes).
     app.router.routes.append(RouteIndex(API_PREFIX, API_ROUTES, app.router))
     app.include_router(api_router, prefix=API_PREFIX)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import replace
+from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -95,6 +96,14 @@ async def _rate_limit(
     request.state.extra_headers = rate_headers
 
 
+def _needs_touch(principal: Principal, now: datetime) -> bool:
+    return (
+        principal.via == "pat"
+        and bool(principal.token_id)
+        and pat_needs_touch(principal.token_last_used_at, now)
+    )
+
+
 async def _touch_token(
     request: Request,
     session: AsyncSession,
@@ -107,18 +116,15 @@ async def _touch_token(
     per `LAST_USED_RESOLUTION`, so most requests write nothing. Answers the principal as it is
     now (and caches it), so the next request doesn't write again."""
     now = utcnow()
-    if (
-        principal.via != "pat"
-        or not principal.token_id
-        or not pat_needs_touch(principal.token_last_used_at, now)
-    ):
+    token_id = principal.token_id
+    if token_id is None or not _needs_touch(principal, now):
         return principal
     if request.method in SAFE_METHODS:
         # The request's own session is read-only; record the use in a short write of its own.
         async with database.transaction() as write:
-            await repo.touch_pat(write, principal.token_id, now)
+            await repo.touch_pat(write, token_id, now)
     else:
-        await repo.touch_pat(session, principal.token_id, now)
+        await repo.touch_pat(session, token_id, now)
     principal = replace(principal, token_last_used_at=now)
     security.principals.replace(security.principals.key(token), principal)
     return principal
@@ -145,6 +151,32 @@ async def get_principal(
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def _bearer_token(request: Request) -> str | None:
+    """The token of `Authorization: Bearer <token>`, read as `bearer_scheme` reads it."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token if scheme.lower() == "bearer" and token else None
+
+
+async def cached_principal(request: Request) -> Principal | None:
+    """`get_principal` for a direct read (takt.core.direct), when it needs no database: the
+    caller from this worker's principal cache, counted against its rate limit (or 429).
+    None, with nothing counted, when the framework's path must answer instead: no bearer
+    token, a token not cached yet, a personal access token due its `last_used_at` write, or a
+    token limited to projects (their visibility statement takes a list; it is not direct)."""
+    token = _bearer_token(request)
+    if token is None:
+        return None
+    state = request.app.state
+    security: Security = state.security
+    principal = security.principals.get(security.principals.key(token))
+    if principal is None or principal.project_keys is not None:
+        return None
+    if _needs_touch(principal, utcnow()):
+        return None
+    await _rate_limit(request, security, state.settings, principal)
+    return principal
 
 
 async def get_unlimited_principal(principal: CurrentPrincipal) -> Principal:

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import Session
 
 from takt.config import Settings
+from takt.core.direct import DirectReader
 
 
 def is_sqlite_url(url: str) -> bool:
@@ -83,6 +84,21 @@ def _sqlite_engine(url: str, settings: Settings, *, begin: str, pool_size: int) 
     return engine
 
 
+def _server_settings(settings: Settings) -> dict[str, str]:
+    return {
+        "statement_timeout": str(settings.db_statement_timeout_ms),
+        # Every query runs as a prepared statement (asyncpg caches them per connection).
+        # Under "auto", PostgreSQL plans the first five executions for their values and
+        # then keeps planning each one when the generic plan's estimate looks worse,
+        # which it does for a page with `LIMIT $n`: on the M dataset a list page cost
+        # 3.5 ms in PostgreSQL, 2.3 ms of it planning, against 1.2 ms with the generic
+        # plan. Our queries are index lookups on keys whose selectivity barely depends
+        # on the value, the case generic plans are made for.
+        "plan_cache_mode": settings.db_plan_cache_mode,
+        "application_name": "takt",
+    }
+
+
 def _postgres_engine(url: str, settings: Settings) -> AsyncEngine:
     return create_async_engine(
         url,
@@ -94,20 +110,7 @@ def _postgres_engine(url: str, settings: Settings) -> AsyncEngine:
         # then invalidates every older connection of the pool, so one request pays, not each.
         pool_recycle=1800,
         pool_timeout=30,
-        connect_args={
-            "server_settings": {
-                "statement_timeout": str(settings.db_statement_timeout_ms),
-                # Every query runs as a prepared statement (asyncpg caches them per connection).
-                # Under "auto", PostgreSQL plans the first five executions for their values and
-                # then keeps planning each one when the generic plan's estimate looks worse,
-                # which it does for a page with `LIMIT $n`: on the M dataset a list page cost
-                # 3.5 ms in PostgreSQL, 2.3 ms of it planning, against 1.2 ms with the generic
-                # plan. Our queries are index lookups on keys whose selectivity barely depends
-                # on the value, the case generic plans are made for.
-                "plan_cache_mode": settings.db_plan_cache_mode,
-                "application_name": "takt",
-            }
-        },
+        connect_args={"server_settings": _server_settings(settings)},
     )
 
 
@@ -132,6 +135,8 @@ class Database:
     # Called with a write session's `info` after each commit (takt.core.wakeup signals the
     # events and jobs the session flagged there).
     commit_listeners: list[Callable[[dict[str, Any]], None]] = field(default_factory=list)
+    # PostgreSQL: the pool of the hottest reads (takt.core.direct); None on SQLite.
+    direct: DirectReader | None = None
 
     def __post_init__(self) -> None:
         # A session class of this database's own, so its commit listener sees only its commits.
@@ -164,7 +169,13 @@ class Database:
         # Reads share the pool but run in autocommit: no BEGIN/ROLLBACK round trips around the
         # one or two SELECTs a read request makes.
         reader = engine.execution_options(isolation_level="AUTOCOMMIT")
-        return cls(url=url, write_engine=engine, read_engine=reader)
+        direct = DirectReader(
+            make_url(url).set(drivername="postgresql").render_as_string(hide_password=False),
+            engine.dialect,
+            server_settings=_server_settings(settings),
+            json_deserializer=_read_json,
+        )
+        return cls(url=url, write_engine=engine, read_engine=reader, direct=direct)
 
     def engines(self) -> list[AsyncEngine]:
         """Engines with a pool of their own (the PostgreSQL reader shares the writer's)."""
@@ -173,6 +184,8 @@ class Database:
         return [self.write_engine, self.read_engine]
 
     async def dispose(self) -> None:
+        if self.direct is not None:
+            await self.direct.close()
         for engine in self.engines():
             await engine.dispose()
 

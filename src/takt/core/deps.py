@@ -78,10 +78,13 @@ async def get_page(
 
 PageDep = Annotated[PageRequest, Depends(get_page)]
 
+ETAG_HEADER_MAX = 256
+
 IfMatchHeader = Annotated[
     str | None,
-    Header(max_length=256, description="ETag from your last read; 412 if it is stale."),
+    Header(max_length=ETAG_HEADER_MAX, description="ETag from your last read; 412 if it is stale."),
 ]
 IfNoneMatchHeader = Annotated[
-    str | None, Header(max_length=256, description="ETag you hold; 304 if it is current.")
+    str | None,
+    Header(max_length=ETAG_HEADER_MAX, description="ETag you hold; 304 if it is current."),
 ]

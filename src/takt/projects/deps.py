@@ -11,8 +11,13 @@ from takt.core.deps import SessionDep
 from takt.projects import service
 from takt.projects.policies import ProjectAccess
 
+PROJECT_KEY_MAX = 64
+
 ProjectKeyPath = Annotated[
-    str, Path(min_length=1, max_length=64, description="The project's key.", examples=["API"])
+    str,
+    Path(
+        min_length=1, max_length=PROJECT_KEY_MAX, description="The project's key.", examples=["API"]
+    ),
 ]
 
 

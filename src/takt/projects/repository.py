@@ -13,6 +13,7 @@ from sqlalchemy.sql.selectable import CTE
 from takt.auth.models import User
 from takt.auth.principal import Principal
 from takt.core.concurrency import loaded_locked
+from takt.core.direct import DirectReader, detached_entity
 from takt.projects.models import Project, ProjectMember
 
 # The viewer enters the visibility rule as bound parameters, so a statement built once for a
@@ -147,6 +148,21 @@ async def get_visible_project(
     stmt = _visible_project_by_key(**viewer_shape(principal), include_deleted=include_deleted)
     row = (await session.execute(stmt, {**viewer_params(principal), "project_key": key})).first()
     return (row[0], row[1]) if row else None
+
+
+async def direct_visible_project(
+    reader: DirectReader, principal: Principal, key: str
+) -> tuple[Project, str | None] | None:
+    """`get_visible_project` of a live project on the direct path (takt.core.direct): the same
+    statement, run on the driver; the project comes back in no session. Not for tokens limited
+    to projects (their statement takes a list)."""
+    stmt = _visible_project_by_key(admin=principal.is_admin, limited=False, include_deleted=False)
+    row = await reader.first(stmt, {**viewer_params(principal), "project_key": key})
+    if row is None:
+        return None
+    *values, role = row
+    attributes = reader.statement(stmt).columns[:-1]
+    return detached_entity(Project, dict(zip(attributes, values, strict=True))), role
 
 
 T = TypeVar("T")

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
-from takt.auth.deps import ClientDep, CurrentPrincipal
+from takt.auth.deps import ClientDep, CurrentPrincipal, cached_principal
 from takt.auth.schemas import UserSummary
 from takt.core.concurrency import etag_for, is_not_modified, not_modified_response
-from takt.core.deps import IfMatchHeader, IfNoneMatchHeader, PageDep, SessionDep
+from takt.core.deps import ETAG_HEADER_MAX, IfMatchHeader, IfNoneMatchHeader, PageDep, SessionDep
+from takt.core.direct import DirectReader
 from takt.core.openapi import problems
 from takt.core.pagination import Page
 from takt.projects import service
-from takt.projects.deps import ProjectAccessDep, ProjectKeyPath
+from takt.projects.deps import PROJECT_KEY_MAX, ProjectAccessDep, ProjectKeyPath
 from takt.projects.policies import ProjectAccess
 from takt.projects.schemas import (
     MemberAdd,
@@ -85,6 +86,27 @@ async def get_project(
     if is_not_modified(if_none_match, access.project.version):
         return not_modified_response(access.project.version)  # type: ignore[return-value]
     return _with_etag(response, access)
+
+
+async def get_project_direct(request: Request, reader: DirectReader) -> Response | None:
+    """`get_project` on the direct path (takt.core.direct, PostgreSQL): the same answer, or None
+    to let `get_project` give it."""
+    key = request.path_params["project_key"]
+    if_none_match = request.headers.get("if-none-match")
+    if len(key) > PROJECT_KEY_MAX or len(if_none_match or "") > ETAG_HEADER_MAX:
+        return None  # the framework's 422
+    principal = await cached_principal(request)
+    if principal is None:
+        return None
+    access = await service.direct_access(reader, principal, key)
+    if is_not_modified(if_none_match, access.project.version):
+        return not_modified_response(access.project.version)
+    body = project_read(access.project, access.member_role).model_dump_json()
+    return Response(
+        body,
+        media_type="application/json",
+        headers={"ETag": etag_for(access.project.version)},
+    )
 
 
 @router.patch("/projects/{project_key}", responses=problems(401, 403, 404, 412, 422))

@@ -14,6 +14,7 @@ from takt.auth.principal import Principal
 from takt.core.audit import ClientContext
 from takt.core.audit import record_by as audit_by
 from takt.core.concurrency import claim
+from takt.core.direct import DirectReader
 from takt.core.errors import Conflict, NotFound
 from takt.core.events import EVENT_TYPES, emit
 from takt.core.pagination import PageRequest, SortKey
@@ -73,6 +74,18 @@ async def access(
     """The project behind `key` if the principal may see it, else 404 (never 403: a stranger
     must not learn that the project exists)."""
     found = await repo.get_visible_project(session, principal, key, include_deleted=include_deleted)
+    return _access_or_not_found(found, principal, key)
+
+
+async def direct_access(reader: DirectReader, principal: Principal, key: str) -> ProjectAccess:
+    """`access` to a live project for a direct read (takt.core.direct)."""
+    found = await repo.direct_visible_project(reader, principal, key)
+    return _access_or_not_found(found, principal, key)
+
+
+def _access_or_not_found(
+    found: tuple[Project, str | None] | None, principal: Principal, key: str
+) -> ProjectAccess:
     if found is None:
         raise NotFound(f"No project with key {key!r}.")
     project, role = found

@@ -1,0 +1,230 @@
+"""Direct reads: the hottest GETs answered from one statement on the driver's own connection,
+without the ORM session or FastAPI's dependency solving (PostgreSQL only; issue 19).
+
+Why: a project detail spent about 1.3 ms of Python per request, and one database read with no
+framework costs about 0.12 ms (bench/RESULTS.md, "the floor"). Of the difference, checking out
+an ORM session and its pooled connection cost about 0.6 ms and FastAPI's dependency solving and
+routing about 0.5 ms. A direct read skips both:
+
+- `DirectRoute` sits in the app's router before the API's routes and claims the GETs of one
+  path template. Its handler answers from what it can know without the database (the caller from
+  the principal cache) plus one statement, or *declines* (returns None) before it has counted or
+  changed anything; the request then goes through the app's router again with this route
+  skipped, to the documented route, unchanged. So a direct read answers only the common case and
+  every other case (a caller not cached yet, a token to touch, a limited token) is the framework's.
+- `DirectReader` runs a SQLAlchemy statement, compiled once for asyncpg, on a small asyncpg pool
+  of its own, and applies the columns' result processors, so the row reads as SQLAlchemy would
+  have read it. The statement is the domain's own (its visibility rule included): nothing is
+  expressed twice.
+
+Everything the middleware gives (request id, metrics by route template, security headers, rate
+limit headers, problems for raised errors) applies to a direct answer as to any other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import asyncpg
+from sqlalchemy import Select
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.engine import Dialect
+from starlette._utils import get_route_path
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Match, Router
+from starlette.types import Receive, Scope, Send
+
+from takt.core.errors import ServiceUnavailable
+
+# A direct read is one short statement; a few connections per process keep up with all of
+# them (more would only take from PostgreSQL's connection budget).
+DIRECT_POOL_SIZE = 4
+
+# Scope key: a direct route declined this request; route it past them.
+_DECLINED = "takt.direct.declined"
+
+Processor = Callable[[Any], Any] | None
+T = TypeVar("T")
+
+
+class DirectStatement:
+    """A SELECT compiled once for the driver: its SQL, its parameters in position order with
+    their bind processors, and its columns' keys and result processors."""
+
+    def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        if compiled.positiontup is None:
+            raise ValueError("direct statements need a positional dialect (asyncpg)")
+        binds = compiled.binds
+        names = list(compiled.positiontup)
+        if any(binds[name].expanding for name in names):
+            raise ValueError("direct statements take no expanding (IN list) parameters")
+        self.sql = str(compiled)
+        self.parameters: list[tuple[str, Processor]] = [
+            (name, binds[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in names
+        ]
+        # A parameter given a value when the statement was built keeps it unless overridden.
+        self.defaults = {name: binds[name].value for name in names if not binds[name].required}
+        self.columns: list[str] = []
+        for column in statement.selected_columns:
+            if column.key is None:
+                raise ValueError(f"direct statements name every column: {column!r}")
+            self.columns.append(column.key)
+        self.processors: list[Processor] = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in statement.selected_columns
+        ]
+
+    def arguments(self, params: Mapping[str, Any]) -> list[Any]:
+        values = []
+        for name, processor in self.parameters:
+            value = params[name] if name in params else self.defaults[name]  # KeyError: unset
+            values.append(processor(value) if processor else value)
+        return values
+
+    def row(self, record: Sequence[Any]) -> tuple[Any, ...]:
+        return tuple(
+            processor(value) if processor else value
+            for processor, value in zip(self.processors, record, strict=True)
+        )
+
+
+async def _nothing_to_reset(_connection: asyncpg.Connection) -> None:
+    """Direct reads run single SELECTs in autocommit and change no session state, so a released
+    connection needs no `RESET ALL; UNLISTEN *; …` (asyncpg's default reset): that was one more
+    round trip per read. asyncpg still rolls back an open transaction first."""
+
+
+class DirectReader:
+    """One process's asyncpg pool for direct reads, opened on first use (inside the event loop
+    that serves) and closed with the `Database`."""
+
+    def __init__(
+        self,
+        dsn: str,
+        dialect: Dialect,
+        *,
+        server_settings: Mapping[str, str],
+        json_deserializer: Callable[[str], Any],
+    ) -> None:
+        self.dsn = dsn
+        self.dialect = dialect
+        self.server_settings = dict(server_settings)
+        self.json_deserializer = json_deserializer
+        self._pool: asyncpg.Pool | None = None
+        self._opening = asyncio.Lock()
+        self._statements: dict[Select[Any], DirectStatement] = {}
+
+    async def _setup(self, connection: asyncpg.Connection) -> None:
+        # JSON decoded as SQLAlchemy's asyncpg dialect decodes it (its codec, our deserializer),
+        # so the JSON columns' result processors (none on asyncpg) see the same values.
+        for name in ("json", "jsonb"):
+            await connection.set_type_codec(
+                name,
+                encoder=str,
+                decoder=self.json_deserializer,
+                schema="pg_catalog",
+                format="text",
+            )
+
+    async def _opened(self) -> asyncpg.Pool:
+        if self._pool is None:
+            async with self._opening:
+                if self._pool is None:
+                    self._pool = await asyncpg.create_pool(
+                        self.dsn,
+                        min_size=0,
+                        max_size=DIRECT_POOL_SIZE,
+                        server_settings=self.server_settings,
+                        init=self._setup,
+                        reset=_nothing_to_reset,
+                    )
+        return self._pool
+
+    def statement(self, statement: Select[Any]) -> DirectStatement:
+        """`statement` compiled for the driver; build statements once (e.g. `functools.cache`)
+        so they are compiled once."""
+        compiled = self._statements.get(statement)
+        if compiled is None:
+            compiled = self._statements[statement] = DirectStatement(statement, self.dialect)
+        return compiled
+
+    async def first(
+        self, statement: Select[Any], params: Mapping[str, Any]
+    ) -> tuple[Any, ...] | None:
+        """The statement's first row, read as SQLAlchemy reads it, or None."""
+        compiled = self.statement(statement)
+        arguments = compiled.arguments(params)
+        try:
+            pool = await self._opened()
+            record = await pool.fetchrow(compiled.sql, *arguments)
+        # The same answers as `takt.core.problems.database_error` gives for SQLAlchemy's errors.
+        except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as exc:
+            raise ServiceUnavailable(
+                "The database can't be reached right now; retry shortly."
+            ) from exc
+        except asyncpg.QueryCanceledError as exc:
+            raise ServiceUnavailable("The database took too long to answer; retry.") from exc
+        return None if record is None else compiled.row(record)
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
+
+
+def detached_entity(entity: type[T], values: Mapping[str, Any]) -> T:
+    """An ORM object holding `values`, made as the ORM's own loading makes one (the values go
+    straight into its state) and in no session: nothing loads or writes through it. Building it
+    with `entity(**values)` runs the ORM's change events per attribute, 10x the cost."""
+    instance: T = sa_inspect(entity).class_manager.new_instance()
+    instance.__dict__.update(values)
+    return instance
+
+
+# The handler answers, or declines with None before it has done anything a second pass through
+# the framework would do again (count the request, write).
+DirectHandler = Callable[[Request, DirectReader], Awaitable[Response | None]]
+
+
+class DirectRoute(BaseRoute):
+    """Claims the GETs of one path template for a direct handler (see the module's text)."""
+
+    # The operation is documented by its framework route, which stays in the app.
+    include_in_schema = False
+
+    def __init__(
+        self, path: str, handler: DirectHandler, app_router: Router, reader: DirectReader
+    ) -> None:
+        self.path = path  # the template: metrics and logs label the request by it
+        self.handler = handler
+        self.app_router = app_router
+        self.reader = reader
+        self._segments = path[1:].split("/")
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] != "http" or scope["method"] != "GET" or _DECLINED in scope:
+            return Match.NONE, {}
+        segments = get_route_path(scope)[1:].split("/")
+        if len(segments) != len(self._segments):
+            return Match.NONE, {}
+        params = {}
+        for template, segment in zip(self._segments, segments, strict=True):
+            if template.startswith("{"):
+                if not segment:
+                    return Match.NONE, {}
+                params[template[1:-1]] = segment
+            elif template != segment:
+                return Match.NONE, {}
+        return Match.FULL, {"path_params": params, "route": self}
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.handler(Request(scope, receive), self.reader)
+        if response is not None:
+            await response(scope, receive, send)
+            return
+        scope[_DECLINED] = True
+        await self.app_router.app(scope, receive, send)

@@ -1,0 +1,279 @@
+"""Direct reads (takt.core.direct): the project detail answered from one statement on the
+driver gives the framework's answer exactly, and declines whatever it can't answer."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from httpx import AsyncClient, Response
+from sqlalchemy import select, update
+
+from takt.auth.models import PersonalAccessToken
+from takt.core.db import Database
+from takt.core.direct import DirectReader, DirectRoute, detached_entity
+from takt.core.errors import ServiceUnavailable
+from takt.projects import repository
+from takt.projects.models import Project
+from tests.support import QueryCounter, add_member, bearer, make_pat, make_project, make_user
+
+PROJECT = "/api/v1/projects/API"
+
+
+def _require_postgres(db: Database) -> None:
+    if db.direct is None:
+        pytest.skip("direct reads run on PostgreSQL only")
+
+
+def _comparable(response: Response) -> tuple[int, Any, dict[str, str]]:
+    """Status, body and headers, without what differs per request by design."""
+    headers = {
+        k: v
+        for k, v in response.headers.items()
+        if k not in {"x-request-id", "ratelimit-remaining", "date"}
+    }
+    body = response.json() if response.content else None
+    if isinstance(body, dict):
+        body.pop("request_id", None)  # a problem names its request
+    return response.status_code, body, headers
+
+
+async def _twice(
+    client: AsyncClient, path: str, headers: dict[str, str], db: Database
+) -> tuple[Response, Response, int]:
+    """The first request (the caller not cached yet: the framework answers) and the second
+    (the caller cached: the direct path answers), and how many SQLAlchemy statements the
+    second one ran."""
+    first = await client.get(path, headers=headers)
+    with QueryCounter(db) as counter:
+        second = await client.get(path, headers=headers)
+    return first, second, counter.count
+
+
+def test_the_direct_route_is_installed_on_postgresql_only(app: FastAPI, db: Database) -> None:
+    direct = [route for route in app.router.routes if isinstance(route, DirectRoute)]
+    if db.dialect == "postgresql":
+        assert [route.path for route in direct] == ["/api/v1/projects/{project_key}"]
+        assert app.router.routes[0] is direct[0]
+    else:
+        assert db.direct is None
+        assert direct == []
+
+
+@pytest.mark.parametrize("role", ["admin", "member", "viewer", "instance-admin", "stranger"])
+async def test_the_direct_answer_is_the_framework_answer(
+    client: AsyncClient, app: FastAPI, db: Database, role: str
+) -> None:
+    _require_postgres(db)
+    ada = await make_user(app, db, "ada")
+    project_id = await make_project(db, ada, "API")
+    caller = ada
+    if role in ("member", "viewer"):
+        caller = await make_user(app, db, "bob")
+        await add_member(db, project_id, caller, role)
+    elif role == "instance-admin":
+        caller = await make_user(app, db, "root", admin=True)
+    elif role == "stranger":
+        caller = await make_user(app, db, "sam")
+
+    framework, direct, statements = await _twice(client, PROJECT, caller.headers, db)
+
+    assert statements == 0  # the direct path answered
+    assert _comparable(direct) == _comparable(framework)
+    if role == "stranger":
+        assert direct.status_code == 404
+        assert direct.headers["content-type"] == "application/problem+json"
+    else:
+        assert direct.status_code == 200
+        expected_role = None if role == "instance-admin" else role
+        assert direct.json()["role"] == expected_role
+        assert direct.headers["etag"] == '"v1"'
+
+
+async def test_a_deleted_project_is_not_found_on_the_direct_path(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    _require_postgres(db)
+    ada = await make_user(app, db, "ada")
+    await make_project(db, ada, "API")
+    assert (await client.delete(PROJECT, headers=ada.headers)).status_code == 204
+
+    framework, direct, statements = await _twice(client, PROJECT, ada.headers, db)
+
+    assert statements == 0
+    assert direct.status_code == 404
+    assert _comparable(direct) == _comparable(framework)
+
+
+async def test_if_none_match_answers_304_on_the_direct_path(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    _require_postgres(db)
+    ada = await make_user(app, db, "ada")
+    await make_project(db, ada, "API")
+    etag = (await client.get(PROJECT, headers=ada.headers)).headers["etag"]
+
+    with QueryCounter(db) as counter:
+        current = await client.get(PROJECT, headers={**ada.headers, "If-None-Match": etag})
+        stale = await client.get(PROJECT, headers={**ada.headers, "If-None-Match": '"v0"'})
+
+    assert counter.count == 0
+    assert current.status_code == 304
+    assert current.headers["etag"] == etag
+    assert current.content == b""
+    assert stale.status_code == 200
+
+
+async def test_a_change_shows_at_once_on_the_direct_path(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    _require_postgres(db)
+    ada = await make_user(app, db, "ada")
+    await make_project(db, ada, "API")
+    await client.get(PROJECT, headers=ada.headers)
+    changed = await client.patch(PROJECT, json={"name": "Renamed"}, headers=ada.headers)
+    assert changed.status_code == 200
+
+    read = await client.get(PROJECT, headers=ada.headers)
+
+    assert read.json()["name"] == "Renamed"
+    assert read.headers["etag"] == changed.headers["etag"] == '"v2"'
+
+
+async def test_each_request_counts_once_against_the_rate_limit(
+    client: AsyncClient, app: FastAPI, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _require_postgres(db)
+    monkeypatch.setattr(app.state.settings, "rate_limit_per_minute", 3)
+    ada = await make_user(app, db, "ada")
+    await make_project(db, ada, "API")
+
+    answers = [await client.get(PROJECT, headers=ada.headers) for _ in range(4)]
+
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert [a.headers["ratelimit-remaining"] for a in answers] == ["2", "1", "0", "0"]
+    assert answers[3].headers["content-type"] == "application/problem+json"
+    assert "retry-after" in answers[3].headers
+
+
+async def test_the_framework_answers_what_the_direct_path_declines(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    _require_postgres(db)
+    ada = await make_user(app, db, "ada")
+    await make_project(db, ada, "API")
+    await make_project(db, ada, "WEB")
+    _, limited = await make_pat(app, db, ada, ["read"], projects=["WEB"])
+    await client.get(PROJECT, headers=ada.headers)  # ada is cached from here on
+
+    cases = {
+        "no token": (PROJECT, {}),
+        "a token limited to another project": (PROJECT, bearer(limited)),
+        "a token limited to this project": ("/api/v1/projects/WEB", bearer(limited)),
+        "a key longer than 64": ("/api/v1/projects/" + "K" * 65, ada.headers),
+        "an If-None-Match longer than 256": (
+            PROJECT,
+            {**ada.headers, "If-None-Match": '"' + "v" * 300 + '"'},
+        ),
+    }
+    statuses = {}
+    for case, (path, headers) in cases.items():
+        await client.get(path, headers=headers)  # cached, where it can be
+        with QueryCounter(db) as counter:
+            answer = await client.get(path, headers=headers)
+        statuses[case] = answer.status_code
+        assert counter.count > 0 or answer.status_code in (401, 422), case  # the framework's
+
+    assert statuses == {
+        "no token": 401,
+        "a token limited to another project": 404,
+        "a token limited to this project": 200,
+        "a key longer than 64": 422,
+        "an If-None-Match longer than 256": 422,
+    }
+
+
+async def test_a_token_due_its_last_use_write_takes_the_framework_path(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    _require_postgres(db)
+    ada = await make_user(app, db, "ada")
+    await make_project(db, ada, "API")
+    token_id, secret = await make_pat(app, db, ada, ["read"])
+    assert (await client.get(PROJECT, headers=bearer(secret))).status_code == 200
+    long_ago = datetime.now(UTC) - timedelta(days=2)
+    async with db.transaction() as session:
+        await session.execute(
+            update(PersonalAccessToken)
+            .where(PersonalAccessToken.id == token_id)
+            .values(last_used_at=long_ago)
+        )
+    # The cached principal still says "used long ago": the next read must record its use.
+    cache = app.state.security.principals
+    key = cache.key(secret)
+    cached = cache.get(key)
+    assert cached is not None
+    cache.replace(key, replace(cached, token_last_used_at=long_ago))
+
+    assert (await client.get(PROJECT, headers=bearer(secret))).status_code == 200
+
+    async with db.transaction(write=False) as session:
+        used = await session.scalar(
+            select(PersonalAccessToken.last_used_at).where(PersonalAccessToken.id == token_id)
+        )
+    assert used is not None
+    assert used > long_ago + timedelta(days=1)
+
+
+async def test_the_direct_read_gives_the_project_as_the_orm_loads_it(
+    app: FastAPI, db: Database
+) -> None:
+    _require_postgres(db)
+    assert db.direct is not None
+    ada = await make_user(app, db, "ada")
+    await make_project(db, ada, "API")
+    from takt.auth.principal import Principal
+
+    principal = Principal.of(ada.user)
+
+    direct = await repository.direct_visible_project(db.direct, principal, "API")
+    async with db.transaction(write=False) as session:
+        loaded = await repository.get_visible_project(session, principal, "API")
+
+    assert direct is not None
+    assert loaded is not None
+    columns = [c.key for c in Project.__table__.columns]
+    assert {c: getattr(direct[0], c) for c in columns} == {
+        c: getattr(loaded[0], c) for c in columns
+    }
+    assert direct[1] == loaded[1] == "admin"
+    assert direct[0].created_at.tzinfo is not None  # UTCDateTime's result processor ran
+    assert isinstance(direct[0].settings, dict)  # JSON decoded
+    assert await repository.direct_visible_project(db.direct, principal, "NOPE") is None
+
+
+def test_a_detached_entity_holds_its_values_in_no_session() -> None:
+    project = detached_entity(Project, {"key": "API", "name": "Public API", "version": 3})
+
+    assert (project.key, project.name, project.version) == ("API", "Public API", 3)
+    from sqlalchemy import inspect
+
+    assert inspect(project).session is None
+
+
+async def test_a_database_out_of_reach_is_a_503(db: Database) -> None:
+    _require_postgres(db)
+    assert db.direct is not None
+    unreachable = DirectReader(
+        "postgresql://postgres@127.0.0.1:1/none",
+        db.write_engine.dialect,
+        server_settings={},
+        json_deserializer=lambda text: text,
+    )
+    statement = select(Project.key).where(Project.key == "API")
+    with pytest.raises(ServiceUnavailable):
+        await unreachable.first(statement, {})
+    await unreachable.close()
