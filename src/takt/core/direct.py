@@ -24,6 +24,7 @@ limit headers, problems for raised errors) applies to a direct answer as to any 
 from __future__ import annotations
 
 import asyncio
+from collections import namedtuple
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -38,6 +39,7 @@ from starlette.routing import BaseRoute, Match, Router
 from starlette.types import Receive, Scope, Send
 
 from takt.core.errors import ServiceUnavailable
+from takt.core.problems import value_refused
 
 # A direct read is one short statement; a few connections per process keep up with all of
 # them (more would only take from PostgreSQL's connection budget).
@@ -55,27 +57,46 @@ class DirectStatement:
     their bind processors, and its columns' keys and result processors."""
 
     def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
-        compiled = statement.compile(dialect=dialect)
+        plain = statement.compile(dialect=dialect)
+        if any(bind.expanding for bind in plain.binds.values()):
+            raise ValueError("direct statements take no expanding (IN list) parameters")
+        required = {name for name, bind in plain.binds.items() if bind.required}
+        # Post-compile parameters (a literal such as string_agg's separator) are rendered in
+        # place, which needs a value for every parameter; the placeholders given to the
+        # required ones stay placeholders ($n) in the SQL.
+        compiled = statement.params(dict.fromkeys(required)).compile(
+            dialect=dialect, compile_kwargs={"render_postcompile": True}
+        )
         if compiled.positiontup is None:
             raise ValueError("direct statements need a positional dialect (asyncpg)")
         binds = compiled.binds
         names = list(compiled.positiontup)
-        if any(binds[name].expanding for name in names):
-            raise ValueError("direct statements take no expanding (IN list) parameters")
         self.sql = str(compiled)
         self.parameters: list[tuple[str, Processor]] = [
             (name, binds[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in names
         ]
         # A parameter given a value when the statement was built keeps it unless overridden.
-        self.defaults = {name: binds[name].value for name in names if not binds[name].required}
+        self.defaults = {name: binds[name].value for name in names if name not in required}
         self.columns: list[str] = []
         for column in statement.selected_columns:
             if column.key is None:
                 raise ValueError(f"direct statements name every column: {column!r}")
             self.columns.append(column.key)
-        self.processors: list[Processor] = [
-            column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in statement.selected_columns
+        # Rows read by position or by column name, like SQLAlchemy's (a repeated name is
+        # reachable by position only).
+        self.row_type: Any = namedtuple("DirectRow", self.columns, rename=True)  # type: ignore[misc]
+        self._types = [column.type.dialect_impl(dialect) for column in statement.selected_columns]
+        self._dialect = dialect
+        # Known once the statement is described (some depend on the column's database type,
+        # e.g. a NUMERIC read as Decimal or as float): `describe`.
+        self.processors: list[Processor] | None = None
+
+    def describe(self, type_oids: Sequence[int]) -> None:
+        """The columns' result processors for the database types the statement returns, as
+        SQLAlchemy picks them from a cursor's description."""
+        self.processors = [
+            type_.result_processor(self._dialect, oid)
+            for type_, oid in zip(self._types, type_oids, strict=True)
         ]
 
     def arguments(self, params: Mapping[str, Any]) -> list[Any]:
@@ -86,10 +107,13 @@ class DirectStatement:
         return values
 
     def row(self, record: Sequence[Any]) -> tuple[Any, ...]:
-        return tuple(
+        if self.processors is None:
+            raise RuntimeError("describe the statement before reading its rows")
+        row: tuple[Any, ...] = self.row_type._make(
             processor(value) if processor else value
             for processor, value in zip(self.processors, record, strict=True)
         )
+        return row
 
 
 async def _nothing_to_reset(_connection: asyncpg.Connection) -> None:
@@ -117,6 +141,8 @@ class DirectReader:
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
         self._statements: dict[Select[Any], DirectStatement] = {}
+        # Told each statement before it runs (`takt.core.statement_log` counts them).
+        self.listeners: list[Callable[[str], None]] = []
 
     async def _setup(self, connection: asyncpg.Connection) -> None:
         # JSON decoded as SQLAlchemy's asyncpg dialect decodes it (its codec, our deserializer),
@@ -158,9 +184,15 @@ class DirectReader:
         """The statement's first row, read as SQLAlchemy reads it, or None."""
         compiled = self.statement(statement)
         arguments = compiled.arguments(params)
+        for listener in self.listeners:
+            listener(compiled.sql)
         try:
             pool = await self._opened()
-            record = await pool.fetchrow(compiled.sql, *arguments)
+            async with pool.acquire() as connection:
+                if compiled.processors is None:
+                    prepared = await connection.prepare(compiled.sql)
+                    compiled.describe([a.type.oid for a in prepared.get_attributes()])
+                record = await connection.fetchrow(compiled.sql, *arguments)
         # The same answers as `takt.core.problems.database_error` gives for SQLAlchemy's errors.
         except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as exc:
             raise ServiceUnavailable(
@@ -168,6 +200,8 @@ class DirectReader:
             ) from exc
         except asyncpg.QueryCanceledError as exc:
             raise ServiceUnavailable("The database took too long to answer; retry.") from exc
+        except asyncpg.DataError as exc:  # SQL class 22
+            raise value_refused() from exc
         return None if record is None else compiled.row(record)
 
     async def close(self) -> None:

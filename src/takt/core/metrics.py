@@ -43,6 +43,7 @@ class Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=own,
         )
+        self._request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         # Counted by the worker of this process (embedded, or `takt worker` with
         # --metrics-port); the queue itself is read from the database at scrape time.
         self.jobs = Counter(
@@ -58,6 +59,21 @@ class Metrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
             registry=own,
         )
+
+    def request_done(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count a request and its latency. The labelled children are kept per label set:
+        `labels()` takes a lock and builds its key each time, a few percent of a short read."""
+        key = (method, route, status)
+        children = self._request_children.get(key)
+        if children is None:
+            children = (
+                self.requests.labels(method, route, str(status)),
+                self.latency.labels(method, route),
+            )
+            self._request_children[key] = children
+        count, latency = children
+        count.inc()
+        latency.observe(seconds)
 
     def job_ran(self, kind: str, outcome: str, seconds: float) -> None:
         self.jobs.labels(kind, outcome).inc()

@@ -152,14 +152,18 @@ def database_error(exc: BaseException) -> AppError | None:
         # database is too busy for this request now, not a fault in it; nothing was written.
         return ServiceUnavailable("The database took too long to answer; nothing was saved, retry.")
     if isinstance(exc, DataError) or sqlstate.startswith("22"):  # SQL class 22: data exception
-        # A value the column type refuses (e.g. a NUL byte in a path or query on PostgreSQL).
-        return ValidationFailed.at(
-            "/",
-            "value refused by the database",
-            detail="A value in the request can't be stored or compared; check for control "
-            "characters.",
-        )
+        return value_refused()
     return None
+
+
+def value_refused() -> ValidationFailed:
+    """A value the column type refuses (e.g. a NUL byte in a path or query on PostgreSQL)."""
+    return ValidationFailed.at(
+        "/",
+        "value refused by the database",
+        detail="A value in the request can't be stored or compared; check for control "
+        "characters.",
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -62,8 +62,12 @@ async def get_item_detail(
     `load_in_project` (see docs/architecture.md, performance-specialised code)."""
     row = await repo.get_visible_detail(session, principal, item_key)
     if row is None:
-        raise NotFound(f"No item {item_key}.")
+        raise item_not_found(item_key)
     return row
+
+
+def item_not_found(item_key: str) -> NotFound:
+    return NotFound(f"No item {item_key}.")
 
 
 ItemContextDep = Annotated[ItemContext, Depends(get_item_context)]

@@ -12,7 +12,7 @@ import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -40,6 +40,7 @@ from sqlalchemy.orm import aliased, make_transient_to_detached
 
 from takt.auth.models import User
 from takt.auth.principal import Principal
+from takt.core.direct import DirectReader
 from takt.core.events import Event, mark_emitted
 from takt.core.models import new_id
 from takt.core.pagination import keyset_page
@@ -222,6 +223,17 @@ async def get_visible_detail(
     params = {**viewer_params(principal), "item_key": key}
     row: ItemRow | None = (await session.execute(stmt, params)).first()
     return row
+
+
+async def direct_visible_detail(
+    reader: DirectReader, principal: Principal, key: str
+) -> ItemRow | None:
+    """`get_visible_detail` on the direct path (takt.core.direct): the same statement, run on
+    the driver. Not for tokens limited to projects (their statement takes a list)."""
+    stmt = _visible_detail(admin=principal.is_admin, limited=False)
+    row = await reader.first(stmt, {**viewer_params(principal), "item_key": key})
+    # A named tuple: read by position and by column name, as the Row of the session path.
+    return cast(ItemRow | None, row)
 
 
 async def get_item(session: AsyncSession, project_id: str, key: str) -> Item | None:

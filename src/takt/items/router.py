@@ -5,14 +5,15 @@ from __future__ import annotations
 import functools
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from typing_extensions import TypeAliasType
 
-from takt.auth.deps import CurrentPrincipal
+from takt.auth.deps import CurrentPrincipal, cached_principal
 from takt.auth.models import User
 from takt.auth.schemas import UserSummary
 from takt.core.concurrency import etag_for, is_not_modified, not_modified_response
 from takt.core.deps import (
+    ETAG_HEADER_MAX,
     CodecDep,
     CursorQuery,
     IfMatchHeader,
@@ -21,15 +22,18 @@ from takt.core.deps import (
     PageDep,
     SessionDep,
 )
+from takt.core.direct import DirectReader
 from takt.core.errors import ValidationFailed
 from takt.core.openapi import json_data_response, problems
 from takt.core.pagination import Page, SortKey, paginate
 from takt.core.time import utcnow
 from takt.items import board, bulk, readiness, relations, search, service, trash, views
 from takt.items import repository as repo
-from takt.items.deps import ItemContextDep, ItemDetailDep, ItemForUpdateDep
+from takt.items.deps import ItemContextDep, ItemDetailDep, ItemForUpdateDep, item_not_found
 from takt.items.models import Comment, Item
 from takt.items.schemas import (
+    ITEM_KEY_MAX,
+    ITEM_KEY_MIN,
     Board,
     BulkRequest,
     BulkResponse,
@@ -190,6 +194,24 @@ async def create_item(body: ItemCreate, access: ProjectAccessDep, session: Sessi
 )
 async def get_item(row: ItemDetailDep, if_none_match: IfNoneMatchHeader = None) -> Response:
     """One item with its description."""
+    if is_not_modified(if_none_match, row.version):
+        return not_modified_response(row.version)
+    return json_data_response(views.detail_row(row), headers={"ETag": etag_for(row.version)})
+
+
+async def get_item_direct(request: Request, reader: DirectReader) -> Response | None:
+    """`get_item` on the direct path (takt.core.direct, PostgreSQL): the same answer, or None to
+    let `get_item` give it."""
+    key = request.path_params["item_key"]
+    if_none_match = request.headers.get("if-none-match")
+    if not ITEM_KEY_MIN <= len(key) <= ITEM_KEY_MAX or len(if_none_match or "") > ETAG_HEADER_MAX:
+        return None  # the framework's 422
+    principal = await cached_principal(request)
+    if principal is None:
+        return None
+    row = await repo.direct_visible_detail(reader, principal, key)
+    if row is None:
+        raise item_not_found(key)
     if is_not_modified(if_none_match, row.version):
         return not_modified_response(row.version)
     return json_data_response(views.detail_row(row), headers={"ETag": etag_for(row.version)})

@@ -36,8 +36,16 @@ ItemKey = Annotated[
     StringConstraints(pattern=r"^[A-Z][A-Z0-9]{1,9}-[0-9]{1,9}$"),
     Field(description="`PROJECT-N`.", examples=["API-42"]),
 ]
+ITEM_KEY_MIN, ITEM_KEY_MAX = 3, 24
+
 ItemKeyPath = Annotated[
-    str, Path(min_length=3, max_length=24, description="`PROJECT-N`.", examples=["API-42"])
+    str,
+    Path(
+        min_length=ITEM_KEY_MIN,
+        max_length=ITEM_KEY_MAX,
+        description="`PROJECT-N`.",
+        examples=["API-42"],
+    ),
 ]
 """An item's key as a path parameter (the items' routes and their history in `takt.events`)."""
 Title = Annotated[
