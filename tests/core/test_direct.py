@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient, Response
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from takt.auth.models import PersonalAccessToken
+from takt.config import Settings
 from takt.core.db import Database
 from takt.core.direct import DirectReader, DirectRoute, detached_entity
 from takt.core.errors import ServiceUnavailable, ValidationFailed
@@ -200,6 +201,31 @@ async def test_if_none_match_answers_304_on_the_direct_path(
     assert current.headers["etag"] == etag
     assert current.content == b""
     assert stale.status_code == 200
+    app.state.security.principals.clear()  # the next caller is resolved: the framework answers
+    framework = await client.get(PROJECT, headers={**ada.headers, "If-None-Match": etag})
+    assert _comparable(current) == _comparable(framework)
+
+
+async def test_the_direct_pool_connects_as_the_engine_does(
+    settings: Settings, db: Database
+) -> None:
+    _require_postgres(db)
+    with_options = Database.from_settings(
+        settings, url=db.url + "?prepared_statement_cache_size=50&command_timeout=20"
+    )
+    without_prepared = Database.from_settings(
+        settings, url=db.url + "?prepared_statement_cache_size=0"
+    )
+    try:
+        assert with_options.direct is not None
+        assert with_options.direct.connect["command_timeout"] == "20"
+        assert "prepared_statement_cache_size" not in with_options.direct.connect
+        statement = select(func.current_setting("application_name").label("name"))
+        assert await with_options.direct.first(statement, {}) == ("takt",)
+        assert without_prepared.direct is None  # PgBouncer in transaction mode: no direct reads
+    finally:
+        await with_options.dispose()
+        await without_prepared.dispose()
 
 
 async def test_a_change_shows_at_once_on_the_direct_path(
@@ -212,8 +238,10 @@ async def test_a_change_shows_at_once_on_the_direct_path(
     changed = await client.patch(PROJECT, json={"name": "Renamed"}, headers=ada.headers)
     assert changed.status_code == 200
 
-    read = await client.get(PROJECT, headers=ada.headers)
+    with QueryCounter(db) as counter:
+        read = await client.get(PROJECT, headers=ada.headers)
 
+    assert len(counter.direct) == counter.count == 1
     assert read.json()["name"] == "Renamed"
     assert read.headers["etag"] == changed.headers["etag"] == '"v2"'
 
@@ -226,8 +254,12 @@ async def test_each_request_counts_once_against_the_rate_limit(
     ada = await make_user(app, db, "ada")
     await make_project(db, ada, "API")
 
-    answers = [await client.get(PROJECT, headers=ada.headers) for _ in range(4)]
+    answers = [await client.get(PROJECT, headers=ada.headers)]  # the framework's
+    with QueryCounter(db) as counter:
+        answers += [await client.get(PROJECT, headers=ada.headers) for _ in range(3)]
 
+    assert len(counter.direct) == 2  # the 429 runs no statement
+    assert counter.count == 2
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
     assert [a.headers["ratelimit-remaining"] for a in answers] == ["2", "1", "0", "0"]
     assert answers[3].headers["content-type"] == "application/problem+json"
@@ -343,7 +375,7 @@ async def test_a_database_out_of_reach_is_a_503(db: Database) -> None:
     _require_postgres(db)
     assert db.direct is not None
     unreachable = DirectReader(
-        "postgresql://postgres@127.0.0.1:1/none",
+        {"host": "127.0.0.1", "port": 1, "user": "postgres", "database": "none"},
         db.write_engine.dialect,
         server_settings={},
         json_deserializer=lambda text: text,

@@ -114,6 +114,27 @@ def _postgres_engine(url: str, settings: Settings) -> AsyncEngine:
     )
 
 
+# Options of SQLAlchemy's asyncpg adapter, not of asyncpg's `connect`.
+_ADAPTER_OPTIONS = ("prepared_statement_cache_size", "prepared_statement_name_func")
+
+
+def _direct_reader(url: str, engine: AsyncEngine, settings: Settings) -> DirectReader | None:
+    """The direct reads' pool, connecting as the engine does (host, port, user, password,
+    database and the URL's asyncpg options, as SQLAlchemy's dialect reads them). None when the
+    URL turns prepared statements off (`prepared_statement_cache_size=0`, e.g. behind
+    PgBouncer in transaction mode): direct reads run on prepared statements."""
+    _, options = engine.dialect.create_connect_args(make_url(url))
+    if options.get("prepared_statement_cache_size") == 0:
+        return None
+    connect = {k: v for k, v in options.items() if k not in _ADAPTER_OPTIONS}
+    return DirectReader(
+        connect,
+        engine.dialect,
+        server_settings=_server_settings(settings),
+        json_deserializer=_read_json,
+    )
+
+
 class ReadOnlySession(Session):
     """Sessions of safe requests (GET, HEAD). They may run in autocommit (PostgreSQL), so a write
     would stick at once: flushing one is refused as the programming error it is."""
@@ -169,13 +190,12 @@ class Database:
         # Reads share the pool but run in autocommit: no BEGIN/ROLLBACK round trips around the
         # one or two SELECTs a read request makes.
         reader = engine.execution_options(isolation_level="AUTOCOMMIT")
-        direct = DirectReader(
-            make_url(url).set(drivername="postgresql").render_as_string(hide_password=False),
-            engine.dialect,
-            server_settings=_server_settings(settings),
-            json_deserializer=_read_json,
+        return cls(
+            url=url,
+            write_engine=engine,
+            read_engine=reader,
+            direct=_direct_reader(url, engine, settings),
         )
-        return cls(url=url, write_engine=engine, read_engine=reader, direct=direct)
 
     def engines(self) -> list[AsyncEngine]:
         """Engines with a pool of their own (the PostgreSQL reader shares the writer's)."""

@@ -24,6 +24,7 @@ limit headers, problems for raised errors) applies to a direct answer as to any 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import namedtuple
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -38,8 +39,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Router
 from starlette.types import Receive, Scope, Send
 
-from takt.core.errors import ServiceUnavailable
-from takt.core.problems import value_refused
+from takt.core.errors import AppError
+from takt.core.problems import sqlstate_error, unreachable
+
+log = logging.getLogger("takt.errors")
+
+# As long as the ORM's pool waits for a connection (core/db.py, pool_timeout).
+ACQUIRE_TIMEOUT_SECONDS = 30
 
 # A direct read is one short statement; a few connections per process keep up with all of
 # them (more would only take from PostgreSQL's connection budget).
@@ -116,6 +122,19 @@ class DirectStatement:
         return row
 
 
+def _driver_error(exc: Exception) -> AppError | None:
+    """The answers `takt.core.problems.database_error` gives for SQLAlchemy's errors, for the
+    driver's own: out of reach (connection refused or lost, pool timeout) is a 503, and so on
+    by the error's SQLSTATE."""
+    if isinstance(
+        exc, OSError | TimeoutError | asyncpg.PostgresConnectionError | asyncpg.InterfaceError
+    ):
+        return unreachable()
+    if isinstance(exc, asyncpg.PostgresError):
+        return sqlstate_error(str(exc.sqlstate or ""))
+    return None
+
+
 async def _nothing_to_reset(_connection: asyncpg.Connection) -> None:
     """Direct reads run single SELECTs in autocommit and change no session state, so a released
     connection needs no `RESET ALL; UNLISTEN *; …` (asyncpg's default reset): that was one more
@@ -128,13 +147,13 @@ class DirectReader:
 
     def __init__(
         self,
-        dsn: str,
+        connect: Mapping[str, Any],
         dialect: Dialect,
         *,
         server_settings: Mapping[str, str],
         json_deserializer: Callable[[str], Any],
     ) -> None:
-        self.dsn = dsn
+        self.connect = dict(connect)  # asyncpg.connect's keyword arguments
         self.dialect = dialect
         self.server_settings = dict(server_settings)
         self.json_deserializer = json_deserializer
@@ -161,7 +180,7 @@ class DirectReader:
             async with self._opening:
                 if self._pool is None:
                     self._pool = await asyncpg.create_pool(
-                        self.dsn,
+                        **self.connect,
                         min_size=0,
                         max_size=DIRECT_POOL_SIZE,
                         server_settings=self.server_settings,
@@ -188,20 +207,17 @@ class DirectReader:
             listener(compiled.sql)
         try:
             pool = await self._opened()
-            async with pool.acquire() as connection:
+            async with pool.acquire(timeout=ACQUIRE_TIMEOUT_SECONDS) as connection:
                 if compiled.processors is None:
                     prepared = await connection.prepare(compiled.sql)
                     compiled.describe([a.type.oid for a in prepared.get_attributes()])
                 record = await connection.fetchrow(compiled.sql, *arguments)
-        # The same answers as `takt.core.problems.database_error` gives for SQLAlchemy's errors.
-        except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as exc:
-            raise ServiceUnavailable(
-                "The database can't be reached right now; retry shortly."
-            ) from exc
-        except asyncpg.QueryCanceledError as exc:
-            raise ServiceUnavailable("The database took too long to answer; retry.") from exc
-        except asyncpg.DataError as exc:  # SQL class 22
-            raise value_refused() from exc
+        except Exception as exc:
+            error = _driver_error(exc)
+            if error is None:
+                raise  # a bug: the last-resort handler logs it and answers a generic 500
+            log.error("database error", exc_info=exc, extra={"direct": True})
+            raise error from exc
         return None if record is None else compiled.row(record)
 
     async def close(self) -> None:

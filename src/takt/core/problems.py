@@ -140,10 +140,22 @@ def database_error(exc: BaseException) -> AppError | None:
         return stale_to_precondition(exc)
     dropped = isinstance(exc, DBAPIError) and exc.connection_invalidated
     if dropped or isinstance(exc, _UNREACHABLE):
-        return ServiceUnavailable("The database can't be reached right now; retry shortly.")
+        return unreachable()
     if isinstance(exc, IntegrityError):
         return Conflict("The change conflicts with existing data; re-read it and decide again.")
     sqlstate = str(getattr(getattr(exc, "orig", None), "pgcode", None) or "")
+    if isinstance(exc, DataError):
+        return value_refused()
+    return sqlstate_error(sqlstate)
+
+
+def unreachable() -> ServiceUnavailable:
+    return ServiceUnavailable("The database can't be reached right now; retry shortly.")
+
+
+def sqlstate_error(sqlstate: str) -> AppError | None:
+    """The problem a PostgreSQL error code means to the client, for the codes that are not a
+    bug (`database_error`; the direct reads' driver errors, takt.core.direct)."""
     if sqlstate in _TRANSIENT:
         # Two transactions collided (PostgreSQL chose one to fail); nothing was written.
         return ServiceUnavailable("A concurrent change got in the way; nothing was saved, retry.")
@@ -151,7 +163,7 @@ def database_error(exc: BaseException) -> AppError | None:
         # TAKT_DB_STATEMENT_TIMEOUT_MS ran out (or an operator cancelled the statement): the
         # database is too busy for this request now, not a fault in it; nothing was written.
         return ServiceUnavailable("The database took too long to answer; nothing was saved, retry.")
-    if isinstance(exc, DataError) or sqlstate.startswith("22"):  # SQL class 22: data exception
+    if sqlstate.startswith("22"):  # SQL class 22: data exception
         return value_refused()
     return None
 
@@ -161,8 +173,7 @@ def value_refused() -> ValidationFailed:
     return ValidationFailed.at(
         "/",
         "value refused by the database",
-        detail="A value in the request can't be stored or compared; check for control "
-        "characters.",
+        detail="A value in the request can't be stored or compared; check for control characters.",
     )
 
 
