@@ -207,11 +207,17 @@ class DirectReader:
             listener(compiled.sql)
         try:
             pool = await self._opened()
-            async with pool.acquire(timeout=ACQUIRE_TIMEOUT_SECONDS) as connection:
+            # asyncio.timeout rather than acquire(timeout=): that runs the wait as a task of its
+            # own, a tenth of a direct read's Python.
+            async with asyncio.timeout(ACQUIRE_TIMEOUT_SECONDS):
+                connection = await pool.acquire()
+            try:
                 if compiled.processors is None:
                     prepared = await connection.prepare(compiled.sql)
                     compiled.describe([a.type.oid for a in prepared.get_attributes()])
                 record = await connection.fetchrow(compiled.sql, *arguments)
+            finally:
+                await pool.release(connection)
         except Exception as exc:
             error = _driver_error(exc)
             if error is None:
