@@ -20,6 +20,7 @@ from takt.core.errors import ServiceUnavailable, ValidationFailed
 from takt.projects import repository
 from takt.projects.models import Project
 from tests.support import (
+    Account,
     QueryCounter,
     add_member,
     bearer,
@@ -63,6 +64,24 @@ async def _twice(
     return first, second, counter.count - len(counter.direct)
 
 
+ROLES = ["admin", "member", "viewer", "instance-admin", "stranger"]
+
+
+async def _caller(
+    app: FastAPI, db: Database, project_id: str, admin: Account, role: str
+) -> Account:
+    """Someone with `role` towards the project `admin` made (one of ROLES)."""
+    if role in ("member", "viewer"):
+        caller = await make_user(app, db, "bob")
+        await add_member(db, project_id, caller, role)
+        return caller
+    if role == "instance-admin":
+        return await make_user(app, db, "root", admin=True)
+    if role == "stranger":
+        return await make_user(app, db, "sam")
+    return admin
+
+
 def test_the_direct_route_is_installed_on_postgresql_only(app: FastAPI, db: Database) -> None:
     direct = [route for route in app.router.routes if isinstance(route, DirectRoute)]
     if db.dialect == "postgresql":
@@ -76,7 +95,7 @@ def test_the_direct_route_is_installed_on_postgresql_only(app: FastAPI, db: Data
         assert direct == []
 
 
-@pytest.mark.parametrize("role", ["admin", "member", "viewer", "instance-admin", "stranger"])
+@pytest.mark.parametrize("role", ROLES)
 async def test_the_direct_item_is_the_framework_item(
     client: AsyncClient, app: FastAPI, db: Database, role: str
 ) -> None:
@@ -99,14 +118,7 @@ async def test_the_direct_item_is_the_framework_item(
         labels=["backend"],
         parent_key=parent["key"],
     )
-    caller = ada
-    if role in ("member", "viewer"):
-        caller = await make_user(app, db, "bob")
-        await add_member(db, project_id, caller, role)
-    elif role == "instance-admin":
-        caller = await make_user(app, db, "root", admin=True)
-    elif role == "stranger":
-        caller = await make_user(app, db, "sam")
+    caller = await _caller(app, db, project_id, ada, role)
     path = f"/api/v1/items/{item['key']}"
 
     framework, direct, statements = await _twice(client, path, caller.headers, db)
@@ -139,21 +151,14 @@ async def test_a_missing_item_is_not_found_on_the_direct_path(
     assert _comparable(direct) == _comparable(framework)
 
 
-@pytest.mark.parametrize("role", ["admin", "member", "viewer", "instance-admin", "stranger"])
+@pytest.mark.parametrize("role", ROLES)
 async def test_the_direct_answer_is_the_framework_answer(
     client: AsyncClient, app: FastAPI, db: Database, role: str
 ) -> None:
     _require_postgres(db)
     ada = await make_user(app, db, "ada")
     project_id = await make_project(db, ada, "API")
-    caller = ada
-    if role in ("member", "viewer"):
-        caller = await make_user(app, db, "bob")
-        await add_member(db, project_id, caller, role)
-    elif role == "instance-admin":
-        caller = await make_user(app, db, "root", admin=True)
-    elif role == "stranger":
-        caller = await make_user(app, db, "sam")
+    caller = await _caller(app, db, project_id, ada, role)
 
     framework, direct, statements = await _twice(client, PROJECT, caller.headers, db)
 
