@@ -397,3 +397,21 @@ async def test_a_value_the_database_refuses_is_a_422(db: Database) -> None:
     statement = select(Project.key).where(Project.version == bindparam("version"))
     with pytest.raises(ValidationFailed):
         await db.direct.first(statement, {"version": 2**40})  # out of int4's range
+
+
+async def test_a_revoked_token_is_refused_at_once_on_the_direct_path(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    _require_postgres(db)
+    ada = await make_user(app, db, "ada")
+    await make_project(db, ada, "API")
+    token_id, secret = await make_pat(app, db, ada, ["read"])
+    await client.get(PROJECT, headers=bearer(secret))  # cached from here on
+    with QueryCounter(db) as counter:
+        assert (await client.get(PROJECT, headers=bearer(secret))).status_code == 200
+    assert len(counter.direct) == 1
+
+    revoked = await client.delete(f"/api/v1/users/me/tokens/{token_id}", headers=ada.headers)
+    assert revoked.status_code == 204
+
+    assert (await client.get(PROJECT, headers=bearer(secret))).status_code == 401
