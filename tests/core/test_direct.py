@@ -11,6 +11,8 @@ import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient, Response
 from sqlalchemy import bindparam, func, select, update
+from starlette.requests import Request
+from starlette.routing import Match, Router
 
 from takt.auth.models import PersonalAccessToken
 from takt.config import Settings
@@ -415,3 +417,42 @@ async def test_a_revoked_token_is_refused_at_once_on_the_direct_path(
     assert revoked.status_code == 204
 
     assert (await client.get(PROJECT, headers=bearer(secret))).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "claimed"),
+    [
+        ("GET", "/api/v1/projects/API", {"project_key": "API"}),
+        ("GET", "/api/v1/projects/ÜBER", {"project_key": "ÜBER"}),
+        ("HEAD", "/api/v1/projects/API", None),
+        ("GET", "/api/v1/projects/API/", None),
+        ("GET", "/api/v1/projects/", None),
+        ("GET", "/api/v1/projects/API/items", None),
+        ("GET", "/api/v1/projects", None),
+    ],
+)
+def test_a_direct_route_claims_the_paths_of_its_template_only(
+    method: str, path: str, claimed: dict[str, str] | None
+) -> None:
+    route = DirectRoute("/api/v1/projects/{project_key}", _never, Router(), _unused_reader())
+    scope = {"type": "http", "method": method, "path": path, "root_path": ""}
+
+    match, child = route.matches(scope)
+
+    if claimed is None:
+        assert match is Match.NONE
+    else:
+        assert match is Match.FULL
+        assert child["path_params"] == claimed
+        assert child["route"] is route
+
+
+async def _never(_request: Request, _reader: DirectReader) -> None:
+    raise AssertionError("not called")
+
+
+def _unused_reader() -> DirectReader:
+    from sqlalchemy.dialects.postgresql.asyncpg import dialect
+
+    pg = dialect()  # type: ignore[no-untyped-call]
+    return DirectReader({}, pg, server_settings={}, json_deserializer=str)

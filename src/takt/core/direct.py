@@ -36,7 +36,7 @@ from sqlalchemy.engine import Dialect
 from starlette._utils import get_route_path
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Match, Router
+from starlette.routing import BaseRoute, Match, Router, compile_path
 from starlette.types import Receive, Scope, Send
 
 from takt.core.errors import AppError
@@ -259,22 +259,19 @@ class DirectRoute(BaseRoute):
         self.handler = handler
         self.app_router = app_router
         self.reader = reader
-        self._segments = path[1:].split("/")
+        # The pattern Starlette compiles for the documented route: both match the same paths.
+        self.path_regex, _, self.param_convertors = compile_path(path)
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] != "http" or scope["method"] != "GET" or _DECLINED in scope:
             return Match.NONE, {}
-        segments = get_route_path(scope)[1:].split("/")
-        if len(segments) != len(self._segments):
+        found = self.path_regex.match(get_route_path(scope))
+        if found is None:
             return Match.NONE, {}
-        params = {}
-        for template, segment in zip(self._segments, segments, strict=True):
-            if template.startswith("{"):
-                if not segment:
-                    return Match.NONE, {}
-                params[template[1:-1]] = segment
-            elif template != segment:
-                return Match.NONE, {}
+        params = {
+            name: self.param_convertors[name].convert(value)
+            for name, value in found.groupdict().items()
+        }
         return Match.FULL, {"path_params": params, "route": self}
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
