@@ -15,6 +15,7 @@ from takt.auth import service as auth_service
 from takt.auth.models import User
 from takt.auth.principal import Principal
 from takt.auth.schemas import RegisterRequest, TokenCreate
+from takt.config import Settings
 from takt.core.audit import ClientContext
 from takt.core.db import Database
 from takt.core.events import EventData
@@ -22,6 +23,7 @@ from takt.core.jobs import Job
 from takt.core.statement_log import StatementLog
 from takt.core.time import clock_at, utcnow
 from takt.demo.loader import load_demo
+from takt.main import create_app
 from takt.projects import service as project_service
 from takt.projects.models import ProjectMember
 from takt.projects.schemas import ProjectCreate
@@ -47,6 +49,14 @@ class Account:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def app_for_module_data(settings: Settings, database: Database) -> FastAPI:
+    """An app that makes a module-scoped fixture's data (a live server's users), whose access
+    tokens last a day: under xdist a module's tests can run far apart, and on CI a stream
+    module's 15-minute tokens ran out before its last tests."""
+    longer = settings.model_copy(update={"access_token_minutes": 24 * 60})
+    return create_app(longer, database=database)
 
 
 async def make_user(app: FastAPI, db: Database, username: str, *, admin: bool = False) -> Account:

@@ -41,7 +41,14 @@ from tests.incidents.kit import seed_incidents
 from tests.live import live_server
 from tests.readiness.kit import seed_readiness
 from tests.retros.kit import seed_retros
-from tests.support import add_member, make_pat, make_project, make_user, seed_work
+from tests.support import (
+    add_member,
+    app_for_module_data,
+    make_pat,
+    make_project,
+    make_user,
+    seed_work,
+)
 
 PROJECT_KEY = "SCH"
 # Operations whose success would destroy the seed for the operations after them.
@@ -76,7 +83,7 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
 @pytest.fixture(scope="module")
 async def seeded(settings: Settings, server: str) -> AsyncIterator[dict[str, Any]]:
     database = Database.from_settings(settings)
-    app = create_app(settings, database=database)
+    app = app_for_module_data(settings, database)
     admin = await make_user(app, database, "padmin")
     viewer = await make_user(app, database, "viewer")
     member = await make_user(app, database, "member")

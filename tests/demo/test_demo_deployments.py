@@ -131,13 +131,16 @@ async def test_the_newest_change_is_not_ready_for_production_and_says_why(
         datetime(2026, 11, 27, 10, 20, tzinfo=UTC),  # a Friday, just after the morning's release
         datetime(2026, 11, 23, 11, 45, tzinfo=UTC),  # a Monday, before its release counts
         datetime(2026, 11, 25, 12, 30, tzinfo=UTC),  # a Wednesday, its release and incident done
+        datetime(2026, 11, 27, 15, 40, tzinfo=UTC),  # a Friday, just after the afternoon's build
+        datetime(2026, 11, 24, 13, 10, tzinfo=UTC),  # a Tuesday, just after staging's promotion
     ],
 )
 async def test_the_newest_change_is_there_whatever_the_hour(
     app: FastAPI, db: Database, moment: datetime
 ) -> None:
     """On a release day the release, its incident and the newest change's push must all fit
-    before now: loaded just after a release, the demo once had no change on a feature branch."""
+    before now: loaded just after a release, or just after the afternoon's build, the demo once
+    had no change on a feature branch."""
     with clock_at(moment):
         async with db.transaction() as session:
             await load_demo(session, app.state.security)

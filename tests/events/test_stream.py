@@ -18,11 +18,10 @@ from sqlalchemy import delete
 
 from takt.config import Settings
 from takt.core.db import Database
-from takt.main import create_app
 from takt.projects.models import ProjectMember
 from tests.conftest import empty_all_tables
 from tests.live import live_server
-from tests.support import Account, add_member, bearer, make_project, make_user
+from tests.support import Account, add_member, app_for_module_data, bearer, make_project, make_user
 
 STREAM = "text/event-stream"
 API_EVENTS = "/api/v1/projects/API/events"
@@ -124,7 +123,7 @@ async def world(settings: Settings, server: str) -> AsyncIterator[World]:
     # The module's own data, made once: the server's broadcaster keeps its place in the log
     # between tests, so the log is not emptied under it (SQLite would reuse the numbers).
     database = Database.from_settings(settings)
-    app = create_app(settings, database=database)
+    app = app_for_module_data(settings, database)
     ada, bob, sam = [await make_user(app, database, name) for name in ("ada", "bob", "sam")]
     root = await make_user(app, database, "root", admin=True)
     api = await make_project(database, ada, "API")

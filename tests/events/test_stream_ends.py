@@ -14,11 +14,10 @@ import pytest
 
 from takt.config import Settings
 from takt.core.db import Database
-from takt.main import create_app
 from tests.conftest import empty_all_tables
 from tests.events.test_stream import ALL_EVENTS, API_EVENTS, STREAM, EventReader, opened
 from tests.live import live_server
-from tests.support import Account, make_project, make_user
+from tests.support import Account, app_for_module_data, make_project, make_user
 
 QUEUE_SIZE = 10
 SERVER_ENV = {
@@ -42,7 +41,7 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
 @pytest.fixture(scope="module")
 async def ada(settings: Settings, server: str) -> AsyncIterator[Account]:
     database = Database.from_settings(settings)
-    app = create_app(settings, database=database)
+    app = app_for_module_data(settings, database)
     ada = await make_user(app, database, "ada")
     await make_project(database, ada, "API")
     yield ada

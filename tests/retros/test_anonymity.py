@@ -14,10 +14,9 @@ import pytest
 
 from takt.config import Settings
 from takt.core.db import Database
-from takt.main import create_app
 from tests.conftest import empty_all_tables
 from tests.live import live_server
-from tests.support import Account, add_member, make_project, make_user
+from tests.support import Account, add_member, app_for_module_data, make_project, make_user
 
 STREAM = "text/event-stream"
 EVENTS = "/api/v1/projects/API/events"
@@ -84,7 +83,7 @@ async def _read_log(api: Recorder, who: Account, after: str | None) -> list[dict
 @pytest.fixture(scope="module")
 async def people(settings: Settings, server: str) -> AsyncIterator[dict[str, Account]]:
     database = Database.from_settings(settings)
-    app = create_app(settings, database=database)
+    app = app_for_module_data(settings, database)
     found = {name: await make_user(app, database, name) for name in ("ada", "cyd", "vic")}
     found["quill"] = await make_user(app, database, "quillwright")
     project = await make_project(database, found["ada"], "API")

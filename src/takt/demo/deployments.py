@@ -323,6 +323,13 @@ class _History:
             self.scheduled += 1
             heapq.heappush(self.actions, _Action(at, self.scheduled, run))
 
+    def routine(self, at: datetime, run: Callable[[], Awaitable[None]]) -> None:
+        """Do routine work (a push to main, a build, a promotion to staging) at `at`, unless it
+        falls in the last hour: that hour's work is the newest change (`_unpromoted`), which
+        must be the newest push and development build whatever the time of day."""
+        if at < self.now - ROUTINE_STOPS_BEFORE_NOW:
+            self.later(at, run)
+
     async def run(self) -> None:
         """Everything planned, in the order it happened; what an action plans for later is
         done in its turn."""
@@ -332,6 +339,7 @@ class _History:
             await action.run()
 
 
+ROUTINE_STOPS_BEFORE_NOW = timedelta(hours=1)
 RELEASE_DONE = 12.0  # hours after midnight UTC: a release day's morning is over
 
 
@@ -364,13 +372,13 @@ async def _code(history: _History, work: list[Item], names: dict[str, str], star
             )
             for n in range(count)
         ]
-        history.later(merged, partial(history.push, made))
+        history.routine(merged, partial(history.push, made))
     for n, day in enumerate(_working_days(start, history.now.date())[1::3]):
         at = _at(day, 13.5 + rng.uniform(-2, 2))
         chore = history.commit(
             CHORES[n % len(CHORES)], rng.choice(AUTHORS), at - timedelta(hours=1), at
         )
-        history.later(at, partial(history.push, [chore]))
+        history.routine(at, partial(history.push, [chore]))
 
 
 async def load_deployments(
@@ -435,9 +443,9 @@ async def load_deployments(
             _open_incident(history, deployed, done_at)
 
     for day in days:
-        history.later(_at(day, 15.5), partial(build, _at(day, 15.5)))
+        history.routine(_at(day, 15.5), partial(build, _at(day, 15.5)))
         if day.weekday() in (1, 3) or history.rng.random() < 0.5:
-            history.later(_at(day, 13.0), partial(stage, _at(day, 13.0)))
+            history.routine(_at(day, 13.0), partial(stage, _at(day, 13.0)))
         if day in release_days and day not in skipped:
             history.later(_at(day, 9.5), partial(release, day))
     await history.run()
