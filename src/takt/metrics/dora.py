@@ -43,16 +43,7 @@ from takt.metrics.periods import (
 )
 from takt.metrics.schemas import (
     BAND_SET,
-    ChangeFailureRate,
-    ChangeLeadTime,
-    DeploymentFrequency,
     DoraBand,
-    DoraFigures,
-    DoraMetrics,
-    DoraPoint,
-    EnvironmentRef,
-    RecoveryTime,
-    ReworkRate,
 )
 from takt.projects.policies import ProjectAccess
 
@@ -127,9 +118,10 @@ def _ratio(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def figures(days: int, deployments: dict[str, Any], leads: dict[str, Any]) -> DoraFigures:
+def figures(days: int, deployments: dict[str, Any], leads: dict[str, Any]) -> dict[str, Any]:
     """The five metrics from the aggregates of one period (or one week or month of it): the
-    deployments' (with the gaps between them) and the shipped commits'."""
+    deployments' (with the gaps between them) and the shipped commits'. Plain data in
+    `schemas.DoraFigures`' shape and field order (see `dora_metrics`)."""
     live = int(deployments.get("deployments", 0))
     per_day = live / days
     failed = int(deployments.get("failed", 0))
@@ -138,45 +130,48 @@ def figures(days: int, deployments: dict[str, Any], leads: dict[str, Any]) -> Do
     lead = leads.get("lead_p50")
     timed, counted = int(leads.get("commits_timed", 0)), int(leads.get("lead_count", 0))
     rate = _ratio(failed, live)
-    return DoraFigures(
-        deployment_frequency=DeploymentFrequency(
-            successful=live,
-            days=days,
-            per_day=round(per_day, 4),
-            per_week=round(per_day * 7, 4),
-            intervals=int(deployments.get("interval_count", 0)),
-            median_hours_between=_hours(deployments.get("interval_p50")),
-            band=frequency_band(per_day),
-        ),
-        change_lead_time=ChangeLeadTime(
-            commits=int(leads.get("commits", 0)),
-            commits_with_time=timed,
-            counted=counted,
-            excluded_non_positive=timed - counted,
-            deployments_with_unknown_commits=int(deployments.get("unknown_commits", 0)),
-            median_hours=_hours(lead),
-            band=lead_time_band(None if lead is None else float(lead)),
-        ),
-        change_failure_rate=ChangeFailureRate(
-            deployments=live, failed=failed, rate=rate, band=failure_rate_band(rate)
-        ),
-        failed_deployment_recovery_time=RecoveryTime(
-            failed=failed,
-            restored=restored,
-            unrestored=failed - restored,
-            median_hours=_hours(recovery),
-            band=recovery_band(None if recovery is None else float(recovery)),
-        ),
-        deployment_rework_rate=ReworkRate(
-            deployments=live,
-            rework=rework,
-            hotfixes=int(deployments.get("hotfixes", 0)),
-            rollbacks=int(deployments.get("rollbacks", 0)),
-            fixing=int(deployments.get("fixing", 0)),
-            rate=_ratio(rework, live),
-            band=None,
-        ),
-    )
+    return {
+        "deployment_frequency": {
+            "successful": live,
+            "days": days,
+            "per_day": round(per_day, 4),
+            "per_week": round(per_day * 7, 4),
+            "intervals": int(deployments.get("interval_count", 0)),
+            "median_hours_between": _hours(deployments.get("interval_p50")),
+            "band": frequency_band(per_day),
+        },
+        "change_lead_time": {
+            "commits": int(leads.get("commits", 0)),
+            "commits_with_time": timed,
+            "counted": counted,
+            "excluded_non_positive": timed - counted,
+            "deployments_with_unknown_commits": int(deployments.get("unknown_commits", 0)),
+            "median_hours": _hours(lead),
+            "band": lead_time_band(None if lead is None else float(lead)),
+        },
+        "change_failure_rate": {
+            "deployments": live,
+            "failed": failed,
+            "rate": rate,
+            "band": failure_rate_band(rate),
+        },
+        "failed_deployment_recovery_time": {
+            "failed": failed,
+            "restored": restored,
+            "unrestored": failed - restored,
+            "median_hours": _hours(recovery),
+            "band": recovery_band(None if recovery is None else float(recovery)),
+        },
+        "deployment_rework_rate": {
+            "deployments": live,
+            "rework": rework,
+            "hotfixes": int(deployments.get("hotfixes", 0)),
+            "rollbacks": int(deployments.get("rollbacks", 0)),
+            "fixing": int(deployments.get("fixing", 0)),
+            "rate": _ratio(rework, live),
+            "band": None,
+        },
+    }
 
 
 async def environment_of(session: AsyncSession, project_id: str, name: str | None) -> Environment:
@@ -210,7 +205,13 @@ async def dora_metrics(
     end: date | None,
     as_of: str | None,
     granularity: Granularity | None,
-) -> DoraMetrics:
+) -> dict[str, Any]:
+    """The answer: plain data in `schemas.DoraMetrics`' shape and field order, written once
+    with orjson (`core.openapi.json_data_response`; the route keeps `response_model=` for the
+    schema). A two-year weekly answer holds 105 points of five figures each: building them as
+    models, then FastAPI checking and writing them again, cost a good part of its server time
+    (bench/RESULTS.md, session 12). tests/metrics/test_dora_plain.py checks it against the
+    model."""
     project = access.project
     zone = zone_of(project)
     at = moment(as_of, zone)
@@ -229,34 +230,35 @@ async def dora_metrics(
     series = None
     if granularity is not None:
         series = _series(span, granularity, (deployments, leads))
-    return DoraMetrics(
-        project_key=project.key,
-        environment=EnvironmentRef(id=env.id, name=env.name, type=env.type),
-        from_=span.first,
-        to=span.last,
-        as_of=at,
-        time_zone=zone,
-        band_set=BAND_SET,
-        granularity=granularity,
-        series=series,
-        **overall.model_dump(),
-    )
+    return {
+        "project_key": project.key,
+        "environment": {"id": env.id, "name": env.name, "type": env.type},
+        "from": span.first,
+        "to": span.last,
+        "as_of": at,
+        "time_zone": zone,
+        "band_set": BAND_SET,
+        **overall,
+        "granularity": granularity,
+        "series": series,
+    }
 
 
 def _series(
     span: Period,
     granularity: Granularity,
     found: tuple[dict[Any, dict[str, Any]], dict[Any, dict[str, Any]]],
-) -> list[DoraPoint]:
+) -> list[dict[str, Any]]:
     """Each week or month of the period, from the aggregates per bucket (a bucket with
-    nothing in it has no row: zeros)."""
+    nothing in it has no row: zeros); `schemas.DoraPoint`'s shape."""
     deployments, leads = (
         {as_date(key): value for key, value in each.items() if key is not None} for each in found
     )
-    points = []
-    for bucket in buckets(span, granularity):
-        shown = figures(bucket.days, deployments.get(bucket.key, {}), leads.get(bucket.key, {}))
-        # Built from already validated parts: validating 100 weeks' figures a second time
-        # was a tenth of a two-year weekly answer's server time (bench.dora).
-        points.append(DoraPoint.model_construct(from_=bucket.first, to=bucket.last, **dict(shown)))
-    return points
+    return [
+        {
+            "from": bucket.first,
+            "to": bucket.last,
+            **figures(bucket.days, deployments.get(bucket.key, {}), leads.get(bucket.key, {})),
+        }
+        for bucket in buckets(span, granularity)
+    ]

@@ -37,16 +37,6 @@ from takt.items.search import SearchContext, filter_conditions
 from takt.metrics import repository as repo
 from takt.metrics import snapshots
 from takt.metrics.periods import LocalDays, Period, as_date, period, weekdays_of, zone_of
-from takt.metrics.schemas import (
-    AgedItem,
-    CycleTime,
-    CycleTimePoint,
-    FlowDurations,
-    FlowMetrics,
-    Throughput,
-    ThroughputDay,
-    WorkItemAge,
-)
 from takt.projects.policies import ProjectAccess
 
 DEFAULT_DAYS = 30
@@ -54,35 +44,44 @@ AGE_LIMIT = 50
 POINTS_LIMIT = 500
 cumulative_flow = snapshots.cumulative_flow
 
+# The answer is plain data in `schemas.FlowMetrics`' shape and field order, written once with
+# orjson (`core.openapi.json_data_response`; the route keeps `response_model=` for the schema).
+# Over two years it holds 730 cumulative-flow days and 520 throughput days: building them as
+# models, then FastAPI checking and writing them again, was about a quarter of the answer's CPU
+# (bench/RESULTS.md, session 12). tests/metrics/test_flow_plain.py checks it against the model.
+
 
 def _days(seconds: Any) -> float | None:
     return None if seconds is None else round(float(seconds) / 86400, 2)
 
 
 def _durations(found: dict[str, Any], name: str) -> dict[str, Any]:
+    """`schemas.FlowDurations`: count, p50, p85, p95."""
     return {
         "count": int(found.get(f"{name}_count") or 0),
         **{f"p{p}": _days(found.get(f"{name}_p{p}")) for p in (50, 85, 95)},
     }
 
 
-def throughput(span: Period, weekdays: list[str], by_day: list[dict[str, Any]]) -> Throughput:
+def throughput(span: Period, weekdays: list[str], by_day: list[dict[str, Any]]) -> dict[str, Any]:
+    """`schemas.Throughput`."""
     finished_on: dict[date, int] = {}
     for row in by_day:
         day = as_date(row["day"])
         if span.first <= day <= span.last:
             finished_on[day] = int(row["finished"])
     days = working_days(span.first, span.last, weekdays)
-    series = [ThroughputDay(date=day, finished=finished_on.get(day, 0)) for day in days]
-    on_working_days = sum(point.finished for point in series)
+    counts = [finished_on.get(day, 0) for day in days]
+    series = [{"date": day, "finished": count} for day, count in zip(days, counts, strict=True)]
+    on_working_days = sum(counts)
     total = sum(finished_on.values())
-    return Throughput(
-        finished=total,
-        finished_on_other_days=total - on_working_days,
-        working_days=len(days),
-        per_working_day=round(on_working_days / len(days), 4) if days else None,
-        days=series,
-    )
+    return {
+        "finished": total,
+        "finished_on_other_days": total - on_working_days,
+        "working_days": len(days),
+        "per_working_day": round(on_working_days / len(days), 4) if days else None,
+        "days": series,
+    }
 
 
 async def flow_metrics(
@@ -92,7 +91,8 @@ async def flow_metrics(
     start: date | None,
     end: date | None,
     q: str | None,
-) -> FlowMetrics:
+) -> dict[str, Any]:
+    """The answer, in `schemas.FlowMetrics`' shape (see above)."""
     project = access.project
     zone, weekdays, now = zone_of(project), weekdays_of(project), utcnow()
     span = period(project, start, end, as_of=now, default_days=DEFAULT_DAYS)
@@ -136,38 +136,38 @@ async def flow_metrics(
         wip, oldest = await repo.oldest_started(session, project.id, items, in_flow, AGE_LIMIT)
     finished = int(finishes.get("finished") or 0)
     cycle = _durations(finishes, "cycle")
-    return FlowMetrics(
-        project_key=project.key,
-        from_=span.first,
-        to=span.last,
-        time_zone=zone,
-        working_days=weekdays,
-        q=q,
-        throughput=throughput(span, weekdays, by_day),
-        cycle_time=CycleTime(
+    return {
+        "project_key": project.key,
+        "from": span.first,
+        "to": span.last,
+        "time_zone": zone,
+        "working_days": weekdays,
+        "q": q,
+        "throughput": throughput(span, weekdays, by_day),
+        "cycle_time": {
             **cycle,
-            not_started=finished - cycle["count"],
-            points=[
-                CycleTimePoint(key=key, finished_at=at, cycle_time=_days(seconds))
+            "not_started": finished - cycle["count"],
+            "points": [
+                {"key": key, "finished_at": at, "cycle_time": _days(seconds)}
                 for key, at, seconds in points[:POINTS_LIMIT]
             ],
-            points_cut=len(points) > POINTS_LIMIT,
-        ),
-        lead_time=FlowDurations(**_durations(finishes, "lead")),
-        wip=wip,
-        work_item_age=WorkItemAge(
-            count=wip,
-            items=[
-                AgedItem(
-                    key=key,
-                    title=title,
-                    status=statuses[status_id].name,
-                    category=statuses[status_id].category,
-                    started_at=started,
-                    age_days=round((now - started).total_seconds() / 86400, 2),
-                )
+            "points_cut": len(points) > POINTS_LIMIT,
+        },
+        "lead_time": _durations(finishes, "lead"),
+        "wip": wip,
+        "work_item_age": {
+            "count": wip,
+            "items": [
+                {
+                    "key": key,
+                    "title": title,
+                    "status": statuses[status_id].name,
+                    "category": statuses[status_id].category,
+                    "started_at": started,
+                    "age_days": round((now - started).total_seconds() / 86400, 2),
+                }
                 for key, title, status_id, started in oldest
             ],
-        ),
-        cumulative_flow=shown,
-    )
+        },
+        "cumulative_flow": shown,
+    }

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from takt.core.deps import SessionDep
-from takt.core.openapi import problems
+from takt.core.openapi import json_data_response, problems
 from takt.metrics import dora, flow, service
 from takt.metrics.periods import day
 from takt.metrics.schemas import DoraMetrics, FlowMetrics, Granularity, ReviewMetrics
@@ -83,6 +83,7 @@ async def review_metrics(
 
 @router.get(
     "/projects/{project_key}/metrics/dora",
+    response_model=DoraMetrics,
     responses=problems(401, 404, 422),
     response_model_by_alias=True,
 )
@@ -117,24 +118,27 @@ async def dora_metrics(
         Granularity | None,
         Query(description="Also give the figures per calendar week (Monday first) or month."),
     ] = None,
-) -> DoraMetrics:
+) -> Response:
     """DORA metrics of an environment over a period (default: the 90 days up to today):
     deployment frequency, change lead time, change failure rate, failed deployment recovery
     time and deployment rework rate, each with its DORA 2024 band and the counts it came from
     (METRICS.md, Delivery)."""
-    return await dora.dora_metrics(
-        session,
-        access,
-        environment=environment,
-        start=day("from", from_),
-        end=day("to", to),
-        as_of=as_of,
-        granularity=granularity,
+    return json_data_response(
+        await dora.dora_metrics(
+            session,
+            access,
+            environment=environment,
+            start=day("from", from_),
+            end=day("to", to),
+            as_of=as_of,
+            granularity=granularity,
+        )
     )
 
 
 @router.get(
     "/projects/{project_key}/metrics/flow",
+    response_model=FlowMetrics,
     responses=problems(400, 401, 404, 422),
     response_model_by_alias=True,
 )
@@ -153,11 +157,11 @@ async def flow_metrics(
             examples=["type:story -label:legacy"],
         ),
     ] = None,
-) -> FlowMetrics:
+) -> Response:
     """Flow metrics of the project's items over a period (default: the 30 days up to today):
     throughput per working day, cycle and lead time (P50, P85, P95), WIP, the age of the items
     in progress (oldest first) and the cumulative flow per status category and day
     (METRICS.md, Flow)."""
-    return await flow.flow_metrics(
-        session, access, start=day("from", from_), end=day("to", to), q=q
+    return json_data_response(
+        await flow.flow_metrics(session, access, start=day("from", from_), end=day("to", to), q=q)
     )

@@ -34,7 +34,6 @@ from takt.items.models import Item
 from takt.metrics import repository as repo
 from takt.metrics.models import FlowDay, FlowFinish, FlowSnapshot
 from takt.metrics.periods import LocalDays, Period, as_date, start_of_day, zone_of
-from takt.metrics.schemas import CumulativeFlowDay
 from takt.projects.models import Project
 
 log = logging.getLogger("takt.metrics")
@@ -42,6 +41,14 @@ log = logging.getLogger("takt.metrics")
 BANDS = (*repo.FLOW_ORDER, "cancelled")
 ITEM_EVENTS = (ItemCreated.event_type, ItemUpdated.event_type)
 Levels = dict[str, int]
+# A day of the cumulative flow as plain data, in `schemas.CumulativeFlowDay`'s shape and field
+# order ({"date", *BANDS}): two years are 730 of them, and building each as a model was about
+# a fifth of a two-year flow answer's CPU (bench/RESULTS.md, session 12).
+FlowDayPoint = dict[str, Any]
+
+
+def _point(day: date, level: Levels) -> FlowDayPoint:
+    return {"date": day, **{band: level[band] for band in BANDS}}
 
 
 def levels_now(now_by_category: dict[str, int]) -> Levels:
@@ -58,7 +65,7 @@ def levels_now(now_by_category: dict[str, int]) -> Levels:
 
 def cumulative_flow(
     span: Period, now_by_category: dict[str, int], by_day: list[dict[str, Any]]
-) -> list[CumulativeFlowDay]:
+) -> list[FlowDayPoint]:
     """Each day's bands, from the bands now less the moves of every later day."""
     level = levels_now(now_by_category)
     moves = {as_date(row["day"]): row for row in by_day}
@@ -66,9 +73,9 @@ def cumulative_flow(
         if day > span.last:
             for band in BANDS:
                 level[band] -= int(later[band])
-    shown: list[CumulativeFlowDay] = []
+    shown: list[FlowDayPoint] = []
     for day in reversed(span.dates()):
-        shown.append(CumulativeFlowDay(date=day, **level))
+        shown.append(_point(day, level))
         for band in BANDS:
             level[band] -= int(moves.get(day, {}).get(band, 0))
     shown.reverse()
@@ -126,7 +133,7 @@ async def usable(session: AsyncSession, project: Project) -> FlowSnapshot | None
 
 @dataclass(frozen=True)
 class FromSnapshot:
-    cumulative_flow: list[CumulativeFlowDay]
+    cumulative_flow: list[FlowDayPoint]
     finished_by_day: list[dict[str, Any]]  # {"day", "finished"}, as flow.throughput reads them
     finishes: list[Select[Any]]  # the period's finish rows (repository.live_finishes' columns)
 
@@ -164,22 +171,22 @@ async def flow_from(
             moves[as_date(move["day"])] = move
     level = _levels(rows[written])
     before = _levels(rows[first])
-    shown: list[CumulativeFlowDay] = []
+    shown: list[FlowDayPoint] = []
     finished: list[dict[str, Any]] = []
     for day in span.dates():
         if day <= first:
-            shown.append(CumulativeFlowDay(date=day, **before))
+            shown.append(_point(day, before))
             continue
         if day <= written:
             row = rows[day]
-            shown.append(CumulativeFlowDay(date=day, **_levels(row)))
+            shown.append(_point(day, _levels(row)))
             finished.append({"day": day, "finished": int(row["finished"])})
             continue
         if day in moves:
             for band in BANDS:
                 level[band] += int(moves[day][band])
             finished.append({"day": day, "finished": int(moves[day]["finished"])})
-        shown.append(CumulativeFlowDay(date=day, **level))
+        shown.append(_point(day, level))
     return FromSnapshot(shown, finished, finish_parts(session, project, state, span, []))
 
 
@@ -244,7 +251,7 @@ async def refresh(session: AsyncSession, project: Project) -> int:
         shown = cumulative_flow(span, await now_by_category(session, project.id), by_day)
         finished_on = {as_date(row["day"]): int(row["finished"]) for row in by_day}
         new_rows = [
-            {**point.model_dump(), "day": point.date, "finished": finished_on.get(point.date, 0)}
+            {**point, "day": point["date"], "finished": finished_on.get(point["date"], 0)}
             for point in shown
         ]
         state = FlowSnapshot(project_id=project.id, time_zone=zone, first_day=first)
