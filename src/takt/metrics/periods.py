@@ -196,6 +196,12 @@ def _offsets(zone: str, lo: datetime, hi: datetime) -> list[tuple[datetime | Non
     return pieces
 
 
+def local_day_on_postgres(column: ColumnElement[Any], zone: Any) -> ColumnElement[Any]:
+    """The local date of a stored UTC timestamp on PostgreSQL; `zone` is the zone's name, or a
+    bound parameter in a statement built once."""
+    return cast(func.timezone(zone, column), Date)
+
+
 @dataclass(frozen=True)
 class LocalDays:
     """Turns a stored UTC timestamp into the project's local day (and week or month) in SQL.
@@ -223,7 +229,7 @@ class LocalDays:
 
     def day(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
         if self.dialect == "postgresql":
-            return cast(func.timezone(self.zone, column), Date)
+            return local_day_on_postgres(column, self.zone)
         return self._sqlite(column)
 
     def bucket(self, column: ColumnElement[Any], granularity: Granularity) -> ColumnElement[Any]:

@@ -10,11 +10,11 @@ only reads the few figures per period or per week that come back.
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 
 from sqlalchemy import (
@@ -50,7 +50,14 @@ from takt.items.events import ItemChanges, ItemCreated, ItemUpdated
 from takt.items.models import Item
 from takt.items.repository import live_in_project
 from takt.metrics.models import FlowFinish
-from takt.metrics.periods import Granularity, LocalDays, Period, buckets, start_of_day
+from takt.metrics.periods import (
+    Granularity,
+    LocalDays,
+    Period,
+    buckets,
+    local_day_on_postgres,
+    start_of_day,
+)
 from takt.workflow.models import Status
 
 # Status categories in flow order: "in that category or later" counts the ones after it too.
@@ -648,7 +655,7 @@ def _nearest_rank(count: int, percent: int) -> int:
 # Flow ----------------------------------------------------------------------------------------
 
 
-def _category_changes(project_id: str, since: datetime, items: Sequence[Any]) -> Subquery:
+def _category_changes(project_id: Any, since: Any, items: Sequence[Any]) -> Subquery:
     """Every change of category of the project's live items (matching `items`, the filter's
     conditions) from `since` on, from the event log: when, and the old and new category (a
     creation has no old one; events changing no category have no new one).
@@ -687,17 +694,49 @@ async def flow_changes_by_day(
     """Per local day from `since` on (to now): how each cumulative-flow band moved (`backlog`
     … `done`: items entering that category or a later one, less those leaving it), how many
     entered less left `cancelled`, and how many items finished."""
+    if not items and days.dialect == "postgresql":
+        params = {"project_id": project_id, "since": since, "zone": days.zone}
+        rows = await session.execute(_unfiltered_flow_changes_on_postgres(), params)
+    else:
+        stmt = _flow_changes(project_id, since, items, days.day, bytewise=is_postgres(session))
+        rows = await session.execute(stmt)
+    return [dict(row._mapping) for row in rows]
+
+
+@cache
+def _unfiltered_flow_changes_on_postgres() -> Select[Any]:
+    """`_flow_changes` for the whole project on PostgreSQL, built once with bound parameters
+    (`project_id`, `since`, `zone`). Every flow answer without `q` asks it (the days after the
+    written snapshots), and building it anew each time was about a quarter of a flow answer's
+    Python time (bench/RESULTS.md, session 12)."""
+    zone = bindparam("zone", type_=String)
+    return _flow_changes(
+        bindparam("project_id", type_=String),
+        bindparam("since", type_=DateTime(timezone=True)),
+        [],
+        lambda column: local_day_on_postgres(column, zone),
+        bytewise=True,
+    )
+
+
+def _flow_changes(
+    project_id: Any,
+    since: Any,
+    items: Sequence[Any],
+    day_of: Callable[[ColumnElement[Any]], ColumnElement[Any]],
+    *,
+    bytewise: bool,
+) -> Select[Any]:
+    """The statement of `flow_changes_by_day`; `day_of` gives a timestamp's local day."""
     changes = _category_changes(project_id, since, items)
     # Events that changed no category (no new one) are kept: their group moves no band, and
     # leaving them out made PostgreSQL read every event's category twice, once to drop them
     # and once for its group, before the join with a filter's items (bench.dora, 90 days of bugs).
-    per_change = select(
-        days.day(changes.c.at).label("day"), changes.c.old, changes.c.new
-    ).subquery()
+    per_change = select(day_of(changes.c.at).label("day"), changes.c.old, changes.c.new).subquery()
     # Each event's categories are read once, into (day, old, new) groups; the bands are worked
     # out over those few groups.
     p = per_change.c
-    old_key, new_key = _bytewise(session, p.old), _bytewise(session, p.new)
+    old_key, new_key = (p.old.collate("C"), p.new.collate("C")) if bytewise else (p.old, p.new)
     moves = (
         select(p.day, old_key.label("old"), new_key.label("new"), func.count().label("n"))
         .group_by(p.day, old_key, new_key)
@@ -711,13 +750,12 @@ async def flow_changes_by_day(
         return func.coalesce(func.sum(case((into, c.n), else_=0) - case((out_of, c.n), else_=0)), 0)
 
     finish = and_(c.new == "done", or_(c.old.is_(None), c.old != "done"))
-    stmt = select(
+    return select(
         c.day,
         *(moved(new >= n, old >= n).label(name) for n, name in enumerate(FLOW_ORDER)),
         moved(c.new == "cancelled", c.old == "cancelled").label("cancelled"),
         func.coalesce(func.sum(case((finish, c.n), else_=0)), 0).label("finished"),
     ).group_by(c.day)
-    return [dict(row._mapping) for row in await session.execute(stmt)]
 
 
 async def statuses_of(session: AsyncSession, project_id: str) -> list[Status]:
