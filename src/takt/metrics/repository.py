@@ -120,7 +120,12 @@ async def analytic(session: AsyncSession) -> AsyncIterator[None]:
 def _bytewise(session: AsyncSession, column: Any) -> Any:
     """A text column grouped by its bytes on PostgreSQL, not by the locale's collation (a
     third cheaper per row; ids and category names need no linguistic order)."""
-    return column.collate("C") if is_postgres(session) else column
+    return _by_bytes(column, on_postgres=is_postgres(session))
+
+
+def _by_bytes(column: Any, *, on_postgres: bool) -> Any:
+    """`_bytewise` for a statement built without a session."""
+    return column.collate("C") if on_postgres else column
 
 
 def _known(column: Any, as_of: datetime) -> ColumnElement[bool]:
@@ -736,7 +741,7 @@ def _flow_changes(
     # Each event's categories are read once, into (day, old, new) groups; the bands are worked
     # out over those few groups.
     p = per_change.c
-    old_key, new_key = (p.old.collate("C"), p.new.collate("C")) if bytewise else (p.old, p.new)
+    old_key, new_key = (_by_bytes(column, on_postgres=bytewise) for column in (p.old, p.new))
     moves = (
         select(p.day, old_key.label("old"), new_key.label("new"), func.count().label("n"))
         .group_by(p.day, old_key, new_key)
