@@ -13,7 +13,7 @@ from takt.estimation.router import router as estimation_router
 from takt.events.router import router as events_router
 from takt.incidents.router import router as incidents_router
 from takt.integrations.router import router as integrations_router
-from takt.items.router import get_item_direct
+from takt.items.router import get_item_direct, list_items_direct
 from takt.items.router import router as items_router
 from takt.metrics.router import router as metrics_router
 from takt.projects.router import get_project_direct
@@ -84,4 +84,5 @@ api_router.routes.extend(API_ROUTES)
 DIRECT_READS: tuple[tuple[str, DirectHandler], ...] = (
     ("/projects/{project_key}", get_project_direct),
     ("/items/{item_key}", get_item_direct),
+    ("/projects/{project_key}/items", list_items_direct),
 )

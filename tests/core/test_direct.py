@@ -54,15 +54,23 @@ def _comparable(response: Response) -> tuple[int, Any, dict[str, str]]:
 
 
 async def _twice(
-    client: AsyncClient, path: str, headers: dict[str, str], db: Database
+    client: AsyncClient,
+    app: FastAPI,
+    path: str,
+    headers: dict[str, str],
+    db: Database,
+    *,
+    direct: int = 1,
 ) -> tuple[Response, Response, int]:
     """The first request (the caller not cached yet: the framework answers) and the second
-    (the caller cached: the direct path answers), and how many statements the second one ran
-    through SQLAlchemy's session rather than on the direct path."""
+    (the caller cached: the direct path answers, with `direct` statements), and how many
+    statements the second one ran through SQLAlchemy's session rather than on the direct
+    path."""
+    app.state.security.principals.clear()  # the first request resolves the caller afresh
     first = await client.get(path, headers=headers)
     with QueryCounter(db) as counter:
         second = await client.get(path, headers=headers)
-    assert len(counter.direct) == 1
+    assert len(counter.direct) == direct
     return first, second, counter.count - len(counter.direct)
 
 
@@ -90,6 +98,7 @@ def test_the_direct_route_is_installed_on_postgresql_only(app: FastAPI, db: Data
         assert [route.path for route in direct] == [
             "/api/v1/projects/{project_key}",
             "/api/v1/items/{item_key}",
+            "/api/v1/projects/{project_key}/items",
         ]
         assert app.router.routes[: len(direct)] == direct
     else:
@@ -123,7 +132,7 @@ async def test_the_direct_item_is_the_framework_item(
     caller = await _caller(app, db, project_id, ada, role)
     path = f"/api/v1/items/{item['key']}"
 
-    framework, direct, statements = await _twice(client, path, caller.headers, db)
+    framework, direct, statements = await _twice(client, app, path, caller.headers, db)
 
     assert statements == 0  # the direct path answered
     assert _comparable(direct) == _comparable(framework)
@@ -146,7 +155,9 @@ async def test_a_missing_item_is_not_found_on_the_direct_path(
     ada = await make_user(app, db, "ada")
     await make_project(db, ada, "API")
 
-    framework, direct, statements = await _twice(client, "/api/v1/items/API-404", ada.headers, db)
+    framework, direct, statements = await _twice(
+        client, app, "/api/v1/items/API-404", ada.headers, db
+    )
 
     assert statements == 0
     assert direct.status_code == 404
@@ -162,7 +173,7 @@ async def test_the_direct_answer_is_the_framework_answer(
     project_id = await make_project(db, ada, "API")
     caller = await _caller(app, db, project_id, ada, role)
 
-    framework, direct, statements = await _twice(client, PROJECT, caller.headers, db)
+    framework, direct, statements = await _twice(client, app, PROJECT, caller.headers, db)
 
     assert statements == 0  # the direct path answered
     assert _comparable(direct) == _comparable(framework)
@@ -184,7 +195,7 @@ async def test_a_deleted_project_is_not_found_on_the_direct_path(
     await make_project(db, ada, "API")
     assert (await client.delete(PROJECT, headers=ada.headers)).status_code == 204
 
-    framework, direct, statements = await _twice(client, PROJECT, ada.headers, db)
+    framework, direct, statements = await _twice(client, app, PROJECT, ada.headers, db)
 
     assert statements == 0
     assert direct.status_code == 404
@@ -456,3 +467,129 @@ def _unused_reader() -> DirectReader:
 
     pg = dialect()  # type: ignore[no-untyped-call]
     return DirectReader({}, pg, server_settings={}, json_deserializer=str)
+
+
+# The item list (`GET /projects/{key}/items`) without a filter -----------------------------------
+
+ITEMS = "/api/v1/projects/API/items"
+SORTS = ["rank", "key", "created_at", "-created_at", "updated_at", "-updated_at", "priority"]
+
+
+async def _a_varied_backlog(client: AsyncClient, ada: Account) -> None:
+    """Items that show everything a summary can: labels, an assignee, a parent, an estimate,
+    priorities that tie (so the sorts' later keys decide), one changed after it was made."""
+    labels = await client.post(
+        "/api/v1/projects/API/labels", json={"name": "backend"}, headers=ada.headers
+    )
+    assert labels.status_code == 201
+    parent = await new_item(client, ada, type="story", priority="high")
+    await new_item(client, ada, type="bug", priority="high", labels=["backend"], assignee="ada")
+    await new_item(client, ada, estimate=3, description="Why", parent_key=parent["key"])
+    for title in ('Ünïcode \u2014 "quoted"', "Plain", "Another"):
+        await new_item(client, ada, title=title, priority="low")
+    changed = await client.patch(
+        f"/api/v1/items/{parent['key']}", json={"title": "Renamed"}, headers=ada.headers
+    )
+    assert changed.status_code == 200
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_the_direct_list_is_the_framework_list(
+    client: AsyncClient, app: FastAPI, db: Database, role: str
+) -> None:
+    _require_postgres(db)
+    ada = await make_user(app, db, "ada")
+    project_id = await make_project(db, ada, "API")
+    await _a_varied_backlog(client, ada)
+    caller = await _caller(app, db, project_id, ada, role)
+
+    framework, direct, statements = await _twice(
+        client, app, ITEMS, caller.headers, db, direct=1 if role == "stranger" else 2
+    )
+
+    assert statements == 0  # the direct path answered: the project, then the page
+    assert _comparable(direct) == _comparable(framework)
+    if role == "stranger":
+        assert direct.status_code == 404
+    else:
+        assert direct.status_code == 200
+        assert len(direct.json()["data"]) == 6
+        assert direct.json()["next_cursor"] is None
+
+
+@pytest.mark.parametrize("sort", SORTS)
+async def test_every_page_of_the_direct_list_is_the_framework_page(
+    client: AsyncClient, app: FastAPI, db: Database, sort: str
+) -> None:
+    _require_postgres(db)
+    ada = await make_user(app, db, "ada")
+    await make_project(db, ada, "API")
+    await _a_varied_backlog(client, ada)
+
+    path: str | None = f"{ITEMS}?sort={sort}&limit=4"
+    seen: list[str] = []
+    while path is not None:
+        framework, direct, statements = await _twice(client, app, path, ada.headers, db, direct=2)
+        assert statements == 0
+        assert _comparable(direct) == _comparable(framework)
+        seen += [item["key"] for item in direct.json()["data"]]
+        cursor = direct.json()["next_cursor"]
+        path = None if cursor is None else f"{ITEMS}?sort={sort}&limit=4&cursor={cursor}"
+
+    assert sorted(seen) == [f"API-{n}" for n in range(1, 7)]  # each once, none left out
+
+
+async def test_the_framework_answers_the_lists_the_direct_path_declines(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    _require_postgres(db)
+    ada = await make_user(app, db, "ada")
+    await make_project(db, ada, "API")
+    await _a_varied_backlog(client, ada)
+    first_page = await client.get(f"{ITEMS}?limit=2", headers=ada.headers)
+    cursor = first_page.json()["next_cursor"]
+    assert cursor is not None
+
+    cases = {
+        "a filter": ("q=type:bug", 200),
+        "an empty filter": ("q=", 200),
+        "facets": ("facets=type", 200),
+        "an unknown parameter": ("colour=red", 200),
+        "a limit given twice": ("limit=2&limit=3", 200),
+        "a limit of 0": ("limit=0", 422),
+        "a limit of 101": ("limit=101", 422),
+        "a limit that is no number": ("limit=two", 422),
+        "a limit of 50 digits": ("limit=" + "1" * 50, 422),
+        "an unknown sort": ("sort=colour", 422),
+        "a cursor of another sort": (f"sort=key&cursor={cursor}", 400),
+        "an altered cursor": (f"cursor={cursor[:-2]}xx", 400),
+        "a cursor longer than 1024": ("cursor=" + "c" * 1025, 422),
+    }
+    statuses = {}
+    for case, (query, _) in cases.items():
+        with QueryCounter(db) as counter:
+            answer = await client.get(f"{ITEMS}?{query}", headers=ada.headers)
+        statuses[case] = answer.status_code
+        assert counter.direct == [], case  # the framework answered
+
+    assert statuses == {case: status for case, (_, status) in cases.items()}
+    with QueryCounter(db) as counter:
+        long_key = await client.get(f"/api/v1/projects/{'K' * 65}/items", headers=ada.headers)
+    assert (long_key.status_code, counter.direct) == (422, [])
+
+
+async def test_the_direct_list_answers_a_limit_as_the_framework_reads_it(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    _require_postgres(db)
+    ada = await make_user(app, db, "ada")
+    await make_project(db, ada, "API")
+    await _a_varied_backlog(client, ada)
+
+    for query in ("limit=0003", "cursor=", "sort=rank&limit=100"):
+        framework, direct, statements = await _twice(
+            client, app, f"{ITEMS}?{query}", ada.headers, db, direct=2
+        )
+        assert statements == 0, query
+        assert _comparable(direct) == _comparable(framework), query
+    assert len(direct.json()["data"]) == 6

@@ -60,10 +60,11 @@ CodecDep = Annotated[CursorCodec, Depends(get_cursor_codec)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 LimitQuery = Annotated[int, Query(ge=1, le=100, description="Page size, 1 to 100.", examples=[50])]
+CURSOR_MAX = 1024
 CursorQuery = Annotated[
     str | None,
     Query(
-        max_length=1024,
+        max_length=CURSOR_MAX,
         description="Opaque cursor from the previous page's `next_cursor`; omit for page one.",
     ),
 ]

@@ -173,6 +173,22 @@ def project_items_page(sort: str, after: bool) -> AnySelect:
     return keyset_page(stmt, SORTS[sort], after=after)
 
 
+async def direct_project_page(
+    reader: DirectReader,
+    project_id: str,
+    sort: str,
+    after: Sequence[Any],
+    page_limit: int,
+) -> list[ItemRow]:
+    """`project_items_page` on the direct path (takt.core.direct): the same statement, run on
+    the driver, after the keyset `after` (a decoded cursor's values; empty for page one)."""
+    params: dict[str, Any] = {"project_id": project_id, "page_limit": page_limit}
+    params.update((f"after_{i}", value) for i, value in enumerate(after))
+    rows = await reader.all(project_items_page(sort, bool(after)), params)
+    # Named tuples: read by position and by column name, as the Rows of the session path.
+    return cast(list[ItemRow], rows)
+
+
 async def label_names(session: AsyncSession, item_ids: Sequence[str]) -> dict[str, list[str]]:
     """Label names per item id, in one query."""
     found: dict[str, list[str]] = defaultdict(list)

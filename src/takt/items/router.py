@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from fastapi import APIRouter, Query, Request, Response, status
 from typing_extensions import TypeAliasType
@@ -13,6 +13,7 @@ from takt.auth.models import User
 from takt.auth.schemas import UserSummary
 from takt.core.concurrency import etag_for, is_not_modified, not_modified_response
 from takt.core.deps import (
+    CURSOR_MAX,
     ETAG_HEADER_MAX,
     CodecDep,
     CursorQuery,
@@ -23,9 +24,16 @@ from takt.core.deps import (
     SessionDep,
 )
 from takt.core.direct import DirectReader
-from takt.core.errors import ValidationFailed
+from takt.core.errors import InvalidCursor, ValidationFailed
 from takt.core.openapi import json_data_response, problems
-from takt.core.pagination import Page, SortKey, paginate
+from takt.core.pagination import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    CursorCodec,
+    Page,
+    SortKey,
+    paginate,
+)
 from takt.core.time import utcnow
 from takt.items import board, bulk, readiness, relations, search, service, trash, views
 from takt.items import repository as repo
@@ -55,7 +63,8 @@ from takt.items.schemas import (
     TrashedItem,
     TrashPage,
 )
-from takt.projects.deps import ProjectAccessDep
+from takt.projects import service as projects_service
+from takt.projects.deps import PROJECT_KEY_MAX, ProjectAccessDep
 from takt.projects.policies import ProjectAccess
 
 router = APIRouter(tags=["items"])
@@ -164,6 +173,66 @@ async def list_items(
             "data": views.summaries(rows, readiness.of_project(access.project)),
             "next_cursor": next_cursor,
             "facets": counts,
+        }
+    )
+
+
+# The list's query parameters a direct read answers (no `q`, no `facets`); any other, or one
+# given twice, goes to the framework's route.
+_DIRECT_LIST_PARAMETERS = frozenset({"sort", "limit", "cursor"})
+_SORTS: frozenset[str] = frozenset(get_args(ItemSort.__value__))
+
+
+def _direct_list_page(
+    request: Request, codec: CursorCodec
+) -> tuple[str, int, list[Any], str | None] | None:
+    """The sort, limit, decoded cursor values and cursor of an unfiltered list request, or None
+    when the framework's route must answer (a filter, a facet, anything its validation refuses,
+    a cursor it would refuse)."""
+    params = request.query_params
+    keys = params.keys()
+    if not keys <= _DIRECT_LIST_PARAMETERS or len(params.multi_items()) != len(keys):
+        return None
+    sort = params.get("sort", "rank")
+    limit_text = params.get("limit", str(DEFAULT_LIMIT))
+    cursor = params.get("cursor") or None  # empty: page one, as on the framework's route
+    if sort not in _SORTS or not (limit_text.isascii() and limit_text.isdigit()):
+        return None
+    limit = int(limit_text) if len(limit_text) <= 4 else 0  # no int() of a huge string
+    if not 1 <= limit <= MAX_LIMIT or len(cursor or "") > CURSOR_MAX:
+        return None
+    try:
+        values = codec.decode(cursor, f"items:{sort}", len(search.SORTS[sort])) if cursor else []
+    except InvalidCursor:
+        return None
+    return sort, limit, values, cursor
+
+
+async def list_items_direct(request: Request, reader: DirectReader) -> Response | None:
+    """`list_items` without a filter or facets on the direct path (takt.core.direct,
+    PostgreSQL): the same page from the same statement, or None to let `list_items` answer."""
+    key = request.path_params["project_key"]
+    if len(key) > PROJECT_KEY_MAX:
+        return None  # the framework's 422
+    codec: CursorCodec = request.app.state.cursor_codec
+    page = _direct_list_page(request, codec)
+    if page is None:
+        return None
+    sort, limit, values, _ = page
+    principal = await cached_principal(request)
+    if principal is None:
+        return None
+    access = await projects_service.direct_access(reader, principal, key)
+    rows = await repo.direct_project_page(reader, access.project.id, sort, values, limit + 1)
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = codec.encode(f"items:{sort}", search.sort_values(sort, rows[-1]))
+    return json_data_response(
+        {
+            "data": views.summaries(rows, readiness.of_project(access.project)),
+            "next_cursor": next_cursor,
+            "facets": None,
         }
     )
 
