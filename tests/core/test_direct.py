@@ -1,5 +1,6 @@
-"""Direct reads (takt.core.direct): the project detail answered from one statement on the
-driver gives the framework's answer exactly, and declines whatever it can't answer."""
+"""Direct reads (takt.core.direct): the project detail, the item detail and the unfiltered item
+list answered from their statements on the driver give the framework's answers exactly, and
+decline whatever they can't answer."""
 
 from __future__ import annotations
 
@@ -593,3 +594,18 @@ async def test_the_direct_list_answers_a_limit_as_the_framework_reads_it(
         assert statements == 0, query
         assert _comparable(direct) == _comparable(framework), query
     assert len(direct.json()["data"]) == 6
+
+
+async def test_an_empty_project_lists_nothing_on_the_direct_path(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    _require_postgres(db)
+    ada = await make_user(app, db, "ada")
+    await make_project(db, ada, "API")
+
+    framework, direct, statements = await _twice(client, app, ITEMS, ada.headers, db, direct=2)
+
+    assert statements == 0
+    assert direct.status_code == 200
+    assert direct.json() == {"data": [], "next_cursor": None, "facets": None}
+    assert _comparable(direct) == _comparable(framework)
