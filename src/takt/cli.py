@@ -237,7 +237,7 @@ async def _run_worker(
     connect()  # jobs run services without an app: their hooks are wired as create_app does
     db = Database.from_settings(settings)
     metrics = Metrics()
-    metrics.watch_pools(lambda: list(zip(("write", "read"), db.engines(), strict=False)))
+    metrics.watch_pools(db.pools)
     if metrics_port:
         start_http_server(metrics_port, addr=settings.host, registry=metrics.registry)
     worker = Worker(

@@ -222,7 +222,7 @@ def create_app(
     app.state.cursor_codec = CursorCodec(secret_key)
     app.state.security = security
     app.state.wakeups = wakeups
-    metrics.watch_pools(lambda: list(zip(("write", "read"), db.engines(), strict=False)))
+    metrics.watch_pools(db.pools)
 
     install_error_handlers(app)
     app.include_router(ops_router)

@@ -609,3 +609,46 @@ async def test_an_empty_project_lists_nothing_on_the_direct_path(
     assert direct.status_code == 200
     assert direct.json() == {"data": [], "next_cursor": None, "facets": None}
     assert _comparable(direct) == _comparable(framework)
+
+
+async def test_the_direct_pool_is_among_the_pool_gauges(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    ada = await make_user(app, db, "ada")
+    await make_project(db, ada, "API")
+    await client.get(PROJECT, headers=ada.headers)
+    await client.get(PROJECT, headers=ada.headers)  # direct on PostgreSQL
+
+    body = (await client.get("/metrics")).text
+
+    gauges = {
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in body.splitlines()
+        if line.startswith("takt_db_pool_") and 'pool="direct"' in line
+    }
+    if db.direct is None:
+        assert gauges == {}
+    else:
+        assert gauges['takt_db_pool_size{pool="direct"}'] == 4.0
+        assert gauges['takt_db_pool_checked_out{pool="direct"}'] == 0.0
+        assert gauges['takt_db_pool_idle{pool="direct"}'] >= 1.0  # the read's connection
+        assert gauges['takt_db_pool_overflow{pool="direct"}'] == 0.0
+
+
+async def test_a_closed_reader_answers_503_and_opens_no_pool(
+    settings: Settings, db: Database
+) -> None:
+    _require_postgres(db)
+    statement = select(Project.key).where(Project.key == "API")
+    opened = Database.from_settings(settings, url=db.url)
+    never_opened = Database.from_settings(settings, url=db.url)
+    assert opened.direct is not None
+    assert never_opened.direct is not None
+    await opened.direct.first(statement, {})  # opens its pool
+    await opened.dispose()
+    await never_opened.dispose()
+
+    for reader in (opened.direct, never_opened.direct):
+        with pytest.raises(ServiceUnavailable):
+            await reader.first(statement, {})
+        assert reader.figures() == (0, 0, 4)  # no pool left open

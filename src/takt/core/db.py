@@ -203,6 +203,16 @@ class Database:
             return [self.write_engine]
         return [self.write_engine, self.read_engine]
 
+    def pools(self) -> list[tuple[str, AsyncEngine | DirectReader]]:
+        """The connection pools by name, for /metrics: the engines' (`write`, and `read` when it
+        has its own) and the direct reads' (`direct`, PostgreSQL)."""
+        pools: list[tuple[str, AsyncEngine | DirectReader]] = list(
+            zip(("write", "read"), self.engines(), strict=False)
+        )
+        if self.direct is not None:
+            pools.append(("direct", self.direct))
+        return pools
+
     async def dispose(self) -> None:
         if self.direct is not None:
             await self.direct.close()

@@ -167,6 +167,7 @@ class DirectReader:
         self.json_deserializer = json_deserializer
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
+        self._closed = False
         self._statements: dict[Select[Any], DirectStatement] = {}
         # Told each statement before it runs (`takt.core.statement_log` counts them).
         self.listeners: list[Callable[[str], None]] = []
@@ -186,6 +187,10 @@ class DirectReader:
     async def _opened(self) -> asyncpg.Pool:
         if self._pool is None:
             async with self._opening:
+                if self._closed:
+                    # A read that reaches here while the app shuts down must not open a pool
+                    # nobody would close: it answers 503 (`_driver_error`).
+                    raise ConnectionError("direct reads are closed")
                 if self._pool is None:
                     self._pool = await asyncpg.create_pool(
                         **self.connect,
@@ -196,6 +201,14 @@ class DirectReader:
                         reset=_nothing_to_reset,
                     )
         return self._pool
+
+    def figures(self) -> tuple[int, int, int]:
+        """Connections in use, idle, and the pool's size (for the pool gauges of /metrics)."""
+        pool = self._pool
+        if pool is None:
+            return 0, 0, DIRECT_POOL_SIZE
+        idle = pool.get_idle_size()
+        return pool.get_size() - idle, idle, pool.get_max_size()
 
     def statement(self, statement: Select[Any]) -> DirectStatement:
         """`statement` compiled for the driver; build statements once (e.g. `functools.cache`)
@@ -248,9 +261,13 @@ class DirectReader:
             raise error from exc
 
     async def close(self) -> None:
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
-            await pool.close()
+        """Close the pool; from here on a read answers 503 instead of opening another. Under
+        the opening lock, so a pool being opened now is closed too."""
+        async with self._opening:
+            self._closed = True
+            if self._pool is not None:
+                pool, self._pool = self._pool, None
+                await pool.close()
 
 
 def detached_entity(entity: type[T], values: Mapping[str, Any]) -> T:

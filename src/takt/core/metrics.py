@@ -11,6 +11,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from takt.core.direct import DirectReader
 from takt.core.jobs import KindStats, QueueStats
 
 
@@ -85,13 +86,19 @@ class Metrics:
         if self.multiprocess:
             multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
-    def watch_pools(self, engines: Callable[[], Iterable[tuple[str, AsyncEngine]]]) -> None:
-        self.registry.register(_PoolCollector(engines))
+    def watch_pools(self, pools: Callable[[], Iterable[tuple[str, Pool]]]) -> None:
+        """Gauges of the named connection pools (`Database.pools`): the engines' and, on
+        PostgreSQL, the direct reads' (`takt.core.direct`)."""
+        self.registry.register(_PoolCollector(pools))
+
+
+# A pool to watch: an engine's (SQLAlchemy's pool) or the direct reads' (asyncpg's).
+Pool = AsyncEngine | DirectReader
 
 
 class _PoolCollector(Collector):
-    def __init__(self, engines: Callable[[], Iterable[tuple[str, AsyncEngine]]]) -> None:
-        self._engines = engines
+    def __init__(self, pools: Callable[[], Iterable[tuple[str, Pool]]]) -> None:
+        self._pools = pools
 
     def collect(self) -> Iterable[Metric]:
         checked_out = GaugeMetricFamily(
@@ -102,8 +109,15 @@ class _PoolCollector(Collector):
         overflow = GaugeMetricFamily(
             "takt_db_pool_overflow", "Connections beyond the pool size.", labels=["pool"]
         )
-        for name, engine in self._engines():
-            pool = engine.sync_engine.pool
+        for name, watched in self._pools():
+            if isinstance(watched, DirectReader):
+                in_use, idle_now, most = watched.figures()
+                checked_out.add_metric([name], float(in_use))
+                idle.add_metric([name], float(idle_now))
+                size.add_metric([name], float(most))
+                overflow.add_metric([name], 0.0)  # asyncpg's pool never grows past its size
+                continue
+            pool = watched.sync_engine.pool
             for family, attr in (
                 (checked_out, "checkedout"),
                 (idle, "checkedin"),
