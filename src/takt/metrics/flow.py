@@ -110,10 +110,9 @@ async def flow_metrics(
         state = await snapshots.usable(session, project)
         if state is not None and not items:
             written = await snapshots.flow_from(session, project, state, span, days)
-            shown, by_day, parts = (
-                written.cumulative_flow,
-                written.finished_by_day,
-                written.finishes,
+            shown, by_day = written.cumulative_flow, written.finished_by_day
+            finishes, points = await snapshots.written_finishes(
+                session, project, state, span, POINTS_LIMIT + 1
             )
         else:
             by_day = await repo.flow_changes_by_day(session, project.id, span.since, items, days)
@@ -130,9 +129,9 @@ async def flow_metrics(
                 if state is not None
                 else [repo.live_finishes(session, project.id, span.since, span.until, items)]
             )
-        finishes, points = await repo.finishes(
-            session, parts, POINTS_LIMIT + 1, filtered=bool(items)
-        )
+            finishes, points = await repo.finishes(
+                session, parts, POINTS_LIMIT + 1, filtered=bool(items)
+            )
         wip, oldest = await repo.oldest_started(session, project.id, items, in_flow, AGE_LIMIT)
     finished = int(finishes.get("finished") or 0)
     cycle = _durations(finishes, "cycle")

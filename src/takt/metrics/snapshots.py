@@ -135,7 +135,6 @@ async def usable(session: AsyncSession, project: Project) -> FlowSnapshot | None
 class FromSnapshot:
     cumulative_flow: list[FlowDayPoint]
     finished_by_day: list[dict[str, Any]]  # {"day", "finished"}, as flow.throughput reads them
-    finishes: list[Select[Any]]  # the period's finish rows (repository.live_finishes' columns)
 
 
 def _levels(row: FlowDay) -> Levels:
@@ -146,8 +145,8 @@ def _levels(row: FlowDay) -> Levels:
 async def flow_from(
     session: AsyncSession, project: Project, state: FlowSnapshot, span: Period, days: LocalDays
 ) -> FromSnapshot:
-    """The period's bands, finishes per day and finish rows: the written days from their rows,
-    the days after them from the written bands plus the moves since (from the event log)."""
+    """The period's bands and finishes per day: the written days from their rows, the days
+    after them from the written bands plus the moves since (from the event log)."""
     written, first = state.through_day, state.first_day
     # A written day's row is (day, *BANDS, finished), read by position: the period's rows are
     # 730 over two years, and a dict per row, then per point, was a tenth of the answer's CPU.
@@ -189,7 +188,19 @@ async def flow_from(
                 level[band] += int(moves[day][band])
             finished.append({"day": day, "finished": int(moves[day]["finished"])})
         shown.append(_point(day, level))
-    return FromSnapshot(shown, finished, finish_parts(session, project, state, span, []))
+    return FromSnapshot(shown, finished)
+
+
+async def written_finishes(
+    session: AsyncSession, project: Project, state: FlowSnapshot, span: Period, limit: int
+) -> tuple[repo.Figures, list[repo.Point]]:
+    """`repository.finishes` over the period's finish rows of all the items: the written
+    days' from their rows, the days after them from the event log (on PostgreSQL in one
+    statement built once, `repository.written_finishes`)."""
+    if repo.is_postgres(session):
+        boundary = end_of_day(state.through_day, span.zone)
+        return await repo.written_finishes(session, project.id, span, boundary, limit)
+    return await repo.finishes(session, finish_parts(session, project, state, span, []), limit)
 
 
 def finish_parts(
