@@ -4,6 +4,7 @@ decline whatever they can't answer."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -405,6 +406,51 @@ async def test_a_database_out_of_reach_is_a_503(db: Database) -> None:
     await unreachable.close()
 
 
+@pytest.mark.parametrize(
+    ("sqlstate", "message"),
+    [
+        ("53300", "sorry, too many clients already"),  # max_connections reached
+        ("57P03", "the database system is starting up"),  # a restart or a failover
+    ],
+)
+async def test_a_database_that_turns_connections_away_for_now_is_a_503(
+    db: Database, sqlstate: str, message: str
+) -> None:
+    """PostgreSQL answers a new connection with a FATAL error while it is full or starting up
+    (what this fake server sends): the direct read's pool then can't connect, as when the server
+    is out of reach, and the answer is the same 503 problem, not the generic 500."""
+    _require_postgres(db)
+    fields = b"SFATAL\0VFATAL\0C" + sqlstate.encode() + b"\0M" + message.encode() + b"\0\0"
+    error = b"E" + (len(fields) + 4).to_bytes(4, "big") + fields
+
+    async def turn_away(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            length = int.from_bytes(await reader.readexactly(4), "big")
+            code = int.from_bytes((await reader.readexactly(length - 4))[:4], "big")
+            if code != 80877103:  # not an SSLRequest: the startup message
+                break
+            writer.write(b"N")  # no TLS here
+        writer.write(error)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(turn_away, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    turned_away = DirectReader(
+        {"host": "127.0.0.1", "port": port, "user": "postgres", "database": "none"},
+        db.write_engine.dialect,
+        server_settings={},
+        json_deserializer=lambda text: text,
+    )
+    try:
+        with pytest.raises(ServiceUnavailable):
+            await turned_away.first(select(Project.key).where(Project.key == "API"), {})
+    finally:
+        await turned_away.close()
+        server.close()
+        await server.wait_closed()
+
+
 async def test_a_value_the_database_refuses_is_a_422(db: Database) -> None:
     _require_postgres(db)
     assert db.direct is not None
@@ -473,7 +519,16 @@ def _unused_reader() -> DirectReader:
 # The item list (`GET /projects/{key}/items`) without a filter -----------------------------------
 
 ITEMS = "/api/v1/projects/API/items"
-SORTS = ["rank", "key", "created_at", "-created_at", "updated_at", "-updated_at", "priority"]
+SORTS = [
+    "rank",
+    "key",
+    "created_at",
+    "-created_at",
+    "updated_at",
+    "-updated_at",
+    "priority",
+    "-priority",  # mixed directions: the cursor's values are bound in an OR-chain
+]
 
 
 async def _a_varied_backlog(client: AsyncClient, ada: Account) -> None:
@@ -547,7 +602,9 @@ async def test_the_framework_answers_the_lists_the_direct_path_declines(
     ada = await make_user(app, db, "ada")
     await make_project(db, ada, "API")
     await _a_varied_backlog(client, ada)
-    first_page = await client.get(f"{ITEMS}?limit=2", headers=ada.headers)
+    with QueryCounter(db) as counter:
+        first_page = await client.get(f"{ITEMS}?limit=2", headers=ada.headers)
+    assert len(counter.direct) == 2  # ada is cached: what follows could go direct
     cursor = first_page.json()["next_cursor"]
     assert cursor is not None
 

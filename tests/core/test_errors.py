@@ -275,7 +275,7 @@ def test_only_core_errors_builds_field_errors_with_pointers() -> None:
     assert POINTERS_STILL_BUILT_BY_HAND - building == set(), "converted: delete from the list"
 
 
-def test_a_deadlock_or_serialization_failure_is_a_503_to_retry_never_a_500() -> None:
+def test_a_deadlock_a_collision_or_a_server_turning_work_away_is_a_503_never_a_500() -> None:
     from sqlalchemy.exc import DBAPIError
 
     from takt.core.errors import ServiceUnavailable
@@ -289,6 +289,11 @@ def test_a_deadlock_or_serialization_failure_is_a_503_to_retry_never_a_500() -> 
         problem = database_error(DBAPIError("UPDATE items …", {}, DriverError(code)))
         assert isinstance(problem, ServiceUnavailable), code
     assert database_error(DBAPIError("SELECT 1", {}, DriverError("42601"))) is None
+    # The server turns work away for now: full (class 53), shutting down or starting up.
+    for code in ("53300", "53200", "57P01", "57P03"):
+        problem = database_error(DBAPIError("SELECT 1", {}, DriverError(code)))
+        assert isinstance(problem, ServiceUnavailable), code
+        assert "can't be reached" in problem.detail
 
 
 async def test_a_statement_that_runs_out_of_time_is_a_503_to_retry(db: Database) -> None:

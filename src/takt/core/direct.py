@@ -1,4 +1,4 @@
-"""Direct reads: the hottest GETs answered from one statement on the driver's own connection,
+"""Direct reads: the hottest GETs answered from their statements on the driver's own connection,
 without the ORM session or FastAPI's dependency solving (PostgreSQL only; issue 19).
 
 Why: a project detail spent about 1.3 ms of Python per request, and one database read with no
@@ -8,7 +8,8 @@ routing about 0.5 ms. A direct read skips both:
 
 - `DirectRoute` sits in the app's router before the API's routes and claims the GETs of one
   path template. Its handler answers from what it can know without the database (the caller from
-  the principal cache) plus one statement, or *declines* (returns None) before it has counted or
+  the principal cache) plus the route's statements (one for a detail; the project's and the
+  page's for the item list), or *declines* (returns None) before it has counted or
   changed anything; the request then goes through the app's router again with this route
   skipped, to the documented route, unchanged. So a direct read answers only the common case and
   every other case (a caller not cached yet, a token to touch, a limited token) is the framework's.

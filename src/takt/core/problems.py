@@ -125,6 +125,9 @@ DATABASE_ERRORS: tuple[type[Exception], ...] = (
 _UNREACHABLE = (OperationalError, InterfaceError, PoolTimeout, ConnectionError)
 _TRANSIENT = {"40P01", "40001"}  # deadlock detected, serialization failure
 _CANCELED = "57014"  # query_canceled: the statement timeout, or pg_cancel_backend
+# The server can't take the work now: out of connections, memory or disk (class 53), or
+# shutting down or starting up (a restart, a failover).
+_TURNED_AWAY = ("53", "57P01", "57P02", "57P03")
 
 
 def database_error(exc: BaseException) -> AppError | None:
@@ -163,6 +166,10 @@ def sqlstate_error(sqlstate: str) -> AppError | None:
         # TAKT_DB_STATEMENT_TIMEOUT_MS ran out (or an operator cancelled the statement): the
         # database is too busy for this request now, not a fault in it; nothing was written.
         return ServiceUnavailable("The database took too long to answer; nothing was saved, retry.")
+    if sqlstate.startswith(_TURNED_AWAY):
+        # Not a fault in the request or the code: the database turns work away for now (e.g.
+        # "too many clients" when a new connection is opened); nothing was written.
+        return unreachable()
     if sqlstate.startswith("22"):  # SQL class 22: data exception
         return value_refused()
     return None

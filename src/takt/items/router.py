@@ -183,10 +183,8 @@ _DIRECT_LIST_PARAMETERS = frozenset({"sort", "limit", "cursor"})
 _SORTS: frozenset[str] = frozenset(get_args(ItemSort.__value__))
 
 
-def _direct_list_page(
-    request: Request, codec: CursorCodec
-) -> tuple[str, int, list[Any], str | None] | None:
-    """The sort, limit, decoded cursor values and cursor of an unfiltered list request, or None
+def _direct_list_page(request: Request, codec: CursorCodec) -> tuple[str, int, list[Any]] | None:
+    """The sort, limit and decoded cursor values of an unfiltered list request, or None
     when the framework's route must answer (a filter, a facet, anything its validation refuses,
     a cursor it would refuse)."""
     params = request.query_params
@@ -205,7 +203,7 @@ def _direct_list_page(
         values = codec.decode(cursor, f"items:{sort}", len(search.SORTS[sort])) if cursor else []
     except InvalidCursor:
         return None
-    return sort, limit, values, cursor
+    return sort, limit, values
 
 
 async def list_items_direct(request: Request, reader: DirectReader) -> Response | None:
@@ -218,7 +216,7 @@ async def list_items_direct(request: Request, reader: DirectReader) -> Response 
     page = _direct_list_page(request, codec)
     if page is None:
         return None
-    sort, limit, values, _ = page
+    sort, limit, values = page
     principal = await cached_principal(request)
     if principal is None:
         return None
