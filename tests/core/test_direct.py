@@ -21,6 +21,7 @@ from takt.config import Settings
 from takt.core.db import Database
 from takt.core.direct import DirectReader, DirectRoute, detached_entity
 from takt.core.errors import ServiceUnavailable, ValidationFailed
+from takt.items import search
 from takt.projects import repository
 from takt.projects.models import Project
 from tests.support import (
@@ -519,16 +520,9 @@ def _unused_reader() -> DirectReader:
 # The item list (`GET /projects/{key}/items`) without a filter -----------------------------------
 
 ITEMS = "/api/v1/projects/API/items"
-SORTS = [
-    "rank",
-    "key",
-    "created_at",
-    "-created_at",
-    "updated_at",
-    "-updated_at",
-    "priority",
-    "-priority",  # mixed directions: the cursor's values are bound in an OR-chain
-]
+# Every sort of the list; "-priority" runs its keys both ways, so its cursor's values are bound
+# in an OR-chain rather than one row comparison.
+SORTS = list(search.SORTS)
 
 
 async def _a_varied_backlog(client: AsyncClient, ada: Account) -> None:
