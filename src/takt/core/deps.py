@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.config import Settings
 from takt.core.db import Database
-from takt.core.pagination import CursorCodec, PageRequest
+from takt.core.pagination import MAX_LIMIT, CursorCodec, PageRequest
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -59,7 +59,9 @@ async def get_cursor_codec(request: Request) -> CursorCodec:
 CodecDep = Annotated[CursorCodec, Depends(get_cursor_codec)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
-LimitQuery = Annotated[int, Query(ge=1, le=100, description="Page size, 1 to 100.", examples=[50])]
+LimitQuery = Annotated[
+    int, Query(ge=1, le=MAX_LIMIT, description="Page size, 1 to 100.", examples=[50])
+]
 CURSOR_MAX = 1024
 CursorQuery = Annotated[
     str | None,

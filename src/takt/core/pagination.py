@@ -199,12 +199,31 @@ async def paginate(
     (`after_0`, `after_1`…) follow."""
     values = codec.decode(cursor, sort_name, len(keys)) if cursor else []
     page = stmt(bool(cursor)) if callable(stmt) else keyset_page(stmt, keys, after=bool(cursor))
-    bound = {**(params or {}), "page_limit": limit + 1}
-    bound.update((f"after_{i}", value) for i, value in enumerate(values))
-    result = await session.execute(page, bound)
+    result = await session.execute(page, {**(params or {}), **page_params(values, limit)})
     rows = list(result.scalars().all() if scalars else result.all())
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = codec.encode(sort_name, key_of(rows[-1]))
-    return rows, next_cursor
+    return cut_page(rows, limit, codec=codec, sort_name=sort_name, key_of=key_of)
+
+
+def page_params(after: Sequence[Any], limit: int) -> dict[str, Any]:
+    """The bind parameters of a `keyset_page` for a page of `limit` rows after the keyset
+    `after` (a decoded cursor's values; empty for page one): one row more than the page, to
+    know whether another follows."""
+    params: dict[str, Any] = {"page_limit": limit + 1}
+    params.update((f"after_{i}", value) for i, value in enumerate(after))
+    return params
+
+
+def cut_page(
+    rows: list[T],
+    limit: int,
+    *,
+    codec: CursorCodec,
+    sort_name: str,
+    key_of: Callable[[T], Sequence[Any]],
+) -> tuple[list[T], str | None]:
+    """The page of `rows` (a `keyset_page` run with `page_params`) and the next cursor, None on
+    the last page."""
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, codec.encode(sort_name, key_of(rows[-1]))

@@ -43,7 +43,7 @@ from takt.auth.principal import Principal
 from takt.core.direct import DirectReader
 from takt.core.events import Event, mark_emitted
 from takt.core.models import new_id
-from takt.core.pagination import keyset_page
+from takt.core.pagination import keyset_page, page_params
 from takt.items import pull_request_directory, sprint_directory
 from takt.items.models import Comment, Item, ItemLabel, ItemLink
 from takt.items.search import SORTS
@@ -174,16 +174,12 @@ def project_items_page(sort: str, after: bool) -> AnySelect:
 
 
 async def direct_project_page(
-    reader: DirectReader,
-    project_id: str,
-    sort: str,
-    after: Sequence[Any],
-    page_limit: int,
+    reader: DirectReader, project_id: str, sort: str, after: Sequence[Any], limit: int
 ) -> list[ItemRow]:
     """`project_items_page` on the direct path (takt.core.direct): the same statement, run on
-    the driver, after the keyset `after` (a decoded cursor's values; empty for page one)."""
-    params: dict[str, Any] = {"project_id": project_id, "page_limit": page_limit}
-    params.update((f"after_{i}", value) for i, value in enumerate(after))
+    the driver, for a page of `limit` after the keyset `after` (`pagination.page_params`: one
+    row more, for `pagination.cut_page`)."""
+    params = {"project_id": project_id, **page_params(after, limit)}
     rows = await reader.all(project_items_page(sort, bool(after)), params)
     # Named tuples: read by position and by column name, as the Rows of the session path.
     return cast(list[ItemRow], rows)

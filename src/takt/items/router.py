@@ -32,6 +32,7 @@ from takt.core.pagination import (
     CursorCodec,
     Page,
     SortKey,
+    cut_page,
     paginate,
 )
 from takt.core.time import utcnow
@@ -86,6 +87,11 @@ SortName = ItemSort
 _FACET = "(" + "|".join(search.FACETS) + ")"
 # The schema says which names `facets` takes, so clients (and schemathesis) can know.
 FACETS_PATTERN = f"^ *{_FACET} *(, *{_FACET} *)*$"
+
+
+def _cursor_sort(sort: str) -> str:
+    """The sort a list cursor names (`CursorCodec`): one made for another order is refused."""
+    return f"items:{sort}"
 
 
 def _answer(
@@ -157,7 +163,7 @@ async def list_items(
         keys=search.SORTS[sort],
         key_of=lambda row: search.sort_values(sort, row),
         codec=codec,
-        sort_name=f"items:{sort}",
+        sort_name=_cursor_sort(sort),
         limit=limit,
         cursor=cursor,
         scalars=False,
@@ -200,7 +206,7 @@ def _direct_list_page(request: Request, codec: CursorCodec) -> tuple[str, int, l
     if not 1 <= limit <= MAX_LIMIT or len(cursor or "") > CURSOR_MAX:
         return None
     try:
-        values = codec.decode(cursor, f"items:{sort}", len(search.SORTS[sort])) if cursor else []
+        values = codec.decode(cursor, _cursor_sort(sort), len(search.SORTS[sort])) if cursor else []
     except InvalidCursor:
         return None
     return sort, limit, values
@@ -221,11 +227,13 @@ async def list_items_direct(request: Request, reader: DirectReader) -> Response 
     if principal is None:
         return None
     access = await projects_service.direct_access(reader, principal, key)
-    rows = await repo.direct_project_page(reader, access.project.id, sort, values, limit + 1)
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = codec.encode(f"items:{sort}", search.sort_values(sort, rows[-1]))
+    rows, next_cursor = cut_page(
+        await repo.direct_project_page(reader, access.project.id, sort, values, limit),
+        limit,
+        codec=codec,
+        sort_name=_cursor_sort(sort),
+        key_of=lambda row: search.sort_values(sort, row),
+    )
     return json_data_response(
         {
             "data": views.summaries(rows, readiness.of_project(access.project)),
