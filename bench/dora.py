@@ -304,7 +304,7 @@ def item_rows(
             when += timedelta(days=rng.lognormvariate(1, 1))
             moves.append((when, "cancelled"))
         moves = [(at, category) for at, category in moves if at < now]
-        status_name, category = statuses[first]
+        status_name = statuses[first][0]
         events.append(
             {
                 "type": "item.created",
@@ -316,7 +316,7 @@ def item_rows(
                     "title": f"Work {n + 1}",
                     "type": kind,
                     "status": status_name,
-                    "category": category,
+                    "category": first,
                     "priority": "none",
                     "estimate": None,
                     "assignee": None,
@@ -476,7 +476,7 @@ async def write_snapshots(url: str, secret_key: str, say: Any) -> float:
         if database.dialect == "postgresql":  # as autovacuum would soon after
             async with database.write_engine.connect() as conn:
                 await conn.execution_options(isolation_level="AUTOCOMMIT")
-                tables = "flow_days, flow_finishes, flow_snapshots, deployment_commits"
+                tables = "flow_days, flow_finishes, flow_moves, flow_snapshots, deployment_commits"
                 await conn.execute(text(f"VACUUM (ANALYZE) {tables}"))
     finally:
         await database.dispose()

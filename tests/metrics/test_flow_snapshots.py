@@ -16,7 +16,7 @@ from takt.core.db import Database
 from takt.core.jobs import JobContext
 from takt.core.time import clock_at
 from takt.metrics import snapshots
-from takt.metrics.models import FlowDay, FlowFinish, FlowSnapshot
+from takt.metrics.models import FlowDay, FlowFinish, FlowMove, FlowSnapshot
 from takt.projects.models import Project
 from tests.metrics.test_flow import NOW, Script, at, history
 from tests.support import team
@@ -96,6 +96,13 @@ async def test_snapshots_answer_as_the_event_log_does(
     assert (str(written.first_day), str(written.through_day)) == ("2026-10-29", "2026-11-14")
     assert days == 17
     assert finishes == 5  # A, D, B twice, G through the recategorised status
+    async with db.transaction() as session:
+        moves = list(await session.scalars(select(FlowMove).order_by(FlowMove.seq)))
+    # One row per change of category through the 14th (the filtered answers' bands), none for
+    # edits that changed no category; every creation has no old category.
+    assert moves and all(move.day <= written.through_day for move in moves)
+    assert all(move.old != move.new for move in moves)
+    assert sum(move.new == "done" for move in moves) >= finishes
     assert await usable(db, NOW)
     assert await answers(s, NOW) == live  # written days, and the 15th to the 17th from events
 

@@ -19,9 +19,11 @@ to the items it matches now.
 
 Without `q`, the days the worker's `flow-snapshots` sweep wrote are read from their rows (the
 bands and finishes of each closed day, metrics/snapshots.py), and only the days after them from
-the event log: the same numbers, a row per day. With `q`, the bands come from the event log
-(the snapshots hold the whole project's), and the finishes from the written rows of the items
-matching it. The cycle time's `points` list the period's
+the event log: the same numbers, a row per day. With `q`, the written days' bands can't be
+used (they are the whole project's): the bands are worked out from the written days' category
+moves (one row per move, with its item) and the finishes from their written rows, each joined
+to the items matching `q`, and from the event log after them. The cycle time's `points` list
+the period's
 finishes for a scatter chart (the latest 500).
 """
 
@@ -115,15 +117,19 @@ async def flow_metrics(
                 session, project, state, span, POINTS_LIMIT + 1
             )
         else:
-            by_day = await repo.flow_changes_by_day(session, project.id, span.since, items, days)
+            # Filtered with written days: their moves from the rows, joined to the items.
+            written_moves = None if state is None else snapshots.written_moves(state, span)
+            by_day = await repo.flow_changes_by_day(
+                session, project.id, span.since, items, days, written=written_moves
+            )
             by_status = await repo.items_by_status(session, project.id, items)
             now_by_category: dict[str, int] = {}
             for status_id, count in by_status.items():
                 category = statuses[status_id].category
                 now_by_category[category] = now_by_category.get(category, 0) + count
             shown = cumulative_flow(span, now_by_category, by_day)
-            # The bands are the filtered items' own, so they come from the event log; the
-            # finishes of the written days come from their rows, narrowed to those items.
+            # The bands are the filtered items' own: the moves and finishes of the written days
+            # come from their rows, narrowed to those items; the days after, from the log.
             parts = (
                 snapshots.finish_parts(session, project, state, span, items)
                 if state is not None

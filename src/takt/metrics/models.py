@@ -88,3 +88,27 @@ class FlowFinish(Base):
     finished_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     cycle: Mapped[float | None] = mapped_column(Float, nullable=True)
     lead: Mapped[float] = mapped_column(Float)
+
+
+class FlowMove(Base):
+    """One change of an item's category on a written day (the event's `seq`): the local day,
+    the old category (none for a creation) and the new one. A filtered flow answer (`q=`) joins
+    these to the items matching its filter instead of reading the written days' events and
+    their JSON again (metrics/snapshots.py; bench.dora, 90 days of bugs). Events that changed
+    no category have no row: they move no band."""
+
+    __tablename__ = "flow_moves"
+    __table_args__ = (
+        # A period's moves by day with their item and categories, read from the index alone.
+        Index("ix_flow_moves_project_day", "project_id", "day", "item_id", "old", "new"),
+    )
+
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    day: Mapped[dt.date] = mapped_column(Date)
+    # As the event recorded them (not bounded: an imported history is what it is).
+    old: Mapped[str | None] = mapped_column(String, nullable=True)
+    new: Mapped[str] = mapped_column(String)

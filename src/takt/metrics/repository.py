@@ -49,7 +49,7 @@ from takt.incidents.models import Incident
 from takt.items.events import ItemChanges, ItemCreated, ItemUpdated
 from takt.items.models import Item
 from takt.items.repository import live_in_project
-from takt.metrics.models import FlowFinish
+from takt.metrics.models import FlowFinish, FlowMove
 from takt.metrics.periods import (
     Granularity,
     LocalDays,
@@ -665,19 +665,26 @@ def _nearest_rank(count: int, percent: int) -> int:
 # Flow ----------------------------------------------------------------------------------------
 
 
-def _category_changes(project_id: Any, since: Any, items: Sequence[Any]) -> Subquery:
-    """Every change of category of the project's live items (matching `items`, the filter's
-    conditions) from `since` on, from the event log: when, and the old and new category (a
-    creation has no old one; events changing no category have no new one).
-
-    With no filter, the items table is only asked which items are in the trash (a few, by
-    index), instead of joined whole."""
+def _categories() -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+    """An item event's old and new category (a creation has no old one; events changing no
+    category have no new one)."""
     created = Event.type == ItemCreated.event_type
     new = case(
         (created, Event.data[ItemCreated.payload_key(_CATEGORY)].as_string()),
         else_=Event.changes[(_CATEGORY, 1)].as_string(),
     )
     old = case((created, null()), else_=Event.changes[(_CATEGORY, 0)].as_string())
+    return old, new
+
+
+def _category_changes(project_id: Any, since: Any, items: Sequence[Any]) -> Subquery:
+    """Every change of category of the project's live items (matching `items`, the filter's
+    conditions) from `since` on, from the event log: when, and the old and new category
+    (`_categories`).
+
+    With no filter, the items table is only asked which items are in the trash (a few, by
+    index), instead of joined whole."""
+    old, new = _categories()
     stmt = select(Event.occurred_at.label("at"), old.label("old"), new.label("new")).where(
         Event.project_id == project_id,
         Event.type.in_([ItemCreated.event_type, ItemUpdated.event_type]),
@@ -693,22 +700,106 @@ def _category_changes(project_id: Any, since: Any, items: Sequence[Any]) -> Subq
     return stmt.subquery()
 
 
+def category_moves(
+    project_id: str,
+    since: datetime,
+    until: datetime,
+    day_of: Callable[[ColumnElement[Any]], ColumnElement[Any]],
+) -> Any:
+    """The rows of `FlowMove` for the flow snapshots' days from `since` to `until`: each event
+    that changed the category of one of the project's items (in the trash too: a reader joins
+    the live ones), with its local day (`day_of`)."""
+    old, new = _categories()
+    return (
+        select(
+            literal(project_id).label("project_id"),
+            Event.seq.label("seq"),
+            Item.id.label("item_id"),
+            day_of(Event.occurred_at.expression).label("day"),
+            old.label("old"),
+            new.label("new"),
+        )
+        .join(Item, Item.id == Event.subject_id)
+        .where(
+            Event.project_id == project_id,
+            Event.type.in_([ItemCreated.event_type, ItemUpdated.event_type]),
+            Event.occurred_at >= since,
+            Event.occurred_at < until,
+            new.is_not(None),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class WrittenMoves:
+    """For a filtered flow answer: the moves of the written days from `first` on come from
+    `FlowMove`, those from `boundary` (the end of the last written day) from the event log."""
+
+    first: date
+    boundary: datetime
+
+
+def _written_and_logged_changes(
+    project_id: Any,
+    written: WrittenMoves,
+    items: Sequence[Any],
+    day_of: Callable[[ColumnElement[Any]], ColumnElement[Any]],
+) -> Select[Any]:
+    """`_category_changes` by day for a filter, with written days: their moves from their
+    rows (`FlowMove`), the later ones from the event log, joined once to the items matching
+    `items`.
+
+    Performance: the written days' moves come from their index alone instead of those days'
+    events and their JSON (bench.dora, 90 days of bugs: database time per answer 90-98 -> 70-76
+    ms, bench/RESULTS.md session 14)."""
+    old, new = _categories()
+    logged = select(
+        Event.subject_id.label("item_id"),
+        day_of(Event.occurred_at.expression).label("day"),
+        old.label("old"),
+        new.label("new"),
+    ).where(
+        Event.project_id == project_id,
+        Event.type.in_([ItemCreated.event_type, ItemUpdated.event_type]),
+        Event.occurred_at >= written.boundary,
+    )
+    move = FlowMove
+    stored = select(move.item_id, move.day, move.old, move.new).where(
+        move.project_id == project_id, move.day >= written.first
+    )
+    both = union_all(stored, logged).subquery()
+    return (
+        select(both.c.day, both.c.old, both.c.new)
+        .join(Item, Item.id == both.c.item_id)
+        .where(live_in_project(project_id), *items)
+    )
+
+
 def _order(category: Any) -> ColumnElement[int]:
     """A category's place in FLOW_ORDER; -1 for cancelled or none."""
     return case({name: n for n, name in enumerate(FLOW_ORDER)}, value=category, else_=-1)
 
 
 async def flow_changes_by_day(
-    session: AsyncSession, project_id: str, since: datetime, items: Sequence[Any], days: LocalDays
+    session: AsyncSession,
+    project_id: str,
+    since: datetime,
+    items: Sequence[Any],
+    days: LocalDays,
+    *,
+    written: WrittenMoves | None = None,
 ) -> list[Figures]:
     """Per local day from `since` on (to now): how each cumulative-flow band moved (`backlog`
     … `done`: items entering that category or a later one, less those leaving it), how many
-    entered less left `cancelled`, and how many items finished."""
-    if not items and days.dialect == "postgresql":
+    entered less left `cancelled`, and how many items finished. With `written`, the written
+    days' moves come from their rows (`FlowMove`), joined to the items matching `items`."""
+    if not items and written is None and days.dialect == "postgresql":
         params = {"project_id": project_id, "since": since, "zone": days.zone}
         rows = await session.execute(_unfiltered_flow_changes_on_postgres(), params)
     else:
-        stmt = _flow_changes(project_id, since, items, days.day, bytewise=is_postgres(session))
+        stmt = _flow_changes(
+            project_id, since, items, days.day, bytewise=is_postgres(session), written=written
+        )
         rows = await session.execute(stmt)
     return [dict(row._mapping) for row in rows]
 
@@ -736,13 +827,20 @@ def _flow_changes(
     day_of: Callable[[ColumnElement[Any]], ColumnElement[Any]],
     *,
     bytewise: bool,
+    written: WrittenMoves | None = None,
 ) -> Select[Any]:
     """The statement of `flow_changes_by_day`; `day_of` gives a timestamp's local day."""
-    changes = _category_changes(project_id, since, items)
-    # Events that changed no category (no new one) are kept: their group moves no band, and
-    # leaving them out made PostgreSQL read every event's category twice, once to drop them
-    # and once for its group, before the join with a filter's items (bench.dora, 90 days of bugs).
-    per_change = select(day_of(changes.c.at).label("day"), changes.c.old, changes.c.new).subquery()
+    if written is None:
+        changes = _category_changes(project_id, since, items)
+        # Events that changed no category (no new one) are kept: their group moves no band,
+        # and leaving them out made PostgreSQL read every event's category twice, once to drop
+        # them and once for its group, before the join with a filter's items (bench.dora, 90
+        # days of bugs).
+        per_change = select(
+            day_of(changes.c.at).label("day"), changes.c.old, changes.c.new
+        ).subquery()
+    else:
+        per_change = _written_and_logged_changes(project_id, written, items, day_of).subquery()
     # Each event's categories are read once, into (day, old, new) groups; the bands are worked
     # out over those few groups.
     p = per_change.c

@@ -1,8 +1,9 @@
 """Flow snapshots (metrics/models.py): written by the worker's `flow-snapshots` sweep for each
 project's closed days, read by the flow answer when its question is about all the items (no
-`q`), so two years cost 730 rows plus the events since the last written day. With `q`, only the
-written finishes are read, joined to the items matching it (`finish_parts`): the bands are the
-whole project's, so a filtered answer's bands come from the event log.
+`q`), so two years cost 730 rows plus the events since the last written day. With `q`, the
+written days' bands are the whole project's and can't be used: their category moves (a row per
+move, with its item: `FlowMove`) and finishes are read instead, joined to the items matching it
+(`written_moves`, `finish_parts`).
 
 Both ways give the same numbers, by the same arithmetic: the bands at the end of a day are the
 bands now less the moves of every later day (the live computation, which the sweep runs for
@@ -28,11 +29,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.core.events import Event
 from takt.core.jobs import JobContext
+from takt.core.statistics import refresh_after_bulk_write, rows_inserted
 from takt.core.time import end_of_day, local_date, utcnow
 from takt.items.events import ItemCreated, ItemUpdated
 from takt.items.models import Item
 from takt.metrics import repository as repo
-from takt.metrics.models import FlowDay, FlowFinish, FlowSnapshot
+from takt.metrics.models import FlowDay, FlowFinish, FlowMove, FlowSnapshot
 from takt.metrics.periods import LocalDays, Period, as_date, start_of_day, zone_of
 from takt.projects.models import Project
 
@@ -203,6 +205,15 @@ async def written_finishes(
     return await repo.finishes(session, finish_parts(session, project, state, span, []), limit)
 
 
+def written_moves(state: FlowSnapshot, span: Period) -> repo.WrittenMoves | None:
+    """For a filtered answer's bands: the period's written days' moves from their rows, the
+    rest from the event log (none written in the period: all from the log)."""
+    boundary = end_of_day(state.through_day, span.zone)
+    if span.since >= boundary:
+        return None
+    return repo.WrittenMoves(first=span.first, boundary=boundary)
+
+
 def finish_parts(
     session: AsyncSession,
     project: Project,
@@ -253,7 +264,7 @@ async def refresh(session: AsyncSession, project: Project) -> int:
         return 0
     trashed, trashed_latest = await trash_of(session, project.id)
     if state is None:
-        for model in (FlowDay, FlowFinish, FlowSnapshot):
+        for model in (FlowDay, FlowFinish, FlowMove, FlowSnapshot):
             await session.execute(delete(model).where(model.project_id == project.id))
         first_event = await _first_event(session, project.id)
         start = local_date(min(first_event or now, project.created_at), zone)
@@ -300,6 +311,12 @@ async def refresh(session: AsyncSession, project: Project) -> int:
             select(literal(project.id), *(live.c[name] for name in columns[1:])),
         )
     )
+    written_moves = repo.category_moves(project.id, span.since, span.until, days.day).subquery()
+    await session.execute(
+        insert(FlowMove).from_select(
+            ["project_id", "seq", "item_id", "day", "old", "new"], select(*written_moves.c)
+        )
+    )
     state.through_day, state.through_seq = yesterday, seq
     state.trashed, state.trashed_latest, state.written_at = trashed, trashed_latest, now
     session.add(state)
@@ -323,6 +340,10 @@ async def sweep_flow_snapshots(ctx: JobContext) -> None:
                 await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
             project = await session.get(Project, project_id)
             if project is not None:
+                inserted_before = await rows_inserted(session)
                 async with repo.analytic(session):
                     written += await refresh(session, project)
+                # A project's first write is its whole history (tens of thousands of rows):
+                # the answers right after it must not be planned as if the tables were empty.
+                await refresh_after_bulk_write(session, inserted_before)
     log.info("flow snapshots written", extra={"projects": len(ids), "days": written})
