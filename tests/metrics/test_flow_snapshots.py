@@ -99,8 +99,9 @@ async def test_snapshots_answer_as_the_event_log_does(
     async with db.transaction() as session:
         moves = list(await session.scalars(select(FlowMove).order_by(FlowMove.seq)))
     # One row per change of category through the 14th (the filtered answers' bands), none for
-    # edits that changed no category; every creation has no old category.
-    assert moves and all(move.day <= written.through_day for move in moves)
+    # edits that changed no category.
+    assert moves
+    assert all(move.day <= written.through_day for move in moves)
     assert all(move.old != move.new for move in moves)
     assert sum(move.new == "done" for move in moves) >= finishes
     assert await usable(db, NOW)
