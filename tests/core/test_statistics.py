@@ -12,7 +12,7 @@ from sqlalchemy import insert, text
 
 from takt.core.db import Database
 from takt.core.ratelimit import RateCounter
-from takt.core.statistics import refresh_after_bulk_write, rows_inserted
+from takt.core.statistics import BULK_ROWS, refresh_after_bulk_write, rows_inserted
 from tests.support import make_user
 from tests.transfer.test_transfer import IMPORT, big_document
 
@@ -61,6 +61,19 @@ async def test_only_tables_grown_past_autovacuums_threshold_are_analyzed(db: Dat
     assert await _counted_rows(db, "rate_counters") == 340
 
 
+async def test_a_thousand_rows_at_once_are_analyzed_however_large_the_table(
+    db: Database,
+) -> None:
+    """A new project's rows are unknown to the column statistics even when they are a small
+    part of a large table: 1,000 at once count (BULK_ROWS), under 10% of 12,000 or not."""
+    if db.dialect != "postgresql":
+        pytest.skip("PostgreSQL's planner figures (SQLite keeps none for these queries)")
+    assert await _add_counters(db, "a", 12_000) == ["rate_counters"]
+    assert await _add_counters(db, "b", 999) == []
+    assert await _add_counters(db, "c", BULK_ROWS) == ["rate_counters"]
+    assert await _counted_rows(db, "rate_counters") == 12_000 + 999 + BULK_ROWS
+
+
 async def test_a_write_that_rolls_back_leaves_the_figures_high(db: Database) -> None:
     """ANALYZE writes its figures in place, outside the transaction (the docstring says so)."""
     if db.dialect != "postgresql":
@@ -90,8 +103,9 @@ async def test_a_write_that_rolls_back_leaves_the_figures_high(db: Database) -> 
 async def test_an_import_leaves_the_planner_counting_what_it_wrote(
     client: AsyncClient, app: FastAPI, db: Database
 ) -> None:
-    """What CI met: figures that call `items` empty while an import fills it, and an export
-    planned on them ran past the statement timeout. After the import, the figures are true."""
+    """What CI met: statistics that don't know an import's rows, and an export planned on them
+    ran past the statement timeout. After the import, the table's size and its column
+    statistics (the new project's id among the most common values) are the import's."""
     if db.dialect != "postgresql":
         pytest.skip("PostgreSQL's planner figures (SQLite keeps none for these queries)")
     ada = await make_user(app, db, "ada")
@@ -106,3 +120,13 @@ async def test_an_import_leaves_the_planner_counting_what_it_wrote(
     assert await _counted_rows(db, "items") == 3_000
     assert await _counted_rows(db, "comments") > 0
     assert await _counted_rows(db, "item_links") > 0
+    async with db.transaction() as session:
+        project_id = await session.scalar(text("SELECT id FROM projects WHERE key = 'BIG'"))
+        common = await session.scalar(
+            text(
+                "SELECT most_common_vals::text FROM pg_stats "
+                "WHERE tablename = 'items' AND attname = 'project_id'"
+            )
+        )
+    assert project_id is not None
+    assert project_id in (common or "")

@@ -8,13 +8,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, text
 
+from takt.core import statistics
 from takt.core.db import Database
+from takt.core.events import Event
 from takt.core.jobs import JobContext
 from takt.core.time import clock_at
+from takt.items.models import Item
 from takt.metrics import snapshots
 from takt.metrics.models import FlowDay, FlowFinish, FlowMove, FlowSnapshot
 from takt.projects.models import Project
@@ -26,8 +30,8 @@ PERIODS: tuple[dict[str, str], ...] = (
     {"from": "2026-11-02", "to": "2026-11-13"},
     {"from": "2026-11-12", "to": "2026-11-12"},
     {},  # the default 30 days
-    # Filtered: the bands from the event log, the finishes from the written rows of the items
-    # matching now (E alone is a bug; the others finish, B twice, G through a status).
+    # Filtered: the bands from the written moves, the finishes from the written finishes, of
+    # the items matching now (E alone is a bug; the others finish, B twice, G through a status).
     {"from": "2026-10-20", "to": "2026-11-17", "q": "type:bug"},
     {"from": "2026-11-02", "to": "2026-11-17", "q": "-type:bug"},
 )
@@ -167,3 +171,156 @@ async def test_a_changed_past_sets_the_rows_aside_until_the_next_sweep(
         json={"settings": {"time_zone": "Pacific/Auckland"}},
     )
     assert not await usable(db, restored)
+
+
+# Filtered periods around the written days' edge (the first sweep below writes through the 14th):
+# before the first event, ending before the last written day, on it, right after it, and on a
+# day after it, for filters matching one, several or no item.
+EDGES: tuple[dict[str, str], ...] = tuple(
+    {"from": start, "to": end, "q": q}
+    for q in ("type:bug", "-type:bug", "type:task", "category:done", "key:API-2")
+    for start, end in (
+        ("2026-10-20", "2026-10-25"),
+        ("2026-10-29", "2026-11-01"),
+        ("2026-11-02", "2026-11-13"),
+        ("2026-11-14", "2026-11-14"),
+        ("2026-11-15", "2026-11-17"),
+        ("2026-11-16", "2026-11-16"),
+        ("2026-10-20", "2026-11-17"),
+    )
+)
+
+
+async def edge_answers(s: Script, when: datetime) -> list[dict[str, Any]]:
+    found = []
+    for params in EDGES:
+        with clock_at(when):
+            response = await s.client.get(
+                "/api/v1/projects/API/metrics/flow", params=params, headers=s.who.headers
+            )
+        assert response.status_code == 200, response.text
+        found.append(response.json())
+    return found
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", "Pacific/Auckland"])
+async def test_filtered_answers_from_written_moves_are_the_event_logs(
+    app: FastAPI, db: Database, client: AsyncClient, zone: str
+) -> None:
+    ada = (await team(app, db))["ada"]
+    await Script(client, ada).call(
+        at(10, 1, 0), "PATCH", "/api/v1/projects/API", json={"settings": {"time_zone": zone}}
+    )
+    s, k = await history(client, ada)
+    await s.create(at(11, 5, 23, 30), "Z", "Done", type="bug")  # created done, late evening
+    await s.call(at(11, 8, 23, 59), "PATCH", f"/api/v1/items/{k['E']}", json={"title": "E2"})
+    live = await edge_answers(s, NOW)
+    await sweep(app, db, at(11, 15, 12))
+    assert await usable(db, NOW)
+    assert await edge_answers(s, NOW) == live
+    await sweep(app, db, NOW)
+    assert await edge_answers(s, NOW) == live
+
+
+async def test_a_sweep_committing_during_an_answer_counts_no_day_twice(
+    app: FastAPI, db: Database, client: AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL reads each statement of an answer at its own moment: the answer may have read
+    the snapshot state through the 14th while the moves it reads next already hold the 15th and
+    the 16th, which it also reads from the event log."""
+    ada = (await team(app, db))["ada"]
+    s, _ = await history(client, ada)
+    live = await edge_answers(s, NOW)
+    await sweep(app, db, at(11, 15, 12))
+    async with db.transaction() as session:
+        found = await session.scalar(select(FlowSnapshot))
+        assert found is not None
+        session.expunge(found)
+    through_14th: FlowSnapshot = found
+    await sweep(app, db, NOW)  # the 15th and the 16th
+
+    async def as_read_before_the_sweep(_session: Any, _project: Any) -> FlowSnapshot:
+        return through_14th
+
+    monkeypatch.setattr(snapshots, "usable", as_read_before_the_sweep)
+    assert await edge_answers(s, NOW) == live
+
+
+async def test_rows_of_another_layout_are_written_again(
+    app: FastAPI, db: Database, client: AsyncClient
+) -> None:
+    """Rows without moves (layout 1: written by a worker still running the older code after an
+    upgrade) are not used, and the next sweep writes them whole again."""
+    ada = (await team(app, db))["ada"]
+    s, _ = await history(client, ada)
+    live = await edge_answers(s, NOW)
+    await sweep(app, db, NOW)
+    async with db.transaction() as session:
+        written = await session.scalar(select(FlowSnapshot))
+        assert written is not None
+        assert written.layout == snapshots.LAYOUT
+        written.layout = 1
+        await session.execute(delete(FlowMove))
+    assert not await usable(db, NOW)
+    assert await edge_answers(s, NOW) == live  # from the event log
+    await sweep(app, db, NOW)
+    assert await usable(db, NOW)
+    async with db.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(FlowMove))
+    assert await edge_answers(s, NOW) == live
+
+
+async def test_a_recorded_value_that_is_no_category_moves_nothing_and_is_written(
+    app: FastAPI, db: Database, client: AsyncClient
+) -> None:
+    """An imported history may hold anything where a category belongs (the import checks the
+    shape, not the value): the live computation moves no band for it, and so do the written
+    rows, which keep it as none (a long value would not fit their index)."""
+    ada = (await team(app, db))["ada"]
+    s, k = await history(client, ada)
+    async with db.transaction() as session:
+        item = await session.scalar(select(Item).where(Item.key == k["F"]))
+        assert item is not None
+        session.add(
+            Event(
+                type="item.updated",
+                project_id=item.project_id,
+                subject_id=item.id,
+                occurred_at=at(11, 13, 12),
+                data={"key": item.key},
+                changes={"category": ["in_progress", "x" * 3000]},
+            )
+        )
+    live = await edge_answers(s, NOW)
+    await sweep(app, db, NOW)
+    assert await usable(db, NOW)
+    async with db.transaction() as session:
+        unknown = await session.scalar(
+            select(func.count()).select_from(FlowMove).where(FlowMove.new.is_(None))
+        )
+    assert unknown == 1
+    assert await edge_answers(s, NOW) == live
+
+
+async def test_the_sweep_refreshes_the_statistics_of_what_it_wrote(
+    app: FastAPI, db: Database, client: AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: a project's first write is its whole history, analyzed in the sweep's own
+    (repeatable read) transaction. This history is small, so every row counts here."""
+    if db.dialect != "postgresql":
+        pytest.skip("PostgreSQL's planner statistics")
+    ada = (await team(app, db))["ada"]
+    await history(client, ada)
+    monkeypatch.setattr(statistics, "ANALYZE_THRESHOLD", 0)
+
+    async def analyzed() -> int:  # ANALYZE commands, not autovacuum's rounds
+        async with db.transaction() as session:
+            found = await session.scalar(
+                text("SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'flow_moves'")
+            )
+            return int(found or 0)
+
+    before = await analyzed()
+    await sweep(app, db, NOW)
+    assert await usable(db, NOW)
+    assert await analyzed() == before + 1

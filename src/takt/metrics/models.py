@@ -41,6 +41,10 @@ class FlowSnapshot(Base):
     trashed: Mapped[int] = mapped_column(Integer)
     trashed_latest: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     written_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # What the rows hold (`snapshots.LAYOUT`): 1, the bands and finishes; 2, the category moves
+    # too. Rows of another layout (say, written by a worker still running the older code after
+    # an upgrade) are not used, and the next sweep writes them again.
+    layout: Mapped[int] = mapped_column(Integer, server_default="1")
 
 
 class FlowDay(Base):
@@ -78,6 +82,9 @@ class FlowFinish(Base):
             "cycle",
             "lead",
         ),
+        # The foreign key's: purging an item from the trash deletes its rows by index rather
+        # than scanning every project's finishes.
+        Index("ix_flow_finishes_item", "item_id"),
     )
 
     project_id: Mapped[str] = mapped_column(
@@ -92,10 +99,15 @@ class FlowFinish(Base):
 
 class FlowMove(Base):
     """One change of an item's category on a written day (the event's `seq`): the local day,
-    the old category (none for a creation) and the new one. A filtered flow answer (`q=`) joins
-    these to the items matching its filter instead of reading the written days' events and
-    their JSON again (metrics/snapshots.py; bench.dora, 90 days of bugs). Events that changed
-    no category have no row: they move no band."""
+    the old category and the new one (none for a creation's old one, and none for a value that
+    is no category, which moves no band either). A filtered flow answer (`q=`) joins these to
+    the items matching its filter instead of reading the written days' events and their JSON
+    again (metrics/snapshots.py; bench.dora, 90 days of bugs). Events that changed no category
+    have no row: they move no band.
+
+    `item_id` has no foreign key: a reader joins the live items, and purging an item changes
+    the trash, which sets the project's rows aside until the next sweep writes them again (a
+    cascade would scan this table for every purged item)."""
 
     __tablename__ = "flow_moves"
     __table_args__ = (
@@ -107,8 +119,7 @@ class FlowMove(Base):
         ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
     )
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    item_id: Mapped[str] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    item_id: Mapped[str] = mapped_column(String(36))
     day: Mapped[dt.date] = mapped_column(Date)
-    # As the event recorded them (not bounded: an imported history is what it is).
-    old: Mapped[str | None] = mapped_column(String, nullable=True)
-    new: Mapped[str] = mapped_column(String)
+    old: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    new: Mapped[str | None] = mapped_column(String(16), nullable=True)

@@ -58,7 +58,7 @@ from takt.metrics.periods import (
     local_day_on_postgres,
     start_of_day,
 )
-from takt.workflow.models import Status
+from takt.workflow.models import CATEGORIES, Status
 
 # Status categories in flow order: "in that category or later" counts the ones after it too.
 # `cancelled` left the flow: it is counted apart.
@@ -708,16 +708,22 @@ def category_moves(
 ) -> Any:
     """The rows of `FlowMove` for the flow snapshots' days from `since` to `until`: each event
     that changed the category of one of the project's items (in the trash too: a reader joins
-    the live ones), with its local day (`day_of`)."""
+    the live ones), with its local day (`day_of`). A recorded value that is no category (an
+    imported history is what it is) is kept as none: it moves no band either way, and the rows
+    stay small enough for their index."""
     old, new = _categories()
+
+    def known(category: ColumnElement[Any]) -> ColumnElement[Any]:
+        return case((category.in_(CATEGORIES), category), else_=null())
+
     return (
         select(
             literal(project_id).label("project_id"),
             Event.seq.label("seq"),
             Item.id.label("item_id"),
             day_of(Event.occurred_at.expression).label("day"),
-            old.label("old"),
-            new.label("new"),
+            known(old).label("old"),
+            known(new).label("new"),
         )
         .join(Item, Item.id == Event.subject_id)
         .where(
@@ -732,10 +738,14 @@ def category_moves(
 
 @dataclass(frozen=True)
 class WrittenMoves:
-    """For a filtered flow answer: the moves of the written days from `first` on come from
-    `FlowMove`, those from `boundary` (the end of the last written day) from the event log."""
+    """For a filtered flow answer: the moves of the written days from `first` through `last`
+    come from `FlowMove`, those from `boundary` (the end of `last`) from the event log. The
+    upper bound matters: a sweep may commit more days between the answer's reading of the
+    snapshot state and of the moves (PostgreSQL reads each statement at its own moment), and
+    those days' moves are already among the logged ones."""
 
     first: date
+    last: date
     boundary: datetime
 
 
@@ -765,7 +775,7 @@ def _written_and_logged_changes(
     )
     move = FlowMove
     stored = select(move.item_id, move.day, move.old, move.new).where(
-        move.project_id == project_id, move.day >= written.first
+        move.project_id == project_id, move.day >= written.first, move.day <= written.last
     )
     both = union_all(stored, logged).subquery()
     return (
