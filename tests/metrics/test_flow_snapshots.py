@@ -37,9 +37,11 @@ PERIODS: tuple[dict[str, str], ...] = (
 )
 
 
-async def answers(s: Script, when: datetime) -> list[dict[str, Any]]:
+async def answers(
+    s: Script, when: datetime, periods: tuple[dict[str, str], ...] = PERIODS
+) -> list[dict[str, Any]]:
     found = []
-    for params in PERIODS:
+    for params in periods:
         with clock_at(when):
             response = await s.client.get(
                 "/api/v1/projects/API/metrics/flow", params=params, headers=s.who.headers
@@ -192,15 +194,7 @@ EDGES: tuple[dict[str, str], ...] = tuple(
 
 
 async def edge_answers(s: Script, when: datetime) -> list[dict[str, Any]]:
-    found = []
-    for params in EDGES:
-        with clock_at(when):
-            response = await s.client.get(
-                "/api/v1/projects/API/metrics/flow", params=params, headers=s.who.headers
-            )
-        assert response.status_code == 200, response.text
-        found.append(response.json())
-    return found
+    return await answers(s, when, EDGES)
 
 
 @pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", "Pacific/Auckland"])
