@@ -65,6 +65,8 @@ from takt.workflow.models import CATEGORIES, Status
 FLOW_ORDER = ("backlog", "todo", "in_progress", "in_review", "done")
 TERMINAL = ("done", "cancelled")
 _CATEGORY = "category"
+# The events that create or change an item: the flow reads its category moves from them.
+ITEM_EVENTS = (ItemCreated.event_type, ItemUpdated.event_type)
 assert _CATEGORY in ItemChanges.model_fields  # the changes' key, as the model names it
 
 
@@ -687,7 +689,7 @@ def _category_changes(project_id: Any, since: Any, items: Sequence[Any]) -> Subq
     old, new = _categories()
     stmt = select(Event.occurred_at.label("at"), old.label("old"), new.label("new")).where(
         Event.project_id == project_id,
-        Event.type.in_([ItemCreated.event_type, ItemUpdated.event_type]),
+        Event.type.in_(ITEM_EVENTS),
         Event.occurred_at >= since,
     )
     if items:
@@ -728,7 +730,7 @@ def category_moves(
         .join(Item, Item.id == Event.subject_id)
         .where(
             Event.project_id == project_id,
-            Event.type.in_([ItemCreated.event_type, ItemUpdated.event_type]),
+            Event.type.in_(ITEM_EVENTS),
             Event.occurred_at >= since,
             Event.occurred_at < until,
             new.is_not(None),
@@ -760,8 +762,8 @@ def _written_and_logged_changes(
     `items`.
 
     Performance: the written days' moves come from their index alone instead of those days'
-    events and their JSON (bench.dora, 90 days of bugs: database time per answer 90-98 -> 70-76
-    ms, bench/RESULTS.md session 14)."""
+    events and their JSON (bench.dora, 90 days of bugs: database time per answer 81-83 -> 57 ms,
+    bench/RESULTS.md session 14)."""
     old, new = _categories()
     logged = select(
         Event.subject_id.label("item_id"),
@@ -770,7 +772,7 @@ def _written_and_logged_changes(
         new.label("new"),
     ).where(
         Event.project_id == project_id,
-        Event.type.in_([ItemCreated.event_type, ItemUpdated.event_type]),
+        Event.type.in_(ITEM_EVENTS),
         Event.occurred_at >= written.boundary,
     )
     move = FlowMove
@@ -937,7 +939,7 @@ def _live_finishes(
         .join(Item, Item.id == Event.subject_id)
         .where(
             Event.project_id == project_id,
-            Event.type.in_([ItemCreated.event_type, ItemUpdated.event_type]),
+            Event.type.in_(ITEM_EVENTS),
             at >= since,
             at < until,
             _finished(),

@@ -31,7 +31,6 @@ from takt.core.events import Event
 from takt.core.jobs import JobContext
 from takt.core.statistics import refresh_after_bulk_write, rows_inserted
 from takt.core.time import end_of_day, local_date, utcnow
-from takt.items.events import ItemCreated, ItemUpdated
 from takt.items.models import Item
 from takt.metrics import repository as repo
 from takt.metrics.models import FlowDay, FlowFinish, FlowMove, FlowSnapshot
@@ -43,7 +42,7 @@ log = logging.getLogger("takt.metrics")
 BANDS = (*repo.FLOW_ORDER, "cancelled")
 # What this code writes and reads (`FlowSnapshot.layout`): the bands, finishes and category moves.
 LAYOUT = 2
-ITEM_EVENTS = (ItemCreated.event_type, ItemUpdated.event_type)
+ITEM_EVENTS = repo.ITEM_EVENTS
 Levels = dict[str, int]
 # A day of the cumulative flow as plain data, in `schemas.CumulativeFlowDay`'s shape and field
 # order ({"date", *BANDS}): two years are 730 of them, and building each as a model was about
