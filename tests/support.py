@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from fastapi import FastAPI
 from httpx import AsyncClient
+from sqlalchemy import Table, insert, select
 
 from takt.auth import service as auth_service
 from takt.auth.models import User
@@ -24,6 +25,7 @@ from takt.core.statement_log import StatementLog
 from takt.core.time import clock_at, utcnow
 from takt.demo.loader import load_demo
 from takt.main import create_app
+from takt.models_registry import metadata
 from takt.projects import service as project_service
 from takt.projects.models import ProjectMember
 from takt.projects.schemas import ProjectCreate
@@ -255,3 +257,30 @@ async def load_demo_on_a_weekday(app: FastAPI, db: Database) -> None:
     with on_a_weekday():
         async with db.transaction() as session:
             await load_demo(session, app.state.security)
+
+
+@dataclass(frozen=True)
+class KeptRows:
+    """Every table's rows at one moment (`keep_rows`), to put back into the emptied database
+    (`put_back`): a seed that many tests share is made once instead of before each of them."""
+
+    tables: list[tuple[Table, list[dict[str, Any]]]]
+
+
+async def keep_rows(db: Database) -> KeptRows:
+    async with db.transaction(write=False) as session:
+        kept = []
+        for table in metadata.sorted_tables:
+            rows = [dict(row._mapping) for row in await session.execute(select(table))]
+            if rows:
+                kept.append((table, rows))
+    return KeptRows(kept)
+
+
+async def put_back(db: Database, kept: KeptRows) -> None:
+    """The kept rows inserted again, parents first, as they were (ids, times, sequence numbers:
+    the sequences have moved past them, so later inserts don't collide; SQLite's search index
+    follows through its triggers)."""
+    async with db.transaction() as session:
+        for table, rows in kept.tables:
+            await session.execute(insert(table), rows)
