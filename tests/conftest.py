@@ -147,13 +147,25 @@ def app(settings: Settings, db: Database) -> FastAPI:
     return create_app(settings, database=db)
 
 
+# One statement that names the tables holding rows (a test writes to a few of the 60).
+_TABLES = [t.name for t in reversed(metadata.sorted_tables)]
+_HOLDING_ROWS = text(
+    " UNION ALL ".join(
+        f"SELECT '{name}' AS name WHERE EXISTS (SELECT 1 FROM {name})" for name in _TABLES
+    )
+)
+
+
 async def empty_all_tables(database: Database) -> None:
     # DELETE, children first: on PostgreSQL an emptying DELETE is ~10x cheaper than TRUNCATE for
-    # these small tables (TRUNCATE rewrites files and takes exclusive locks).
-    tables = [t.name for t in reversed(metadata.sorted_tables)]
+    # these small tables (TRUNCATE rewrites files and takes exclusive locks). Only the tables
+    # holding rows: a DELETE of each of the 60 cost 12 ms (PostgreSQL) to 21 ms (SQLite) after
+    # every test, even with nothing in them.
     async with database.transaction() as session:
-        for name in tables:
-            await session.execute(text(f"DELETE FROM {name}"))
+        holding = set((await session.scalars(_HOLDING_ROWS)).all())
+        for name in _TABLES:
+            if name in holding:
+                await session.execute(text(f"DELETE FROM {name}"))
 
 
 async def events_outside_the_catalogue(database: Database) -> list[str]:
