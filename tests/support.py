@@ -10,7 +10,8 @@ from typing import Any, ClassVar
 
 from fastapi import FastAPI
 from httpx import AsyncClient
-from sqlalchemy import Table, insert, select
+from sqlalchemy import JSON, Table, bindparam, insert, select
+from sqlalchemy.dialects.postgresql import JSONB
 
 from takt.auth import service as auth_service
 from takt.auth.models import User
@@ -262,19 +263,72 @@ async def load_demo_on_a_weekday(app: FastAPI, db: Database) -> None:
 @dataclass(frozen=True)
 class KeptRows:
     """Every table's rows at one moment (`keep_rows`), to put back into the emptied database
-    (`put_back`): a seed that many tests share is made once instead of before each of them."""
+    (`put_back`): a seed that many tests share is made once instead of before each of them.
+    Only rows: in-memory state of the app (its caches) is the caller's to set again."""
 
     tables: list[tuple[Table, list[dict[str, Any]]]]
 
 
+def _json_columns(table: Table) -> list[str]:
+    return [column.key for column in table.columns if isinstance(column.type, JSON)]
+
+
+def _parents_first(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`rows` ordered so that a row referring to another of its table (a retro's previous
+    retro, an item's parent) comes after it: they are inserted one by one, each checked."""
+    links = [
+        (element.parent.key, element.column.key)
+        for constraint in table.foreign_key_constraints
+        if constraint.referred_table is table
+        for element in constraint.elements
+    ]
+    if not links:
+        return rows
+    by_key = {(referred, row[referred]): row for _, referred in links for row in rows}
+    ordered: list[dict[str, Any]] = []
+    placed: set[int] = set()
+
+    def place(row: dict[str, Any]) -> None:
+        if id(row) in placed:
+            return
+        placed.add(id(row))
+        for column, referred in links:
+            parent = by_key.get((referred, row[column]))
+            if parent is not None:
+                place(parent)
+        ordered.append(row)
+
+    for row in rows:
+        place(row)
+    return ordered
+
+
 async def keep_rows(db: Database) -> KeptRows:
-    async with db.transaction(write=False) as session:
+    """Every table's rows, read in one transaction. A JSON column's SQL NULL and its JSON
+    `null` both read as None: SQL NULL is kept as None, JSON `null` as `JSON.NULL`."""
+    async with db.transaction() as session:
         kept = []
         for table in metadata.sorted_tables:
-            rows = [dict(row._mapping) for row in await session.execute(select(table))]
+            json_columns = _json_columns(table)
+            is_sql_null = [
+                table.c[name].is_(None).label(f"{name}__is_null") for name in json_columns
+            ]
+            rows = []
+            for found in await session.execute(select(table, *is_sql_null)):
+                row = dict(found._mapping)
+                for name in json_columns:
+                    if row.pop(f"{name}__is_null"):
+                        row[name] = None
+                    elif row[name] is None:
+                        row[name] = JSON.NULL
+                rows.append(row)
             if rows:
-                kept.append((table, rows))
+                kept.append((table, _parents_first(table, rows)))
     return KeptRows(kept)
+
+
+# Binds None as SQL NULL (`JSON.NULL` as JSON `null`), on both databases.
+_JSON_NONE_AS_NULL = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 
 async def put_back(db: Database, kept: KeptRows) -> None:
@@ -283,4 +337,8 @@ async def put_back(db: Database, kept: KeptRows) -> None:
     follows through its triggers)."""
     async with db.transaction() as session:
         for table, rows in kept.tables:
-            await session.execute(insert(table), rows)
+            values = {
+                name: bindparam(name, type_=_JSON_NONE_AS_NULL) for name in _json_columns(table)
+            }
+            statement = insert(table).values(values) if values else insert(table)
+            await session.execute(statement, rows)
