@@ -273,7 +273,7 @@ def _json_columns(table: Table) -> list[str]:
     return [column.key for column in table.columns if isinstance(column.type, JSON)]
 
 
-def _parents_first(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def parents_first(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """`rows` ordered so that a row referring to another of its table (a retro's previous
     retro, an item's parent) comes after it: they are inserted one by one, each checked."""
     links = [
@@ -323,7 +323,7 @@ async def keep_rows(db: Database) -> KeptRows:
                         row[name] = JSON.NULL
                 rows.append(row)
             if rows:
-                kept.append((table, _parents_first(table, rows)))
+                kept.append((table, parents_first(table, rows)))
     return KeptRows(kept)
 
 

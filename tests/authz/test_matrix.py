@@ -33,6 +33,7 @@ from tests.support import (
     make_pat,
     make_project,
     make_user,
+    parents_first,
     put_back,
     seed_work,
 )
@@ -171,6 +172,13 @@ async def test_put_back_gives_the_seed_row_for_row(app: FastAPI, db: Database) -
     await put_back(db, kept)
     assert _by_table(await keep_rows(db)) == _by_table(kept)
     assert {"retros", "deployments", "sprints", "events"} <= _by_table(kept).keys()
+    # Read back in the opposite order, a retro before the one it follows: still put back.
+    reversed_rows = KeptRows(
+        [(table, parents_first(table, rows[::-1])) for table, rows in kept.tables]
+    )
+    await empty_all_tables(db)
+    await put_back(db, reversed_rows)
+    assert _by_table(await keep_rows(db)) == _by_table(kept)
 
 
 def _by_table(kept: KeptRows) -> dict[str, list[str]]:
