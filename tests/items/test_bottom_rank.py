@@ -162,3 +162,25 @@ async def test_a_create_after_a_write_of_its_transaction_rolls_back_with_it(
         assert project.item_seq == 1
     assert list(await _ranks(db)) == ["API-1"]
     assert (await new_item(client, ada, title="second"))["key"] == "API-2"
+
+
+async def test_creates_and_moves_leave_the_project_as_it_was(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    """Item numbers and the bottom rank are the items' bookkeeping: the project's body (its
+    `updated_at` included) and its ETag stay, so a cached copy is still right (a 304 for it)."""
+    ada = (await team(app, db))["ada"]
+    before = await client.get("/api/v1/projects/API", headers=ada.headers)
+    keys = [(await new_item(client, ada, title=f"n{i}"))["key"] for i in range(3)]
+    moved = await client.post(
+        f"/api/v1/items/{keys[0]}/move", json={"after": keys[2]}, headers=ada.headers
+    )
+    assert moved.status_code == 200
+    await new_item(client, ada, title="last")
+    after = await client.get("/api/v1/projects/API", headers=ada.headers)
+    assert after.json() == before.json()
+    assert after.headers["etag"] == before.headers["etag"]
+    cached = await client.get(
+        "/api/v1/projects/API", headers={**ada.headers, "If-None-Match": before.headers["etag"]}
+    )
+    assert cached.status_code == 304

@@ -416,10 +416,7 @@ def _insert_at_bottom_statement() -> Select[Any]:
     event's as `event_<column>`, `key_prefix` and `key_path` (where the key goes in the
     event's data) as parameters."""
     items, events = Item.__table__.c, Event.__table__.c
-    slot = next_item_slot(
-        bindparam("item_project_id", type_=items.project_id.type),
-        bindparam("item_created_at", type_=items.created_at.type),
-    )
+    slot = next_item_slot(bindparam("item_project_id", type_=items.project_id.type))
     given: dict[str, Any] = {
         "number": slot.c.number,
         "key": func.concat(bindparam("key_prefix", type_=String), slot.c.number),

@@ -267,6 +267,13 @@ async def lock_project(session: AsyncSession, project_id: str) -> None:
     await session.execute(select(Project.id).where(Project.id == project_id).with_for_update())
 
 
+# The item numbers and the bottom rank are the items' bookkeeping, not part of the project's
+# representation: writing them keeps its `updated_at` (the column's onupdate would move it) and,
+# like every statement outside the ORM's flush, its `version`, so the project's body and its ETag
+# stay as they were when an item is created or moved to the bottom.
+_BOOKKEEPING = {"updated_at": Project.updated_at}
+
+
 async def next_item_number(session: AsyncSession, project_id: str) -> tuple[int, str | None]:
     """Hands out the project's next item number, with the project's bottom rank as it stands
     (None: not known). The UPDATE takes the project row's lock, so concurrent creates queue
@@ -275,7 +282,7 @@ async def next_item_number(session: AsyncSession, project_id: str) -> tuple[int,
         await session.execute(
             update(Project)
             .where(Project.id == project_id)
-            .values(item_seq=Project.item_seq + 1)
+            .values(item_seq=Project.item_seq + 1, **_BOOKKEEPING)
             .returning(Project.item_seq, Project.bottom_rank)
             .execution_options(synchronize_session=False)
         )
@@ -283,19 +290,19 @@ async def next_item_number(session: AsyncSession, project_id: str) -> tuple[int,
     return int(row.item_seq), row.bottom_rank
 
 
-def next_item_slot(project_id: Any, at: Any) -> CTE:
+def next_item_slot(project_id: Any) -> CTE:
     """PostgreSQL: a CTE that hands out the project's next item number and the rank after its
     bottom (`number`, `rank`), raising both under the row's lock (the UPDATE re-reads the row
     it waited for), for the statement that inserts the item with them
-    (items.repository.insert_at_bottom; `project_id` and `at` are its bind parameters). No row
-    while the bottom isn't known."""
+    (items.repository.insert_at_bottom; `project_id` is its bind parameter). No row while the
+    bottom isn't known. The project's `updated_at` stays (`_BOOKKEEPING`)."""
     return (
         update(Project)
         .where(Project.id == project_id, Project.bottom_rank.is_not(None))
         .values(
             item_seq=Project.item_seq + 1,
             bottom_rank=func.takt_rank_after(Project.bottom_rank),
-            updated_at=at,  # as the ORM's onupdate would (it skips an UPDATE in a CTE)
+            **_BOOKKEEPING,
         )
         .returning(Project.item_seq.label("number"), Project.bottom_rank.label("rank"))
         .cte("slot")
@@ -315,6 +322,6 @@ async def set_bottom_rank(session: AsyncSession, project_id: str, rank: str | No
     await session.execute(
         update(Project)
         .where(Project.id == project_id)
-        .values(bottom_rank=rank)
+        .values(bottom_rank=rank, **_BOOKKEEPING)
         .execution_options(synchronize_session=False)
     )
