@@ -23,7 +23,7 @@ from takt.metrics import snapshots
 from takt.metrics.models import FlowDay, FlowFinish, FlowMove, FlowSnapshot
 from takt.projects.models import Project
 from tests.metrics.test_flow import NOW, Script, at, history
-from tests.support import team
+from tests.support import make_project, team
 
 PERIODS: tuple[dict[str, str], ...] = (
     {"from": "2026-10-20", "to": "2026-11-17"},  # before the first event to today
@@ -318,3 +318,25 @@ async def test_the_sweep_refreshes_the_statistics_of_what_it_wrote(
     await sweep(app, db, NOW)
     assert await usable(db, NOW)
     assert await analyzed() == before + 1
+
+
+async def test_a_project_that_cant_be_written_fails_the_sweep_after_the_others(
+    app: FastAPI, db: Database, client: AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ada = (await team(app, db))["ada"]
+    await history(client, ada)
+    broken = await make_project(db, ada, "OPS")
+    sweep_one = snapshots._sweep_one
+
+    async def failing_for_one(ctx: JobContext, project_id: str) -> int:
+        if project_id == broken:
+            raise RuntimeError("a history this code did not foresee")
+        return await sweep_one(ctx, project_id)
+
+    monkeypatch.setattr(snapshots, "_sweep_one", failing_for_one)
+    with pytest.raises(snapshots.SnapshotsNotWritten, match="1 of 2 projects"):
+        await sweep(app, db, at(11, 15, 12))
+    written, days, _ = await state(db)  # the other project's days, before or after it
+    assert written is not None
+    assert str(written.through_day) == "2026-11-14"
+    assert days == 17
