@@ -5,7 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PG_DEFAULT_URL := postgresql+asyncpg://postgres@127.0.0.1:5432/test
-PYTEST_ARGS ?=
+# The slowest tests are printed after each pass, so a run that slows down says where.
+PYTEST_ARGS ?= --durations=25
 # The web app (frontend/, docs/web-app.md): Node.js and npm build it; Takt serves frontend/dist.
 FRONTEND := frontend
 NPM := npm --prefix $(FRONTEND)

@@ -14,7 +14,13 @@ import threading
 from collections.abc import AsyncIterator, Generator
 
 import pytest
-from _pytest.faulthandler import fault_handler_stderr_fd_key
+
+try:  # pytest's own stream for faulthandler (private: without it, nothing is printed here)
+    from _pytest.faulthandler import fault_handler_stderr_fd_key as _stderr_key
+except ImportError:  # pragma: no cover - a pytest that moved it
+    _stderr_key = None  # type: ignore[assignment]
+
+FAULTHANDLER_STDERR: pytest.StashKey[int] | None = _stderr_key
 
 # Before faulthandler (240 s) and pytest-timeout (300 s) in pyproject.toml.
 TASK_STACKS_AFTER_SECONDS = float(os.environ.get("TAKT_TEST_TASK_STACKS_AFTER", "230"))
@@ -32,14 +38,19 @@ async def _remember_the_session_loop() -> AsyncIterator[None]:
 
 def _print_task_stacks(config: pytest.Config, nodeid: str) -> None:
     loop = _session_loop
-    fd = config.stash.get(fault_handler_stderr_fd_key, None)
-    if loop is None or fd is None:
+    if loop is None or FAULTHANDLER_STDERR is None:
+        return
+    fd = config.stash.get(FAULTHANDLER_STDERR, None)
+    if fd is None:
         return
     # Read from this thread while the loop may run: good enough for a report, and all_tasks
     # copes with the set changing under it.
     tasks = asyncio.all_tasks(loop)
     with os.fdopen(os.dup(fd), "w") as out:
-        out.write(f"\n{nodeid}: still running; its event loop's {len(tasks)} tasks:\n")
+        if not tasks:
+            out.write(f"\n{nodeid}: still running, no asyncio task (see the threads' stacks)\n")
+        else:
+            out.write(f"\n{nodeid}: still running; its event loop's {len(tasks)} tasks:\n")
         for task in tasks:
             out.write(f"--- {task!r}\n")
             task.print_stack(file=out)

@@ -74,6 +74,45 @@ async def test_a_sweep_runs_once_per_slot_with_three_workers(
     assert schedule.last_slot == slot_of(utcnow(), timedelta(hours=1))
 
 
+async def test_a_failing_sweeps_next_slot_replaces_its_dead_job(
+    db: Database, settings: Settings
+) -> None:
+    """A sweep failing every hour leaves its latest dead job (with the reason), not one more
+    each hour; other kinds' dead jobs stay for the admin."""
+
+    async def broken(_ctx: JobContext) -> None:
+        raise jobs.RetryJob("a history this code did not foresee", at=None)
+
+    await add_jobs(db, "test.other")
+    async with db.transaction() as session:
+        await session.execute(update(jobs.Job).values(state="dead"))
+    hourly = Sweep("test-broken", timedelta(hours=1), broken)
+
+    async def dead() -> list[jobs.Job]:
+        return [job for job in await all_jobs(db) if job.state == "dead"]
+
+    earlier: set[str] = set()
+    for _ in range(2):  # the slot taken again, as when the next hour comes
+        async with db.transaction() as session:
+            await session.execute(
+                update(JobSchedule)
+                .where(JobSchedule.name == "test-broken")
+                .values(last_slot=datetime(2000, 1, 1, tzinfo=UTC))
+            )
+        one = worker(db, settings, sweeps=[hourly], sweep_check_seconds=0.05)
+        async with running(one):
+
+            async def sweep_died() -> bool:
+                return any(
+                    job.kind == "sweep.test-broken" and job.id not in earlier
+                    for job in await dead()
+                )
+
+            await eventually(sweep_died)
+        assert sorted(job.kind for job in await dead()) == ["sweep.test-broken", "test.other"]
+        earlier.update(job.id for job in await dead())
+
+
 async def test_the_idempotency_sweep_removes_keys_older_than_a_day(
     db: Database, settings: Settings
 ) -> None:

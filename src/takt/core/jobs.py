@@ -521,6 +521,18 @@ async def extend_lease(
     )
 
 
+async def forget_dead(session: AsyncSession, kind: str) -> int:
+    """Deletes the dead jobs of `kind`; how many. For a sweep's earlier slots when its next slot
+    is enqueued: the newer run stands for them, so a sweep failing every hour leaves one dead
+    job (the latest, with its reason), not one more each hour."""
+    result = await session.execute(
+        delete(Job)
+        .where(Job.kind == kind, Job.state == "dead")
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 async def retry_dead(session: AsyncSession, job_id: str) -> bool:
     """An admin's retry of a dead job: ready now, with its attempts counted afresh."""
     now = utcnow()
@@ -690,6 +702,7 @@ __all__ = [
     "exponential_backoff",
     "extend_lease",
     "fail",
+    "forget_dead",
     "next_due_at",
     "next_run_at",
     "queue_stats",

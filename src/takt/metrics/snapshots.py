@@ -338,8 +338,8 @@ async def sweep_flow_snapshots(ctx: JobContext) -> None:
     moment on PostgreSQL: the bands now and the moves since must agree). A project whose rows
     can't be written (its history holds something this code did not foresee) is logged and
     left to be answered from the event log; the projects after it are still written, and then
-    the sweep fails (`SnapshotsNotWritten`), so the job's failure shows where jobs are watched
-    (`/metrics`, `GET /admin/jobs`) and its retries try those projects again."""
+    the sweep fails (`SnapshotsNotWritten`), so the failure shows where jobs are watched (a dead
+    `sweep.flow-snapshots` job in `/metrics` and `GET /admin/jobs`, until the next slot's run)."""
     async with ctx.database.transaction() as session:
         ids = await project_ids(session)
     written, failed = 0, 0

@@ -590,6 +590,7 @@ class Worker:
                 slot = slots[sweep.name]
                 if await jobs.take_slot(session, sweep.name, slot):
                     kind = self.kinds[f"{registry.SWEEP_PREFIX}{sweep.name}"]
+                    await jobs.forget_dead(session, kind.name)
                     await jobs.enqueue(
                         session,
                         kind.name,
