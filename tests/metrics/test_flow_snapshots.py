@@ -326,7 +326,7 @@ async def test_a_project_that_cant_be_written_fails_the_sweep_after_the_others(
     ada = (await team(app, db))["ada"]
     await history(client, ada)
     broken = await make_project(db, ada, "OPS")
-    sweep_one = snapshots._sweep_one
+    sweep_one, project_ids = snapshots._sweep_one, snapshots.project_ids
 
     async def failing_for_one(ctx: JobContext, project_id: str) -> int:
         if project_id == broken:
@@ -336,7 +336,6 @@ async def test_a_project_that_cant_be_written_fails_the_sweep_after_the_others(
     async def broken_first(session: Any) -> list[str]:
         return sorted(await project_ids(session), key=lambda id_: id_ != broken)
 
-    project_ids = snapshots.project_ids
     monkeypatch.setattr(snapshots, "project_ids", broken_first)  # the others come after it
     monkeypatch.setattr(snapshots, "_sweep_one", failing_for_one)
     with pytest.raises(snapshots.SnapshotsNotWritten, match="1 of 2 projects"):

@@ -521,16 +521,15 @@ async def extend_lease(
     )
 
 
-async def forget_dead(session: AsyncSession, kind: str) -> int:
-    """Deletes the dead jobs of `kind`; how many. For a sweep's earlier slots when its next slot
-    is enqueued: the newer run stands for them, so a sweep failing every hour leaves one dead
-    job (the latest, with its reason), not one more each hour."""
-    result = await session.execute(
+async def forget_dead(session: AsyncSession, kind: str) -> None:
+    """Deletes the dead jobs of `kind`. For a sweep's earlier slots when its next slot is
+    enqueued: the newer run stands for them, so a sweep failing every hour leaves one dead job
+    (the latest, with its reason), not one more each hour."""
+    await session.execute(
         delete(Job)
         .where(Job.kind == kind, Job.state == "dead")
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def retry_dead(session: AsyncSession, job_id: str) -> bool:
