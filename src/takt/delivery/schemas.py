@@ -39,7 +39,7 @@ Branch = Annotated[
     Field(
         min_length=1,
         max_length=255,
-        pattern=r"^[^\s\x00~^:?*\[\\]+$",
+        pattern=r"^[^\s\x85\ufeff\x00~^:?*\[\\]+$",
         description="A branch name.",
         examples=["main"],
     ),

@@ -24,7 +24,7 @@ LabelName = Annotated[
         min_length=1,
         max_length=50,
         strip_whitespace=True,
-        pattern=r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$",  # not blank
+        pattern=r"^[^\x00-\x1f\x7f]*[^\s\x85\ufeff\x00-\x1f\x7f][^\x00-\x1f\x7f]*$",  # not blank
     ),
     Field(description="No control characters.", examples=["api"]),
 ]
