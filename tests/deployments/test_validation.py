@@ -36,6 +36,14 @@ GOOD: dict[str, Any] = {"environment": "production", "state": "success"}
         ({"is_hotfix": True, "is_rollback": True}, ""),
         ({"started_at": z(at(2)), "finished_at": z(at(1))}, ""),
         ({"started_at": 12345}, "/started_at"),
+        # An instant needs its offset, and its year in 1970-9000 (as an incident's).
+        ({"started_at": "2026-01-01T00:00:00"}, "/started_at"),
+        ({"started_at": "2026-01-01T00:00:00", "finished_at": z(at(1))}, "/started_at"),
+        ({"started_at": z(at(1)), "finished_at": "2026-01-01T00:00:00"}, "/finished_at"),
+        ({"started_at": "9999-12-31T23:59:59-05:00"}, "/started_at"),
+        ({"started_at": "0001-01-01T00:00:00+05:00"}, "/started_at"),
+        ({"finished_at": "9999-12-31T23:59:59Z"}, "/finished_at"),
+        ({"started_at": "1969-12-31T23:59:59Z"}, "/started_at"),
         ({"fixes_deployment_id": "missing"}, "/fixes_deployment_id"),
         ({"repository_id": "missing"}, "/repository_id"),
         ({"unknown": 1}, "/unknown"),
@@ -85,3 +93,42 @@ async def test_bad_patches_and_queries_are_422(
             DEPLOYMENTS.format(key="API"), params=params, headers=bob.headers
         )
         assert response.status_code in (400, 422), (params, response.text)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("from", "9999-12-31T23:59:59-05:00"),
+        ("to", "0001-01-01T00:00:00+05:00"),
+        ("from", "9001-01-01"),
+        ("to", "1969-12-31T23:59:59Z"),
+    ],
+)
+async def test_moments_out_of_range_are_422_at_the_parameter(
+    client: AsyncClient, app: FastAPI, db: Database, name: str, value: str
+) -> None:
+    people = await team(app, db)
+    response = await client.get(
+        DEPLOYMENTS.format(key="API"), params={name: value}, headers=people["bob"].headers
+    )
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert [e["pointer"] for e in response.json()["errors"]] == [f"/query/{name}"]
+
+
+async def test_a_reported_time_with_an_offset_is_answered_in_utc(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    people = await team(app, db)
+    response = await client.post(
+        DEPLOYMENTS.format(key="API"),
+        json={
+            **GOOD,
+            "started_at": "2026-11-02T11:00:00+02:00",
+            "finished_at": "2026-11-02T04:30:00-05:00",
+        },
+        headers=people["bob"].headers,
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["started_at"] == "2026-11-02T09:00:00Z"
+    assert response.json()["finished_at"] == "2026-11-02T09:30:00Z"

@@ -3,7 +3,7 @@ reopen; ETags; the events each write records."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from fastapi import FastAPI
@@ -280,6 +280,44 @@ async def test_an_incident_that_is_over_is_recorded_resolved(
     assert datetime.fromisoformat(body["resolved_at"]) == resolved
     kinds = [kind for kind, _, _ in await _events(db, body["id"])]
     assert kinds == ["incident.opened", "incident.resolved"]
+
+
+async def test_times_sent_with_an_offset_are_answered_in_utc(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    people = await team(app, db)
+    bob = people["bob"]
+    await environments(db, people["ada"])
+    opened = (utcnow() - timedelta(hours=3)).replace(microsecond=0)
+    resolved = opened + timedelta(hours=1)
+    plus_two, minus_five = timezone(timedelta(hours=2)), timezone(timedelta(hours=-5))
+    made = await open_incident(
+        client,
+        bob,
+        opened_at=opened.astimezone(plus_two).isoformat(),
+        resolved_at=resolved.astimezone(minus_five).isoformat(),
+    )
+    assert (made["opened_at"], made["resolved_at"]) == (_iso(opened), _iso(resolved))
+    url = f"/api/v1/incidents/{made['id']}"
+    reopened = await client.patch(url, json={"state": "open"}, headers=bob.headers)
+    assert reopened.status_code == 200, reopened.text
+    later = resolved + timedelta(minutes=30)
+    changed = await client.patch(
+        url,
+        json={
+            "opened_at": (opened + timedelta(minutes=5)).astimezone(minus_five).isoformat(),
+            "resolved_at": later.astimezone(plus_two).isoformat(),
+        },
+        headers=bob.headers,
+    )
+    assert changed.status_code == 200, changed.text
+    body = changed.json()
+    assert (body["opened_at"], body["resolved_at"]) == (
+        _iso(opened + timedelta(minutes=5)),
+        _iso(later),
+    )
+    shown = (await client.get(url, headers=bob.headers)).json()
+    assert (shown["opened_at"], shown["resolved_at"]) == (body["opened_at"], body["resolved_at"])
 
 
 async def test_viewer_reads_but_cannot_open_or_change(

@@ -397,6 +397,13 @@ def _github_bad_sha() -> tuple[str, str, dict[str, Any] | bytes, str]:
     return "github", "deployment", payload, "`deployment.sha` is not a commit SHA"
 
 
+def _github_time_out_of_range() -> tuple[str, str, dict[str, Any] | bytes, str]:
+    # A valid ISO 8601 time whose instant in UTC is past year 9999.
+    payload = fixture("github", "deployment.created.json")
+    payload["deployment"]["created_at"] = "9999-12-31T23:59:59-05:00"
+    return "github", "deployment", payload, "`deployment.created_at` is not a timestamp"
+
+
 def _gitlab_no_environment() -> tuple[str, str, dict[str, Any] | bytes, str]:
     payload = fixture("gitlab", "deployment.json")
     payload["environment"] = None
@@ -420,6 +427,7 @@ def _github_a_list() -> tuple[str, str, dict[str, Any] | bytes, str]:
 WRONG = [
     _github_without_deployment,
     _github_bad_sha,
+    _github_time_out_of_range,
     _gitlab_no_environment,
     _gitlab_builds_not_a_list,
     _gitlab_not_json,

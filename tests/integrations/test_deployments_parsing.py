@@ -191,6 +191,8 @@ S = ("deployment_status", "deployment_status.created.json")
         (D, _put(None, "deployment", "id"), "`deployment.id`"),
         (D, _drop("deployment", "created_at"), "created_at"),
         (D, _put("x", "deployment", "created_at"), "timestamp"),
+        (D, _put("9999-12-31T23:59:59-05:00", "deployment", "created_at"), "timestamp"),
+        (D, _put("0001-01-01T00:00:00+05:00", "deployment", "created_at"), "timestamp"),
         (D, _put("me", "deployment", "creator"), "creator"),
         (S, _drop("deployment"), "`deployment`"),
         (S, _put(None, "deployment_status", "state"), "state"),

@@ -11,6 +11,7 @@ from fastapi import Depends, Path, Query
 
 from takt.auth.deps import CurrentPrincipal
 from takt.auth.principal import Principal
+from takt.core.bounds import in_instants, in_utc
 from takt.core.deps import SessionDep
 from takt.core.errors import ValidationFailed
 from takt.deployments import repository as repo
@@ -19,9 +20,9 @@ from takt.deployments.service import DeploymentContext
 from takt.projects.service import load_in_project
 
 # A day (`YYYY-MM-DD`, midnight UTC) or an RFC 3339 date-time with its offset: not a number of
-# seconds, which a date-time parser would also take.
+# seconds, which a date-time parser would also take. Its years are `core.bounds.Instant`'s.
 MOMENT_PATTERN = (
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"^(19[7-9][0-9]|[2-8][0-9]{3}|9000)-[0-9]{2}-[0-9]{2}"
     r"(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|z|[+-][0-9]{2}:[0-9]{2}))?$"
 )
 
@@ -32,7 +33,7 @@ FromQuery = Annotated[
         alias="from",
         pattern=MOMENT_PATTERN,
         description="Only those started at or after this moment: a date-time with its offset, "
-        "or a day (midnight UTC).",
+        "or a day (midnight UTC); from 1970 to 9000.",
         examples=["2026-11-01T00:00:00Z"],
         json_schema_extra={"format": "date-time"},
     ),
@@ -49,14 +50,22 @@ ToQuery = Annotated[
 
 
 def moment(name: str, value: str | None) -> datetime | None:
-    """The moment a `FromQuery` or `ToQuery` parameter names (422 at it for an impossible date)."""
+    """The moment a `FromQuery` or `ToQuery` parameter names, in UTC (422 at it for an
+    impossible date, or one outside `Instant`'s range)."""
     if value is None:
         return None
     try:
         parsed = datetime.fromisoformat(value.upper() if "T" in value.upper() else value)
     except ValueError:
         raise ValidationFailed.at(f"/query/{name}", f"{value!r} is no date-time") from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    parsed = parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    if not in_instants(parsed):
+        raise ValidationFailed.at(
+            f"/query/{name}",
+            "out of range",
+            detail=f"`{name}` is outside 1970-01-01T00:00:00Z to 9000-12-31T00:00:00Z.",
+        )
+    return in_utc(parsed)
 
 
 EnvironmentIdPath = Annotated[

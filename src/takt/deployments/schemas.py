@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from typing_extensions import TypeAliasType
 
 from takt.auth.schemas import UserSummary
+from takt.core.bounds import Instant
 from takt.core.schemas import NOT_BLANK, NOT_NULL, Input
 from takt.workflow.schemas import StatusRef
 
@@ -29,7 +30,7 @@ EnvironmentName = Annotated[
         min_length=1,
         max_length=64,
         strip_whitespace=True,
-        pattern=r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$",
+        pattern=r"^[^\x00-\x1f\x7f]*[^\s\x85\ufeff\x00-\x1f\x7f][^\x00-\x1f\x7f]*$",
     ),
     Field(
         description="Free text, unique in the project ignoring case; no control characters.",
@@ -47,7 +48,7 @@ Sha = Annotated[
 ]
 WebUrl = Annotated[
     str,
-    StringConstraints(max_length=2048, pattern=r"^https?://[^\s\x00-\x1f\x7f]+$"),
+    StringConstraints(max_length=2048, pattern=r"^https?://[^\s\x85\ufeff\x00-\x1f\x7f]+$"),
     Field(
         description="An http(s) link (the CI job, the release page).",
         examples=["https://github.com/acme/api/actions/runs/123"],
@@ -131,7 +132,7 @@ class DeploymentCreate(Input):
         None,
         min_length=1,
         max_length=255,
-        pattern=r"^[^\s\x00-\x1f\x7f]+$",
+        pattern=r"^[^\s\x85\ufeff\x00-\x1f\x7f]+$",
         description="The branch or tag deployed (`main`, `refs/heads/main`, `v1.4.2`).",
         examples=["main"],
     )
@@ -144,18 +145,20 @@ class DeploymentCreate(Input):
         description="What was deployed, as the team names it.",
         examples=["v1.4.2"],
     )
-    started_at: Annotated[datetime | None, NOT_NULL] = Field(
-        None, description="Default: when Takt first hears of it."
-    )
-    finished_at: Annotated[datetime | None, NOT_NULL] = Field(
+    started_at: Annotated[Instant | None, NOT_NULL] = Field(
         None,
-        description="For `success` and `failure`; default: when Takt hears it finished.",
+        description="With its offset, from 1970 to 9000. Default: when Takt first hears of it.",
+    )
+    finished_at: Annotated[Instant | None, NOT_NULL] = Field(
+        None,
+        description="For `success` and `failure`, with its offset, from 1970 to 9000; "
+        "default: when Takt hears it finished.",
     )
     pipeline_id: Annotated[str | None, NOT_NULL] = Field(
         None,
         min_length=1,
         max_length=128,
-        pattern=r"^[^\s\x00-\x1f\x7f]+$",
+        pattern=r"^[^\s\x85\ufeff\x00-\x1f\x7f]+$",
         description="The CI run's id (`$GITHUB_RUN_ID`, `$CI_PIPELINE_ID`): with `sequence` and "
         "the environment, what makes a repeated call the same deployment. Without it every "
         "call is a new deployment.",

@@ -3,13 +3,14 @@ list's filters."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from typing_extensions import TypeAliasType
 
 from takt.auth.schemas import UserSummary
+from takt.core.bounds import Instant
 from takt.core.schemas import NOT_BLANK, NOT_NULL, Input
 from takt.items.schemas import Markdown
 
@@ -49,20 +50,6 @@ EnvironmentRef = Annotated[
     Field(description=ENVIRONMENT_DOC, examples=["production"]),
 ]
 DeploymentId = Annotated[str, Field(min_length=1, max_length=36, description="A deployment's id.")]
-# An instant with its time zone (stored in UTC), in the years a date may have: the pattern
-# states the years in the schema, as `core.bounds.CalendarDate` does for dates.
-Instant = Annotated[
-    AwareDatetime,
-    Field(
-        ge=datetime(1970, 1, 1, tzinfo=UTC),
-        le=datetime(9000, 12, 31, tzinfo=UTC),
-        json_schema_extra={
-            "formatMinimum": "1970-01-01T00:00:00Z",
-            "formatMaximum": "9000-12-31T00:00:00Z",
-            "pattern": "^(19[7-9][0-9]|[2-8][0-9]{3}|9000)-",
-        },
-    ),
-]
 
 
 class IncidentCreate(Input):

@@ -207,5 +207,7 @@ def opt_timestamp(data: Json, key: str, path: str = "") -> datetime | None:
         raise WrongShape(f"`{_at(path, key)}` must be a timestamp string")
     try:
         return parse_time(value)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
+        # OverflowError: a time whose offset takes it out of Python's years (0001-01-01 with
+        # +05:00) is as wrong as one that doesn't parse, and would fail the same on a retry.
         raise WrongShape(f"`{_at(path, key)}` is not a timestamp: {value[:40]!r}") from exc
