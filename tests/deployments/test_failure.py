@@ -161,3 +161,58 @@ async def test_a_deployment_that_finished_in_failure_is_not_a_change_failure(
     assert failed["failed"] is False
     assert failed["failed_at"] is None
     assert await failed_events(client, bob) == [(failed["id"], "failure")]
+
+
+async def test_a_fix_names_an_earlier_deployment_to_its_own_environment_that_doesnt_fix_it(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    people = await team(app, db)
+    bob = people["bob"]
+    target = await deployed(client, bob, sha=sha(1), started_at=z(at(5)), finished_at=z(at(5.1)))
+    on_staging = await deployed(
+        client, bob, environment="staging", sha=sha(2), started_at=z(at(1)), finished_at=z(at(2))
+    )
+    refused = {
+        "another environment": {
+            "environment": "staging",
+            "is_rollback": True,
+            "fixes_deployment_id": target["id"],
+        },
+        "a fix started before its target": {
+            "is_hotfix": True,
+            "fixes_deployment_id": target["id"],
+            "started_at": z(at(4)),
+        },
+    }
+    for case, fields in refused.items():
+        answer = await report(client, bob, sha=sha(3), **fields)
+        assert answer.status_code == 422, (case, answer.text)
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        assert answer.json()["errors"][0]["pointer"] == "/fixes_deployment_id", case
+    # Two deployments can't fix each other: B is a rollback of A, then A is said to fix B.
+    fix = await deployed(
+        client,
+        bob,
+        sha=sha(4),
+        is_rollback=True,
+        fixes_deployment_id=target["id"],
+        started_at=z(at(6)),
+        finished_at=z(at(6.1)),
+    )
+    cycle = await client.patch(
+        f"/api/v1/deployments/{target['id']}",
+        json={"is_hotfix": True, "fixes_deployment_id": fix["id"]},
+        headers=bob.headers,
+    )
+    assert cycle.status_code == 422, cycle.text
+    # Nothing of the refused calls was written: the target was failed by its rollback only,
+    # from when that started; the staging one never.
+    shown = await read(client, bob, target)
+    assert (shown["failed_at"], shown["fixes_deployment_id"], shown["is_hotfix"]) == (
+        z(at(6)),
+        None,
+        False,
+    )
+    assert (await read(client, bob, on_staging))["failed"] is False
+    listed = (await client.get("/api/v1/projects/API/deployments", headers=bob.headers)).json()
+    assert len(listed["data"]) == 3

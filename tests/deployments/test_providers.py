@@ -4,6 +4,9 @@ of the promotion path."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
 
@@ -56,3 +59,53 @@ async def test_provider_reports_are_recognised_by_their_id_and_add_environments(
     assert shown["reported_by"] is None
     for name, expected in (("uat", "staging"), ("qa-2", "testing"), ("sandbox", "development")):
         assert environments.guess_type(name) == expected
+
+
+async def _provider_report(
+    db: Database, app: FastAPI, people: dict[str, Any], environment: str, n: int
+) -> str:
+    async with db.transaction() as session:
+        access = await project_service.access(session, Principal.of(people["ada"].user), "API")
+        deployment = await service.record_deployment(
+            session,
+            access.project,
+            DeploymentReport(
+                environment=environment,
+                state="success",
+                source="gitlab",
+                external_id=str(n),
+                sha=sha(n),
+                ref="main",
+            ),
+            actor=None,
+        )
+        return deployment.environment_id
+
+
+async def test_a_provider_name_with_control_characters_becomes_a_valid_name(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    people = await team(app, db)
+    first = await _provider_report(db, app, people, "prod\u0007\n  eu\t", 1)
+    again = await _provider_report(db, app, people, "Prod EU", 2)
+    long_name = "review/" + "x" * 80
+    long_first = await _provider_report(db, app, people, long_name, 3)
+    long_again = await _provider_report(db, app, people, long_name, 4)
+    assert (first, long_first) == (again, long_again)
+    envs = (await client.get(ENVIRONMENTS.format(key="API"), headers=people["vic"].headers)).json()
+    names = [e["name"] for e in envs["data"]]
+    assert names[3:] == ["prod eu", long_name[:64]]
+
+
+async def test_a_provider_cant_add_environments_past_the_limit(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    people = await team(app, db)
+    for n in range(environments.MAX_ENVIRONMENTS - 3):  # the project has 3 already
+        await _provider_report(db, app, people, f"review/feature-{n}", n + 1)
+    with pytest.raises(environments.TooManyEnvironments):
+        await _provider_report(db, app, people, "review/one-too-many", 99)
+    envs = (await client.get(ENVIRONMENTS.format(key="API"), headers=people["vic"].headers)).json()
+    assert len(envs["data"]) == environments.MAX_ENVIRONMENTS
+    # An environment the project has still takes reports.
+    await _provider_report(db, app, people, "review/feature-0", 100)

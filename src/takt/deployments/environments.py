@@ -3,6 +3,7 @@ project starts with, and the environment a deployment report names."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,14 +84,27 @@ def environment_data(env: Environment) -> dict[str, Any]:
     return {"id": env.id, "name": env.name, "type": env.type, "position": env.position}
 
 
+def provider_environment_name(name: str) -> str:
+    """A provider's environment name as an environment's name may be (1-64 characters, no
+    control characters): each run of control characters and white space becomes one space, the
+    ends are trimmed and the rest cut at 64. A CI call's name is checked by its schema instead."""
+    return " ".join(_CONTROL.sub(" ", name).split())[:64].strip()
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
 async def environment_for(
     session: AsyncSession, project: Project, report: DeploymentReport, actor: Principal | None
 ) -> Environment:
-    name = report.environment.strip()
+    """The environment `report` names; a provider's (GitHub, GitLab) is added to the promotion
+    path when the project lacks it, within the project's limit of environments."""
+    from_api = report.source == "api"
+    name = report.environment.strip() if from_api else provider_environment_name(report.environment)
     env = await repo.environment_by_name(session, project.id, name)
     if env is not None:
         return env
-    if report.source == "api" or not name:
+    if from_api or not name:
         raise UnknownEnvironment.at(
             "/environment",
             "unknown environment",
@@ -101,12 +115,19 @@ async def environment_for(
     env = await repo.environment_by_name(session, project.id, name)
     if env is not None:
         return env
+    position = await repo.next_position(session, project.id)
+    if position >= MAX_ENVIRONMENTS:  # positions are 0, 1, 2… with no gaps
+        raise TooManyEnvironments(
+            f"The delivery names the environment {name!r}, which this project lacks, and a"
+            f" project has at most {MAX_ENVIRONMENTS} environments: delete one that is no longer"
+            " used, or rename one to this name."
+        )
     env = Environment(
         project_id=project.id,
-        name=name[:64],
-        name_key=name[:64].lower(),
+        name=name,
+        name_key=name.lower(),
         type=report.environment_type or guess_type(name),
-        position=await repo.next_position(session, project.id),
+        position=position,
         created_by_id=None,
     )
     session.add(env)

@@ -119,17 +119,48 @@ async def _actor_user_id(session: AsyncSession, actor: Principal | None) -> str 
     return actor.id if await auth_repo.get_user(session, actor.id) is not None else None
 
 
+FIXES = "/fixes_deployment_id"
+
+
 async def _fix_target(
-    session: AsyncSession, project: Project, fixes_id: str | None, own_id: str | None
+    session: AsyncSession,
+    project: Project,
+    fixes_id: str | None,
+    *,
+    own_id: str | None,
+    environment_id: str,
+    starts_at: datetime,
 ) -> Deployment | None:
+    """The deployment a hotfix or rollback (`own_id`, to `environment_id`, started at
+    `starts_at`) remediates: one of the project's, to the same environment, that started no later
+    than the fix and doesn't itself remediate it. Otherwise 422: the target's `failed_at` is the
+    fix's start, and DORA's recovery time runs from it."""
     if fixes_id is None:
         return None
     target = await repo.deployment_in_project(session, project.id, fixes_id)
     if target is None or target.id == own_id:
         raise ValidationFailed.at(
-            "/fixes_deployment_id",
+            FIXES,
             "unknown deployment",
             detail="fixes_deployment_id is not a deployment of this project (other than this one).",
+        )
+    if target.environment_id != environment_id:
+        raise ValidationFailed.at(
+            FIXES,
+            "another environment",
+            detail="A hotfix or rollback fixes a deployment to its own environment.",
+        )
+    if own_id is not None and target.fixes_deployment_id == own_id:
+        raise ValidationFailed.at(
+            FIXES,
+            "fixes this one",
+            detail="That deployment is a fix of this one: two deployments can't fix each other.",
+        )
+    if target.started_at > starts_at:
+        raise ValidationFailed.at(
+            FIXES,
+            "started later",
+            detail="A hotfix or rollback can't start before the deployment it fixes started.",
         )
     return target
 
@@ -222,11 +253,18 @@ async def _create(
             "a new deployment can't be rolled back",
             detail="Report the deployment's success first, then roll it back.",
         )
-    target = await _fix_target(session, project, report.fixes_deployment_id, None)
     now = utcnow()
     # A report first seen already finished (its start lost, or replayed later) starts when it
     # finished rather than now, so its times stay its own.
     started = report.started_at or report.finished_at or now
+    target = await _fix_target(
+        session,
+        project,
+        report.fixes_deployment_id,
+        own_id=None,
+        environment_id=env.id,
+        starts_at=started,
+    )
     finished = None
     if report.state in FINISHED:
         finished = max(report.finished_at or now, started)
@@ -311,7 +349,17 @@ async def _apply_report(
         report.fixes_deployment_id is not None
         and report.fixes_deployment_id != deployment.fixes_deployment_id
     ):
-        new_target = await _fix_target(session, project, report.fixes_deployment_id, deployment.id)
+        starts_at = deployment.started_at
+        if report.started_at is not None and deployment.state in ("pending", "in_progress"):
+            starts_at = report.started_at  # the start this report moves it to (below)
+        new_target = await _fix_target(
+            session,
+            project,
+            report.fixes_deployment_id,
+            own_id=deployment.id,
+            environment_id=deployment.environment_id,
+            starts_at=starts_at,
+        )
         deployment.fixes_deployment_id = report.fixes_deployment_id
         changed = True
     if (
@@ -645,7 +693,14 @@ async def update_deployment(
     if data.fixes_deployment_id is not None and (
         data.fixes_deployment_id != deployment.fixes_deployment_id
     ):
-        target = await _fix_target(session, access.project, data.fixes_deployment_id, deployment.id)
+        target = await _fix_target(
+            session,
+            access.project,
+            data.fixes_deployment_id,
+            own_id=deployment.id,
+            environment_id=deployment.environment_id,
+            starts_at=deployment.started_at,
+        )
     changed = False
     for attr, value in (
         ("release_version", data.version),
