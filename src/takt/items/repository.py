@@ -23,9 +23,11 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
+    false,
     func,
     insert,
     inspect,
+    literal,
     not_,
     or_,
     select,
@@ -42,7 +44,7 @@ from takt.auth.models import User
 from takt.auth.principal import Principal
 from takt.core.direct import DirectReader
 from takt.core.events import Event, mark_emitted
-from takt.core.models import new_id
+from takt.core.models import UTCDateTime, new_id
 from takt.core.pagination import keyset_page, page_params
 from takt.items import pull_request_directory, sprint_directory
 from takt.items.models import Comment, Item, ItemLabel, ItemLink
@@ -524,11 +526,49 @@ async def keys_in_status(session: AsyncSession, status_id: str) -> list[tuple[st
     return [(item_id, key) for item_id, key in rows]
 
 
-async def move_all_to_status(session: AsyncSession, from_id: str, to_id: str) -> None:
+def _entry_marks(old: str, new: str, at: datetime) -> tuple[dict[str, Any], ColumnElement[bool]]:
+    """What items entering a status of category `new` from one of `old` at `at` get, as
+    `service._apply_status` does one item at a time: the values (started_at: first entry into
+    in_progress; finished_at: entry into done, cleared outside done) and the condition that
+    holds for the items those values change."""
+    values: dict[str, Any] = {}
+    changed: list[ColumnElement[bool]] = []
+    if new == "in_progress":
+        values["started_at"] = func.coalesce(Item.started_at, literal(at, UTCDateTime()))
+        changed.append(Item.started_at.is_(None))
+    if new != "done":
+        values["finished_at"] = None
+        changed.append(Item.finished_at.is_not(None))
+    elif old != "done":
+        values["finished_at"] = at
+        changed.append(true())
+    return values, or_(*changed) if changed else false()
+
+
+async def move_all_to_status(
+    session: AsyncSession, from_status: Status, to_status: Status, *, at: datetime
+) -> None:
+    """Every item of `from_status` goes to `to_status` at `at`, starting or finishing as a move
+    would."""
+    marks, _ = _entry_marks(from_status.category, to_status.category, at)
     await session.execute(
         update(Item)
-        .where(Item.status_id == from_id)
-        .values(status_id=to_id, version=Item.version + 1)
+        .where(Item.status_id == from_status.id)
+        .values(status_id=to_status.id, version=Item.version + 1, **marks)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def follow_category(
+    session: AsyncSession, status_id: str, old: str, new: str, *, at: datetime
+) -> None:
+    """The items of a status that changes category from `old` to `new` at `at` start or finish
+    as if they had moved into it then; those whose marks change get a new version."""
+    marks, changed = _entry_marks(old, new, at)
+    await session.execute(
+        update(Item)
+        .where(Item.status_id == status_id, changed)
+        .values(version=Item.version + 1, **marks)
         .execution_options(synchronize_session=False)
     )
 

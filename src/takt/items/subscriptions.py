@@ -1,5 +1,6 @@
 """How work items follow the lower domains' changes: a status that is retired or changes
-category takes its items along (hooks of `takt.workflow.hooks`, run in the edit's transaction)."""
+category takes its items along (hooks of `takt.workflow.hooks`, run in the edit's transaction),
+and they start and finish then as if they had been moved (METRICS.md, Flow)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.core.events import emit_each
+from takt.core.time import utcnow
 from takt.items import repository as repo
 from takt.items.events import ItemChanges, ItemUpdated
 from takt.projects.policies import ProjectAccess
@@ -43,6 +45,7 @@ async def follow_recategorised_status(session: AsyncSession, edit: StatusRecateg
     await _record_items_changed(
         session, edit.access, edit.status, {"category": [edit.old, edit.new]}
     )
+    await repo.follow_category(session, edit.status.id, edit.old, edit.new, at=utcnow())
 
 
 async def move_out_of_retired_status(session: AsyncSession, retired: StatusRetired) -> None:
@@ -57,7 +60,7 @@ async def move_out_of_retired_status(session: AsyncSession, retired: StatusRetir
     if target.category != status.category:
         moved["category"] = [status.category, target.category]
     await _record_items_changed(session, retired.access, status, moved)
-    await repo.move_all_to_status(session, status.id, target.id)
+    await repo.move_all_to_status(session, status, target, at=utcnow())
     retired.moved_items = in_use
 
 
