@@ -14,33 +14,57 @@ from takt.auth.principal import Principal
 from takt.core.db import Database
 from takt.deployments import environments, service
 from takt.deployments.facts import DeploymentReport
+from takt.deployments.models import Deployment
 from takt.projects import service as project_service
 from tests.deployments.kit import ENVIRONMENTS, sha
 from tests.support import team
+
+
+async def provider_report(
+    db: Database,
+    people: dict[str, Any],
+    environment: str,
+    *,
+    external_id: str,
+    state: str = "success",
+    source: str = "gitlab",
+) -> Deployment:
+    """`record_deployment` as takt.integrations calls it for a provider's delivery."""
+    async with db.transaction() as session:
+        access = await project_service.access(session, Principal.of(people["ada"].user), "API")
+        return await service.record_deployment(
+            session,
+            access.project,
+            DeploymentReport(
+                environment=environment,
+                state=state,  # type: ignore[arg-type]
+                source=source,  # type: ignore[arg-type]
+                external_id=external_id,
+                sha=sha(int(external_id) % 1000),
+                ref="main",
+            ),
+            actor=None,
+        )
+
+
+async def _provider_report(
+    db: Database, app: FastAPI, people: dict[str, Any], environment: str, n: int
+) -> str:
+    return (await provider_report(db, people, environment, external_id=str(n))).environment_id
 
 
 async def test_provider_reports_are_recognised_by_their_id_and_add_environments(
     client: AsyncClient, app: FastAPI, db: Database
 ) -> None:
     people = await team(app, db)
-    ids = []
-    for state, environment in (("in_progress", "Prod-EU"), ("success", "prod-eu")):
-        async with db.transaction() as session:
-            access = await project_service.access(session, Principal.of(people["ada"].user), "API")
-            deployment = await service.record_deployment(
-                session,
-                access.project,
-                DeploymentReport(
-                    environment=environment,
-                    state=state,  # type: ignore[arg-type]
-                    source="github",
-                    external_id="1234567",
-                    sha=sha(1),
-                    ref="main",
-                ),
-                actor=None,
+    ids = [
+        (
+            await provider_report(
+                db, people, environment, external_id="1234567", state=state, source="github"
             )
-            ids.append(deployment.id)
+        ).id
+        for state, environment in (("in_progress", "Prod-EU"), ("success", "prod-eu"))
+    ]
     assert ids[0] == ids[1]
     envs = (await client.get(ENVIRONMENTS.format(key="API"), headers=people["vic"].headers)).json()
     assert [(e["name"], e["type"], e["position"]) for e in envs["data"]][-1] == (
@@ -59,27 +83,6 @@ async def test_provider_reports_are_recognised_by_their_id_and_add_environments(
     assert shown["reported_by"] is None
     for name, expected in (("uat", "staging"), ("qa-2", "testing"), ("sandbox", "development")):
         assert environments.guess_type(name) == expected
-
-
-async def _provider_report(
-    db: Database, app: FastAPI, people: dict[str, Any], environment: str, n: int
-) -> str:
-    async with db.transaction() as session:
-        access = await project_service.access(session, Principal.of(people["ada"].user), "API")
-        deployment = await service.record_deployment(
-            session,
-            access.project,
-            DeploymentReport(
-                environment=environment,
-                state="success",
-                source="gitlab",
-                external_id=str(n),
-                sha=sha(n),
-                ref="main",
-            ),
-            actor=None,
-        )
-        return deployment.environment_id
 
 
 async def test_a_provider_name_with_control_characters_becomes_a_valid_name(
