@@ -194,6 +194,7 @@ def deployment_rows(
                 "fixes_deployment_id": None,
                 "failed_at": None,
                 "restored_at": None,
+                "rolled_back_at": None,
                 "shipped_complete": rng.random() > 0.02,
                 "shipped_commit_count": 0,
                 "created_at": succeeded,
@@ -243,6 +244,7 @@ def deployment_rows(
             row["restored_at"] = following["succeeded_at"]
             if kind == "rolled_back":
                 row["state"] = "rolled_back"
+                row["rolled_back_at"] = following["succeeded_at"]  # as the rollback succeeded
         seeded.failed += row["failed_at"] is not None
     shipped: list[dict[str, Any]] = []
     live = [row for row in rows if row["succeeded_at"]]

@@ -346,6 +346,33 @@ async def test_a_deployment_live_at_the_same_instant_as_a_rolled_back_one_still_
     assert [p["change_lead_time"]["commits"] for p in weekly["series"]] == [1, 0]
 
 
+async def test_as_of_before_a_later_rollback_still_counts_the_rolled_back_commits(
+    app: FastAPI, db: Database, client: AsyncClient
+) -> None:
+    """A deployment rolled back days after an incident it caused counts as rolled back from
+    the rollback, not from the incident: the answer given before the rollback stays."""
+    ada = (await team(app, db))["ada"]
+    s = Script(client, ada)
+    repository = await link_repository(app, db, ada)
+    await push(db, ada, repository, [(sha(2), at(2, 8), "two")])
+    d1 = await s.deploy(at(2, 12), sha(2), commits=[sha(2)])  # c2: 4 h
+    incident = await s.call(
+        at(3, 10),
+        "POST",
+        "/api/v1/projects/API/incidents",
+        json={"title": "Errors", "severity": "sev2", "caused_by_deployment_id": d1},
+    )
+    await s.call(
+        at(3, 11), "PATCH", f"/api/v1/incidents/{incident['id']}", json={"state": "resolved"}
+    )
+    given = await s.dora(at(4, 12), **PERIOD)
+    lead = given["change_lead_time"]
+    assert (lead["commits"], lead["median_hours"]) == (1, 4.0)
+    await s.call(at(6, 9), "PATCH", f"/api/v1/deployments/{d1}", json={"state": "rolled_back"})
+    assert await s.dora(as_of="2026-11-04T12:00:00Z", **PERIOD) == given
+    assert (await s.dora(**PERIOD))["change_lead_time"]["commits"] == 0
+
+
 @pytest.mark.parametrize("hours", [0, 2.5, 3, 3.5, 1000])
 async def test_the_median_walked_from_any_pivot_is_the_nearest_rank(
     app: FastAPI,

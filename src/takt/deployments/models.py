@@ -121,6 +121,9 @@ class Deployment(IdMixin, TimestampMixin, VersionedMixin, Base):
     # When service was restored after that failure (incident resolved, or the fixing deployment
     # succeeded); DORA's recovery time is restored_at - failed_at.
     restored_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # When it became `rolled_back` (a rollback of it succeeded, or it was reported rolled
+    # back): DORA's `as_of` stops counting its commits from then, not from `failed_at`.
+    rolled_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # What it shipped, fixed when it succeeded: the previous successful deployment to the same
     # environment, and whether the commits between were known (false: the previous commit, or
     # this one, was never seen, so `shipped` lists only what could be established).

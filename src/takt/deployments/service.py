@@ -432,6 +432,8 @@ async def move_state(
         deployment.finished_at = max(finished_at or now, deployment.started_at)
     if state == "success":
         deployment.succeeded_at = deployment.finished_at
+    if state == "rolled_back":
+        deployment.rolled_back_at = now
     await session.flush()
     item_keys = await _record_shipped(session, project, deployment, commits)
     await _announce_state(session, project, env, deployment, before, actor, item_keys)
@@ -498,6 +500,7 @@ async def _remediate(
     when the fixer started; a rollback that succeeded rolls it back; a fixer that succeeded
     restores it."""
     reason: FailReason = "rolled_back" if fixer.is_rollback else "hotfix"
+    restored_at = fixer.finished_at or fixer.succeeded_at or utcnow()
     if fixer.state == "success" and fixer.is_rollback:
         await claim_all(session, [target])
         if target.state == "success":
@@ -506,6 +509,7 @@ async def _remediate(
             project = await session.get(Project, target.project_id)
             assert project is not None
             target.state = "rolled_back"
+            target.rolled_back_at = restored_at
             target.updated_at = utcnow()
             await session.flush()
             keys = await repo.shipped_item_keys(session, target.id, limit=MAX_EVENT_ITEMS)
@@ -518,7 +522,7 @@ async def _remediate(
             )
     await mark_failed(session, target, reason=reason, at=fixer.started_at, actor=actor)
     if fixer.state == "success":
-        await mark_restored(session, target, at=fixer.finished_at or fixer.succeeded_at or utcnow())
+        await mark_restored(session, target, at=restored_at)
 
 
 async def mark_failed(

@@ -424,18 +424,17 @@ async def lead_time_figures(session: AsyncSession, query: DoraQuery) -> dict[Any
     succeeded: how many, how many with a known commit time, and the lead times (seconds,
     deployed - committed) of those after their commit.
 
-    A rollback restores the deployment it rolls back when it succeeds (`restored_at`), or the
-    deployment was reported rolled back itself (then `failed_at` is that moment). The commits
+    A deployment's `rolled_back_at` is when it became rolled back (a rollback of it succeeded,
+    or it was reported rolled back), not its earlier failure, so a past answer stays. The commits
     carry their deployment's environment, go-live time and their lead time (stored when it
     succeeded: deployments.repository.store_lead_times), so no deployment is read per commit:
     only the few rolled back are looked up."""
     as_of = query.span.as_of
     commit = DeploymentCommit
-    rolled_back_at = func.coalesce(D.restored_at, D.failed_at)
     rolled_back = (
         D.environment_id == query.environment_id,
         D.state == "rolled_back",
-        _known(rolled_back_at, as_of),
+        _known(D.rolled_back_at, as_of),
     )
     # A commit's `deployed_at` is its deployment's `succeeded_at`: each commit is first looked
     # up by that time among the rolled-back deployments' (hashing a timestamp), and only the

@@ -383,6 +383,7 @@ def _deployment(
             "fixes": refs.maybe(d.fixes_deployment_id),
             "failed_at": d.failed_at,
             "restored_at": d.restored_at,
+            "rolled_back_at": d.rolled_back_at,
             "previous": refs.maybe(d.previous_deployment_id),
             "shipped_complete": d.shipped_complete,
             "commits": [ShippedCommitDoc(sha=c.sha, committed_at=c.committed_at) for c in commits],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,7 +32,7 @@ from takt.risks import repository as risks_repo
 from takt.sprints import repository as sprints_repo
 from takt.standups import repository as standups_repo
 from takt.transfer.refs import FromRefs
-from takt.transfer.schemas import ExportDocument, ImportRequest, ItemDoc
+from takt.transfer.schemas import DeploymentDoc, ExportDocument, ImportRequest, ItemDoc
 from takt.workflow import repository as workflow_repo
 
 
@@ -696,6 +697,14 @@ async def write_standups(
     )
 
 
+def _rolled_back_at(d: DeploymentDoc) -> datetime | None:
+    """When it became rolled back; a document from before `rolled_back_at` gets the best moment
+    known, as the migration that added it did."""
+    if d.state != "rolled_back" or d.rolled_back_at is not None:
+        return d.rolled_back_at
+    return d.restored_at or d.failed_at or d.finished_at or d.updated_at
+
+
 async def write_delivery(
     session: AsyncSession, project_id: str, plan: Plan, members: dict[str, tuple[str, str]]
 ) -> None:
@@ -754,6 +763,7 @@ async def write_delivery(
             "fixes_deployment_id": ids(d.fixes) if d.fixes else None,
             "failed_at": d.failed_at,
             "restored_at": d.restored_at,
+            "rolled_back_at": _rolled_back_at(d),
             "previous_deployment_id": ids(d.previous) if d.previous else None,
             "shipped_complete": d.shipped_complete,
             "shipped_commit_count": len(d.commits),

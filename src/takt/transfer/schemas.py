@@ -523,6 +523,11 @@ class DeploymentDoc(Doc):
     fixes: Ref | None = Field(description="The `ref` of the deployment it remediates.")
     failed_at: Instant | None
     restored_at: Instant | None
+    rolled_back_at: Instant | None = Field(
+        default=None,
+        description="When it became `rolled_back` (absent in older documents: the import takes "
+        "the best moment known, as the migration did).",
+    )
     previous: Ref | None = Field(description="The `ref` of the previous successful deployment.")
     shipped_complete: bool
     commits: list[ShippedCommitDoc] = Field(max_length=MAX_SHIPPED_COMMITS)
@@ -538,6 +543,8 @@ class DeploymentDoc(Doc):
             raise ValueError("a deployment is a hotfix or a rollback, not both")
         if self.restored_at is not None and self.failed_at is None:
             raise ValueError("restored_at without failed_at")
+        if self.rolled_back_at is not None and self.state != "rolled_back":
+            raise ValueError("rolled_back_at on a deployment not rolled back")
         return self
 
 
