@@ -3962,13 +3962,13 @@ export interface components {
             /**
              * Started At
              * Format: date-time
-             * @description Default: when Takt first hears of it.
+             * @description With its offset, from 1970 to 9000. Default: when Takt first hears of it.
              */
             started_at?: string;
             /**
              * Finished At
              * Format: date-time
-             * @description For `success` and `failure`; default: when Takt hears it finished.
+             * @description For `success` and `failure`, with its offset, from 1970 to 9000; default: when Takt hears it finished.
              */
             finished_at?: string;
             /**
@@ -4227,6 +4227,11 @@ export interface components {
             failed_at: string | null;
             /** Restored At */
             restored_at: string | null;
+            /**
+             * Rolled Back At
+             * @description When it became `rolled_back` (absent in older documents: the import takes the best moment known, as the migration did).
+             */
+            rolled_back_at?: string | null;
             /**
              * Previous
              * @description The `ref` of the previous successful deployment.
@@ -24654,7 +24659,7 @@ export interface operations {
                 state?: components["schemas"]["DeploymentState"];
                 /** @description Only those of this commit (a full SHA, or its first 7 or more characters). */
                 sha?: string;
-                /** @description Only those started at or after this moment: a date-time with its offset, or a day (midnight UTC). */
+                /** @description Only those started at or after this moment: a date-time with its offset, or a day (midnight UTC); from 1970 to 9000. */
                 from?: string;
                 /** @description Only those started before this moment (as `from`). */
                 to?: string;
