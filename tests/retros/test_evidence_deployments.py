@@ -161,7 +161,9 @@ async def _sprint_with_delivery(
     await work.deploy("v1.1", 48, 48.2)
     await work.deploy("v1.0-rollback", 48.5, 48 + 40 / 60, fixes="v1.1")
     await work.deploy("v1.2", 72, 72.1, environment="staging")
-    await work.deploy("v1.2.1", 74, hotfix=True, fixes="v1.2", state="in_progress")
+    await work.deploy(
+        "v1.2.1", 74, hotfix=True, fixes="v1.2", state="in_progress", environment="staging"
+    )
     await work.deploy("v1.3", 90, 90.5, state="failure")
     await work.deploy("v1.4", 96, 96.2)
     await work.incident("Slow search", "v1.4", 97)
