@@ -46,7 +46,7 @@ from takt.core.direct import DirectReader
 from takt.core.events import Event, mark_emitted
 from takt.core.models import UTCDateTime, new_id
 from takt.core.pagination import keyset_page, page_params
-from takt.items import pull_request_directory, sprint_directory
+from takt.items import progress, pull_request_directory, sprint_directory
 from takt.items.models import Comment, Item, ItemLabel, ItemLink
 from takt.items.search import SORTS
 from takt.projects.models import Project
@@ -527,21 +527,21 @@ async def keys_in_status(session: AsyncSession, status_id: str) -> list[tuple[st
 
 
 def _entry_marks(old: str, new: str, at: datetime) -> tuple[dict[str, Any], ColumnElement[bool]]:
-    """What items entering a status of category `new` from one of `old` at `at` get, as
-    `service._apply_status` does one item at a time: the values (started_at: first entry into
-    in_progress; finished_at: entry into done, cleared outside done) and the condition that
-    holds for the items those values change."""
+    """`progress.entry_marks` for every item entering a status of category `new` from one of
+    `old` at `at`, in SQL (what `service._apply_status` does one item at a time): the values to
+    set, and the condition that holds for the items those values change."""
+    marks = progress.entry_marks(old, new)
     values: dict[str, Any] = {}
     changed: list[ColumnElement[bool]] = []
-    if new == "in_progress":
+    if marks.start:
         values["started_at"] = func.coalesce(Item.started_at, literal(at, UTCDateTime()))
         changed.append(Item.started_at.is_(None))
-    if new != "done":
-        values["finished_at"] = None
-        changed.append(Item.finished_at.is_not(None))
-    elif old != "done":
+    if marks.finish == "finish":
         values["finished_at"] = at
         changed.append(true())
+    elif marks.finish == "clear":
+        values["finished_at"] = None
+        changed.append(Item.finished_at.is_not(None))
     return values, or_(*changed) if changed else false()
 
 

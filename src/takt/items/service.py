@@ -15,7 +15,7 @@ from takt.core.errors import Conflict, ValidationFailed
 from takt.core.events import emit, event_row
 from takt.core.models import new_id
 from takt.core.time import utcnow
-from takt.items import ranking
+from takt.items import progress, ranking
 from takt.items import repository as repo
 from takt.items.events import ItemChanges, ItemCreated, ItemMoved, ItemUpdated, RankChanges
 from takt.items.hooks import (
@@ -178,15 +178,16 @@ async def _resolve(
 
 
 def _apply_status(item: Item, status: Status, old_category: str | None) -> None:
-    """started_at: first entry into in_progress; finished_at: entry into done, cleared when the
-    item leaves done."""
+    """Puts the item in `status`, coming from a status of `old_category` (None: a new item), and
+    starts or finishes it now as `progress.entry_marks` says (the rule a workflow edit's bulk
+    move applies in SQL)."""
     now = utcnow()
-    if status.category == "in_progress" and item.started_at is None:
+    marks = progress.entry_marks(old_category, status.category)
+    if marks.start and item.started_at is None:
         item.started_at = now
-    if status.category == "done":
-        if old_category != "done":
-            item.finished_at = now
-    else:
+    if marks.finish == "finish":
+        item.finished_at = now
+    elif marks.finish == "clear":
         item.finished_at = None
     item.status_id = status.id
 
