@@ -183,6 +183,12 @@ async def test_a_fix_names_an_earlier_deployment_to_its_own_environment_that_doe
             "fixes_deployment_id": target["id"],
             "started_at": z(at(4)),
         },
+        # Equal starts would let fixes go round a circle (A fixes B fixes C fixes A).
+        "a fix started at the same moment as its target": {
+            "is_rollback": True,
+            "fixes_deployment_id": target["id"],
+            "started_at": z(at(5)),
+        },
     }
     for case, fields in refused.items():
         answer = await report(client, bob, sha=sha(3), **fields)

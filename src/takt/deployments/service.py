@@ -132,9 +132,13 @@ async def _fix_target(
     starts_at: datetime,
 ) -> Deployment | None:
     """The deployment a hotfix or rollback (`own_id`, to `environment_id`, started at
-    `starts_at`) remediates: one of the project's, to the same environment, that started no later
-    than the fix and doesn't itself remediate it. Otherwise 422: the target's `failed_at` is the
-    fix's start, and DORA's recovery time runs from it."""
+    `starts_at`) remediates: another of the project's, to the same environment, that started
+    before the fix. Otherwise 422: the target's `failed_at` is the fix's start, and DORA's
+    recovery time runs from it.
+
+    "Started before", strictly: along a chain of fixes the start times then fall, so no chain
+    can come back to where it started (two deployments fixing each other, or a longer cycle),
+    even when two such links are written at the same time, with no lock or walk of the chain."""
     if fixes_id is None:
         return None
     target = await repo.deployment_in_project(session, project.id, fixes_id)
@@ -150,17 +154,11 @@ async def _fix_target(
             "another environment",
             detail="A hotfix or rollback fixes a deployment to its own environment.",
         )
-    if own_id is not None and target.fixes_deployment_id == own_id:
+    if target.started_at >= starts_at:
         raise ValidationFailed.at(
             FIXES,
-            "fixes this one",
-            detail="That deployment is a fix of this one: two deployments can't fix each other.",
-        )
-    if target.started_at > starts_at:
-        raise ValidationFailed.at(
-            FIXES,
-            "started later",
-            detail="A hotfix or rollback can't start before the deployment it fixes started.",
+            "not started before",
+            detail="A hotfix or rollback starts after the deployment it fixes started.",
         )
     return target
 
