@@ -27,6 +27,7 @@ from takt.integrations.payloads import (
     Json,
     Parsed,
     WrongShape,
+    commit_time,
     ident,
     integer,
     obj,
@@ -182,7 +183,7 @@ def _push(payload: Json, received_at: datetime) -> PushFacts:
                 message=opt_text(commit, "message", path) or "",
                 author_name=opt_text(author, "name", f"{path}.author"),
                 author_login=opt_text(author, "username", f"{path}.author"),
-                committed_at=opt_timestamp(commit, "timestamp", path),
+                committed_at=commit_time(commit, "timestamp", path),
             )
         )
     sender = person(opt_obj(payload, "sender"))

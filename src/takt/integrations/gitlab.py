@@ -28,6 +28,7 @@ from takt.integrations.payloads import (
     Json,
     Parsed,
     WrongShape,
+    commit_time,
     ident,
     integer,
     obj,
@@ -212,7 +213,7 @@ def _push(payload: Json, received_at: datetime) -> PushFacts:
                 author_login=username
                 if email and (opt_text(author, "email", f"{path}.author") or "").lower() == email
                 else None,
-                committed_at=opt_timestamp(commit, "timestamp", path),
+                committed_at=commit_time(commit, "timestamp", path),
             )
         )
     pusher = Person(login=username, external_id=ident(payload, "user_id")) if username else None

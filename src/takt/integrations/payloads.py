@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from takt.core.bounds import FIRST_INSTANT, LAST_INSTANT, in_instants
 from takt.delivery.facts import PullRequestChange, PushFacts
 from takt.deployments.facts import DeploymentReport
 
@@ -184,12 +185,36 @@ def commit_sha(value: str | None, path: str) -> str | None:
 
 def parse_time(value: str) -> datetime:
     """ISO 8601 (`2019-05-15T15:20:33Z`, `2012-01-03T23:36:29+02:00`) or GitLab's
-    `2015-05-17 18:21:36 UTC`; a time without a zone is UTC."""
+    `2015-05-17 18:21:36 UTC`; a time without a zone is UTC. The time keeps the offset it was
+    given: near 0001-01-01 or 9999-12-31 it may have no equivalent in UTC, so it is compared
+    with the bounds (safe at any offset) before it is converted."""
     cleaned = value.strip()
     if cleaned.endswith(" UTC"):
         cleaned = cleaned[:-4] + "+00:00"
     moment = datetime.fromisoformat(cleaned)
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+# The API's instants (core.bounds), as the reason for a time outside them says them.
+_INSTANTS = f"from {FIRST_INSTANT:%Y-%m-%dT%H:%M:%SZ} to {LAST_INSTANT:%Y-%m-%dT%H:%M:%SZ}"
+
+
+def _given_time(data: Json, key: str, path: str) -> tuple[datetime, str] | None:
+    """The time at `key` as the payload gives it (at its own offset) and its text; None when
+    missing or null."""
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise WrongShape(f"`{_at(path, key)}` must be a timestamp string")
+    try:
+        return parse_time(value), value
+    except ValueError as exc:
+        raise WrongShape(f"`{_at(path, key)}` is not a timestamp: {value[:40]!r}") from exc
+
+
+def _out_of_range(path: str, key: str, value: str) -> WrongShape:
+    return WrongShape(f"`{_at(path, key)}` is not a timestamp {_INSTANTS}: {value[:40]!r}")
 
 
 def timestamp(data: Json, key: str, path: str = "") -> datetime:
@@ -200,14 +225,33 @@ def timestamp(data: Json, key: str, path: str = "") -> datetime:
 
 
 def opt_timestamp(data: Json, key: str, path: str = "") -> datetime | None:
-    value = data.get(key)
-    if value is None:
+    """A time of a pull request, review or deployment, in UTC, in the range of the API's
+    instants (`core.bounds`): the same deployment sent through the API would be refused outside
+    it, and a year-9999 one would stay the newest for good."""
+    given = _given_time(data, key, path)
+    if given is None:
         return None
-    if not isinstance(value, str):
-        raise WrongShape(f"`{_at(path, key)}` must be a timestamp string")
-    try:
-        return parse_time(value)
-    except (ValueError, OverflowError) as exc:
-        # OverflowError: a time whose offset takes it out of Python's years (0001-01-01 with
-        # +05:00) is as wrong as one that doesn't parse, and would fail the same on a retry.
-        raise WrongShape(f"`{_at(path, key)}` is not a timestamp: {value[:40]!r}") from exc
+    moment, value = given
+    if not in_instants(moment):
+        raise _out_of_range(path, key, value)
+    return moment.astimezone(UTC)
+
+
+def commit_time(data: Json, key: str, path: str = "") -> datetime | None:
+    """A commit's time (its git date) in UTC; None when not given, or when before 1970.
+
+    After the last instant it fails the delivery like every other provider time (no commit is
+    dated year 9999). Before 1970 it doesn't: git dates may predate it (history imported from
+    older systems) and the commit is real, but Takt keeps no instant before 1970 (an exported
+    project's shipped commits are `Instant`s, which an import checks), so the commit is kept
+    without its time, as one whose payload gives none, rather than failing the push and losing
+    the push's other commits."""
+    given = _given_time(data, key, path)
+    if given is None:
+        return None
+    moment, value = given
+    if moment < FIRST_INSTANT:
+        return None
+    if moment > LAST_INSTANT:
+        raise _out_of_range(path, key, value)
+    return moment.astimezone(UTC)
