@@ -64,6 +64,7 @@ class History:
     lead: Account
     repository: Repository | None = None
     deployments: dict[str, str] = field(default_factory=dict)
+    incidents: dict[str, str] = field(default_factory=dict)  # by the deployment that caused it
 
     async def _access(self, session: Any) -> Any:
         return await project_service.access(session, Principal.of(self.lead.user), "API")
@@ -171,7 +172,7 @@ class History:
         with clock_at(opened):
             async with self.db.transaction() as session:
                 access = await self._access(session)
-                await incidents.create_incident(
+                shown = await incidents.create_incident(
                     session,
                     access,
                     IncidentCreate(
@@ -181,6 +182,7 @@ class History:
                         opened_at=opened,
                     ),
                 )
+        self.incidents[caused_by] = shown.incident.id
 
 
 async def _story(client: AsyncClient, app: FastAPI, db: Database) -> tuple[History, dict[str, Any]]:
@@ -341,11 +343,12 @@ async def test_a_resolved_incident_leaves_no_suggested_blocker(
 ) -> None:
     history, story = await _story(client, app, db)
     bob = story["people"]["bob"]
-    # The hotfix for v4 goes out this morning: service is back.
+    # The hotfix for v4 goes out this morning, and the incident v4 caused is resolved by it:
+    # service is back (the hotfix alone restores nothing while the incident is open).
     with clock_at(at(18, 8, 30)):
         async with db.transaction() as session:
             access = await project_service.access(session, Principal.of(bob.user), "API")
-            await deployments.record_deployment(
+            hotfix = await deployments.record_deployment(
                 session,
                 access.project,
                 DeploymentReport(
@@ -362,6 +365,15 @@ async def test_a_resolved_incident_leaves_no_suggested_blocker(
                 ),
                 actor=Principal.of(bob.user),
             )
+        assert [kind for _, kind, _, _ in _mine(await _draft(client, bob))].count(
+            "deployment"
+        ) == 1, "an open incident keeps v4 unrestored"
+        resolved = await client.patch(
+            f"/api/v1/incidents/{history.incidents['v4']}",
+            json={"state": "resolved", "fixed_by_deployment_id": hotfix.id},
+            headers=bob.headers,
+        )
+        assert resolved.status_code == 200, resolved.text
 
     draft = await _draft(client, bob)
 

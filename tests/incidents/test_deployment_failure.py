@@ -325,3 +325,63 @@ async def test_an_environment_with_incidents_cannot_be_deleted(
         f"/api/v1/environments/{envs['staging']}", headers=people["ada"].headers
     )
     assert gone.status_code == 204, gone.text
+
+
+async def test_a_fix_that_succeeds_while_an_incident_is_open_restores_only_when_it_is_resolved(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    """The recovery ends when the service is back: with an incident the deployment caused
+    still open, a successful hotfix doesn't end it; resolving the incident does. Either order
+    of the two reports gives the same restore."""
+    people = await team(app, db)
+    bob = people["bob"]
+    now = utcnow()
+    shipped = await deploy(db, people["ada"], at=now - timedelta(hours=4))
+    incident = await open_incident(
+        client, bob, caused_by_deployment_id=shipped, opened_at=_iso(now - timedelta(hours=3))
+    )
+    hotfix = await client.post(
+        "/api/v1/projects/API/deployments",
+        json={
+            "environment": "production",
+            "state": "success",
+            "pipeline_id": "hotfix-1",
+            "is_hotfix": True,
+            "fixes_deployment_id": shipped,
+            "started_at": _iso(now - timedelta(hours=2)),
+            "finished_at": _iso(now - timedelta(hours=1)),
+        },
+        headers=bob.headers,
+    )
+    assert hotfix.status_code == 201, hotfix.text
+    row = await deployment_row(db, shipped)
+    assert row.failed_at == now - timedelta(hours=3)
+    assert row.restored_at is None
+
+    resolved = await _patch(client, bob, incident, state="resolved")
+    assert (await deployment_row(db, shipped)).restored_at == _at(resolved, "resolved_at")
+
+    # The other order: the incident is resolved first, then the fix succeeds later.
+    second = await deploy(db, people["ada"], at=now - timedelta(hours=4))
+    await open_incident(
+        client,
+        bob,
+        caused_by_deployment_id=second,
+        opened_at=_iso(now - timedelta(hours=3)),
+        resolved_at=_iso(now - timedelta(hours=2)),
+    )
+    fixed = await client.post(
+        "/api/v1/projects/API/deployments",
+        json={
+            "environment": "production",
+            "state": "success",
+            "pipeline_id": "hotfix-2",
+            "is_hotfix": True,
+            "fixes_deployment_id": second,
+            "started_at": _iso(now - timedelta(hours=1.5)),
+            "finished_at": _iso(now - timedelta(hours=1)),
+        },
+        headers=bob.headers,
+    )
+    assert fixed.status_code == 201, fixed.text
+    assert (await deployment_row(db, second)).restored_at == now - timedelta(hours=1)

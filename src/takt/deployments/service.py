@@ -29,7 +29,7 @@ from takt.core.pagination import PageRequest, SortKey
 from takt.core.time import utcnow
 from takt.delivery import repository as delivery_repo
 from takt.delivery.models import Repository
-from takt.deployments import environments, shipped
+from takt.deployments import environments, incident_directory, shipped
 from takt.deployments import repository as repo
 from takt.deployments.environments import UnknownEnvironment
 from takt.deployments.events import (
@@ -496,7 +496,7 @@ async def _remediate(
 ) -> None:
     """`fixer` (a hotfix or rollback) remediates `target`: the target needed remediation from
     when the fixer started; a rollback that succeeded rolls it back; a fixer that succeeded
-    restores it."""
+    restores it, unless an incident the target caused is still open (`incident_directory`)."""
     reason: FailReason = "rolled_back" if fixer.is_rollback else "hotfix"
     restored_at = fixer.finished_at or fixer.succeeded_at or utcnow()
     if fixer.state == "success" and fixer.is_rollback:
@@ -519,7 +519,10 @@ async def _remediate(
                 subject=target.id,
             )
     await mark_failed(session, target, reason=reason, at=fixer.started_at, actor=actor)
-    if fixer.state == "success":
+    # An open incident the target caused keeps it unrestored: resolving the incident restores it.
+    if fixer.state == "success" and not await incident_directory.directory().any_open_caused_by(
+        session, target.id
+    ):
         await mark_restored(session, target, at=restored_at)
 
 
