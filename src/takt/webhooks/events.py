@@ -1,7 +1,8 @@
 """The events of webhooks: the catalogue's `webhook.*`.
 
-None of them carries a signing secret or a Slack webhook's full URL: `url` is what the API shows
-(the whole URL of a standard webhook, only the scheme and host of a Slack one).
+None of them carries a signing secret, a Slack webhook's full URL or the credentials of a URL's
+userinfo: `url` is what the API shows (the whole URL of a standard webhook with its userinfo's
+credentials masked, only the scheme and host of a Slack one).
 """
 
 from __future__ import annotations

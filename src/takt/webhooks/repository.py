@@ -64,6 +64,14 @@ def webhooks_of(project_id: str) -> Select[Webhook]:
     return select(Webhook).where(Webhook.project_id == project_id)
 
 
+async def count_webhooks(session: AsyncSession, project_id: str) -> int:
+    """How many webhooks the project has (enabled or not)."""
+    found = await session.scalar(
+        select(func.count()).select_from(Webhook).where(Webhook.project_id == project_id)
+    )
+    return found or 0
+
+
 def deliveries_of(webhook_id: str, state: str | None = None) -> Select[WebhookDelivery]:
     """The webhook's deliveries, in one state or all (a statement the service pages)."""
     stmt = select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook_id)

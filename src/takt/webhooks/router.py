@@ -52,7 +52,7 @@ async def list_webhooks(
 @router.post(
     "/projects/{project_key}/webhooks",
     status_code=status.HTTP_201_CREATED,
-    responses=problems(401, 403, 404, 422),
+    responses=problems(401, 403, 404, 409, 422),
     dependencies=[CARRIES_SECRET],
 )
 async def create_webhook(
@@ -63,7 +63,7 @@ async def create_webhook(
     client: ClientDep,
     response: Response,
 ) -> WebhookWithSecret:
-    """Add a webhook; its signing secret is in this response only."""
+    """Add a webhook (at most 20 per project); its signing secret is in this response only."""
     webhook, secret = await service.create_webhook(
         session, access, body, config=config, client=client
     )

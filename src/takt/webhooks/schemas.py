@@ -130,8 +130,10 @@ class WebhookRead(BaseModel):
     project_key: str = Field(examples=["API"])
     kind: WebhookKind
     url: str = Field(
-        description="The whole URL for `standard`; only scheme and host for `slack` (a Slack "
-        "incoming-webhook URL is itself a credential, so it is never shown again)."
+        description="The whole URL for `standard`, but the credentials of its userinfo "
+        "(sent as basic auth) masked: `https://user:***@host/…`; only scheme and host for "
+        "`slack` (a Slack incoming-webhook URL is itself a credential, so it is never shown "
+        "again)."
     )
     description: str | None
     event_types: list[str] = Field(

@@ -4,7 +4,8 @@ delivery log, a test ping and manual redelivery. Sending is the delivery engine'
 
 Secrets Takt must use again (the signing secret, the URL, which for Slack is itself a
 credential) are stored sealed (`core.crypto.SecretBox`); the secret is handed out once, when
-made, and no read, event or audit entry carries it or a Slack webhook's full URL.
+made, and no read, event or audit entry carries it, a Slack webhook's full URL or the
+credentials in a URL's userinfo.
 """
 
 from __future__ import annotations
@@ -53,6 +54,13 @@ TEST_EVENT_TYPE = "webhook.test"
 # Standard Webhooks: a secret is `whsec_` and the base64 of 24 to 64 random bytes.
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 32
+# Every event of a project is turned into one delivery per webhook that wants it, by one relay
+# for the whole instance: without a bound, one project's webhooks could multiply each of its
+# events into any number of calls and hold the relay up for every other project. GitHub's
+# limit per repository and event.
+MAX_WEBHOOKS_PER_PROJECT = 20
+# What the API shows in place of the credentials of a URL's userinfo.
+MASK = "***"
 
 
 class EndpointDisabled(Conflict):
@@ -62,6 +70,14 @@ class EndpointDisabled(Conflict):
 
     code = "webhook-disabled"
     title = "Webhook disabled"
+
+
+class TooManyWebhooks(Conflict):
+    """The project has as many webhooks as it may have (20). Delete one it no longer needs, or
+    widen the event filter of an existing one to the events the new one was for."""
+
+    code = "too-many-webhooks"
+    title = "Too many webhooks"
 
 
 class DeliveryInProgress(Conflict):
@@ -133,9 +149,21 @@ def _filter_problems(filters: list[str]) -> list[tuple[str, str]]:
     return problems
 
 
+async def resolve(url: str, *, allow_private: bool) -> netguard.Target:
+    """`netguard.resolve`, refusing as an `UnsafeTarget` too a host name IDNA can't encode (an
+    empty or over-long label, a malformed `xn--` one): httpx and the resolver raise
+    UnicodeError for those, which `netguard` lets through."""
+    try:
+        return await netguard.resolve(url, allow_private=allow_private)
+    except netguard.UnsafeTarget:
+        raise
+    except ValueError as exc:  # UnicodeError, idna.IDNAError
+        raise netguard.UnsafeTarget("the host is not a valid host name") from exc
+
+
 async def _url_problems(url: str, config: WebhookConfig) -> list[tuple[str, str]]:
     try:
-        target = await netguard.resolve(url, allow_private=config.allow_private)
+        target = await resolve(url, allow_private=config.allow_private)
     except netguard.UnsafeTarget as refused:
         return [("/url", f"Takt won't call this URL: {refused}")]
     if not 0 < target.port < 65536:  # httpx parses any number as a port
@@ -153,11 +181,20 @@ async def _check(config: WebhookConfig, *, url: str | None, event_types: list[st
 
 
 def url_display(kind: str, url: str) -> str:
-    """What the API shows of a URL: all of it, except for Slack, whose incoming-webhook URL is a
-    credential (anyone who has it can post to the channel): only its scheme and host."""
-    if kind != "slack":
-        return url
+    """What the API shows of a URL (a checked one): all of it but the credentials of its
+    userinfo, which are sent as basic auth (`user:pass@` shows as `user:***@`, a lone
+    `token@` as `***@`); for Slack, whose incoming-webhook URL is a credential (anyone who
+    has it can post to the channel), only its scheme and host. Events and the audit log carry
+    the same, and a project's viewers read its events."""
     parsed = netguard.parse_target(url)
+    if kind != "slack":
+        userinfo = parsed.userinfo
+        if not userinfo:
+            return url
+        # As httpx reads the URL, so what is masked is what the sender sends as basic auth.
+        username, colon, _password = userinfo.partition(b":")
+        masked = username + b":" + MASK.encode() if colon else MASK.encode()
+        return str(parsed.copy_with(userinfo=masked))
     host = f"[{parsed.host}]" if ":" in parsed.host else parsed.host
     port = f":{parsed.port}" if parsed.port else ""
     return f"{parsed.scheme}://{host}{port}"
@@ -253,6 +290,11 @@ async def create_webhook(
 ) -> tuple[Webhook, str]:
     """A new endpoint and its signing secret (the only time the secret is handed out)."""
     access.require_admin("Adding webhooks")
+    if await repo.count_webhooks(session, access.project.id) >= MAX_WEBHOOKS_PER_PROJECT:
+        raise TooManyWebhooks(
+            f"{access.project.key} has {MAX_WEBHOOKS_PER_PROJECT} webhooks, as many as a "
+            "project may have."
+        )
     await _check(config, url=data.url, event_types=data.event_types)
     event_types = list(dict.fromkeys(data.event_types))  # without repeats, in the order given
     secret = new_secret()
