@@ -4,6 +4,7 @@ webhooks."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -218,6 +219,25 @@ async def test_a_project_has_at_most_twenty_webhooks(
     assert deleted.status_code == 204
     again = await client.post("/api/v1/projects/API/webhooks", json=body, headers=ada.headers)
     assert again.status_code == 201, again.text
+
+
+async def test_concurrent_creates_never_pass_the_limit(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    """Six creates at once into a project with 18 webhooks: exactly two get in."""
+    ada = (await team(app, db))["ada"]
+    body: dict[str, Any] = {"url": PUBLIC_URL, "event_types": ["*"]}
+    for _ in range(MAX_WEBHOOKS_PER_PROJECT - 2):
+        created = await client.post("/api/v1/projects/API/webhooks", json=body, headers=ada.headers)
+        assert created.status_code == 201, created.text
+    answers = await asyncio.gather(
+        *(
+            client.post("/api/v1/projects/API/webhooks", json=body, headers=ada.headers)
+            for _ in range(6)
+        )
+    )
+    assert sorted(answer.status_code for answer in answers) == [201, 201, 409, 409, 409, 409]
+    assert await _webhook_count(db) == MAX_WEBHOOKS_PER_PROJECT
 
 
 async def test_the_limit_is_per_project(client: AsyncClient, app: FastAPI, db: Database) -> None:

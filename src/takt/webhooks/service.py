@@ -28,6 +28,7 @@ from takt.core.concurrency import check_if_match
 from takt.core.crypto import SealedSecretUnreadable, SecretBox
 from takt.core.errors import Conflict, ValidationFailed
 from takt.core.events import EVENT_TYPES, emit
+from takt.core.locks import hold_transaction_lock
 from takt.core.models import new_id
 from takt.core.pagination import PageRequest, SortKey
 from takt.core.time import utcnow
@@ -290,12 +291,15 @@ async def create_webhook(
 ) -> tuple[Webhook, str]:
     """A new endpoint and its signing secret (the only time the secret is handed out)."""
     access.require_admin("Adding webhooks")
+    await _check(config, url=data.url, event_types=data.event_types)
+    # Counted under the project's webhooks lock (until commit), so two creates at 19 can't
+    # both become the 20th; taken after the URL's check, which may wait on DNS.
+    await hold_transaction_lock(session, f"webhooks:{access.project.id}")
     if await repo.count_webhooks(session, access.project.id) >= MAX_WEBHOOKS_PER_PROJECT:
         raise TooManyWebhooks(
             f"{access.project.key} has {MAX_WEBHOOKS_PER_PROJECT} webhooks, as many as a "
             "project may have."
         )
-    await _check(config, url=data.url, event_types=data.event_types)
     event_types = list(dict.fromkeys(data.event_types))  # without repeats, in the order given
     secret = new_secret()
     webhook = Webhook(
