@@ -69,9 +69,15 @@ def parse_target(url: str) -> httpx.URL:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, ValueError) as exc:
         raise UnsafeTarget("not a valid URL") from exc
+    try:
+        # httpx decodes the host (IDNA) only when it is read: a malformed `xn--` label raises
+        # UnicodeError (a ValueError) here, not when the URL is parsed.
+        host = parsed.host
+    except ValueError as exc:
+        raise UnsafeTarget("the host is not a valid host name") from exc
     if parsed.scheme not in ("http", "https"):
         raise UnsafeTarget("only http and https URLs can be called")
-    if not parsed.host:
+    if not host:
         raise UnsafeTarget("the URL has no host")
     if parsed.port is not None and not 1 <= parsed.port <= 65535:
         raise UnsafeTarget("the port must be between 1 and 65535")
@@ -99,6 +105,8 @@ async def resolve(url: str, *, allow_private: bool) -> Target:
             )
         except (OSError, TimeoutError) as exc:
             raise UnsafeTarget(f"the host {host!r} does not resolve") from exc
+        except ValueError as exc:  # UnicodeError: an empty or over-long label, IDNA can't encode
+            raise UnsafeTarget("the host is not a valid host name") from exc
         addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
         if not addresses:
             raise UnsafeTarget(f"the host {host!r} does not resolve")

@@ -270,7 +270,7 @@ async def _send(
         return _Outcome(status, elapsed, excerpt, error and error[:_ERROR_LENGTH])
 
     try:
-        target = await service.resolve(delivery.url, allow_private=settings.webhook_allow_private)
+        target = await netguard.resolve(delivery.url, allow_private=settings.webhook_allow_private)
     except netguard.UnsafeTarget as exc:
         return outcome(None, None, f"refused: {exc}")
     if delivery.kind == "slack":

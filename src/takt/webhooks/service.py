@@ -150,21 +150,9 @@ def _filter_problems(filters: list[str]) -> list[tuple[str, str]]:
     return problems
 
 
-async def resolve(url: str, *, allow_private: bool) -> netguard.Target:
-    """`netguard.resolve`, refusing as an `UnsafeTarget` too a host name IDNA can't encode (an
-    empty or over-long label, a malformed `xn--` one): httpx and the resolver raise
-    UnicodeError for those, which `netguard` lets through."""
-    try:
-        return await netguard.resolve(url, allow_private=allow_private)
-    except netguard.UnsafeTarget:
-        raise
-    except ValueError as exc:  # UnicodeError, idna.IDNAError
-        raise netguard.UnsafeTarget("the host is not a valid host name") from exc
-
-
 async def _url_problems(url: str, config: WebhookConfig) -> list[tuple[str, str]]:
     try:
-        target = await resolve(url, allow_private=config.allow_private)
+        target = await netguard.resolve(url, allow_private=config.allow_private)
     except netguard.UnsafeTarget as refused:
         return [("/url", f"Takt won't call this URL: {refused}")]
     if not 0 < target.port < 65536:  # httpx parses any number as a port
