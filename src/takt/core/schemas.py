@@ -16,12 +16,20 @@ from pydantic_core import core_schema
 
 
 def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return any(_has_nul(v) for v in value)
+    """Whether any text in `value` (a request body's JSON) holds a NUL character. Walked
+    without recursion: a body nested a few hundred levels deep (well under the size limit) ran
+    a recursive walk out of stack, a 500 on every route."""
+    pending = [value]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, str):
+            if "\x00" in current:
+                return True
+        elif isinstance(current, dict):
+            pending.extend(current.keys())
+            pending.extend(current.values())
+        elif isinstance(current, list | tuple):
+            pending.extend(current)
     return False
 
 

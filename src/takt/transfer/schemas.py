@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, AwareDatetime, ConfigDict, Field, model_validator
 
 from takt.blockers.schemas import BlockerState, PartyName, Reason, WaitingOnKind
+from takt.core.bounds import MAX_ITEM_NUMBER
 from takt.core.schemas import Input
 from takt.deployments.environments import MAX_ENVIRONMENTS
 from takt.deployments.schemas import (
@@ -30,7 +31,7 @@ from takt.deployments.schemas import (
 )
 from takt.deployments.shipped import MAX_SHIPPED_COMMITS
 from takt.incidents.schemas import IncidentSeverity, IncidentState, IncidentTitle
-from takt.items.ranking import is_valid_rank
+from takt.items.ranking import MAX_RANK_LENGTH, is_valid_rank
 from takt.items.schemas import ItemType, Markdown, Priority, StoredLinkType
 from takt.projects.schemas import (
     MAX_DOR_ENTRIES,
@@ -64,8 +65,15 @@ MAX_STANDUP_ENTRIES = 200_000
 MAX_STANDUP_SUMMARIES = 20_000
 MAX_DEPLOYMENTS = 100_000
 MAX_INCIDENTS = 20_000
-# Item numbers and the next number fit the database's 32-bit integer on both databases.
+# Counts fit the database's 32-bit integer on both databases.
 MAX_NUMBER = 2**31 - 1
+# Item and incident numbers have at most nine digits, as item keys do (`ItemKey`), so the next
+# number the copy hands out still fits that integer (2**31 - 1 made the next create fail).
+MAX_DOC_NUMBER = MAX_ITEM_NUMBER
+# How deeply free-form data (history's `data` and `changes`) may nest: the catalogue's deepest
+# payloads nest four or five levels; a value nested hundreds deep made the import's walks run out
+# of stack (a 500) and would make the export's encoder fail.
+MAX_DATA_DEPTH = 32
 
 
 def _valid_rank(key: str) -> str:
@@ -75,10 +83,11 @@ def _valid_rank(key: str) -> str:
     return key
 
 
+_REF_PATTERN = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 Ref = Annotated[
     str,
     Field(
-        pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+        pattern=rf"^{_REF_PATTERN}$",
         description="A reference local to the document; the import gives it a new id.",
         examples=["00000000-0000-4000-8000-000000000001"],
     ),
@@ -111,18 +120,36 @@ DocDate = Annotated[
 ]
 
 
+def _shallow(value: Any) -> Any:
+    """`value` (JSON), refused when its arrays and objects nest deeper than MAX_DATA_DEPTH
+    (walked without recursion, and no further than that)."""
+    pending = [(value, 1)]
+    while pending:
+        current, level = pending.pop()
+        if isinstance(current, dict):
+            current = list(current.values())
+        if isinstance(current, list):
+            if level > MAX_DATA_DEPTH:
+                raise ValueError(f"nested deeper than {MAX_DATA_DEPTH} levels")
+            pending.extend((child, level + 1) for child in current)
+    return value
+
+
 class Doc(Input):
     """Document parts: strict like every request body."""
 
 
 class ProjectDoc(Doc):
     ref: Ref | None = None
-    key: str = Field(max_length=10)
+    # A project's key, as every export writes it: its item keys in the document are `KEY-N`,
+    # and in data the import gives every string equal to it the new key, so a key like
+    # `added` would turn `"change": "added"` in history into something outside the catalogue.
+    key: ProjectKey
     name: str = Field(min_length=1, max_length=100)
     description: str = Field(max_length=65536)
     settings: ProjectSettings
     next_number: int = Field(
-        0, ge=0, le=MAX_NUMBER, description="The last item number used (deleted items count)."
+        0, ge=0, le=MAX_DOC_NUMBER, description="The last item number used (deleted items count)."
     )
 
 
@@ -151,6 +178,42 @@ class CapacityDoc(Doc):
     absent_days: list[DocDate] = Field(max_length=366)
 
 
+class CommitmentDoc(Doc):
+    """An item of a sprint's commitment as it was at the start."""
+
+    item_id: Ref = Field(description="The item (a reference; it may since have been deleted).")
+    key: DocItemKey
+    estimate: float | None = Field(ge=0, le=1000)
+
+
+Points = Annotated[float, Field(ge=0, le=1e12)]
+Ratio = Annotated[float, Field(ge=-1e12, le=1e12)]
+
+
+class TallyDoc(Doc):
+    items: int = Field(ge=0, le=MAX_NUMBER)
+    points: Points
+
+
+class SprintReportDoc(Doc):
+    """A completed sprint's frozen report, as `GET /sprints/{id}/report` shows it."""
+
+    committed: TallyDoc
+    completed: TallyDoc
+    added: TallyDoc
+    removed: TallyDoc
+    carried_over: TallyDoc
+    say_do_ratio: Ratio | None
+    scope_change: Ratio | None
+    carry_over_rate: Ratio | None
+    unestimated: int = Field(ge=0, le=MAX_NUMBER)
+    person_days: Points
+    carried_over_to: str | None = Field(
+        pattern=rf"^(backlog|{_REF_PATTERN})$",
+        description="`backlog`, or the reference of the sprint they went to.",
+    )
+
+
 class SprintDoc(Doc):
     ref: Ref
     name: str = Field(min_length=1, max_length=100)
@@ -162,10 +225,12 @@ class SprintDoc(Doc):
     completed_at: Instant | None
     created_at: Instant
     updated_at: Instant
-    commitment: list[dict[str, Any]] | None = Field(
+    # Typed as the sprint's answers read them: free-form, a report or commitment they can't
+    # read made every answer showing the sprint fail.
+    commitment: list[CommitmentDoc] | None = Field(
         max_length=MAX_ITEMS, description="Frozen at start: item, key and estimate of each item."
     )
-    report: dict[str, Any] | None = Field(description="Frozen at completion.")
+    report: SprintReportDoc | None = Field(description="Frozen at completion.")
     capacity: list[CapacityDoc] = Field(max_length=1000)
 
     @model_validator(mode="after")
@@ -177,8 +242,8 @@ class SprintDoc(Doc):
 
 class ItemDoc(Doc):
     ref: Ref | None = None
-    key: str = Field(max_length=24)
-    number: int = Field(ge=1, le=MAX_NUMBER)
+    key: str = Field(max_length=24, description="`KEY-number`, the project's key and `number`.")
+    number: int = Field(ge=1, le=MAX_DOC_NUMBER)
     type: ItemType
     title: str = Field(min_length=1, max_length=255)
     description: str = Field(max_length=65536)
@@ -192,8 +257,10 @@ class ItemDoc(Doc):
     sprint: Ref | None = Field(description="The `ref` of the item's sprint.")
     due_date: DocDate | None
     blocked: bool
+    # No longer than the server's own keys: the next key next to one is a character longer, and
+    # a 64-character key left no room in the column (every create and move then failed).
     rank: Annotated[str, AfterValidator(_valid_rank)] = Field(
-        max_length=64,
+        max_length=MAX_RANK_LENGTH,
         pattern=r"^[0-9A-Za-z]*[1-9A-Za-z]$",  # is_valid_rank, said in the schema
     )
     created_at: Instant
@@ -232,8 +299,8 @@ class EventDoc(Doc):
     occurred_at: Instant
     actor: Username | None = Field(description="Who did it, as the exporting server named them.")
     subject: Ref | None = Field(description="What it is about (an item, a sprint, …), if anything.")
-    data: dict[str, Any]
-    changes: dict[str, list[Any]] | None
+    data: Annotated[dict[str, Any], AfterValidator(_shallow)]
+    changes: Annotated[dict[str, list[Any]] | None, AfterValidator(_shallow)]
 
 
 class WaitingOnDoc(Doc):
@@ -550,7 +617,7 @@ class DeploymentDoc(Doc):
 
 class IncidentDoc(Doc):
     ref: Ref
-    number: int = Field(ge=1, le=MAX_NUMBER, description="Kept: INC-3 stays INC-3.")
+    number: int = Field(ge=1, le=MAX_DOC_NUMBER, description="Kept: INC-3 stays INC-3.")
     title: IncidentTitle
     description: Markdown
     severity: IncidentSeverity
