@@ -10,8 +10,10 @@ answer that changes between the check and the call (rebinding) can't move the ca
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import httpx
@@ -26,6 +28,11 @@ _METADATA = {
 }
 _SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT: private in practice
 RESOLVE_TIMEOUT_SECONDS = 5.0
+# Host names are resolved in threads of their own (the system resolver blocks): in the loop's
+# default executor, a few names whose DNS never answers (a lookup outlives its timeout, the
+# thread can't be stopped) would hold the threads password hashing and forecasts run in, and
+# stall logins. Here they only delay other lookups, each of which gives up after its timeout.
+_RESOLVER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="takt-resolve")
 
 
 class UnsafeTarget(ValueError):
@@ -99,9 +106,9 @@ async def resolve(url: str, *, allow_private: bool) -> Target:
     else:
         loop = asyncio.get_running_loop()
         try:
+            lookup = functools.partial(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
             infos = await asyncio.wait_for(
-                loop.getaddrinfo(host, port, type=socket.SOCK_STREAM),
-                RESOLVE_TIMEOUT_SECONDS,
+                loop.run_in_executor(_RESOLVER, lookup), RESOLVE_TIMEOUT_SECONDS
             )
         except (OSError, TimeoutError) as exc:
             raise UnsafeTarget(f"the host {host!r} does not resolve") from exc
