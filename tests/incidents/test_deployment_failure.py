@@ -327,6 +327,26 @@ async def test_an_environment_with_incidents_cannot_be_deleted(
     assert gone.status_code == 204, gone.text
 
 
+async def _hotfix(
+    client: AsyncClient, who: Account, target: str, started: datetime, finished: datetime
+) -> None:
+    """A successful hotfix of `target` to production, reported by a CI call."""
+    made = await client.post(
+        "/api/v1/projects/API/deployments",
+        json={
+            "environment": "production",
+            "state": "success",
+            "pipeline_id": f"hotfix-of-{target}",
+            "is_hotfix": True,
+            "fixes_deployment_id": target,
+            "started_at": _iso(started),
+            "finished_at": _iso(finished),
+        },
+        headers=who.headers,
+    )
+    assert made.status_code == 201, made.text
+
+
 async def test_a_fix_that_succeeds_while_an_incident_is_open_restores_only_when_it_is_resolved(
     client: AsyncClient, app: FastAPI, db: Database
 ) -> None:
@@ -340,20 +360,7 @@ async def test_a_fix_that_succeeds_while_an_incident_is_open_restores_only_when_
     incident = await open_incident(
         client, bob, caused_by_deployment_id=shipped, opened_at=_iso(now - timedelta(hours=3))
     )
-    hotfix = await client.post(
-        "/api/v1/projects/API/deployments",
-        json={
-            "environment": "production",
-            "state": "success",
-            "pipeline_id": "hotfix-1",
-            "is_hotfix": True,
-            "fixes_deployment_id": shipped,
-            "started_at": _iso(now - timedelta(hours=2)),
-            "finished_at": _iso(now - timedelta(hours=1)),
-        },
-        headers=bob.headers,
-    )
-    assert hotfix.status_code == 201, hotfix.text
+    await _hotfix(client, bob, shipped, now - timedelta(hours=2), now - timedelta(hours=1))
     row = await deployment_row(db, shipped)
     assert row.failed_at == now - timedelta(hours=3)
     assert row.restored_at is None
@@ -370,18 +377,5 @@ async def test_a_fix_that_succeeds_while_an_incident_is_open_restores_only_when_
         opened_at=_iso(now - timedelta(hours=3)),
         resolved_at=_iso(now - timedelta(hours=2)),
     )
-    fixed = await client.post(
-        "/api/v1/projects/API/deployments",
-        json={
-            "environment": "production",
-            "state": "success",
-            "pipeline_id": "hotfix-2",
-            "is_hotfix": True,
-            "fixes_deployment_id": second,
-            "started_at": _iso(now - timedelta(hours=1.5)),
-            "finished_at": _iso(now - timedelta(hours=1)),
-        },
-        headers=bob.headers,
-    )
-    assert fixed.status_code == 201, fixed.text
+    await _hotfix(client, bob, second, now - timedelta(hours=1.5), now - timedelta(hours=1))
     assert (await deployment_row(db, second)).restored_at == now - timedelta(hours=1)
