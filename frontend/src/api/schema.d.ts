@@ -2531,7 +2531,7 @@ export interface paths {
         put?: never;
         /**
          * Create Webhook
-         * @description Add a webhook; its signing secret is in this response only.
+         * @description Add a webhook (at most 20 per project); its signing secret is in this response only.
          */
         post: operations["create_webhook"];
         delete?: never;
@@ -3759,6 +3759,25 @@ export interface components {
             points: number;
             /** Keys */
             keys: string[];
+        };
+        /**
+         * CommitmentDoc
+         * @description An item of a sprint's commitment as it was at the start.
+         */
+        CommitmentDoc: {
+            /**
+             * Item Id
+             * @description The item (a reference; it may since have been deleted).
+             * @example 00000000-0000-4000-8000-000000000001
+             */
+            item_id: string;
+            /**
+             * Key
+             * @description An item's key in the document.
+             */
+            key: string;
+            /** Estimate */
+            estimate: number | null;
         };
         /**
          * CompleteRequest
@@ -5974,7 +5993,10 @@ export interface components {
         ItemDoc: {
             /** Ref */
             ref?: string | null;
-            /** Key */
+            /**
+             * Key
+             * @description `KEY-number`, the project's key and `number`.
+             */
             key: string;
             /** Number */
             number: number;
@@ -7090,7 +7112,11 @@ export interface components {
         ProjectDoc: {
             /** Ref */
             ref?: string | null;
-            /** Key */
+            /**
+             * Key
+             * @description 2-10 upper-case letters and digits, starting with a letter; immutable.
+             * @example API
+             */
             key: string;
             /** Name */
             name: string;
@@ -9127,16 +9153,9 @@ export interface components {
              * Commitment
              * @description Frozen at start: item, key and estimate of each item.
              */
-            commitment: {
-                [key: string]: unknown;
-            }[] | null;
-            /**
-             * Report
-             * @description Frozen at completion.
-             */
-            report: {
-                [key: string]: unknown;
-            } | null;
+            commitment: components["schemas"]["CommitmentDoc"][] | null;
+            /** @description Frozen at completion. */
+            report: components["schemas"]["SprintReportDoc"] | null;
             /** Capacity */
             capacity: components["schemas"]["CapacityDoc"][];
         };
@@ -9286,6 +9305,32 @@ export interface components {
             /**
              * Carried Over To
              * @description `backlog` or the sprint id they went to.
+             */
+            carried_over_to: string | null;
+        };
+        /**
+         * SprintReportDoc
+         * @description A completed sprint's frozen report, as `GET /sprints/{id}/report` shows it.
+         */
+        SprintReportDoc: {
+            committed: components["schemas"]["TallyDoc"];
+            completed: components["schemas"]["TallyDoc"];
+            added: components["schemas"]["TallyDoc"];
+            removed: components["schemas"]["TallyDoc"];
+            carried_over: components["schemas"]["TallyDoc"];
+            /** Say Do Ratio */
+            say_do_ratio: number | null;
+            /** Scope Change */
+            scope_change: number | null;
+            /** Carry Over Rate */
+            carry_over_rate: number | null;
+            /** Unestimated */
+            unestimated: number;
+            /** Person Days */
+            person_days: number;
+            /**
+             * Carried Over To
+             * @description `backlog`, or the reference of the sprint they went to.
              */
             carried_over_to: string | null;
         };
@@ -9794,6 +9839,13 @@ export interface components {
         SuggestionSource: "blocked_item" | "open_blocker" | "pull_request_waiting" | "deployment";
         /** Tally */
         Tally: {
+            /** Items */
+            items: number;
+            /** Points */
+            points: number;
+        };
+        /** TallyDoc */
+        TallyDoc: {
             /** Items */
             items: number;
             /** Points */
@@ -10314,7 +10366,7 @@ export interface components {
             kind: components["schemas"]["WebhookKind"];
             /**
              * Url
-             * @description The whole URL for `standard`; only scheme and host for `slack` (a Slack incoming-webhook URL is itself a credential, so it is never shown again).
+             * @description The whole URL for `standard`, but the credentials of its userinfo (sent as basic auth) masked: `https://user:***@host/…`; only scheme and host for `slack` (a Slack incoming-webhook URL is itself a credential, so it is never shown again).
              */
             url: string;
             /** Description */
@@ -10415,7 +10467,7 @@ export interface components {
             kind: components["schemas"]["WebhookKind"];
             /**
              * Url
-             * @description The whole URL for `standard`; only scheme and host for `slack` (a Slack incoming-webhook URL is itself a credential, so it is never shown again).
+             * @description The whole URL for `standard`, but the credentials of its userinfo (sent as basic auth) masked: `https://user:***@host/…`; only scheme and host for `slack` (a Slack incoming-webhook URL is itself a credential, so it is never shown again).
              */
             url: string;
             /** Description */
