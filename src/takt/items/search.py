@@ -311,9 +311,24 @@ def _text_condition(clause: Text, ctx: SearchContext, index: int) -> ColumnEleme
         )
         return literal_column("items.rowid").in_(matches)
     tsquery = " <-> ".join([*words[:-1], f"{words[-1]}:*"])
+    # Either reading of the text: its words (as SQLite's index splits them), or the text as
+    # PostgreSQL's parser reads it, which keeps `config.yaml`, `1.2.3`, an e-mail address, a
+    # path or a URL as one word in the index, so the words alone never find it written so.
     return literal_column("items.search_vector").op("@@")(
-        func.to_tsquery("simple", bindparam(name, tsquery))
+        func.to_tsquery("simple", bindparam(name, tsquery)).op("||")(
+            func.to_tsquery("simple", bindparam(f"{name}_as_written", _as_written(clause.value)))
+        )
     )
+
+
+def _as_written(value: str) -> str:
+    """A tsquery of `value` as PostgreSQL's parser reads it: each chunk between spaces a quoted
+    operand (quotes and backslashes escaped: whatever the text, it is text, never syntax) that
+    the parser splits into words as it does a title, in a phrase, the last chunk a prefix."""
+    operands = [
+        "'" + chunk.replace("\\", "\\\\").replace("'", "''") + "'" for chunk in value.split()[:20]
+    ]
+    return " <-> ".join([*operands[:-1], f"{operands[-1]}:*"])
 
 
 async def filter_conditions(

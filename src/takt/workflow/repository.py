@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.workflow.models import Label, Status
@@ -35,17 +35,15 @@ async def find_status_and(
     session: AsyncSession, project_id: str, name_or_id: str, other_id: str | None
 ) -> tuple[Status | None, Status | None]:
     """`find_status`, and the status `other_id` (an item's current one, which an update compares
-    with) in the same query."""
-    wanted = (Status.id == name_or_id) | (func.lower(Status.name) == name_or_id.lower())
-    if other_id is not None:
-        wanted = wanted | (Status.id == other_id)
-    found = (
-        await session.scalars(select(Status).where(Status.project_id == project_id, wanted))
-    ).all()
-    match = next(
-        (s for s in found if s.id == name_or_id or s.name.lower() == name_or_id.lower()), None
+    with), from one read of the project's statuses (a workflow has at most 50). Names are
+    matched here, not with SQL's lower(): SQLite's folds only ASCII, so "Überprüfung" was not
+    found there even spelled exactly. An id or the exact spelling wins over another case."""
+    found = await statuses(session, project_id)
+    folded = name_or_id.lower()
+    match = next((s for s in found if s.id == name_or_id or s.name == name_or_id), None) or next(
+        (s for s in found if s.name.lower() == folded), None
     )
-    other = next((s for s in found if s.id == other_id), None)
+    other = next((s for s in found if s.id == other_id), None) if other_id is not None else None
     return match, other
 
 
@@ -83,14 +81,14 @@ async def get_label(session: AsyncSession, project_id: str, label_id: str) -> La
 async def labels_by_name(
     session: AsyncSession, project_id: str, names: Sequence[str]
 ) -> dict[str, Label]:
-    """Labels of the project by lower-cased name."""
+    """Labels of the project by lower-cased name, for `names` in any case. Matched here from the
+    project's labels (at most 500), not with SQL's lower(), which on SQLite folds only ASCII: a
+    label "Übersetzung" was neither found nor kept from having an "ÜBERSETZUNG" twin there."""
     if not names:
         return {}
-    lowered = sorted({n.lower() for n in names})
-    rows = await session.scalars(
-        select(Label).where(Label.project_id == project_id, func.lower(Label.name).in_(lowered))
-    )
-    return {label.name.lower(): label for label in rows}
+    lowered = {n.lower() for n in names}
+    rows = await session.scalars(select(Label).where(Label.project_id == project_id))
+    return {label.name.lower(): label for label in rows if label.name.lower() in lowered}
 
 
 async def replace_workflow(
