@@ -3,6 +3,7 @@ fixing it) and when it is restored; a deployment that merely finished in `failur
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import FastAPI
@@ -222,3 +223,88 @@ async def test_a_fix_names_an_earlier_deployment_to_its_own_environment_that_doe
     assert (await read(client, bob, on_staging))["failed"] is False
     listed = (await client.get("/api/v1/projects/API/deployments", headers=bob.headers)).json()
     assert len(listed["data"]) == 3
+
+
+async def test_a_moved_start_keeps_fixes_after_what_they_fix(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    """A later report of a pending deployment may move its start, but not past a deployment
+    fixing it, and a fix's start not back before its target: else the two could be linked to fix
+    each other (T pending at 11:00, A fixing it at 12:00, T moved to 13:00, then T fixing A)."""
+    bob = (await team(app, db))["bob"]
+    target = await deployed(
+        client, bob, sha=sha(1), state="pending", pipeline_id="t", started_at=z(at(11))
+    )
+    fix = await deployed(
+        client,
+        bob,
+        sha=sha(2),
+        state="pending",
+        pipeline_id="a",
+        is_hotfix=True,
+        fixes_deployment_id=target["id"],
+        started_at=z(at(12)),
+    )
+    past_its_fix = await report(
+        client, bob, sha=sha(1), state="in_progress", pipeline_id="t", started_at=z(at(13))
+    )
+    assert past_its_fix.status_code == 422, past_its_fix.text
+    assert past_its_fix.json()["errors"][0]["pointer"] == "/started_at"
+    before_its_target = await report(
+        client, bob, sha=sha(2), state="in_progress", pipeline_id="a", started_at=z(at(10))
+    )
+    assert before_its_target.status_code == 422, before_its_target.text
+    assert before_its_target.json()["errors"][0]["pointer"] == "/started_at"
+    cycle = await client.patch(
+        f"/api/v1/deployments/{target['id']}",
+        json={"is_hotfix": True, "fixes_deployment_id": fix["id"]},
+        headers=bob.headers,
+    )
+    assert cycle.status_code == 422, cycle.text
+    # Moves that keep the order are taken.
+    kept = await report(
+        client, bob, sha=sha(1), state="in_progress", pipeline_id="t", started_at=z(at(11.5))
+    )
+    assert kept.status_code == 200, kept.text
+    shown_target, shown_fix = await read(client, bob, target), await read(client, bob, fix)
+    assert (shown_target["started_at"], shown_target["fixes_deployment_id"]) == (
+        z(at(11.5)),
+        None,
+    )
+    assert (shown_fix["started_at"], shown_fix["fixes_deployment_id"]) == (z(at(12)), target["id"])
+
+
+async def test_a_start_moved_while_a_fix_is_linked_keeps_the_order(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    """The same rule when the two reports arrive at once: moving the target's start past the fix
+    and linking the fix can't both be taken (the target's row is locked by both)."""
+    bob = (await team(app, db))["bob"]
+    for round_ in range(4):
+        target = await deployed(
+            client, bob, sha=sha(10 + round_), state="pending", pipeline_id=f"t{round_}",
+            started_at=z(at(11)),
+        )  # fmt: skip
+        moved, linked = await asyncio.gather(
+            report(
+                client, bob, sha=sha(10 + round_), state="in_progress",
+                pipeline_id=f"t{round_}", started_at=z(at(13)),
+            ),
+            report(
+                client, bob, sha=sha(20 + round_), state="pending", pipeline_id=f"a{round_}",
+                is_hotfix=True, fixes_deployment_id=target["id"], started_at=z(at(12)),
+            ),
+        )  # fmt: skip
+        assert sorted([moved.status_code, linked.status_code]) in ([200, 422], [201, 422]), (
+            moved.text,
+            linked.text,
+        )
+        shown = await read(client, bob, target)
+        fixers = [
+            d
+            for d in (
+                await client.get("/api/v1/projects/API/deployments", headers=bob.headers)
+            ).json()["data"]
+            if d["fixes_deployment_id"] == target["id"]
+        ]
+        assert all(f["started_at"] > shown["started_at"] for f in fixers)

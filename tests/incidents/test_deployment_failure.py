@@ -379,3 +379,28 @@ async def test_a_fix_that_succeeds_while_an_incident_is_open_restores_only_when_
     )
     await _hotfix(client, bob, second, now - timedelta(hours=1.5), now - timedelta(hours=1))
     assert (await deployment_row(db, second)).restored_at == now - timedelta(hours=1)
+
+
+async def test_a_back_dated_resolution_gives_the_same_restore_in_either_order(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    """Incident from h1, a hotfix from h2 to h5, the incident resolved as of h3: restored at h5
+    (the latest restore) whether the hotfix or the resolution is reported first."""
+    people = await team(app, db)
+    bob = people["bob"]
+    now = utcnow()
+    h = {n: now - timedelta(hours=10 - n) for n in range(1, 6)}
+    restores = []
+    for fix_first in (True, False):
+        shipped = await deploy(db, people["ada"], at=now - timedelta(hours=10))
+        incident = await open_incident(
+            client, bob, caused_by_deployment_id=shipped, opened_at=_iso(h[1])
+        )
+        if fix_first:
+            await _hotfix(client, bob, shipped, h[2], h[5])
+            await _patch(client, bob, incident, state="resolved", resolved_at=_iso(h[3]))
+        else:
+            await _patch(client, bob, incident, state="resolved", resolved_at=_iso(h[3]))
+            await _hotfix(client, bob, shipped, h[2], h[5])
+        restores.append((await deployment_row(db, shipped)).restored_at)
+    assert restores == [h[5], h[5]]

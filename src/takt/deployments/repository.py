@@ -293,6 +293,16 @@ async def fixers_of(session: AsyncSession, deployment_id: str) -> list[Deploymen
     )
 
 
+async def latest_fix_success(session: AsyncSession, deployment_id: str) -> datetime | None:
+    """When the last of the hotfixes and rollbacks of the deployment that went live finished."""
+    found: datetime | None = await session.scalar(
+        select(func.max(func.coalesce(Deployment.finished_at, Deployment.succeeded_at))).where(
+            Deployment.fixes_deployment_id == deployment_id, Deployment.succeeded_at.is_not(None)
+        )
+    )
+    return found
+
+
 # What a deployment shipped ------------------------------------------------------------------------
 
 

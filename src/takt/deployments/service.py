@@ -137,11 +137,14 @@ async def _fix_target(
     recovery time runs from it.
 
     "Started before", strictly: along a chain of fixes the start times then fall, so no chain
-    can come back to where it started (two deployments fixing each other, or a longer cycle),
-    even when two such links are written at the same time, with no lock or walk of the chain."""
+    can come back to where it started (two deployments fixing each other, or a longer cycle)
+    with no walk of the chain. A start that moves later is held to the same rule
+    (`_check_moved_start`), under the target's row lock."""
     if fixes_id is None:
         return None
-    target = await repo.deployment_in_project(session, project.id, fixes_id)
+    # Locked: a report moving the target's start (`_check_moved_start`) waits for this link, or
+    # this link sees the start it moved to.
+    target = await repo.deployment_in_project(session, project.id, fixes_id, lock=True)
     if target is None or target.id == own_id:
         raise ValidationFailed.at(
             FIXES,
@@ -161,6 +164,30 @@ async def _fix_target(
             detail="A hotfix or rollback starts after the deployment it fixes started.",
         )
     return target
+
+
+async def _check_moved_start(
+    session: AsyncSession, project: Project, deployment: Deployment, starts_at: datetime
+) -> None:
+    """A report moves the (claimed) deployment's start to `starts_at`: it must still start after
+    the deployment it fixes and before every deployment fixing it (`_fix_target`'s rule), or
+    two deployments could end up fixing each other. 422 at `/started_at` otherwise."""
+    if deployment.fixes_deployment_id is not None:
+        target = await repo.deployment_in_project(
+            session, project.id, deployment.fixes_deployment_id, lock=True
+        )
+        if target is not None and target.started_at >= starts_at:
+            raise ValidationFailed.at(
+                "/started_at",
+                "not after the deployment it fixes",
+                detail="A hotfix or rollback starts after the deployment it fixes started.",
+            )
+    if any(fixer.started_at <= starts_at for fixer in await repo.fixers_of(session, deployment.id)):
+        raise ValidationFailed.at(
+            "/started_at",
+            "not before a deployment fixing it",
+            detail="A deployment starts before the hotfixes and rollbacks that fix it.",
+        )
 
 
 async def record_deployment(
@@ -365,6 +392,7 @@ async def _apply_report(
         and deployment.state in ("pending", "in_progress")
         and deployment.started_at != report.started_at
     ):
+        await _check_moved_start(session, project, deployment, report.started_at)
         deployment.started_at = report.started_at
         changed = True
     moved = can_move(deployment.state, report.state)
@@ -573,11 +601,16 @@ async def mark_failed(
 async def mark_restored(session: AsyncSession, deployment: Deployment, *, at: datetime) -> None:
     """Say service was restored at `at` after the deployment's failure (an incident resolved,
     the fixing deployment succeeded): `restored_at` takes the latest restore, never before
-    `failed_at`. Nothing happens to a deployment not marked failed."""
+    `failed_at`. Nothing happens to a deployment not marked failed.
+
+    The latest restore includes every fix of it that went live, even one that finished while an
+    incident it caused was still open (`_remediate` restored nothing then): so resolving that
+    incident, back-dated or not, gives the restore the other order of reports gives."""
     await claim_all(session, [deployment])
     if deployment.failed_at is None:
         return
-    at = max(at, deployment.failed_at)
+    fixed = await repo.latest_fix_success(session, deployment.id)
+    at = max(at, deployment.failed_at, fixed or at)
     if deployment.restored_at is not None and deployment.restored_at >= at:
         return
     deployment.restored_at = at
