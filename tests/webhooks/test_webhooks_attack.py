@@ -138,7 +138,7 @@ async def test_credentials_in_the_url_are_masked_in_answers_events_and_the_audit
         headers=ada.headers,
     )
     assert made.status_code == 201, made.text
-    masked = "https://hook:***@8.8.8.8/hooks/takt?x=1"
+    masked = "https://***@8.8.8.8/hooks/takt?x=1"
     assert made.json()["url"] == masked
     webhook_id = made.json()["id"]
     read = await client.get(f"/api/v1/webhooks/{webhook_id}", headers=ada.headers)
@@ -171,7 +171,10 @@ async def test_credentials_in_the_url_are_masked_in_answers_events_and_the_audit
     ("url", "shown"),
     [
         ("https://t0ken-only@8.8.8.8/hook", "https://***@8.8.8.8/hook"),
-        ("https://:pw-only@8.8.8.8/hook", "https://:***@8.8.8.8/hook"),
+        ("https://:pw-only@8.8.8.8/hook", "https://***@8.8.8.8/hook"),
+        # The key as the user name (Stripe, GitHub tokens): masked too.
+        ("https://sk_live_SECRET:@8.8.8.8/hook", "https://***@8.8.8.8/hook"),
+        ("https://ghp_TOKEN:x-oauth-basic@8.8.8.8/hook", "https://***@8.8.8.8/hook"),
         # httpx (the sender) reads the userinfo up to the last `@`: all of it is masked.
         ("https://8.8.8.8%2f@8.8.4.4/hook", "https://***@8.8.4.4/hook"),
     ],

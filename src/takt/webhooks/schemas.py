@@ -130,8 +130,8 @@ class WebhookRead(BaseModel):
     project_key: str = Field(examples=["API"])
     kind: WebhookKind
     url: str = Field(
-        description="The whole URL for `standard`, but the credentials of its userinfo "
-        "(sent as basic auth) masked: `https://user:***@host/…`; only scheme and host for "
+        description="The whole URL for `standard`, but its userinfo (sent as basic auth) "
+        "masked whole: `https://***@host/…`; only scheme and host for "
         "`slack` (a Slack incoming-webhook URL is itself a credential, so it is never shown "
         "again)."
     )

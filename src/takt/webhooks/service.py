@@ -170,20 +170,17 @@ async def _check(config: WebhookConfig, *, url: str | None, event_types: list[st
 
 
 def url_display(kind: str, url: str) -> str:
-    """What the API shows of a URL (a checked one): all of it but the credentials of its
-    userinfo, which are sent as basic auth (`user:pass@` shows as `user:***@`, a lone
-    `token@` as `***@`); for Slack, whose incoming-webhook URL is a credential (anyone who
-    has it can post to the channel), only its scheme and host. Events and the audit log carry
-    the same, and a project's viewers read its events."""
+    """What the API shows of a URL (a checked one): all of it but its userinfo, sent as basic
+    auth and shown as `***@` whole (many services take the key as the user name:
+    `sk_live_…:@`, `ghp_…:x-oauth-basic@`); for Slack, whose incoming-webhook URL is a
+    credential (anyone who has it can post to the channel), only its scheme and host. Events
+    and the audit log carry the same, and a project's viewers read its events."""
     parsed = netguard.parse_target(url)
     if kind != "slack":
-        userinfo = parsed.userinfo
-        if not userinfo:
+        if not parsed.userinfo:
             return url
         # As httpx reads the URL, so what is masked is what the sender sends as basic auth.
-        username, colon, _password = userinfo.partition(b":")
-        masked = username + b":" + MASK.encode() if colon else MASK.encode()
-        return str(parsed.copy_with(userinfo=masked))
+        return str(parsed.copy_with(userinfo=MASK.encode()))
     host = f"[{parsed.host}]" if ":" in parsed.host else parsed.host
     port = f":{parsed.port}" if parsed.port else ""
     return f"{parsed.scheme}://{host}{port}"
