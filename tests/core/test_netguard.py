@@ -3,6 +3,7 @@ hold the default executor's threads (password hashing, forecasts) and stall logi
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -39,4 +40,25 @@ async def test_a_lookup_that_never_answers_is_refused_after_the_timeout(
     monkeypatch.setattr(socket, "getaddrinfo", hangs)
     monkeypatch.setattr(netguard, "RESOLVE_TIMEOUT_SECONDS", 0.1)
     with pytest.raises(netguard.UnsafeTarget, match="does not resolve"):
-        await netguard.resolve("https://slow.example.com/takt", allow_private=False)
+        await netguard.resolve("https://hangs.example.com/takt", allow_private=False)
+
+
+async def test_concurrent_lookups_of_one_host_share_one_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A host whose DNS is slow (or never answers) holds one resolver thread, however many
+    deliveries ask for it at once; another host is looked up beside it."""
+    calls: list[str] = []
+
+    def slow(host: str, port: int, *args: Any, **kwargs: Any) -> list[Any]:
+        calls.append(host)
+        time.sleep(0.3)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow)
+    targets = await asyncio.gather(
+        *(netguard.resolve("https://slow.example.com/takt", allow_private=False) for _ in range(8)),
+        netguard.resolve("https://other.example.com/takt", allow_private=False),
+    )
+    assert all(target.addresses == ("93.184.215.14",) for target in targets)
+    assert sorted(calls) == ["other.example.com", "slow.example.com"]

@@ -15,6 +15,7 @@ import ipaddress
 import socket
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -31,8 +32,25 @@ RESOLVE_TIMEOUT_SECONDS = 5.0
 # Host names are resolved in threads of their own (the system resolver blocks): in the loop's
 # default executor, a few names whose DNS never answers (a lookup outlives its timeout, the
 # thread can't be stopped) would hold the threads password hashing and forecasts run in, and
-# stall logins. Here they only delay other lookups, each of which gives up after its timeout.
-_RESOLVER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="takt-resolve")
+# stall logins. Concurrent lookups of one host share one thread (`_lookup`), so a host that
+# never answers holds one of these however many deliveries wait on it, not all of them.
+_RESOLVER = ThreadPoolExecutor(max_workers=32, thread_name_prefix="takt-resolve")
+_IN_FLIGHT: dict[tuple[int, str, int], asyncio.Future[list[Any]]] = {}
+
+
+async def _lookup(host: str, port: int) -> list[Any]:
+    """`socket.getaddrinfo` for (host, port) in a resolver thread, one lookup per host and port
+    at a time in this event loop (later askers wait for the same answer), given up after
+    RESOLVE_TIMEOUT_SECONDS (the lookup itself runs on, for whoever asks next)."""
+    loop = asyncio.get_running_loop()
+    key = (id(loop), host, port)
+    lookup = _IN_FLIGHT.get(key)
+    if lookup is None:
+        call = functools.partial(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+        lookup = loop.run_in_executor(_RESOLVER, call)
+        _IN_FLIGHT[key] = lookup
+        lookup.add_done_callback(lambda _: _IN_FLIGHT.pop(key, None))
+    return await asyncio.wait_for(asyncio.shield(lookup), RESOLVE_TIMEOUT_SECONDS)
 
 
 class UnsafeTarget(ValueError):
@@ -104,12 +122,8 @@ async def resolve(url: str, *, allow_private: bool) -> Target:
     if literal is not None:
         addresses = [str(literal)]
     else:
-        loop = asyncio.get_running_loop()
         try:
-            lookup = functools.partial(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
-            infos = await asyncio.wait_for(
-                loop.run_in_executor(_RESOLVER, lookup), RESOLVE_TIMEOUT_SECONDS
-            )
+            infos = await _lookup(host, port)
         except (OSError, TimeoutError) as exc:
             raise UnsafeTarget(f"the host {host!r} does not resolve") from exc
         except ValueError as exc:  # UnicodeError: an empty or over-long label, IDNA can't encode
