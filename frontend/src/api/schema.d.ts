@@ -10366,7 +10366,7 @@ export interface components {
             kind: components["schemas"]["WebhookKind"];
             /**
              * Url
-             * @description The whole URL for `standard`, but the credentials of its userinfo (sent as basic auth) masked: `https://user:***@host/…`; only scheme and host for `slack` (a Slack incoming-webhook URL is itself a credential, so it is never shown again).
+             * @description The whole URL for `standard`, but its userinfo (sent as basic auth) masked whole: `https://***@host/…`; only scheme and host for `slack` (a Slack incoming-webhook URL is itself a credential, so it is never shown again).
              */
             url: string;
             /** Description */
@@ -10467,7 +10467,7 @@ export interface components {
             kind: components["schemas"]["WebhookKind"];
             /**
              * Url
-             * @description The whole URL for `standard`, but the credentials of its userinfo (sent as basic auth) masked: `https://user:***@host/…`; only scheme and host for `slack` (a Slack incoming-webhook URL is itself a credential, so it is never shown again).
+             * @description The whole URL for `standard`, but its userinfo (sent as basic auth) masked whole: `https://***@host/…`; only scheme and host for `slack` (a Slack incoming-webhook URL is itself a credential, so it is never shown again).
              */
             url: string;
             /** Description */
