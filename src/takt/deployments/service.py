@@ -122,6 +122,15 @@ async def _actor_user_id(session: AsyncSession, actor: Principal | None) -> str 
 FIXES = "/fixes_deployment_id"
 
 
+def _starts_in_order(target_start: datetime, fix_start: datetime) -> bool:
+    """The one rule between a hotfix or rollback and the deployment it fixes: the fix starts
+    strictly after it. Along a chain of fixes the start times then fall, so no chain can come
+    back to where it started (two deployments fixing each other, or a longer cycle) with no
+    walk of the chain. Held when a fix is linked (`_fix_target`) and when a start moves
+    (`_check_moved_start`)."""
+    return fix_start > target_start
+
+
 async def _fix_target(
     session: AsyncSession,
     project: Project,
@@ -134,12 +143,8 @@ async def _fix_target(
     """The deployment a hotfix or rollback (`own_id`, to `environment_id`, started at
     `starts_at`) remediates: another of the project's, to the same environment, that started
     before the fix. Otherwise 422: the target's `failed_at` is the fix's start, and DORA's
-    recovery time runs from it.
-
-    "Started before", strictly: along a chain of fixes the start times then fall, so no chain
-    can come back to where it started (two deployments fixing each other, or a longer cycle)
-    with no walk of the chain. A start that moves later is held to the same rule
-    (`_check_moved_start`), under the target's row lock."""
+    recovery time runs from it. "Started before" is `_starts_in_order`, checked under the
+    target's row lock."""
     if fixes_id is None:
         return None
     # Locked: a report moving the target's start (`_check_moved_start`) waits for this link, or
@@ -157,7 +162,7 @@ async def _fix_target(
             "another environment",
             detail="A hotfix or rollback fixes a deployment to its own environment.",
         )
-    if target.started_at >= starts_at:
+    if not _starts_in_order(target.started_at, starts_at):
         raise ValidationFailed.at(
             FIXES,
             "not started before",
@@ -176,13 +181,14 @@ async def _check_moved_start(
         target = await repo.deployment_in_project(
             session, project.id, deployment.fixes_deployment_id, lock=True
         )
-        if target is not None and target.started_at >= starts_at:
+        if target is not None and not _starts_in_order(target.started_at, starts_at):
             raise ValidationFailed.at(
                 "/started_at",
                 "not after the deployment it fixes",
                 detail="A hotfix or rollback starts after the deployment it fixes started.",
             )
-    if any(fixer.started_at <= starts_at for fixer in await repo.fixers_of(session, deployment.id)):
+    fixers = await repo.fixers_of(session, deployment.id)
+    if not all(_starts_in_order(starts_at, fixer.started_at) for fixer in fixers):
         raise ValidationFailed.at(
             "/started_at",
             "not before a deployment fixing it",
