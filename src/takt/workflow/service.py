@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.core.errors import Conflict, NotFound, ValidationFailed
 from takt.core.events import emit
+from takt.core.locks import hold_transaction_lock
 from takt.projects.models import Project
 from takt.projects.policies import ProjectAccess
 from takt.workflow import repository as repo
@@ -66,6 +67,14 @@ def _reorder(statuses: Sequence[Status], moved: Status, position: int) -> None:
         status.position = index
 
 
+async def _lock_workflow(session: AsyncSession, project: Project) -> None:
+    """One change to a project's workflow at a time: its rules span rows (at most 50 statuses
+    and 500 labels, names unique in any case, positions 0, 1, 2…, at least one status), so two
+    admins' changes checked against the same rows could each pass and together break them.
+    Taken before the rows are read; item writes don't take it."""
+    await hold_transaction_lock(session, f"workflow:{project.id}")
+
+
 async def _flush_or_name_taken(session: AsyncSession, name: str) -> None:
     try:
         await session.flush()
@@ -86,6 +95,7 @@ async def list_labels(session: AsyncSession, access: ProjectAccess) -> Sequence[
 async def create_status(session: AsyncSession, access: ProjectAccess, data: StatusCreate) -> Status:
     access.require_admin("Changing the workflow")
     project = access.project
+    await _lock_workflow(session, project)
     existing = list(await repo.statuses(session, project.id))
     if len(existing) >= MAX_STATUSES:
         raise Conflict(f"A workflow has at most {MAX_STATUSES} statuses.")
@@ -125,6 +135,7 @@ async def update_status(
 ) -> Status:
     access.require_admin("Changing the workflow")
     project = access.project
+    await _lock_workflow(session, project)
     status = await _status_or_404(session, project, status_id)
     changes: dict[str, list[Any]] = {}
     if data.name is not None and data.name != status.name:
@@ -165,6 +176,7 @@ async def delete_status(
 ) -> None:
     access.require_admin("Changing the workflow")
     project = access.project
+    await _lock_workflow(session, project)
     status = await _status_or_404(session, project, status_id)
     statuses = list(await repo.statuses(session, project.id))
     if len(statuses) == 1:
@@ -203,6 +215,7 @@ async def delete_status(
 async def create_label(session: AsyncSession, access: ProjectAccess, data: LabelCreate) -> Label:
     access.require_write()
     project = access.project
+    await _lock_workflow(session, project)
     if await repo.labels_by_name(session, project.id, [data.name]):
         raise NameTaken(f"The name {data.name!r} is taken in this project.")
     if len(await repo.labels(session, project.id)) >= MAX_LABELS:
@@ -232,6 +245,7 @@ async def update_label(
 ) -> Label:
     access.require_write()
     project = access.project
+    await _lock_workflow(session, project)
     label = await _label_or_404(session, project, label_id)
     changes: dict[str, list[Any]] = {}
     if data.name is not None and data.name != label.name:
@@ -258,6 +272,7 @@ async def update_label(
 
 async def delete_label(session: AsyncSession, access: ProjectAccess, label_id: str) -> None:
     access.require_write()
+    await _lock_workflow(session, access.project)
     label = await _label_or_404(session, access.project, label_id)
     await session.delete(label)
     await session.flush()
