@@ -135,6 +135,13 @@ class Settings(BaseSettings):
         description="Events held for one slow stream client before it is dropped (it resumes"
         " with Last-Event-ID).",
     )
+    sse_max_streams_per_user: int = Field(
+        10,
+        ge=1,
+        le=1000,
+        description="Live streams one user (all of their tokens together) may hold open at once"
+        " in one API process; one more is refused with 429 `too-many-streams`.",
+    )
 
     @model_validator(mode="before")
     @classmethod

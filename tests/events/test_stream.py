@@ -1,13 +1,13 @@
 """The live event stream on a real server (httpx's ASGI transport would buffer a stream whole):
 events as they commit, resuming without loss or repeats, filters, heartbeats, who sees what,
-and streams cut off when their caller loses access."""
+streams cut off when their caller loses access, and how many one user may hold open."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,11 +21,22 @@ from takt.core.db import Database
 from takt.projects.models import ProjectMember
 from tests.conftest import empty_all_tables
 from tests.live import live_server
-from tests.support import Account, add_member, app_for_module_data, bearer, make_project, make_user
+from tests.support import (
+    Account,
+    add_member,
+    app_for_module_data,
+    bearer,
+    make_pat,
+    make_project,
+    make_user,
+)
 
 STREAM = "text/event-stream"
 API_EVENTS = "/api/v1/projects/API/events"
 ALL_EVENTS = "/api/v1/events/stream"
+# TAKT_SSE_MAX_STREAMS_PER_USER of this module's server: each test of the cap has users of its
+# own, and the other tests hold at most one stream per user at a time.
+CAP = 3
 
 
 class EventReader:
@@ -114,6 +125,7 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         TAKT_SSE_HEARTBEAT_SECONDS="0.5",
         TAKT_PRINCIPAL_CACHE_SECONDS="0.5",
         TAKT_RATE_LIMIT_PER_MINUTE="1000000",
+        TAKT_SSE_MAX_STREAMS_PER_USER=str(CAP),
     ) as base:
         yield base
 
@@ -342,3 +354,98 @@ async def connections_in_use(client: httpx.AsyncClient) -> int:
     lines = [line for line in metrics.splitlines() if line.startswith(prefix)]
     assert lines, "no pool gauge"
     return sum(int(float(line.rsplit(" ", 1)[1])) for line in lines)
+
+
+async def refused(client: httpx.AsyncClient, path: str, headers: dict[str, str]) -> httpx.Response:
+    """A stream request past the cap: its answer, which must come whole before any stream."""
+    async with client.stream("GET", path, headers={**headers, "Accept": STREAM}) as response:
+        assert response.status_code == 429, "a stream opened past the cap"
+        await response.aread()
+    return response
+
+
+async def test_one_stream_more_than_a_user_may_hold_is_refused_with_a_429_problem(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """Both kinds of stream and every token of the user count together."""
+    fay = await make_user(world.app, world.database, "fay")
+    await add_member(world.database, world.api_id, fay, "viewer")
+    _, secret = await make_pat(world.app, world.database, fay, ["read"])
+    kinds = [(API_EVENTS, fay.headers), (ALL_EVENTS, bearer(secret)), (ALL_EVENTS, fay.headers)]
+    async with AsyncExitStack() as held:
+        for path, headers in kinds[:CAP]:
+            await held.enter_async_context(opened(client, path, headers))
+        for path, headers in kinds:
+            response = await refused(client, path, headers)
+            problem = response.json()
+            assert response.headers["content-type"].startswith("application/problem+json")
+            assert response.headers["retry-after"] == "5"
+            assert problem["type"] == "/problems/too-many-streams"
+            assert problem["code"] == "too-many-streams"
+            assert problem["title"] == "Too many open streams"
+            assert problem["status"] == 429
+            assert problem["detail"].startswith(f"You have {CAP} live streams open")
+        # The log as JSON pages is no stream: not counted, not refused.
+        page = await client.get(API_EVENTS, headers=fay.headers)
+        assert page.status_code == 200, page.text
+    explained = await client.get("/problems/too-many-streams")
+    assert "TAKT_SSE_MAX_STREAMS_PER_USER" in explained.text
+
+
+async def test_concurrent_opens_past_the_cap_let_exactly_the_cap_through(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    gil = await make_user(world.app, world.database, "gil")
+    requests = [
+        client.build_request("GET", ALL_EVENTS, headers={**gil.headers, "Accept": STREAM})
+        for _ in range(CAP + 3)
+    ]
+    responses = await asyncio.gather(*(client.send(r, stream=True) for r in requests))
+    statuses = sorted(r.status_code for r in responses)
+    for response in responses:
+        await response.aclose()
+    assert statuses == [200] * CAP + [429] * 3
+
+
+async def test_a_user_at_the_cap_does_not_hold_back_another(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    hal = await make_user(world.app, world.database, "hal")
+    async with AsyncExitStack() as held:
+        for _ in range(CAP):
+            await held.enter_async_context(opened(client, ALL_EVENTS, hal.headers))
+        await refused(client, ALL_EVENTS, hal.headers)
+        async with opened(client, API_EVENTS, world.bob.headers) as bobs:
+            item = await new_item(client, world.ada, title="Past another user's cap")
+            assert key_of(await bobs.event()) == item["key"]
+
+
+async def test_a_stream_that_ends_gives_its_slot_back(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    ivy = await make_user(world.app, world.database, "ivy")
+    token_id, secret = await make_pat(world.app, world.database, ivy, ["read"])
+    async with AsyncExitStack() as held:
+        by_token = await held.enter_async_context(opened(client, ALL_EVENTS, bearer(secret)))
+        for _ in range(CAP - 1):
+            await held.enter_async_context(opened(client, ALL_EVENTS, ivy.headers))
+        await refused(client, ALL_EVENTS, ivy.headers)
+        # Ended by the server (the token revoked): its slot is back once it has ended.
+        revoked = await client.delete(f"/api/v1/users/me/tokens/{token_id}", headers=ivy.headers)
+        assert revoked.status_code == 204, revoked.text
+        await by_token.comments_until_the_end()
+        again = await held.enter_async_context(opened(client, ALL_EVENTS, ivy.headers))
+        assert await again.block() == [": keep-alive"]
+        await refused(client, ALL_EVENTS, ivy.headers)
+    # Ended by the client (every stream closed): the server notices at once, and each slot is
+    # back within moments.
+    async with asyncio.timeout(10):
+        while True:
+            async with AsyncExitStack() as held:
+                try:
+                    for _ in range(CAP):
+                        await held.enter_async_context(opened(client, ALL_EVENTS, ivy.headers))
+                except AssertionError:  # a 429: a slot not yet given back
+                    await asyncio.sleep(0.05)
+                    continue
+                break

@@ -1,6 +1,7 @@
 """The live stream's broadcaster on its own (in this process, on the test database): every
 committed event reaches each stream once, in commit order, even when writers commit out of
-order; a stream that falls behind is dropped while the others keep up; access is re-checked."""
+order; a stream that falls behind is dropped while the others keep up; access is re-checked;
+each user holds at most a few streams, and every way a stream ends gives its slot back."""
 
 from __future__ import annotations
 
@@ -19,7 +20,16 @@ from takt.config import Settings
 from takt.core.db import Database
 from takt.core.events import Event, emit
 from takt.events import service
-from takt.events.stream import SLOW, Broadcaster, Subscriber
+from takt.events.stream import (
+    SHUTDOWN,
+    SLOW,
+    Broadcaster,
+    Subscriber,
+    TooManyStreams,
+    broadcaster_of,
+    close_broadcaster,
+    open_stream,
+)
 from takt.events.views import HEARTBEAT, closing_comment
 from takt.projects.models import ProjectMember
 from tests.support import Account, Probe, add_member, make_project, make_user
@@ -39,7 +49,13 @@ def parsed(chunk: bytes) -> list[dict[str, Any]]:
 
 @pytest.fixture
 async def broadcaster(app: FastAPI, db: Database, settings: Settings) -> AsyncIterator[Broadcaster]:
-    tuned = settings.model_copy(update={"sse_queue_size": 10, "sse_heartbeat_seconds": 0.05})
+    tuned = settings.model_copy(
+        update={
+            "sse_queue_size": 10,
+            "sse_heartbeat_seconds": 0.05,
+            "sse_max_streams_per_user": 2,  # no test here holds more per user
+        }
+    )
     state = app.state
     # Each test starts it once its data is written: a stream starts at the log's end.
     made = Broadcaster(db, state.wakeups, state.cursor_codec, state.security, tuned)
@@ -86,8 +102,10 @@ async def test_a_stream_that_falls_behind_is_dropped_and_the_others_keep_up(
     assert [e["data"]["data"]["number"] for e in received] == list(range(30))
     assert slow.ended == SLOW
     assert slow not in broadcaster.subscribers
+    assert broadcaster.open_streams(ada.id) == 1  # the dropped one's slot is back
     assert await anext(slow_frames) == closing_comment(SLOW)
     await fast_frames.aclose()
+    assert broadcaster.open_streams(ada.id) == 0  # its reader closed it
 
 
 async def _write_slowly(db: Database, project_id: str, number: int) -> str:
@@ -163,8 +181,95 @@ async def test_the_periodic_check_narrows_a_stream_to_what_its_caller_still_sees
     assert everywhere.projects == {oth}
     assert everywhere.ended is None
     assert one.ended == "the project is no longer visible to you"
+    assert broadcaster.open_streams(bob.id) == 1
     for opened in frames:
         await opened.aclose()
+    assert broadcaster.open_streams(bob.id) == 0
+
+
+async def test_a_user_holds_at_most_the_cap_and_a_refusal_takes_no_slot(
+    app: FastAPI, db: Database, broadcaster: Broadcaster
+) -> None:
+    ada, bob = await make_user(app, db, "ada"), await make_user(app, db, "bob")
+    first, second = subscriber(ada, None), subscriber(ada, None)
+    broadcaster.subscribe(first, None)
+    broadcaster.subscribe(second, None)
+    for _ in range(2):
+        with pytest.raises(TooManyStreams) as refused:
+            broadcaster.subscribe(subscriber(ada, None), None)
+    assert refused.value.status == 429
+    assert refused.value.headers == {"Retry-After": "5"}
+    assert broadcaster.open_streams(ada.id) == 2
+    assert len(broadcaster.subscribers) == 2
+    broadcaster.subscribe(subscriber(bob, None), None)  # another user's count is their own
+    broadcaster.unsubscribe(first)
+    broadcaster.unsubscribe(first)  # twice (the stream and its response both close it): once
+    assert broadcaster.open_streams(ada.id) == 1
+    broadcaster.subscribe(subscriber(ada, None), None)
+    assert broadcaster.open_streams(ada.id) == 2
+
+
+async def test_stopping_ends_every_stream_and_gives_every_slot_back(
+    app: FastAPI, db: Database, broadcaster: Broadcaster
+) -> None:
+    ada = await make_user(app, db, "ada")
+    streams = [subscriber(ada, None), subscriber(ada, None)]
+    for stream in streams:
+        broadcaster.subscribe(stream, None)
+    broadcaster.end_all()
+    assert [s.ended for s in streams] == [SHUTDOWN, SHUTDOWN]
+    assert broadcaster.open_streams(ada.id) == 0
+    late = subscriber(ada, None)  # opened while stopping: ends at once, its slot with it
+    frames = broadcaster.frames(late, broadcaster.subscribe(late, None))
+    assert await anext(frames) == closing_comment(SHUTDOWN)
+    await frames.aclose()
+    assert broadcaster.open_streams(ada.id) == 0
+
+
+async def test_a_signed_out_stream_gives_its_slot_back_at_the_check(
+    app: FastAPI, db: Database, broadcaster: Broadcaster
+) -> None:
+    ada = await make_user(app, db, "ada")
+    revoked = Subscriber(
+        Principal.of(ada.user), "not-a-token", project_id=None, types=None, limit=10
+    )
+    broadcaster.subscribe(revoked, None)
+    await broadcaster._check([revoked])
+    assert revoked.ended == "the token was revoked or expired, or the account disabled"
+    assert broadcaster.open_streams(ada.id) == 0
+
+
+async def test_a_stream_holds_its_slot_exactly_while_its_response_runs(
+    app: FastAPI, db: Database
+) -> None:
+    """The request can still fail between its handler and its response (its session's end):
+    so the slot is taken when the response begins, in the call whose `finally` gives it back."""
+    ada = await make_user(app, db, "ada")
+    principal = Principal.of(ada.user)
+    try:
+        async with db.transaction(write=False) as session:
+            response = await open_stream(
+                app.state, session, principal, ada.token, project_id=None, types=None, cursor=None
+            )
+        broadcaster = broadcaster_of(app.state)
+        assert broadcaster.open_streams(ada.id) == 0  # a response never sent holds none
+        started = asyncio.Event()
+        held_while_open: list[int] = []
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                held_while_open.append(broadcaster.open_streams(ada.id))
+                started.set()
+
+        async def receive() -> dict[str, Any]:
+            await started.wait()
+            return {"type": "http.disconnect"}
+
+        await asyncio.wait_for(response({"type": "http"}, receive, send), 10)
+        assert held_while_open == [1]
+        assert broadcaster.open_streams(ada.id) == 0
+    finally:
+        await close_broadcaster(app.state)
 
 
 def _event(type_: str, actor_id: str | None = None, **data: Any) -> Event:

@@ -1,12 +1,15 @@
 """What the stream operations answer before any stream starts (in process, through the ASGI
-app): who may open one, the media types, forged cursors."""
+app): who may open one, the media types, forged cursors; how many streams one user may hold
+(the setting and its documentation; tests/events/test_stream.py opens them on a server)."""
 
 from __future__ import annotations
 
 import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
+from pydantic import ValidationError
 
+from takt.config import Settings
 from takt.core.db import Database
 from tests.support import team
 
@@ -70,3 +73,31 @@ async def test_a_project_the_caller_cannot_see_is_404_not_a_stream(
         "/api/v1/projects/API/events", headers={**people["sam"].headers, **STREAM}
     )
     assert response.status_code == 404
+
+
+def test_streams_per_user_default_to_ten_and_read_their_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("TAKT_SSE_MAX_STREAMS_PER_USER", raising=False)
+    assert Settings(_env_file=None).sse_max_streams_per_user == 10
+    monkeypatch.setenv("TAKT_SSE_MAX_STREAMS_PER_USER", "3")
+    assert Settings(_env_file=None).sse_max_streams_per_user == 3
+
+
+@pytest.mark.parametrize(("value", "valid"), [(0, False), (1, True), (1000, True), (1001, False)])
+def test_streams_per_user_are_bounded(value: int, valid: bool) -> None:
+    if valid:
+        assert Settings(_env_file=None, sse_max_streams_per_user=value).sse_max_streams_per_user
+    else:
+        with pytest.raises(ValidationError, match="sse_max_streams_per_user"):
+            Settings(_env_file=None, sse_max_streams_per_user=value)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/projects/{project_key}/events", "/api/v1/events/stream"])
+def test_the_stream_operations_document_the_429_of_too_many_streams(
+    app: FastAPI, path: str
+) -> None:
+    refused = app.openapi()["paths"][path]["get"]["responses"]["429"]
+    assert "`too-many-streams`" in refused["description"]
+    assert "Retry-After" in refused["headers"]
+    assert "application/problem+json" in refused["content"]

@@ -52,6 +52,11 @@ LastEventIdHeader = Annotated[
     ),
 ]
 Bearer = Annotated[str | None, Depends(bearer_scheme)]
+# A stream over the caller's allowance of open streams is refused before it starts.
+TOO_MANY_STREAMS = (
+    "`too-many-streams`: your user already has as many live streams open as one user may"
+    " (`TAKT_SSE_MAX_STREAMS_PER_USER`, per API process, all of your tokens together); close one"
+)
 
 
 def _stream_response(description: str) -> dict[str, Any]:
@@ -86,6 +91,10 @@ def _wants_stream(request: Request) -> bool:
             "envelope), and `: keep-alive` comments in quiet times (docs/events.md)."
         ),
         **problems(400, 401, 404, 422),
+        429: {
+            "model": Problem,
+            "description": f"Rate limited or, for a stream, {TOO_MANY_STREAMS}. See `Retry-After`.",
+        },
     },
 )
 async def list_events(
@@ -133,6 +142,10 @@ async def list_events(
             " and `: keep-alive` comments in quiet times (docs/events.md)."
         ),
         **problems(400, 401, 422),
+        429: {
+            "model": Problem,
+            "description": f"{TOO_MANY_STREAMS}. Or rate limited. See `Retry-After`.",
+        },
         406: {
             "model": Problem,
             "description": "Sent without `Accept: text/event-stream`: this is a stream only.",

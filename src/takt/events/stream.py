@@ -15,7 +15,10 @@ it on every commit:
 - every few seconds (`TAKT_PRINCIPAL_CACHE_SECONDS`, within 0.5 to 5) each stream's bearer token
   and visible projects are read again; a revoked token, a disabled account or a removed member
   ends the stream. Events that change who sees a project (joining, leaving, creating, deleting)
-  take effect at once, so a stream over every project misses nothing of one just joined.
+  take effect at once, so a stream over every project misses nothing of one just joined;
+- one user holds at most `TAKT_SSE_MAX_STREAMS_PER_USER` streams open in this process (all of
+  their tokens together): one more is a 429 before its response starts. The slot is taken and
+  given back with the stream's registration, so every way a stream ends gives it back.
 A stream holds no database connection between these short reads.
 """
 
@@ -40,7 +43,7 @@ from takt.auth.principal import Principal
 from takt.auth.service import Security, resolve_bearer
 from takt.config import Settings
 from takt.core.db import Database
-from takt.core.errors import Unauthorized
+from takt.core.errors import RateLimited, Unauthorized
 from takt.core.events import Event
 from takt.core.pagination import CursorCodec
 from takt.core.wakeup import Wakeups
@@ -59,6 +62,9 @@ MAX_BATCH = 500
 CHECK_SECONDS = (0.5, 5.0)
 # A stream that ended but is still stuck writing to a client that doesn't read is cut after this.
 DROP_GRACE_SECONDS = 1.0
+# A refused stream's Retry-After: a slot is free the moment one of the caller's streams ends, so
+# there is no window to wait out; a short pause keeps a client that retries in a loop cheap.
+RETRY_AFTER_SECONDS = 5
 
 SLOW = "too slow: resume with Last-Event-ID"
 SIGNED_OUT = "the token was revoked or expired, or the account disabled"
@@ -67,6 +73,17 @@ SHUTDOWN = "the server is stopping: reconnect with Last-Event-ID"
 UNAVAILABLE = "the log can't be read right now: reconnect with Last-Event-ID"
 LEFT = "the client left"
 CLOSED = "closed"
+
+
+class TooManyStreams(RateLimited):
+    """You already have as many live event streams open as one user may
+    (`TAKT_SSE_MAX_STREAMS_PER_USER`, 10 unless the operator changed it; counted per API process,
+    over all of your tokens). Close a stream you no longer read: each open tab or client holds
+    one, and `GET /api/v1/events/stream` carries every project you can see in one. Then try
+    again after `Retry-After`."""
+
+    code = "too-many-streams"
+    title = "Too many open streams"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +107,7 @@ class Subscriber:
         "limit",
         "notes",
         "on_end",
+        "owner",
         "principal",
         "project_id",
         "projects",
@@ -107,6 +125,8 @@ class Subscriber:
         limit: int,
     ) -> None:
         self.principal = principal
+        # The user whose allowance of streams it uses (the principal may be read again later).
+        self.owner = principal.id
         self.bearer = bearer
         self.project_id = project_id  # None: every project the principal can see
         self.types = frozenset(types) if types else None
@@ -157,11 +177,14 @@ class Broadcaster:
         self.security = security
         self.heartbeat = settings.sse_heartbeat_seconds
         self.queue_size = settings.sse_queue_size
+        self.max_streams = settings.sse_max_streams_per_user
         self.batch = max(1, min(MAX_BATCH, settings.sse_queue_size // 2))
         low, high = CHECK_SECONDS
         self.check_every = min(max(settings.principal_cache_seconds, low), high)
         self.position: Position = service.START
         self.subscribers: set[Subscriber] = set()
+        # Open streams per user (`Subscriber.owner`): exactly those in `subscribers`.
+        self._open_by_owner: dict[str, int] = {}
         self._by_project: dict[str, set[Subscriber]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._lock = asyncio.Lock()
@@ -224,7 +247,17 @@ class Broadcaster:
 
     def subscribe(self, subscriber: Subscriber, after: Position | None) -> Position:
         """Register a new stream before its response starts, so everything committed from
-        here on reaches it; answers where it starts (`after`, or now when None)."""
+        here on reaches it; answers where it starts (`after`, or now when None). Raises
+        `TooManyStreams` when its user already has `max_streams` open here: the count is
+        checked and taken with no await in between, so concurrent opens can't pass it together."""
+        held = self._open_by_owner.get(subscriber.owner, 0)
+        if held >= self.max_streams:
+            raise TooManyStreams(
+                f"You have {held} live streams open on this server, as many as one user may:"
+                " close one, then try again.",
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
+        self._open_by_owner[subscriber.owner] = held + 1
         self.subscribers.add(subscriber)
         if self._stopping:
             subscriber.end(SHUTDOWN)
@@ -232,6 +265,10 @@ class Broadcaster:
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self._drop(subscriber, CLOSED)
+
+    def open_streams(self, owner: str) -> int:
+        """How many streams the user `owner` has open in this process."""
+        return self._open_by_owner.get(owner, 0)
 
     async def frames(self, subscriber: Subscriber, position: Position) -> AsyncGenerator[bytes]:
         """What a subscribed stream sends: its events after `position` from the table, then
@@ -438,8 +475,15 @@ class Broadcaster:
                 del self._by_project[project_id]
 
     def _drop(self, subscriber: Subscriber, reason: str) -> None:
+        """End a stream and forget it; every way a stream ends comes here, once or more."""
         subscriber.end(reason)
-        self.subscribers.discard(subscriber)
+        if subscriber in self.subscribers:
+            self.subscribers.remove(subscriber)
+            left = self._open_by_owner[subscriber.owner] - 1
+            if left:
+                self._open_by_owner[subscriber.owner] = left
+            else:
+                del self._open_by_owner[subscriber.owner]
         for project_id in subscriber.projects:
             self._unindex(project_id, subscriber)
         subscriber.projects = frozenset()
@@ -487,33 +531,43 @@ class EventStreamResponse(StreamingResponse):
     when the client leaves or when the stream ends (dropped, cut off, the server stopping); a
     stream still stuck writing to a client that doesn't read a moment after it ended is cut.
     One task more than the request's own (it listens for the client leaving), so a thousand
-    open streams stay light."""
+    open streams stay light.
+
+    The stream is registered when the response begins, and unregistered in the same call's
+    `finally`: its user's slot (`Broadcaster.subscribe`) is held exactly while it runs, even if
+    the request fails between the handler and the response. A refusal raised there, before
+    anything is sent, is answered by the app's error handler like any other problem."""
 
     media_type = "text/event-stream"
 
-    def __init__(self, broadcaster: Broadcaster, subscriber: Subscriber, start: Position) -> None:
-        frames = broadcaster.frames(subscriber, start)
+    def __init__(
+        self, broadcaster: Broadcaster, subscriber: Subscriber, after: Position | None
+    ) -> None:
+        # No body iterator yet: the frames are made once the stream is registered (__call__).
         super().__init__(
-            frames,
+            (),
             media_type=self.media_type,
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
-        self.frames = frames
         self.broadcaster = broadcaster
         self.subscriber = subscriber
+        self.after = after
         self._task: asyncio.Task[Any] | None = None
         self._done = False
         self._cut = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        start = self.broadcaster.subscribe(self.subscriber, self.after)  # or 429, nothing sent
         task = self._task = asyncio.current_task()
         loop = asyncio.get_running_loop()
-        self.subscriber.on_end = lambda: loop.call_later(DROP_GRACE_SECONDS, self._cut_if_stuck)
-        listener = loop.create_task(self._until_the_client_leaves(receive))
+        listener: asyncio.Task[None] | None = None
         try:
+            self.subscriber.on_end = lambda: loop.call_later(DROP_GRACE_SECONDS, self._cut_if_stuck)
+            listener = loop.create_task(self._until_the_client_leaves(receive))
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-            async with contextlib.aclosing(self.frames) as frames:
-                async for chunk in frames:
+            frames = self.broadcaster.frames(self.subscriber, start)
+            async with contextlib.aclosing(frames) as chunks:
+                async for chunk in chunks:
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except asyncio.CancelledError:
@@ -522,9 +576,11 @@ class EventStreamResponse(StreamingResponse):
             task.uncancel()  # our own cut: the server then closes the connection
         finally:
             self._done = True
-            listener.cancel()
+            if listener is not None:
+                listener.cancel()
             self.subscriber.on_end = None
-            # Also when the frames never started (the client left at once).
+            # However it ended, also when the frames never started (the client left at once):
+            # this gives its user's slot back.
             self.broadcaster.unsubscribe(self.subscriber)
 
     async def _until_the_client_leaves(self, receive: Receive) -> None:
@@ -566,12 +622,13 @@ async def open_stream(
     cursor: str | None,
 ) -> EventStreamResponse:
     """A stream of the project's events (`project_id`) or of every project the principal sees,
-    after `cursor` or from now on. A bad cursor is a 400 here, before the stream starts."""
+    after `cursor` or from now on. A bad cursor is a 400 here, and one stream more than the
+    principal's user may hold a 429 (`TooManyStreams`) when the response begins: both before
+    the stream starts."""
     broadcaster = broadcaster_of(state)
     after = service.position_of(broadcaster.codec, cursor) if cursor else None
     await broadcaster.start(session)
     subscriber = Subscriber(
         principal, bearer, project_id=project_id, types=types, limit=broadcaster.queue_size
     )
-    start = broadcaster.subscribe(subscriber, after)
-    return EventStreamResponse(broadcaster, subscriber, start)
+    return EventStreamResponse(broadcaster, subscriber, after)
