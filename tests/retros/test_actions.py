@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from httpx import AsyncClient
+from sqlalchemy import func, select
 
 from takt.core.db import Database
+from takt.items.models import Item
 from tests.retros.kit import add_card, advance, advance_to, get_retro, join, new_retro
 from tests.support import team
 
@@ -126,3 +128,30 @@ async def test_the_next_retro_opens_with_the_last_ones_actions_and_their_status_
     # A third retro opens with the second's actions (none), not the first's.
     third = await new_retro(client, ada)
     assert (third["previous_retro_id"], third["previous_actions"]) == (second["id"], [])
+
+
+async def test_a_retro_holds_at_most_a_hundred_action_items(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    """The retro lists its action items (and the next one its predecessor's) in every answer:
+    like its cards and groups, they are bounded, so one member can't make every read of the
+    retro as long as they like."""
+    people = await team(app, db)
+    ada, bob = people["ada"], people["bob"]
+    rid = (await new_retro(client, ada))["id"]
+    await advance_to(client, ada, rid, "discuss")
+    url = f"/api/v1/retros/{rid}/actions"
+    for n in range(100):
+        made = await client.post(
+            url, json={"title": f"Act {n}", "owner": "bob"}, headers=bob.headers
+        )
+        assert made.status_code == 201, made.text
+    full = await client.post(url, json={"title": "One more", "owner": "bob"}, headers=bob.headers)
+    assert full.status_code == 409, full.text
+    assert full.json()["code"] == "retro-full"
+    async with db.transaction(write=False) as session:
+        assert await session.scalar(select(func.count()).select_from(Item)) == 100
+    assert len((await get_retro(client, ada, rid))["actions"]) == 100
+    await advance(client, ada, rid, "closed")
+    following = await new_retro(client, ada)
+    assert len(following["previous_actions"]) == 100

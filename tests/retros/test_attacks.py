@@ -159,6 +159,45 @@ async def test_a_hidden_card_answers_as_a_missing_one_and_replays_are_the_caller
         assert answers[0].headers.keys() == answers[1].headers.keys()
 
 
+async def test_an_edit_once_cards_show_leaves_no_dated_trail_to_the_card_in_the_log(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    """Once everyone reads the cards, whoever sees a colleague fix a typo at 10:42 must not find
+    in the log (nor its stream, nor webhooks) which card changed at 10:42, nor its words: in an
+    anonymous retro an edit's event says only that a card changed, as the board shows no
+    card's `updated_at`. A signed retro's edits still name the card and what changed."""
+    people = await team(app, db)
+    ada, bob = people["ada"], people["bob"]
+    found = {}
+    for anonymous in (True, False):
+        rid = (await new_retro(client, ada, anonymous=anonymous))["id"]
+        card = await add_card(client, bob, rid, "Reviews wait", "stop")
+        await add_card(client, ada, rid, "Deploys are slow", "stop")
+        await advance(client, ada, rid, "group")
+        for text, prompt in (("Reviews wait two days", "stop"), ("Reviews wait", "start")):
+            edited = await client.patch(
+                f"/api/v1/retros/{rid}/cards/{card['id']}",
+                json={"text": text, "prompt_id": prompt},
+                headers=bob.headers,
+            )
+            assert edited.status_code == 200, edited.text
+        board = (await get_retro(client, ada, rid))["cards"]
+        assert ("Reviews wait", "start") in {(c["text"], c["prompt_id"]) for c in board}
+        found[anonymous] = [
+            e
+            for e in await _events(client, ada)
+            if e["type"] == "retro.card_updated" and e["data"]["retro_id"] == rid
+        ]
+        assert len(found[anonymous]) == 2
+    for event in found[True]:
+        assert event["data"]["card_id"] is None, event
+        assert not event["changes"], event
+        assert event["actor"] is None
+    assert [e["data"]["card_id"] for e in found[False]] == [found[False][0]["data"]["card_id"]] * 2
+    assert found[False][0]["changes"] == {"text": ["Reviews wait", "Reviews wait two days"]}
+    assert found[False][1]["changes"]["prompt_id"] == ["stop", "start"]
+
+
 async def test_a_signed_retro_keeps_cards_in_the_order_they_were_written(
     client: AsyncClient, app: FastAPI, db: Database
 ) -> None:

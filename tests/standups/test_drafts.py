@@ -247,3 +247,34 @@ async def test_a_long_period_keeps_each_sources_latest_lines(
     )
     created = [line["item_key"] for line in draft["lines"] if line["kind"] == "created"]
     assert created == keys[1:]  # oldest first, as every section is ordered
+
+
+async def test_a_busy_days_draft_fits_an_entry_and_can_be_sent_back_as_it_is(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    """An answer takes at most 4,000 characters; a member who created and moved thirty items
+    with long titles has far more lines than that. Each pre-filled answer keeps the latest
+    lines that fit and says how many earlier ones `lines` holds, so the draft is a valid
+    entry."""
+    people = await team(app, db)
+    week = Week(client, people)
+    title = ("Refund endpoint for the payments service, with retries " * 5)[:250]
+    for n in range(30):
+        key = await week.item("bob", utc(2026, 11, 24, 8, n), f"{n} {title}", assignee="bob")
+        await week.move("bob", utc(2026, 11, 24, 9, n), key, "In Progress")
+    bob = people["bob"]
+    at = utc(2026, 11, 25, 8)
+    draft = ok(await call(client, bob, "GET", day_url("2026-11-25", "/draft"), at=at))
+    yesterday = [line["text"] for line in draft["lines"] if line["section"] == "yesterday"]
+    assert len(yesterday) == 60
+    assert sum(len(text) + 3 for text in yesterday) > 4000  # "- " and a line break each
+    answer = draft["answers"]["yesterday"]
+    assert len(answer) <= 4000
+    shown = answer.splitlines()
+    assert shown[0].startswith(f"- … {60 - len(shown) + 1} earlier")
+    assert shown[1:] == [f"- {text}" for text in yesterday[-(len(shown) - 1) :]]
+    assert len(draft["answers"]["today"]) <= 4000
+    sent = await submit(
+        client, bob, "2026-11-25", at=at, answers=draft["answers"], blocked=draft["blocked"]
+    )
+    assert ok(sent)["answers"] == draft["answers"]

@@ -4,11 +4,12 @@ participants only, on stand-up days up to today, with answers that fit the confi
 from __future__ import annotations
 
 from fastapi import FastAPI
-from httpx import AsyncClient
+from httpx import AsyncClient, Response
 from sqlalchemy import func, select
 
 from takt.core.db import Database
 from takt.core.events import Event
+from takt.core.time import clock_at
 from takt.standups.models import StandupEntry
 from tests.standups.kit import CONFIG, call, day_url, ok, submit, utc
 from tests.support import team
@@ -160,6 +161,31 @@ async def test_answers_must_fit_the_config(client: AsyncClient, app: FastAPI, db
     )
     assert good["answers"] == {"done": "API-3", "on_track": False}
     assert (await submit(client, bob, WEDNESDAY, at=at, mood="fine")).status_code == 422
+
+
+async def test_an_answer_that_is_not_unicode_text_is_422_at_its_place_and_nothing_is_kept(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    """JSON may escape half of a surrogate pair (`\\ud800`): no database stores that, nor can
+    an answer holding it be written back. It is refused where it is, never a 500."""
+    bob = (await team(app, db))["bob"]
+    headers = {**bob.headers, "Content-Type": "application/json"}
+
+    async def put_raw(answers: str) -> Response:
+        with clock_at(utc(2026, 11, 25, 8)):
+            return await client.put(
+                day_url(WEDNESDAY, "/me"), content=f'{{"answers": {answers}}}', headers=headers
+            )
+
+    for text in ("x\\ud800", "\\udc00\\ud800", "\\ud83d"):
+        refused = await put_raw(f'{{"today": "fine", "yesterday": "{text}"}}')
+        assert refused.status_code == 422, refused.text
+        assert [e["pointer"] for e in refused.json()["errors"]] == ["/answers/yesterday"]
+    async with db.transaction(write=False) as session:
+        assert await session.scalar(select(func.count()).select_from(StandupEntry)) == 0
+    # A whole surrogate pair is an ordinary character.
+    kept = ok(await put_raw('{"yesterday": "\\ud83d\\ude00"}'))
+    assert kept["answers"] == {"yesterday": "\U0001f600"}
 
 
 async def test_answers_go_into_events_only_when_the_project_shares_them(

@@ -80,3 +80,33 @@ async def test_a_blocker_on_an_unknown_item_is_422_at_its_place_and_nothing_is_k
     assert item["blocked"] is False  # the whole write rolled back
     draft = ok(await call(client, bob, "GET", day_url(WEDNESDAY, "/draft"), at=at))
     assert draft["entry"] is None
+
+
+async def test_an_entry_raises_at_most_fifty_blockers_in_all(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    """Each submission may name ten blockers, and the entry keeps the ids of every blocker it
+    raised (its answer and every `standup.entry_submitted` carry them all): without a bound in
+    all, resubmitting the day's entry with new reasons grew both without end."""
+    bob = (await team(app, db))["bob"]
+    key = (await new_item(client, bob))["key"]
+    at = utc(2026, 11, 25, 8)
+    entry: dict[str, object] = {}
+    for batch in range(5):
+        wanted = [_blocker(key, f"Reason {batch}.{n}") for n in range(10)]
+        entry = ok(await submit(client, bob, WEDNESDAY, at=at, blockers=wanted))
+    assert len(entry["blocker_ids"]) == 50  # type: ignore[arg-type]
+    # Naming again what it raised (still open) raises nothing, so it is fine.
+    again = ok(await submit(client, bob, WEDNESDAY, at=at, blockers=wanted))
+    assert again["blocker_ids"] == entry["blocker_ids"]
+    refused = await submit(client, bob, WEDNESDAY, at=at, blockers=[_blocker(key, "One more")])
+    assert refused.status_code == 422, refused.text
+    assert [e["pointer"] for e in refused.json()["errors"]] == ["/blockers"]
+    listed = ok(
+        await client.get(
+            "/api/v1/projects/API/blockers", params={"limit": 100}, headers=bob.headers
+        )
+    )
+    assert len(listed["data"]) == 50
+    draft = ok(await call(client, bob, "GET", day_url(WEDNESDAY, "/draft"), at=at))
+    assert draft["entry"]["version"] == again["version"]

@@ -14,11 +14,12 @@ from takt.items import service as items
 from takt.items.schemas import ItemCreate
 from takt.projects import repository as projects_repo
 from takt.projects.policies import ProjectAccess
+from takt.retros import repository as repo
 from takt.retros.events import RetroActionCreated
 from takt.retros.models import Retro, RetroAction
 from takt.retros.repository import ActionRow
 from takt.retros.schemas import ActionCreate
-from takt.retros.service import RetroContext, require_phase
+from takt.retros.service import MAX_ACTIONS, RetroContext, RetroFull, require_phase_exclusive
 
 RETRO_LINE = "Action item of the retrospective “{title}” ({day}): /api/v1/retros/{id}"
 
@@ -38,10 +39,12 @@ async def create_action(session: AsyncSession, ctx: RetroContext, data: ActionCr
     history like any item), and linked to the retro."""
     access, retro = ctx.access, ctx.retro
     access.require_write()
-    has_group = await require_phase(session, ctx, "discuss", group_id=data.group_id)
-    if data.group_id is not None and not has_group:
+    await require_phase_exclusive(session, ctx, "discuss")  # the count below stays true
+    if data.group_id is not None and await repo.group_in(session, retro.id, data.group_id) is None:
         raise ValidationFailed.at("/group_id", "no such group in this retro")
     owner = await _owner(session, access, data.owner)
+    if await repo.count_actions(session, retro.id) >= MAX_ACTIONS:
+        raise RetroFull(f"The retro holds its {MAX_ACTIONS} action items.")
     line = RETRO_LINE.format(title=retro.title, day=_day(retro), id=retro.id)
     given = (data.description or "").strip()
     created = await items.create_item(

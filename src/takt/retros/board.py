@@ -122,7 +122,9 @@ async def update_card(
     if session.is_modified(card):
         card.updated_at = utcnow()
         await session.flush()
-        hidden = cards_hidden(ctx.retro)
+        # In an anonymous retro the board shows no card's `updated_at`: nor may the log say
+        # which card changed when, or into what (whoever saw someone edit would find theirs).
+        hidden = cards_hidden(ctx.retro) or ctx.retro.anonymous
         await emit(
             session,
             RetroCardUpdated(retro_id=ctx.retro.id, card_id=None if hidden else card.id),

@@ -1,8 +1,9 @@
 """The events of retrospectives: the catalogue's `retro.*`.
 
 Anonymity holds here too: in an anonymous retro the events of cards, groups and votes carry no
-actor and no author, and no vote event says who voted or on which group. A card's text is in
-its event only when everyone may read the card (not while the collect phase hides it).
+actor and no author, no edit says which card changed, and no vote event says who voted or on
+which group. A card's text is in its event only when everyone may read the card (not while the
+collect phase hides it).
 """
 
 from __future__ import annotations
@@ -71,21 +72,25 @@ class RetroCardAdded(EventData):
 
 
 class CardChanges(EventChanges):
-    """The fields a `retro.card_updated` event may change, each as `[old, new]`; none while the
-    collect phase hides cards."""
+    """The fields a `retro.card_updated` event may change, each as `[old, new]`; none in an
+    anonymous retro, nor while the collect phase hides cards."""
 
     text: tuple[str, str] | None = None
     prompt_id: tuple[str, str] | None = None
 
 
 class RetroCardUpdated(EventData):
-    """Its author changed a card (while the collect phase hides cards: `card_id` null, and no
-    changes)."""
+    """Its author changed a card. In an anonymous retro, and in any retro while the collect
+    phase hides cards, it says only that a card changed: `card_id` null, and no changes (the
+    moment of an edit, seen by whoever watched someone edit, would say which card is theirs;
+    read the retro again for its cards)."""
 
     event_type: ClassVar[str] = "retro.card_updated"
     changes_model: ClassVar[type[EventChanges] | None] = CardChanges
     retro_id: str
-    card_id: str | None = Field(description=f"The card. {HIDDEN}")
+    card_id: str | None = Field(
+        description="The card; null in an anonymous retro, and while the collect phase hides cards."
+    )
 
 
 class RetroCardRemoved(EventData):

@@ -92,25 +92,18 @@ def _postgres(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-async def phase_with_group(
-    session: AsyncSession, retro_id: str, group_id: str | None
-) -> tuple[str, bool]:
-    """The retro's phase as committed now, and whether `group_id` is one of its groups, in one
-    statement that holds the retro's row in share mode until the transaction ends.
+async def committed_phase(session: AsyncSession, retro_id: str) -> str:
+    """The retro's phase as committed now, in a statement that holds the retro's row in share
+    mode until the transaction ends.
 
     Votes and card edits share the row, so many run at once; advancing the phase locks it
     exclusively (`claim`), so it waits for them, and they wait for it and then see the new
     phase. SQLite's write transactions already run one at a time (BEGIN IMMEDIATE)."""
-    found = RetroGroup.id if group_id is not None else null()
-    stmt: Select[Any, Any] = select(Retro.phase, found).where(Retro.id == retro_id)
-    if group_id is not None:
-        stmt = stmt.outerjoin(
-            RetroGroup, and_(RetroGroup.id == group_id, RetroGroup.retro_id == Retro.id)
-        )
+    stmt = select(Retro.phase).where(Retro.id == retro_id)
     if _postgres(session):
-        stmt = stmt.with_for_update(of=Retro, read=True)
-    row = (await session.execute(stmt)).one()
-    return row[0], row[1] is not None
+        stmt = stmt.with_for_update(read=True)
+    phase: str = (await session.execute(stmt)).scalar_one()
+    return phase
 
 
 # Cards -----------------------------------------------------------------------------------------
@@ -501,6 +494,13 @@ async def actions_of(session: AsyncSession, retro_ids: Sequence[str]) -> list[Ac
         .order_by(RetroAction.created_at, RetroAction.id)
     )
     return [ActionRow(*row) for row in rows]
+
+
+async def count_actions(session: AsyncSession, retro_id: str) -> int:
+    count = await session.scalar(
+        select(func.count()).select_from(RetroAction).where(RetroAction.retro_id == retro_id)
+    )
+    return int(count or 0)
 
 
 async def action_row(session: AsyncSession, action_id: str) -> ActionRow:

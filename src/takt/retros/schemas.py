@@ -332,7 +332,9 @@ class RetroRead(RetroSummary):
     votes_cast: int | None = Field(
         description="Votes cast by everyone, during `vote` and after (never by whom)."
     )
-    actions: list[ActionRead] = Field(description="This retro's action items, oldest first.")
+    actions: list[ActionRead] = Field(
+        description="This retro's action items, oldest first (at most 100)."
+    )
     previous_retro_id: str | None = Field(
         description="The project's retro before this one, whose action items it opens with."
     )

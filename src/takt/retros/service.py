@@ -43,6 +43,9 @@ TEMPLATES: dict[str, list[tuple[str, str]]] = {
 }
 MAX_CARDS = 500
 MAX_GROUPS = 200
+# Every answer about the retro lists its action items (and the next retro's, its
+# predecessor's), so they are bounded like its cards and groups.
+MAX_ACTIONS = 100
 
 
 class RetroWrongPhase(Conflict):
@@ -80,8 +83,8 @@ class NotCardAuthor(Forbidden):
 
 
 class RetroFull(Conflict):
-    """A retro holds at most 500 cards and 200 groups. Group what is there, or start another
-    retro."""
+    """A retro holds at most 500 cards, 200 groups and 100 action items. Group what is there,
+    gather action items into fewer, or start another retro."""
 
     code = "retro-full"
     title = "Retro full"
@@ -130,18 +133,14 @@ def actor_of(ctx: RetroContext) -> str | None:
     return None if ctx.retro.anonymous else ctx.viewer_id
 
 
-async def require_phase(
-    session: AsyncSession, ctx: RetroContext, *phases: str, group_id: str | None = None
-) -> bool:
-    """Hold the retro's row (shared) and refuse unless it is in one of `phases`; whether
-    `group_id` is one of its groups."""
-    phase, has_group = await repo.phase_with_group(session, ctx.retro.id, group_id)
+async def require_phase(session: AsyncSession, ctx: RetroContext, *phases: str) -> None:
+    """Hold the retro's row (shared) and refuse unless it is in one of `phases`."""
+    phase = await repo.committed_phase(session, ctx.retro.id)
     # As committed now (a facilitator may have advanced it since the path loaded it); set
     # without marking the row changed, so the retro's version stays.
     set_committed_value(ctx.retro, "phase", phase)
     if phase not in phases:
         raise RetroWrongPhase(wrong_phase(phase, phases))
-    return has_group
 
 
 async def require_phase_exclusive(session: AsyncSession, ctx: RetroContext, *phases: str) -> None:

@@ -28,6 +28,7 @@ from takt.standups import repository as repo
 from takt.standups.calendar import FIRST_DRAFT_WORKING_DAYS
 from takt.standups.config import Resolved
 from takt.standups.models import StandupEntry
+from takt.standups.schemas import MAX_ANSWER_LENGTH
 
 SECTIONS = ("yesterday", "today", "blockers")
 # A draft looks back at most this far, however long ago the member's last entry was.
@@ -35,6 +36,8 @@ MAX_LOOKBACK = timedelta(days=30)
 # Lines one source may contribute (its statement is limited to this many rows, the latest).
 MAX_LINES_PER_SOURCE = 100
 IN_PROGRESS = ("in_progress", "in_review")
+# The first line of a pre-filled answer whose lines don't all fit in one.
+_EARLIER = "- … {count} earlier (the draft's `lines` list every one)"
 OPEN = ("backlog", "todo", "in_progress", "in_review")
 
 
@@ -408,8 +411,25 @@ def _answers(config: Resolved, lines: list[DraftLineData], blocked: bool) -> dic
                 answers[question_id] = blocked
             continue
         texts = [f"- {line.text}" for line in lines if line.section == question_id]
-        answers[question_id] = "\n".join(texts)
+        answers[question_id] = _fitted(texts)
     return answers
+
+
+def _fitted(texts: list[str]) -> str:
+    """The lines as one answer that an entry takes (`MAX_ANSWER_LENGTH`), so the draft can be
+    sent back as it is: when they don't all fit, the latest that do, after a first line saying
+    how many earlier ones the draft's `lines` hold."""
+    joined = "\n".join(texts)
+    if len(joined) <= MAX_ANSWER_LENGTH:
+        return joined
+    room = MAX_ANSWER_LENGTH - len(_EARLIER.format(count=len(texts))) - 1
+    kept: list[str] = []
+    for text in reversed(texts):
+        room -= len(text) + 1
+        if room < 0:
+            break
+        kept.append(text)
+    return "\n".join([_EARLIER.format(count=len(texts) - len(kept)), *reversed(kept)])
 
 
 async def build(session: AsyncSession, config: Resolved, user_id: str, day: date) -> DraftData:

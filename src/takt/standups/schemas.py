@@ -28,6 +28,8 @@ DraftSection = TypeAliasType("DraftSection", Literal["yesterday", "today", "bloc
 MAX_QUESTIONS = 10
 MAX_ANSWER_LENGTH = 4000
 MAX_ENTRY_BLOCKERS = 10
+# Blockers one entry raises over all its submissions (it keeps every one's id).
+MAX_BLOCKERS_PER_ENTRY = 50
 QUESTION_ID_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
 
 QuestionId = Annotated[
@@ -57,6 +59,12 @@ def _answer(value: Any) -> str | bool:
     if isinstance(value, str):
         if len(value) > MAX_ANSWER_LENGTH:
             raise ValueError(f"an answer has at most {MAX_ANSWER_LENGTH} characters")
+        # A plain validator gets the text as JSON decoding left it, unchecked: half of a
+        # surrogate pair (`"\ud800"`) is no Unicode text, and no database stores it.
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("an answer must be Unicode text (no lone surrogate)") from None
         return value
     raise ValueError("an answer is text, or true or false")
 
@@ -198,7 +206,8 @@ class EntryWrite(Input):
     blockers: list[BlockerCreate] = Field(
         default_factory=list,
         max_length=MAX_ENTRY_BLOCKERS,
-        description="What blocks you, each raised as a blocker of the project.",
+        description="What blocks you, each raised as a blocker of the project (an entry "
+        "raises at most 50 over all its submissions).",
     )
 
     model_config = ConfigDict(
@@ -225,7 +234,7 @@ class EntryRead(BaseModel):
     user: UserSummary
     answers: dict[str, str | bool] = Field(description="By question id.")
     blocked: bool
-    blocker_ids: list[str] = Field(description="Blockers raised through this entry.")
+    blocker_ids: list[str] = Field(description="Blockers raised through this entry (at most 50).")
     late: bool = Field(description="Submitted or edited after the day's cut-off.")
     submitted_at: dt.datetime
     updated_at: dt.datetime
@@ -284,7 +293,11 @@ class Draft(BaseModel):
         description="From your last entry before this day (or three working days back)."
     )
     until: dt.datetime
-    answers: dict[str, str | bool] = Field(description="Pre-filled answers, by question id.")
+    answers: dict[str, str | bool] = Field(
+        description="Pre-filled answers, by question id, each short enough for an entry (4,000 "
+        "characters): when a section's lines are longer, the latest of them, after a line "
+        "saying how many earlier ones `lines` holds. Send them back as they are, or edit them."
+    )
     blocked: bool = Field(description="Suggested: true when there is a suggested blocker.")
     lines: list[DraftLine] = Field(description="Every line behind the answers, with its source.")
     suggested_blockers: list[SuggestedBlocker]

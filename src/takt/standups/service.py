@@ -21,7 +21,7 @@ from takt.standups.config import Resolved
 from takt.standups.drafts import DraftData
 from takt.standups.events import StandupConfigUpdated, StandupEntrySubmitted, StandupQuestionData
 from takt.standups.models import StandupEntry
-from takt.standups.schemas import EntryWrite, StandupConfigWrite
+from takt.standups.schemas import MAX_BLOCKERS_PER_ENTRY, EntryWrite, StandupConfigWrite
 from takt.standups.summary import SummaryData
 
 DATE_POINTER = "/path/date"
@@ -193,6 +193,16 @@ async def submit_entry(
     )
     if body.blockers:
         raised = await blocking.raise_new(session, access, entry.blocker_ids, body.blockers)
+        if len(entry.blocker_ids) + len(raised) > MAX_BLOCKERS_PER_ENTRY:
+            # The entry's answer and each of its events carry every id: bounded, or each
+            # resubmission with new reasons would make both longer without end.
+            raise ValidationFailed.at(
+                "/blockers",
+                f"an entry raises at most {MAX_BLOCKERS_PER_ENTRY} blockers in all",
+                detail=f"This entry has raised {len(entry.blocker_ids)} blockers; an entry "
+                f"raises at most {MAX_BLOCKERS_PER_ENTRY}. Raise more with "
+                f"POST /projects/{access.project.key}/blockers.",
+            )
         if raised:
             await repo.set_entry_blockers(session, entry, [*entry.blocker_ids, *raised])
     await emit(
