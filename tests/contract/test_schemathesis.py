@@ -206,8 +206,9 @@ BEYOND_THE_SCHEMA = re.compile(
             # references
             r"is not a member of this project",
             r"[Nn]o item [A-Z][A-Z0-9]*-[0-9]+",
-            r"no status '.*' in this project",
-            r"no label '.*' in this project",
+            # (the name as Python's repr() writes it: in double quotes when it holds a ')
+            r"no status ('.*'|\".*\") in this project",
+            r"no label ('.*'|\".*\") in this project",
             r"not a sprint of this project",
             r"unknown item",
             # delivery: a GitHub repository's name has two parts; the period of the metrics

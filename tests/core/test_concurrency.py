@@ -22,11 +22,14 @@ from takt.core.concurrency import (
     check_if_match,
     etag_for,
     is_not_modified,
+    names_current,
     not_modified_response,
+    representation_etag,
+    resolve_if_match,
 )
 from takt.core.db import Database
 from takt.core.deps import SessionDep
-from takt.core.errors import NotFound
+from takt.core.errors import NotFound, PreconditionFailed
 from takt.core.events import Event, emit
 from takt.core.models import IdMixin, VersionedMixin
 from tests.support import Probe
@@ -195,6 +198,41 @@ async def stored_widget(db: Database, widget_id: str) -> Widget:
         widget = await session.scalar(select(Widget).where(Widget.id == widget_id))
         assert widget is not None
         return widget
+
+
+def test_a_representation_etag_is_its_version_and_a_digest_of_its_body() -> None:
+    tag = representation_etag(3, b'{"status":"Doing"}')
+    assert tag.startswith('"v3-')
+    assert tag.endswith('"')
+    assert len(tag) == len('"v3-"') + 16
+    assert tag == representation_etag(3, b'{"status":"Doing"}')
+    assert tag != representation_etag(3, b'{"status":"Done"}')
+    assert names_current(f'"x", W/{tag}', tag)
+    assert names_current("*", tag)
+    assert not names_current(None, tag)
+    assert not names_current('"v3"', tag)
+
+
+def test_if_match_naming_the_current_representation_stands_for_its_version() -> None:
+    current = representation_etag(3, b"now")
+    before = representation_etag(3, b"before")
+    asked: list[str] = []
+
+    def shown() -> str:
+        asked.append("built")
+        return current
+
+    assert resolve_if_match(None, 3, shown) is None
+    # `*` and version tags need no representation and pass as sent.
+    assert resolve_if_match('"v2", *', 3, shown) == '"v2", *'
+    assert asked == []
+    assert resolve_if_match(current, 3, shown) == '"v3"'
+    assert resolve_if_match(f'"v1", {current}', 3, shown) == '"v1", "v3"'
+    # A tag of an earlier representation stays, and matches no version: 412.
+    assert resolve_if_match(before, 3, shown) == before
+    with pytest.raises(PreconditionFailed):
+        check_if_match(resolve_if_match(before, 3, shown), 3)
+    check_if_match(resolve_if_match(current, 3, shown), 3)
 
 
 async def test_get_returns_strong_etag_of_the_version(

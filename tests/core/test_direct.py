@@ -187,7 +187,7 @@ async def test_the_direct_answer_is_the_framework_answer(
         assert direct.status_code == 200
         expected_role = None if role == "instance-admin" else role
         assert direct.json()["role"] == expected_role
-        assert direct.headers["etag"] == '"v1"'
+        assert direct.headers["etag"].startswith('"v1-')
 
 
 async def test_a_deleted_project_is_not_found_on_the_direct_path(
@@ -264,7 +264,8 @@ async def test_a_change_shows_at_once_on_the_direct_path(
 
     assert len(counter.direct) == counter.count == 1
     assert read.json()["name"] == "Renamed"
-    assert read.headers["etag"] == changed.headers["etag"] == '"v2"'
+    assert read.headers["etag"] == changed.headers["etag"]
+    assert read.headers["etag"].startswith('"v2-')
 
 
 async def test_each_request_counts_once_against_the_rate_limit(

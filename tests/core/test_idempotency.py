@@ -151,6 +151,18 @@ async def test_same_key_with_another_body_gets_422_idempotency_key_reused(
     assert await count_events(ThingCreated.event_type) == 1
 
 
+async def test_key_reused_points_at_the_idempotency_key_header(
+    alice: Account, client: AsyncClient, assert_problem: AssertProblem
+) -> None:
+    """A 422 names what to fix by pointer, as every 422 does (docs/api-conventions.md)."""
+    await client.post("/test/things", json={"name": "a"}, headers=keyed("k1", alice.headers))
+    response = await client.post(
+        "/test/things", json={"name": "b"}, headers=keyed("k1", alice.headers)
+    )
+    body = assert_problem(response, 422, "idempotency-key-reused")
+    assert [e["pointer"] for e in body["errors"]] == ["/headers/Idempotency-Key"]
+
+
 async def test_same_key_on_another_path_gets_422_idempotency_key_reused(
     alice: Account, client: AsyncClient, assert_problem: AssertProblem
 ) -> None:

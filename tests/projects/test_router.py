@@ -38,7 +38,7 @@ async def test_create_project_makes_creator_admin(
     assert body["settings"]["estimate_scale"] == "fibonacci"
     assert body["settings"]["working_days"] == ["mon", "tue", "wed", "thu", "fri"]
     assert response.headers["location"] == "/api/v1/projects/API"
-    assert response.headers["etag"] == '"v1"'
+    assert response.headers["etag"].startswith('"v1-')  # its version, then its body's digest
     async with db.transaction() as session:
         types = (await session.scalars(select(Event.type))).all()
     assert "project.created" in types
@@ -88,7 +88,7 @@ async def test_admin_updates_settings_partially_and_key_is_immutable(
     assert body["settings"]["time_zone"] == "Europe/Berlin"
     assert body["settings"]["sprint_length_days"] == 14
     assert body["name"] == "Renamed"
-    assert changed.headers["etag"] == '"v2"'
+    assert changed.headers["etag"].startswith('"v2-')
     rekey = await client.patch(f"{PROJECTS}/API", json={"key": "NEW"}, headers=ada.headers)
     assert rekey.status_code == 422
 
@@ -109,6 +109,39 @@ async def test_etags_give_304_and_412(client: AsyncClient, app: FastAPI, db: Dat
     assert stale.status_code == 412
     assert stale.json()["code"] == "version-conflict"
     assert (await client.get(f"{PROJECTS}/API", headers=ada.headers)).json()["name"] == "One"
+
+
+async def test_a_new_role_gives_the_project_a_new_etag(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    """The project shows the caller's role, which lives in their membership: a new role changes
+    what they are shown, not the project's version."""
+    ada, bob, *_ = await _team(app, db)
+    url = f"{PROJECTS}/API"
+    first = await client.get(url, headers=bob.headers)
+    etag = first.headers["etag"]
+    demoted = await client.patch(
+        f"{url}/members/{bob.id}", json={"role": "viewer"}, headers=ada.headers
+    )
+    assert demoted.status_code == 200, demoted.text
+    again = await client.get(url, headers={**bob.headers, "If-None-Match": etag})
+    assert again.status_code == 200
+    assert again.json()["role"] == "viewer"
+    assert again.json()["version"] == first.json()["version"]
+    assert again.headers["etag"] != etag
+    cached = await client.get(url, headers={**bob.headers, "If-None-Match": again.headers["etag"]})
+    assert cached.status_code == 304
+    # Ada's copy (her role is unchanged) is still current: her If-Match takes it, as it takes
+    # the version alone.
+    ada_etag = (await client.get(url, headers=ada.headers)).headers["etag"]
+    headers = {**ada.headers, "If-Match": ada_etag}
+    renamed = await client.patch(url, json={"name": "One"}, headers=headers)
+    assert renamed.status_code == 200, renamed.text
+    assert renamed.headers["etag"] == (await client.get(url, headers=ada.headers)).headers["etag"]
+    headers = {**ada.headers, "If-Match": f'"v{renamed.json()["version"]}"'}
+    assert (await client.patch(url, json={"name": "Two"}, headers=headers)).status_code == 200
+    stale = await client.patch(url, json={"name": "Three"}, headers=headers)
+    assert stale.status_code == 412, stale.text
 
 
 async def test_stranger_gets_404_for_project_and_members(

@@ -56,7 +56,7 @@ async def test_a_project_starts_with_every_check_on(
         "updated_at": None,
         "version": 0,
     }
-    assert response.headers["ETag"] == '"v0"'
+    assert response.headers["ETag"].startswith('"v0-')  # its version, then its body's digest
 
 
 async def test_admins_change_it_with_an_event_in_the_same_transaction(
@@ -106,9 +106,12 @@ async def test_if_match_guards_against_lost_updates(
 ) -> None:
     await put(client, people["ada"], {}, headers={"If-Match": '"v0"'})
     await put(client, people["ada"], {}, expect=412, headers={"If-Match": '"v0"'})
-    await put(client, people["ada"], {}, headers={"If-Match": '"v1"'})
+    response = await client.put(
+        POLICY, json={"checks": {}}, headers={**people["ada"].headers, "If-Match": '"v1"'}
+    )
+    assert response.status_code == 200, response.text
     not_modified = await client.get(
-        POLICY, headers={**people["ada"].headers, "If-None-Match": '"v2"'}
+        POLICY, headers={**people["ada"].headers, "If-None-Match": response.headers["ETag"]}
     )
     assert not_modified.status_code == 304
 
@@ -244,6 +247,34 @@ async def test_a_renamed_environment_keeps_the_policy(
     assert got.json()["checks"]["promoted_through_previous"]["required_before"] == {
         "production": "dev"
     }
+
+
+async def test_a_renamed_environment_gives_the_policy_a_new_etag(
+    people: dict[str, Account], client: AsyncClient
+) -> None:
+    """The policy names environments, which live in their own rows: a rename changes what it
+    shows, not its version."""
+    ada = people["ada"]
+    before = await put(
+        client, ada, {"promoted_through_previous": {"required_before": {"production": "staging"}}}
+    )
+    etag = (await client.get(POLICY, headers=ada.headers)).headers["ETag"]
+    environments = await client.get("/api/v1/projects/API/environments", headers=ada.headers)
+    staging = next(e for e in environments.json()["data"] if e["name"] == "staging")
+    renamed = await client.patch(
+        f"/api/v1/environments/{staging['id']}", json={"name": "stage"}, headers=ada.headers
+    )
+    assert renamed.status_code == 200, renamed.text
+    got = await client.get(POLICY, headers={**ada.headers, "If-None-Match": etag})
+    assert got.status_code == 200
+    assert got.json()["checks"]["promoted_through_previous"]["required_before"] == {
+        "production": "stage"
+    }
+    assert got.json()["version"] == before["version"]
+    assert got.headers["ETag"] != etag
+    # The copy read before the rename is stale for a write; the current one is not.
+    await put(client, ada, {}, expect=412, headers={"If-Match": etag})
+    await put(client, ada, {}, headers={"If-Match": got.headers["ETag"]})
 
 
 async def test_the_severity_threshold_is_the_policys(

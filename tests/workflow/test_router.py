@@ -54,6 +54,21 @@ async def test_admin_adds_reorders_and_limits_statuses(
     assert dup.status_code == 409
 
 
+async def test_status_in_use_detail_counts_its_items_and_names_move_to(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    people = await team(app, db)
+    ada = people["ada"]
+    statuses = (await client.get(f"{BASE}/statuses", headers=ada.headers)).json()["data"]
+    todo = next(s for s in statuses if s["name"] == "To Do")
+    await new_item(client, ada, status="To Do")
+    one = await client.delete(f"{BASE}/statuses/{todo['id']}", headers=ada.headers)
+    await new_item(client, ada, status="To Do")
+    two = await client.delete(f"{BASE}/statuses/{todo['id']}", headers=ada.headers)
+    assert one.json()["detail"] == "1 item is in 'To Do'; say where it goes with `move_to`."
+    assert two.json()["detail"] == "2 items are in 'To Do'; say where they go with `move_to`."
+
+
 async def test_status_in_use_needs_somewhere_for_its_items(
     client: AsyncClient, app: FastAPI, db: Database
 ) -> None:

@@ -85,7 +85,10 @@ ETAG_HEADER_MAX = 256
 
 IfMatchHeader = Annotated[
     str | None,
-    Header(max_length=ETAG_HEADER_MAX, description="ETag from your last read; 412 if it is stale."),
+    Header(
+        max_length=ETAG_HEADER_MAX,
+        description='ETag from your last read, or `"v<version>"`; 412 if it is stale.',
+    ),
 ]
 IfNoneMatchHeader = Annotated[
     str | None,

@@ -191,8 +191,11 @@ class IdempotencyMiddleware:
                     )
                     return None
                 if record.request_hash != request_hash:
-                    raise IdempotencyKeyReused(
-                        "This Idempotency-Key was used with a different request body or path."
+                    raise IdempotencyKeyReused.at(
+                        "/headers/Idempotency-Key",
+                        "used with another request body or path",
+                        detail="This Idempotency-Key was used with a different request body or "
+                        "path.",
                     )
                 if record.status_code is not None:
                     return record

@@ -32,7 +32,7 @@ from takt.core.problems import Problem
 from takt.core.schemas import without_null
 
 _DESCRIPTIONS = {
-    304: "Not modified: your `If-None-Match` names the current version.",
+    304: "Not modified: your `If-None-Match` names the current representation (`ETag`).",
     400: "Malformed request, e.g. a tampered cursor.",
     401: "Missing or invalid credentials.",
     403: "Your role or token scope does not allow this.",
@@ -55,9 +55,17 @@ HEADERS: dict[str, dict[str, Any]] = {
         "schema": {"type": "string"},
     },
     "ETag": {
-        "description": "The resource's version. Send it as `If-Match` to update only that "
-        "version, or as `If-None-Match` to get 304 while it is unchanged.",
-        "schema": {"type": "string", "examples": ['"v3"']},
+        "description": "Names this representation: two answers with the same tag have the same "
+        'body. A resource that shows only its own fields is tagged `"v<version>"`. One that '
+        "also shows other rows (an item: its status, labels, people, parent, sprint, pull "
+        "requests and the project's Definition of Ready; a project: your role; a readiness "
+        'policy: environment names) is tagged `"v<version>-<digest of the body>"`, so a '
+        "renamed status gives its items new tags though their `version` stays. Send it as "
+        "`If-None-Match` to get 304 while your copy is current, or as `If-Match` to write "
+        "only if nothing you were shown changed (412 otherwise). `If-Match` also takes "
+        '`"v<version>"` (the `version` lists show): then only the resource\'s own fields must '
+        "be unchanged.",
+        "schema": {"type": "string", "examples": ['"v3"', '"v3-5f0c8e9a1b2d3c4e"']},
     },
     "Idempotent-Replayed": {
         "description": "`true` when this is the stored response of an earlier request with the "
@@ -154,7 +162,10 @@ def _examples(status: int, instance: str, *, post: bool) -> dict[str, Any]:
     if post and status == 409:
         cases.append((IdempotencyKeyInUse, "A request with this key is still running.", {}))
     if post and status == 422:
-        cases.append((IdempotencyKeyReused, "This key was used with another request.", {}))
+        reused = IdempotencyKeyReused.at("/headers/Idempotency-Key", "used with another request")
+        cases.append(
+            (IdempotencyKeyReused, "This key was used with another request.", reused.extra)
+        )
     return {
         error.code: {
             "summary": error.title,

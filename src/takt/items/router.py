@@ -11,7 +11,11 @@ from typing_extensions import TypeAliasType
 from takt.auth.deps import CurrentPrincipal, cached_principal
 from takt.auth.models import User
 from takt.auth.schemas import UserSummary
-from takt.core.concurrency import etag_for, is_not_modified, not_modified_response
+from takt.core.concurrency import (
+    representation_etag,
+    representation_response,
+    resolve_if_match,
+)
 from takt.core.deps import (
     CURSOR_MAX,
     ETAG_HEADER_MAX,
@@ -25,7 +29,7 @@ from takt.core.deps import (
 )
 from takt.core.direct import DirectReader
 from takt.core.errors import InvalidCursor, ValidationFailed
-from takt.core.openapi import json_data_response, problems
+from takt.core.openapi import json_bytes, json_data_response, problems
 from takt.core.pagination import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -38,7 +42,13 @@ from takt.core.pagination import (
 from takt.core.time import utcnow
 from takt.items import board, bulk, readiness, relations, search, service, trash, views
 from takt.items import repository as repo
-from takt.items.deps import ItemContextDep, ItemDetailDep, ItemForUpdateDep, item_not_found
+from takt.items.deps import (
+    ItemContext,
+    ItemContextDep,
+    ItemDetailDep,
+    ItemForUpdateDep,
+    item_not_found,
+)
 from takt.items.models import Comment, Item
 from takt.items.schemas import (
     ITEM_KEY_MAX,
@@ -94,6 +104,11 @@ def _cursor_sort(sort: str) -> str:
     return f"items:{sort}"
 
 
+def _detail_bytes(item: Item, shown: views.Shown, access: ProjectAccess) -> bytes:
+    """The item's body as a read shows it, from the item and what it shows (no second read)."""
+    return json_bytes(views.detail_of(item, shown, readiness.of_project(access.project)))
+
+
 def _answer(
     item: Item,
     shown: views.Shown,
@@ -102,11 +117,27 @@ def _answer(
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    """A write's answer from the item and what it shows, with no second read."""
-    return json_data_response(
-        views.detail_of(item, shown, readiness.of_project(access.project)),
+    """A write's answer from the item and what it shows, with no second read. Its ETag is that
+    of the body, as a read's: it shows statuses, labels, users and sprints whose changes don't
+    move the item's version (`concurrency.representation_etag`)."""
+    return representation_response(
+        _detail_bytes(item, shown, access),
+        item.version,
         status_code=status_code,
-        headers={"ETag": etag_for(item.version), **(headers or {})},
+        headers=headers,
+    )
+
+
+def _if_match(if_match: str | None, context: ItemContext) -> str | None:
+    """`If-Match` as the version the write checks: the item's current ETag (built from what the
+    write's context read, only when the header could name it) stands for its version."""
+    item = context.item
+    return resolve_if_match(
+        if_match,
+        item.version,
+        lambda: representation_etag(
+            item.version, _detail_bytes(item, context.shown, context.access)
+        ),
     )
 
 
@@ -269,9 +300,9 @@ async def create_item(body: ItemCreate, access: ProjectAccessDep, session: Sessi
 )
 async def get_item(row: ItemDetailDep, if_none_match: IfNoneMatchHeader = None) -> Response:
     """One item with its description."""
-    if is_not_modified(if_none_match, row.version):
-        return not_modified_response(row.version)
-    return json_data_response(views.detail_row(row), headers={"ETag": etag_for(row.version)})
+    return representation_response(
+        json_bytes(views.detail_row(row)), row.version, if_none_match=if_none_match
+    )
 
 
 async def get_item_direct(request: Request, reader: DirectReader) -> Response | None:
@@ -287,9 +318,9 @@ async def get_item_direct(request: Request, reader: DirectReader) -> Response | 
     row = await repo.direct_visible_detail(reader, principal, key)
     if row is None:
         raise item_not_found(key)
-    if is_not_modified(if_none_match, row.version):
-        return not_modified_response(row.version)
-    return json_data_response(views.detail_row(row), headers={"ETag": etag_for(row.version)})
+    return representation_response(
+        json_bytes(views.detail_row(row)), row.version, if_none_match=if_none_match
+    )
 
 
 @router.patch(
@@ -303,7 +334,7 @@ async def update_item(
 ) -> Response:
     """Change fields; send `If-Match` to be sure nobody changed the item since you read it."""
     updated = await service.update_item(
-        session, context.access, context.item, body, if_match=if_match
+        session, context.access, context.item, body, if_match=_if_match(if_match, context)
     )
     return _answer(updated.item, views.shown_after(context.shown, updated), context.access)
 
@@ -318,7 +349,9 @@ async def delete_item(
 ) -> Response:
     """Move an item to the trash: gone from every list and read, restorable for 30 days; in a
     planned or active sprint this is a scope removal. Its history stays in the event log."""
-    await trash.delete_item(session, context.access, context.item, if_match=if_match)
+    await trash.delete_item(
+        session, context.access, context.item, if_match=_if_match(if_match, context)
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -333,7 +366,7 @@ async def restore_item(
     await trash.restore_item(session, principal, item_key)
     row = await repo.get_visible_detail(session, principal, item_key)
     assert row is not None  # restored in this transaction, by a caller who sees the project
-    return json_data_response(views.detail_row(row), headers={"ETag": etag_for(row.version)})
+    return representation_response(json_bytes(views.detail_row(row)), row.version)
 
 
 @router.get("/projects/{project_key}/trash", responses=problems(400, 401, 404, 422))
@@ -399,7 +432,7 @@ async def set_readiness(
     """Tick the entries of the project's Definition of Ready that the item meets (exactly those:
     the others are unticked); the answer is the item with `ready` and `missing`."""
     item = await readiness.set_checked(
-        session, context.access, context.item, body.checked, if_match=if_match
+        session, context.access, context.item, body.checked, if_match=_if_match(if_match, context)
     )
     return _answer(item, context.shown, context.access)
 

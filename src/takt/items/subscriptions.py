@@ -55,7 +55,9 @@ async def move_out_of_retired_status(session: AsyncSession, retired: StatusRetir
     if not in_use:
         return
     if target is None:
-        raise StatusInUse(f"{in_use} items are in {status.name!r}; say where they go.")
+        which = "1 item is" if in_use == 1 else f"{in_use} items are"
+        where = "it goes" if in_use == 1 else "they go"
+        raise StatusInUse(f"{which} in {status.name!r}; say where {where} with `move_to`.")
     moved: dict[str, list[Any]] = {"status": [status.name, target.name]}
     if target.category != status.category:
         moved["category"] = [status.category, target.category]

@@ -8,7 +8,11 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from takt.auth.deps import ClientDep, CurrentPrincipal, cached_principal
 from takt.auth.schemas import UserSummary
-from takt.core.concurrency import etag_for, is_not_modified, not_modified_response
+from takt.core.concurrency import (
+    representation_etag,
+    representation_response,
+    resolve_if_match,
+)
 from takt.core.deps import ETAG_HEADER_MAX, IfMatchHeader, IfNoneMatchHeader, PageDep, SessionDep
 from takt.core.direct import DirectReader
 from takt.core.openapi import problems
@@ -41,9 +45,32 @@ UserQuery = Annotated[
 router = APIRouter(tags=["projects"])
 
 
-def _with_etag(response: Response, access: ProjectAccess) -> ProjectRead:
-    response.headers["ETag"] = etag_for(access.project.version)
-    return project_read(access.project, access.member_role)
+def _body(access: ProjectAccess) -> bytes:
+    return project_read(access.project, access.member_role).model_dump_json().encode()
+
+
+def _answer(
+    access: ProjectAccess,
+    *,
+    if_none_match: str | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """The project as the caller sees it, tagged by its body: it shows the caller's role, which
+    changes without the project's version (`concurrency.representation_etag`)."""
+    return representation_response(
+        _body(access),
+        access.project.version,
+        if_none_match=if_none_match,
+        status_code=status_code,
+        headers=headers,
+    )
+
+
+def _if_match(if_match: str | None, access: ProjectAccess) -> str | None:
+    """`If-Match` as the version the write checks: the caller's current ETag stands for it."""
+    version = access.project.version
+    return resolve_if_match(if_match, version, lambda: representation_etag(version, _body(access)))
 
 
 @router.get("/projects", responses=problems(400, 401))
@@ -60,32 +87,30 @@ async def list_projects(
 
 
 @router.post(
-    "/projects", status_code=status.HTTP_201_CREATED, responses=problems(401, 403, 409, 422)
+    "/projects",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ProjectRead,
+    responses=problems(401, 403, 409, 422),
 )
 async def create_project(
-    body: ProjectCreate,
-    principal: CurrentPrincipal,
-    session: SessionDep,
-    client: ClientDep,
-    response: Response,
-) -> ProjectRead:
+    body: ProjectCreate, principal: CurrentPrincipal, session: SessionDep, client: ClientDep
+) -> Response:
     """Create a project; you become its admin."""
     access = await service.create_project(session, principal, body, client=client)
-    response.headers["Location"] = f"/api/v1/projects/{access.project.key}"
-    return _with_etag(response, access)
+    location = {"Location": f"/api/v1/projects/{access.project.key}"}
+    return _answer(access, status_code=status.HTTP_201_CREATED, headers=location)
 
 
 @router.get(
     "/projects/{project_key}",
+    response_model=ProjectRead,
     responses={**problems(401, 404), 304: {"description": "Not modified."}},
 )
 async def get_project(
-    access: ProjectAccessDep, response: Response, if_none_match: IfNoneMatchHeader = None
-) -> ProjectRead:
+    access: ProjectAccessDep, if_none_match: IfNoneMatchHeader = None
+) -> Response:
     """One project, with its settings and your role."""
-    if is_not_modified(if_none_match, access.project.version):
-        return not_modified_response(access.project.version)  # type: ignore[return-value]
-    return _with_etag(response, access)
+    return _answer(access, if_none_match=if_none_match)
 
 
 async def get_project_direct(request: Request, reader: DirectReader) -> Response | None:
@@ -99,27 +124,23 @@ async def get_project_direct(request: Request, reader: DirectReader) -> Response
     if principal is None:
         return None
     access = await service.direct_access(reader, principal, key)
-    if is_not_modified(if_none_match, access.project.version):
-        return not_modified_response(access.project.version)
-    body = project_read(access.project, access.member_role).model_dump_json()
-    return Response(
-        body,
-        media_type="application/json",
-        headers={"ETag": etag_for(access.project.version)},
-    )
+    return _answer(access, if_none_match=if_none_match)
 
 
-@router.patch("/projects/{project_key}", responses=problems(401, 403, 404, 412, 422))
+@router.patch(
+    "/projects/{project_key}",
+    response_model=ProjectRead,
+    responses=problems(401, 403, 404, 412, 422),
+)
 async def update_project(
     body: ProjectUpdate,
     access: ProjectAccessDep,
     session: SessionDep,
-    response: Response,
     if_match: IfMatchHeader = None,
-) -> ProjectRead:
+) -> Response:
     """Change a project's name, description or settings (admins)."""
-    await service.update_project(session, access, body, if_match=if_match)
-    return _with_etag(response, access)
+    await service.update_project(session, access, body, if_match=_if_match(if_match, access))
+    return _answer(access)
 
 
 @router.delete(
@@ -131,21 +152,23 @@ async def delete_project(
     access: ProjectAccessDep, session: SessionDep, client: ClientDep, if_match: IfMatchHeader = None
 ) -> Response:
     """Delete a project (admins). Soft: an instance admin can restore it."""
-    await service.delete_project(session, access, if_match=if_match, client=client)
+    await service.delete_project(
+        session, access, if_match=_if_match(if_match, access), client=client
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/projects/{project_key}/restore", responses=problems(401, 404, 409))
+@router.post(
+    "/projects/{project_key}/restore",
+    response_model=ProjectRead,
+    responses=problems(401, 404, 409),
+)
 async def restore_project(
-    project_key: ProjectKeyPath,
-    principal: CurrentPrincipal,
-    session: SessionDep,
-    client: ClientDep,
-    response: Response,
-) -> ProjectRead:
+    project_key: ProjectKeyPath, principal: CurrentPrincipal, session: SessionDep, client: ClientDep
+) -> Response:
     """Restore a deleted project (instance admins)."""
     access = await service.restore_project(session, principal, project_key, client=client)
-    return _with_etag(response, access)
+    return _answer(access)
 
 
 @router.get("/projects/{project_key}/members", responses=problems(400, 401, 404))

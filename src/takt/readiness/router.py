@@ -8,10 +8,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from takt.core.concurrency import etag_for, is_not_modified, not_modified_response
+from takt.core.concurrency import (
+    may_name_a_representation,
+    representation_etag,
+    representation_response,
+    resolve_if_match,
+)
 from takt.core.deps import IfMatchHeader, IfNoneMatchHeader, SessionDep
 from takt.core.openapi import problems
 from takt.projects.deps import ProjectAccessDep
+from takt.projects.policies import ProjectAccess
 from takt.readiness import service, views
 from takt.readiness.deps import ItemInPathDep, PullRequestInPathDep
 from takt.readiness.schemas import (
@@ -71,38 +77,61 @@ async def evaluate_readiness(
     return views.readiness_read(evaluation)
 
 
+def _policy_body(policy: service.PolicyView) -> bytes:
+    return views.policy_read(policy).model_dump_json().encode()
+
+
+async def _policy_if_match(
+    if_match: str | None, session: SessionDep, access: ProjectAccess
+) -> str | None:
+    """`If-Match` as the version the write checks: the policy's current ETag stands for it. The
+    tag shows environments' names, so naming it costs a read of the policy as it stands (a
+    version tag, `"v<version>"`, doesn't)."""
+    if not may_name_a_representation(if_match):
+        return if_match
+    current = await service.get_policy(session, access)
+    return resolve_if_match(
+        if_match,
+        current.version,
+        lambda: representation_etag(current.version, _policy_body(current)),
+    )
+
+
 @router.get(
     "/projects/{project_key}/readiness/policy",
+    response_model=ReadinessPolicyRead,
     responses={**problems(401, 404), 304: {"description": "Not modified."}},
 )
 async def get_readiness_policy(
-    access: ProjectAccessDep,
-    session: SessionDep,
-    response: Response,
-    if_none_match: IfNoneMatchHeader = None,
-) -> ReadinessPolicyRead:
+    access: ProjectAccessDep, session: SessionDep, if_none_match: IfNoneMatchHeader = None
+) -> Response:
     """The project's readiness policy: which checks run, which environment must come first,
     which incidents block."""
     policy = await service.get_policy(session, access)
-    if is_not_modified(if_none_match, policy.version):
-        return not_modified_response(policy.version)  # type: ignore[return-value]
-    response.headers["ETag"] = etag_for(policy.version)
-    return views.policy_read(policy)
+    # Tagged by its body: it names environments, which are renamed without the policy's
+    # version moving (`concurrency.representation_etag`).
+    return representation_response(
+        _policy_body(policy), policy.version, if_none_match=if_none_match
+    )
 
 
-@router.put("/projects/{project_key}/readiness/policy", responses=problems(401, 403, 404, 412, 422))
+@router.put(
+    "/projects/{project_key}/readiness/policy",
+    response_model=ReadinessPolicyRead,
+    responses=problems(401, 403, 404, 412, 422),
+)
 async def put_readiness_policy(
     body: ReadinessPolicyWrite,
     access: ProjectAccessDep,
     session: SessionDep,
-    response: Response,
     if_match: IfMatchHeader = None,
-) -> ReadinessPolicyRead:
+) -> Response:
     """Replace the project's readiness policy (project admins); checks left out take their
     defaults (on; the previous environment first; sev2 or worse blocks)."""
-    policy = await service.put_policy(session, access, body, if_match=if_match)
-    response.headers["ETag"] = etag_for(policy.version)
-    return views.policy_read(policy)
+    policy = await service.put_policy(
+        session, access, body, if_match=await _policy_if_match(if_match, session, access)
+    )
+    return representation_response(_policy_body(policy), policy.version)
 
 
 @router.get("/items/{item_key}/promotion", tags=["items"], responses=problems(401, 404))
