@@ -4598,7 +4598,7 @@ export interface components {
             until: string;
             /**
              * Answers
-             * @description Pre-filled answers, by question id.
+             * @description Pre-filled answers, by question id, each short enough for an entry (4,000 characters): when a section's lines are longer, the latest of them, after a line saying how many earlier ones `lines` holds. Send them back as they are, or edit them.
              */
             answers: {
                 [key: string]: string | boolean;
@@ -4707,7 +4707,7 @@ export interface components {
             blocked: boolean;
             /**
              * Blocker Ids
-             * @description Blockers raised through this entry.
+             * @description Blockers raised through this entry (at most 50).
              */
             blocker_ids: string[];
             /**
@@ -4761,7 +4761,7 @@ export interface components {
             blocked: boolean;
             /**
              * Blockers
-             * @description What blocks you, each raised as a blocker of the project.
+             * @description What blocks you, each raised as a blocker of the project (an entry raises at most 50 over all its submissions).
              */
             blockers?: components["schemas"]["BlockerCreate"][];
         };
@@ -8231,7 +8231,7 @@ export interface components {
             votes_cast: number | null;
             /**
              * Actions
-             * @description This retro's action items, oldest first.
+             * @description This retro's action items, oldest first (at most 100).
              */
             actions: components["schemas"]["ActionRead"][];
             /**
@@ -10560,7 +10560,7 @@ export interface components {
     headers: {
         /** @description This request's id (yours, if you sent a sane `X-Request-ID`). Quote it when reporting a problem; the logs and the audit log carry it. */
         "X-Request-ID": string;
-        /** @description The resource's version. Send it as `If-Match` to update only that version, or as `If-None-Match` to get 304 while it is unchanged. */
+        /** @description Names this representation: two answers with the same tag have the same body. A resource that shows only its own fields is tagged `"v<version>"`. One that also shows other rows (an item: its status, labels, people, parent, sprint, pull requests and the project's Definition of Ready; a project: your role; a readiness policy: environment names) is tagged `"v<version>-<digest of the body>"`, so a renamed status gives its items new tags though their `version` stays. Send it as `If-None-Match` to get 304 while your copy is current, or as `If-Match` to write only if nothing you were shown changed (412 otherwise). `If-Match` also takes `"v<version>"` (the `version` lists show): then only the resource's own fields must be unchanged. */
         ETag: string;
         /** @description `true` when this is the stored response of an earlier request with the same `Idempotency-Key` (the request did not run again). */
         "Idempotent-Replayed": "true";
@@ -13023,7 +13023,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description ETag from your last read; 412 if it is stale. */
+                /** @description ETag from your last read, or `"v<version>"`; 412 if it is stale. */
                 "if-match"?: string;
             };
             path: {
@@ -13149,7 +13149,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description ETag from your last read; 412 if it is stale. */
+                /** @description ETag from your last read, or `"v<version>"`; 412 if it is stale. */
                 "if-match"?: string;
             };
             path: {
@@ -15393,7 +15393,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description ETag from your last read; 412 if it is stale. */
+                /** @description ETag from your last read, or `"v<version>"`; 412 if it is stale. */
                 "if-match"?: string;
             };
             path: {
@@ -15533,7 +15533,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description ETag from your last read; 412 if it is stale. */
+                /** @description ETag from your last read, or `"v<version>"`; 412 if it is stale. */
                 "if-match"?: string;
             };
             path: {
@@ -16089,7 +16089,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description ETag from your last read; 412 if it is stale. */
+                /** @description ETag from your last read, or `"v<version>"`; 412 if it is stale. */
                 "if-match"?: string;
             };
             path: {
@@ -17874,7 +17874,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description ETag from your last read; 412 if it is stale. */
+                /** @description ETag from your last read, or `"v<version>"`; 412 if it is stale. */
                 "if-match"?: string;
             };
             path: {
@@ -18014,7 +18014,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description ETag from your last read; 412 if it is stale. */
+                /** @description ETag from your last read, or `"v<version>"`; 412 if it is stale. */
                 "if-match"?: string;
             };
             path: {
@@ -20296,7 +20296,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description ETag from your last read; 412 if it is stale. */
+                /** @description ETag from your last read, or `"v<version>"`; 412 if it is stale. */
                 "if-match"?: string;
             };
             path: {
@@ -20422,7 +20422,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description ETag from your last read; 412 if it is stale. */
+                /** @description ETag from your last read, or `"v<version>"`; 412 if it is stale. */
                 "if-match"?: string;
             };
             path: {
@@ -21081,7 +21081,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description ETag from your last read; 412 if it is stale. */
+                /** @description ETag from your last read, or `"v<version>"`; 412 if it is stale. */
                 "if-match"?: string;
             };
             path: {
@@ -21242,7 +21242,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description ETag from your last read; 412 if it is stale. */
+                /** @description ETag from your last read, or `"v<version>"`; 412 if it is stale. */
                 "if-match"?: string;
                 /** @description Makes a retry safe: the same key with the same request replays the first response (with `Idempotent-Replayed: true`) instead of running it again. Kept for 24 hours, per caller; use a new key (e.g. a UUID) for each new request. */
                 "Idempotency-Key"?: string;
@@ -21685,7 +21685,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description ETag from your last read; 412 if it is stale. */
+                /** @description ETag from your last read, or `"v<version>"`; 412 if it is stale. */
                 "if-match"?: string;
             };
             path: {
@@ -22590,7 +22590,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description ETag from your last read; 412 if it is stale. */
+                /** @description ETag from your last read, or `"v<version>"`; 412 if it is stale. */
                 "if-match"?: string;
             };
             path: {
@@ -22716,7 +22716,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description ETag from your last read; 412 if it is stale. */
+                /** @description ETag from your last read, or `"v<version>"`; 412 if it is stale. */
                 "if-match"?: string;
             };
             path: {
@@ -22877,7 +22877,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description ETag from your last read; 412 if it is stale. */
+                /** @description ETag from your last read, or `"v<version>"`; 412 if it is stale. */
                 "if-match"?: string;
                 /** @description Makes a retry safe: the same key with the same request replays the first response (with `Idempotent-Replayed: true`) instead of running it again. Kept for 24 hours, per caller; use a new key (e.g. a UUID) for each new request. */
                 "Idempotency-Key"?: string;
@@ -23811,7 +23811,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description ETag from your last read; 412 if it is stale. */
+                /** @description ETag from your last read, or `"v<version>"`; 412 if it is stale. */
                 "if-match"?: string;
             };
             path: {
@@ -24405,7 +24405,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description ETag from your last read; 412 if it is stale. */
+                /** @description ETag from your last read, or `"v<version>"`; 412 if it is stale. */
                 "if-match"?: string;
             };
             path: {
@@ -24545,7 +24545,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description ETag from your last read; 412 if it is stale. */
+                /** @description ETag from your last read, or `"v<version>"`; 412 if it is stale. */
                 "if-match"?: string;
             };
             path: {
@@ -25118,7 +25118,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description ETag from your last read; 412 if it is stale. */
+                /** @description ETag from your last read, or `"v<version>"`; 412 if it is stale. */
                 "if-match"?: string;
             };
             path: {
@@ -25673,7 +25673,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description ETag from your last read; 412 if it is stale. */
+                /** @description ETag from your last read, or `"v<version>"`; 412 if it is stale. */
                 "if-match"?: string;
             };
             path: {
@@ -26194,7 +26194,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description ETag from your last read; 412 if it is stale. */
+                /** @description ETag from your last read, or `"v<version>"`; 412 if it is stale. */
                 "if-match"?: string;
                 /** @description Makes a retry safe: the same key with the same request replays the first response (with `Idempotent-Replayed: true`) instead of running it again. Kept for 24 hours, per caller; use a new key (e.g. a UUID) for each new request. */
                 "Idempotency-Key"?: string;
@@ -26523,7 +26523,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description ETag from your last read; 412 if it is stale. */
+                /** @description ETag from your last read, or `"v<version>"`; 412 if it is stale. */
                 "if-match"?: string;
             };
             path: {
@@ -26665,7 +26665,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description ETag from your last read; 412 if it is stale. */
+                /** @description ETag from your last read, or `"v<version>"`; 412 if it is stale. */
                 "if-match"?: string;
             };
             path: {
@@ -26984,7 +26984,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description ETag from your last read; 412 if it is stale. */
+                /** @description ETag from your last read, or `"v<version>"`; 412 if it is stale. */
                 "if-match"?: string;
             };
             path: {
@@ -27126,7 +27126,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description ETag from your last read; 412 if it is stale. */
+                /** @description ETag from your last read, or `"v<version>"`; 412 if it is stale. */
                 "if-match"?: string;
             };
             path: {
@@ -29286,7 +29286,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Rate limited; see `Retry-After`. */
+            /** @description Rate limited or, for a stream, `too-many-streams`: your user already has as many live streams open as one user may (`TAKT_SSE_MAX_STREAMS_PER_USER`, per API process, all of your tokens together); close one. See `Retry-After`. */
             429: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -29409,7 +29409,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Rate limited; see `Retry-After`. */
+            /** @description `too-many-streams`: your user already has as many live streams open as one user may (`TAKT_SSE_MAX_STREAMS_PER_USER`, per API process, all of your tokens together); close one. Or rate limited. See `Retry-After`. */
             429: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -30500,7 +30500,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description ETag from your last read; 412 if it is stale. */
+                /** @description ETag from your last read, or `"v<version>"`; 412 if it is stale. */
                 "if-match"?: string;
             };
             path: {
@@ -30626,7 +30626,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description ETag from your last read; 412 if it is stale. */
+                /** @description ETag from your last read, or `"v<version>"`; 412 if it is stale. */
                 "if-match"?: string;
             };
             path: {
@@ -30773,7 +30773,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description ETag from your last read; 412 if it is stale. */
+                /** @description ETag from your last read, or `"v<version>"`; 412 if it is stale. */
                 "if-match"?: string;
                 /** @description Makes a retry safe: the same key with the same request replays the first response (with `Idempotent-Replayed: true`) instead of running it again. Kept for 24 hours, per caller; use a new key (e.g. a UUID) for each new request. */
                 "Idempotency-Key"?: string;
