@@ -217,3 +217,163 @@ async def test_if_match_still_guards_a_write_that_asked_for_it(
     )
     assert stale.status_code == 412
     assert stale.json()["code"] == "version-conflict"
+
+
+# The hierarchy (epic > story > task, bug, spike) ---------------------------------------------
+
+
+async def _parent_of(client: AsyncClient, who: Account, key: str) -> str | None:
+    response = await client.get(f"/api/v1/items/{key}", headers=who.headers)
+    assert response.status_code == 200, response.text
+    parent: str | None = response.json()["parent_key"]
+    return parent
+
+
+async def _type_of(client: AsyncClient, who: Account, key: str) -> str:
+    response = await client.get(f"/api/v1/items/{key}", headers=who.headers)
+    assert response.status_code == 200, response.text
+    return str(response.json()["type"])
+
+
+async def test_an_item_with_children_changes_only_to_a_type_that_holds_them(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    ada = (await team(app, db))["ada"]
+    story = await new_item(client, ada, type="story")
+    await new_item(client, ada, type="task", parent_key=story["key"])
+    url = f"/api/v1/items/{story['key']}"
+    refused = await client.patch(url, json={"type": "task"}, headers=ada.headers)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["code"] == "invalid-parent"
+    assert refused.json()["errors"][0]["pointer"] == "/type"
+    assert (await client.patch(url, json={"type": "epic"}, headers=ada.headers)).status_code == 200
+
+
+async def test_a_child_placed_while_its_parent_changes_type_keeps_the_type_rule(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    """Placed first, the child keeps the story from becoming a task; the story a task first,
+    it can't take the child. Never a task under a task."""
+    ada = (await team(app, db))["ada"]
+    for _ in range(3):
+        story = (await new_item(client, ada, type="story"))["key"]
+        tasks = [(await new_item(client, ada, type="task"))["key"] for _ in range(2)]
+        *placed, changed = await asyncio.gather(
+            *(
+                client.patch(
+                    f"/api/v1/items/{task}", json={"parent_key": story}, headers=ada.headers
+                )
+                for task in tasks
+            ),
+            client.patch(f"/api/v1/items/{story}", json={"type": "task"}, headers=ada.headers),
+        )
+        answers = [a.status_code for a in (*placed, changed)]
+        assert set(answers) <= {200, 422}, [a.text for a in (*placed, changed)]
+        children = [t for t in tasks if await _parent_of(client, ada, t) == story]
+        assert children == [t for t, a in zip(tasks, placed, strict=True) if a.status_code == 200]
+        if children:
+            assert changed.status_code == 422
+            assert await _type_of(client, ada, story) == "story"
+        else:
+            assert await _type_of(client, ada, story) == "task"
+
+
+async def test_two_items_put_under_each_other_at_once_make_no_cycle(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    """A story under an epic, and at once the epic (turned task) under the story: one of the
+    two goes through. (PostgreSQL may answer the other 503 "retry": each waits for the row
+    the other holds.)"""
+    ada = (await team(app, db))["ada"]
+    for _ in range(3):
+        story = (await new_item(client, ada, type="story"))["key"]
+        epic = (await new_item(client, ada, type="epic"))["key"]
+        answers = await asyncio.gather(
+            client.patch(f"/api/v1/items/{story}", json={"parent_key": epic}, headers=ada.headers),
+            client.patch(
+                f"/api/v1/items/{epic}",
+                json={"type": "task", "parent_key": story},
+                headers=ada.headers,
+            ),
+        )
+        codes = [a.status_code for a in answers]
+        assert codes.count(200) == 1, [a.text for a in answers]
+        assert set(codes) <= {200, 422, 503}, [a.text for a in answers]
+        parents = (await _parent_of(client, ada, story), await _parent_of(client, ada, epic))
+        assert parents in ((epic, None), (None, story))
+
+
+async def test_a_child_placed_under_an_item_going_to_the_trash_keeps_it_out(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    """Placed first, the child keeps its parent out of the trash (409 item-has-children);
+    the parent trashed first, it can't take the child (422). Never a live child of a trashed
+    item."""
+    ada = (await team(app, db))["ada"]
+    for _ in range(3):
+        story = (await new_item(client, ada, type="story"))["key"]
+        tasks = [(await new_item(client, ada, type="task"))["key"] for _ in range(2)]
+        *placed, deleted = await asyncio.gather(
+            *(
+                client.patch(
+                    f"/api/v1/items/{task}", json={"parent_key": story}, headers=ada.headers
+                )
+                for task in tasks
+            ),
+            client.delete(f"/api/v1/items/{story}", headers=ada.headers),
+        )
+        placed_codes = {a.status_code for a in placed}
+        if deleted.status_code == 204:
+            assert placed_codes == {422}, [a.text for a in placed]
+            assert [await _parent_of(client, ada, t) for t in tasks] == [None, None]
+        else:
+            assert deleted.json()["code"] == "item-has-children", deleted.text
+            assert 200 in placed_codes
+            assert placed_codes <= {200, 422}
+
+
+async def test_an_item_created_under_a_parent_going_to_the_trash_keeps_it_out(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    ada = (await team(app, db))["ada"]
+    for _ in range(3):
+        story = (await new_item(client, ada, type="story"))["key"]
+        *created, deleted = await asyncio.gather(
+            *(
+                client.post(
+                    ITEMS,
+                    json={"title": "under", "type": "task", "parent_key": story},
+                    headers=ada.headers,
+                )
+                for _ in range(2)
+            ),
+            client.delete(f"/api/v1/items/{story}", headers=ada.headers),
+        )
+        made = {a.status_code for a in created}
+        if deleted.status_code == 204:
+            assert made == {422}, [a.text for a in created]
+        else:
+            assert deleted.json()["code"] == "item-has-children", deleted.text
+            assert 201 in made
+            assert made <= {201, 422}
+
+
+async def test_a_child_restored_while_its_parent_goes_to_the_trash_keeps_it_out(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    """Restored first, the child keeps its parent out of the trash; the parent trashed first,
+    the child stays in the trash (409 item-parent-in-trash)."""
+    ada = (await team(app, db))["ada"]
+    for _ in range(3):
+        story = (await new_item(client, ada, type="story"))["key"]
+        task = (await new_item(client, ada, type="task", parent_key=story))["key"]
+        trashed = await client.delete(f"/api/v1/items/{task}", headers=ada.headers)
+        assert trashed.status_code == 204, trashed.text
+        restored, deleted = await asyncio.gather(
+            client.post(f"/api/v1/items/{task}/restore", headers=ada.headers),
+            client.delete(f"/api/v1/items/{story}", headers=ada.headers),
+        )
+        codes = sorted([restored.status_code, deleted.status_code])
+        assert codes in ([200, 409], [204, 409]), [restored.text, deleted.text]
+        live = await client.get(f"/api/v1/items/{task}", headers=ada.headers)
+        assert (live.status_code == 200) == (restored.status_code == 200)

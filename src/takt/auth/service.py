@@ -28,7 +28,7 @@ from takt.auth.schemas import (
 from takt.core.audit import ClientContext
 from takt.core.audit import record as audit
 from takt.core.audit import record_by as audit_by
-from takt.core.concurrency import claim
+from takt.core.concurrency import claim, claim_all
 from takt.core.db import Database
 from takt.core.errors import (
     Conflict,
@@ -489,6 +489,10 @@ async def update_me(
         if await repo.username_or_email_taken(session, None, email_key, except_id=user.id):
             raise AccountExists("That email is already registered.")
         user.email, user.email_key = str(changes["email"]), email_key
+        try:
+            await session.flush()
+        except IntegrityError as exc:  # a concurrent change took it between check and write
+            raise AccountExists("That email is already registered.") from exc
     if changes.get("display_name"):
         user.display_name = changes["display_name"]
     if changes.get("password"):
@@ -536,7 +540,7 @@ async def update_user(
     user = await repo.get_user(session, user_id)
     if user is None:
         raise NotFound("No such user.")
-    await claim(session, user, None)
+    await _claim_as_admin(session, principal, user)
     if data.is_active == user.is_active:
         return user
     if not data.is_active and user.id == principal.id:
@@ -559,6 +563,19 @@ async def update_user(
         details=details,
     )
     return user
+
+
+async def _claim_as_admin(session: AsyncSession, principal: Principal, user: User) -> None:
+    """Claim the account `user` together with the caller's own (in id order, so two admins
+    changing each other's accounts queue rather than deadlock), and check the caller is still
+    an active instance admin: the principal was resolved before, and an admin disabled by
+    another meanwhile must not disable that one in turn (both would be out)."""
+    caller = await repo.get_user(session, principal.id)
+    await claim_all(session, [user] if caller is None or caller is user else [user, caller])
+    if caller is None or not caller.is_active:
+        raise InvalidCredentials()
+    if not caller.is_admin:
+        raise Forbidden("Changing accounts needs an instance admin.")
 
 
 async def list_tokens(

@@ -254,6 +254,34 @@ async def get_item(session: AsyncSession, project_id: str, key: str) -> Item | N
     return await session.scalar(select(Item).where(live_in_project(project_id), Item.key == key))
 
 
+async def hold_parent(
+    session: AsyncSession, project_id: str, *, key: str | None = None, item_id: str | None = None
+) -> Item | None:
+    """The live item of the project (by `key` or `item_id`) a write hangs a child under, or
+    keeps one under, as it stands now (this session's copy refreshed). On PostgreSQL its row
+    stays locked `FOR SHARE` until the transaction ends: a change of its type and a move to the
+    trash lock it `FOR UPDATE` and check its children after, so either they wait for the child's
+    write and see it, or it waits for them and finds the item changed (or, trashed, not at
+    all). SQLite's write transactions run one at a time already."""
+    wanted = Item.key == key if key is not None else Item.id == item_id
+    stmt = (
+        select(Item)
+        .where(live_in_project(project_id), wanted)
+        .execution_options(populate_existing=True)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(read=True)
+    found: Item | None = await session.scalar(stmt)
+    return found
+
+
+async def child_types(session: AsyncSession, item_id: str) -> set[str]:
+    """The types of the item's children outside the trash."""
+    return set(
+        await session.scalars(select(Item.type).where(Item.parent_id == item_id, LIVE).distinct())
+    )
+
+
 async def get_items(session: AsyncSession, project_id: str, keys: Sequence[str]) -> list[Item]:
     return list(
         await session.scalars(
@@ -347,11 +375,6 @@ async def purge_trashed(
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-async def is_trashed(session: AsyncSession, item_id: str) -> bool:
-    deleted_at = await session.scalar(select(Item.deleted_at).where(Item.id == item_id))
-    return deleted_at is not None
-
-
 # Ranks, ancestry and statuses see trashed items too: a restored item returns to its place in
 # the backlog, and a status can't be deleted from under an item waiting in the trash.
 
@@ -375,8 +398,9 @@ async def insert_at_bottom(
     `takt_rank_after` (migration 0022, the database's copy of ranking.rank_after): a
     statement's other reads use the snapshot taken before the lock wait and could miss the
     create just committed, while the UPDATE re-reads the row it waited for. The caller must
-    have nothing else to write in the transaction (labels, a sprint): it takes the general
-    path then. `item` becomes a persistent instance, as if flushed and loaded.
+    have nothing else to write in the transaction (labels, a sprint), nor a lock to keep until
+    the item commits (its parent's): it takes the general path then. `item` becomes a
+    persistent instance, as if flushed and loaded.
     """
     if session.get_bind().dialect.name != "postgresql":
         return False

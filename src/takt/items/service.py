@@ -39,7 +39,8 @@ from takt.workflow.models import Status
 
 class InvalidParent(ValidationFailed):
     """The parent must be an item of the same project, of a type that can hold this one
-    (epic → story → task), and must not make the hierarchy circular."""
+    (epic → story → task), and must not make the hierarchy circular; an item's new type must
+    still hold its children (move them first)."""
 
     code = "invalid-parent"
     title = "Invalid parent"
@@ -124,7 +125,9 @@ async def _resolve_labels(
 async def _resolve_parent(
     session: AsyncSession, project_id: str, key: str, *, child_type: str, child_id: str | None
 ) -> Item:
-    parent = await repo.get_item(session, project_id, key)
+    # Held until the write commits (repo.hold_parent): a concurrent change of the parent's type,
+    # or its move to the trash, can't slip in between this check and the child's write.
+    parent = await repo.hold_parent(session, project_id, key=key)
     if parent is None:
         raise InvalidParent.at(
             "/parent_key", "not an item of this project", detail=f"No item {key} in this project."
@@ -167,14 +170,34 @@ async def _resolve(
             child_id=item.id if item else None,
         )
     elif item is not None and "type" in sent and item.parent_id and "parent_key" not in sent:
-        current = await session.get(Item, item.parent_id)
+        current = await repo.hold_parent(session, project_id, item_id=item.parent_id)
         if current is not None and current.type not in PARENT_TYPES[child_type]:
             raise InvalidParent.at(
                 "/type",
                 "incompatible with the parent",
                 detail=f"A {child_type} can't sit under a {current.type}; change the parent too.",
             )
+    if item is not None and data.type is not None and data.type != item.type:
+        await _check_children_fit(session, item, data.type)
     return resolved
+
+
+async def _check_children_fit(session: AsyncSession, item: Item, new_type: str) -> None:
+    """An item's new type must still hold each of its children (epic > story > task, bug,
+    spike). The item's row is this write's (claimed), and a child placed under it holds it
+    first (`repo.hold_parent`), so the children read here are all there are."""
+    misfits = sorted(
+        t for t in await repo.child_types(session, item.id) if new_type not in PARENT_TYPES[t]
+    )
+    if misfits:
+        raise InvalidParent.at(
+            "/type",
+            "can't hold its children",
+            detail=(
+                f"A {new_type} can't hold the {', '.join(misfits)} items under {item.key}; move"
+                " them first."
+            ),
+        )
 
 
 def _apply_status(item: Item, status: Status, old_category: str | None) -> None:
@@ -243,9 +266,9 @@ async def create_item(session: AsyncSession, access: ProjectAccess, data: ItemCr
         sprint_id=item.sprint_id,
         labels=resolved.label_names or [],
     )
-    await _insert_at_bottom(
-        session, access, item, created, alone=not resolved.label_ids and not joined
-    )
+    # Not alone with a parent: the parent's lock must last until the item is committed.
+    alone = not resolved.label_ids and not joined and resolved.parent is None
+    await _insert_at_bottom(session, access, item, created, alone=alone)
     if resolved.label_ids:
         await repo.set_labels(session, item.id, resolved.label_ids)
     if joined is not None:
@@ -267,8 +290,9 @@ async def _insert_at_bottom(
     `created` (its key filled in). The project row stays locked until the transaction ends:
     that keeps numbers gap-free (a create rolled back gives its number back) and ranks unique.
 
-    `alone`: the item is all the request writes (no labels, no sprint). On PostgreSQL such a
-    create is one statement committed on its own once the project's bottom rank is known
+    `alone`: the item is all the request writes (no labels, no sprint) and it holds no lock
+    until its commit (no parent: `repo.hold_parent`). On PostgreSQL such a create is one
+    statement committed on its own once the project's bottom rank is known
     (repository.insert_at_bottom: the lock is then held inside the database only). Otherwise
     the number, the rank after the bottom (the items' last rank the first time: a statement
     after the lock sees every create committed before it), the item and its event go one by

@@ -54,7 +54,10 @@ class SprintDirectory(Protocol):
     async def find(
         self, session: AsyncSession, project_id: str, sprint_ids: Sequence[str]
     ) -> Mapping[str, SprintView]:
-        """Those of `sprint_ids` that are sprints of the project, by id (one statement)."""
+        """Those of `sprint_ids` that are sprints of the project, by id (one statement), for a
+        write that moves an item in or out of them: read as they are now, and kept so until the
+        transaction ends (a sprint that completes meanwhile waits for the move, or the move for
+        it, and then sees the sprint completed)."""
 
     def names(self, project_id: str) -> Select[str, str]:
         """A statement of (id, name) for each of the project's sprints."""

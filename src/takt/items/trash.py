@@ -119,7 +119,11 @@ async def restore_item(
     await claim(session, item, None)
     if item.deleted_at is None:  # restored by a concurrent request meanwhile (SQLite re-read)
         raise NotFound(f"No item {key} in the trash.")
-    if item.parent_id is not None and await repo.is_trashed(session, item.parent_id):
+    # The parent held until the restore commits (repo.hold_parent): a concurrent move of the
+    # parent to the trash then waits for it, and sees the restored child.
+    if item.parent_id is not None and (
+        await repo.hold_parent(session, project.id, item_id=item.parent_id) is None
+    ):
         raise ParentInTrash(f"Restore the parent of {item.key} first.")
     changes: dict[str, list[object]] = {}
     sprint = await _sprint_of(session, project.id, item)

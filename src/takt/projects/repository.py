@@ -267,6 +267,15 @@ async def lock_project(session: AsyncSession, project_id: str) -> None:
     await session.execute(select(Project.id).where(Project.id == project_id).with_for_update())
 
 
+async def member_role(session: AsyncSession, project_id: str, user_id: str) -> str | None:
+    """The user's role in the project as it stands now (None: not a member)."""
+    return await session.scalar(
+        select(ProjectMember.role).where(
+            ProjectMember.project_id == project_id, ProjectMember.user_id == user_id
+        )
+    )
+
+
 # The item numbers and the bottom rank are the items' bookkeeping, not part of the project's
 # representation: writing them keeps its `updated_at` (the column's onupdate would move it) and,
 # like every statement outside the ORM's flush, its `version`, so the project's body and its ETag

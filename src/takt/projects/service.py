@@ -291,6 +291,24 @@ async def restore_project(
     return found
 
 
+async def _lock_membership(session: AsyncSession, access: ProjectAccess, action: str) -> None:
+    """One membership change of a project at a time (its row's lock), by an admin as the
+    memberships stand once the lock is held: the caller's role was read before it, and a
+    concurrent change may have demoted or removed them since (two admins demoting each other
+    at once would otherwise both succeed, each on the strength of the role the other took)."""
+    access.require_admin(action)
+    project = access.project
+    await repo.lock_project(session, project.id)
+    if access.principal.is_admin:  # an instance admin's role doesn't come from a membership
+        return
+    role = await repo.member_role(session, project.id, access.principal.id)
+    if role is None:  # removed meanwhile: the project is out of sight, as for any stranger
+        raise NotFound(f"No project with key {project.key!r}.")
+    ProjectAccess(project=project, principal=access.principal, member_role=role).require_admin(
+        action
+    )
+
+
 async def add_member(
     session: AsyncSession, access: ProjectAccess, data: MemberAdd, *, client: ClientContext
 ) -> tuple[ProjectMember, User]:
@@ -303,7 +321,7 @@ async def add_member(
         # up: adding a member must not tell whether an email address has an account.
         raise UnknownUser()
     project = access.project
-    await repo.lock_project(session, project.id)
+    await _lock_membership(session, access, "Adding members")
     if await repo.get_member(session, project.id, user.id):
         raise AlreadyMember(f"{user.username} is already a member.")
     member = ProjectMember(project_id=project.id, user_id=user.id, role=data.role)
@@ -367,9 +385,8 @@ async def change_role(
     *,
     client: ClientContext,
 ) -> tuple[ProjectMember, User]:
-    access.require_admin("Changing roles")
     project = access.project
-    await repo.lock_project(session, project.id)
+    await _lock_membership(session, access, "Changing roles")
     member, user = await _member_or_404(session, project, user_id)
     old = member.role
     if old == role:
@@ -393,9 +410,8 @@ async def change_role(
 async def remove_member(
     session: AsyncSession, access: ProjectAccess, user_id: str, *, client: ClientContext
 ) -> None:
-    access.require_admin("Removing members")
     project = access.project
-    await repo.lock_project(session, project.id)
+    await _lock_membership(session, access, "Removing members")
     member, user = await _member_or_404(session, project, user_id)
     if member.role == "admin" and await repo.count_admins(session, project.id) <= 1:
         raise LastAdmin("This is the project's last admin.")

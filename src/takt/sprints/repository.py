@@ -109,6 +109,26 @@ async def count_sprints(session: AsyncSession, project_id: str) -> int:
     return int(count or 0)
 
 
+async def hold_in_project(
+    session: AsyncSession, project_id: str, sprint_ids: Sequence[str]
+) -> list[Sprint]:
+    """Those of `sprint_ids` that are sprints of the project, as they stand now (this session's
+    copies refreshed), in one statement, for a write that depends on their state (an item
+    joins or leaves one, its capacity changes): on PostgreSQL their rows are locked `FOR SHARE`
+    until the transaction ends, so starting, completing, cancelling or deleting one (which
+    locks its row `FOR UPDATE`, after its items) waits for the write, or the write for it, and
+    reads what it committed. Share locks don't wait for each other: items join a sprint at
+    once. SQLite's write transactions run one at a time already."""
+    stmt = (
+        select(Sprint)
+        .where(Sprint.project_id == project_id, Sprint.id.in_(sprint_ids))
+        .execution_options(populate_existing=True)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(read=True)
+    return list(await session.scalars(stmt))
+
+
 async def items_with_category(session: AsyncSession, sprint_id: str) -> list[tuple[Item, str]]:
     rows = await session.execute(
         select(Item, Status.category)

@@ -14,10 +14,12 @@ from takt.core.bounds import FIRST_DATE, LAST_DATE, in_calendar
 from takt.core.concurrency import claim, claim_all
 from takt.core.errors import Conflict, NotFound, ValidationFailed
 from takt.core.events import emit
+from takt.core.locks import hold_transaction_lock
 from takt.core.pagination import PageRequest, SortKey
 from takt.core.time import local_date, utcnow
 from takt.items import repository as items_repo
 from takt.items import service as items
+from takt.items.models import Item
 from takt.items.schemas import ItemUpdate
 from takt.projects import repository as projects_repo
 from takt.projects.policies import ProjectAccess
@@ -138,6 +140,9 @@ async def _default_dates(
 
 async def create_sprint(session: AsyncSession, access: ProjectAccess, data: SprintCreate) -> Sprint:
     access.require_write()
+    # One new sprint of a project at a time: a sprint without dates follows the last one, so
+    # two planned at once must not both follow the same one.
+    await hold_transaction_lock(session, f"sprints.create:{access.project.id}")
     start, end = await _default_dates(session, access, data.start_date, data.end_date)
     sprint = Sprint(
         project_id=access.project.id,
@@ -159,6 +164,28 @@ async def create_sprint(session: AsyncSession, access: ProjectAccess, data: Spri
         subject=sprint,
     )
     return sprint
+
+
+async def _claim_with_scope(session: AsyncSession, sprint: Sprint) -> list[tuple[Item, str]]:
+    """Lock the sprint's items, then the sprint (the order of every write that moves an item
+    in or out of a sprint: the item, then the sprint `FOR SHARE`, see
+    `repository.hold_in_project`, so the two can't deadlock), and return its live items with
+    their categories as they stand under the locks: a status change or a move out of the
+    sprint that held an item has committed by then."""
+    scope = await repo.items_with_category(session, sprint.id)
+    await claim_all(session, [item for item, _ in scope])
+    await claim(session, sprint, None)
+    scope = await repo.items_with_category(session, sprint.id)
+    # Items that joined while the sprint's lock was awaited; already claimed ones are skipped.
+    await claim_all(session, [item for item, _ in scope])
+    return scope
+
+
+async def _hold(session: AsyncSession, ctx: SprintContext) -> None:
+    """The sprint's state read again and kept until the transaction ends (its row `FOR SHARE`),
+    for a write that changes what it holds while it must stay open."""
+    if not await repo.hold_in_project(session, ctx.access.project.id, [ctx.sprint.id]):
+        raise NotFound("No such sprint.")
 
 
 def _writable(sprint: Sprint) -> None:
@@ -207,11 +234,10 @@ async def delete_sprint(session: AsyncSession, ctx: SprintContext, *, if_match: 
     """Only a planned or cancelled sprint can go; its items return to the backlog."""
     ctx.access.require_write()
     sprint = ctx.sprint
+    scope = await _claim_with_scope(session, sprint)
     await claim(session, sprint, if_match)
     if sprint.state in ("active", "completed"):
         raise InvalidSprintState(f"An {sprint.state} sprint can't be deleted.")
-    scope = await repo.items_with_category(session, sprint.id)
-    await claim_all(session, [item for item, _ in scope])
     for item, _ in scope:
         await items.update_item(
             session,
@@ -256,6 +282,12 @@ async def remove_item(session: AsyncSession, ctx: SprintContext, key: str) -> No
     ctx.access.require_write()
     _writable(ctx.sprint)
     item = await items_repo.get_item(session, ctx.access.project.id, key)
+    if item is not None:
+        # The item as it stands, then the sprint (in that order, as every move): a completion
+        # that carried the item on meanwhile has committed by then.
+        await claim(session, item, None)
+        await _hold(session, ctx)
+        _writable(ctx.sprint)
     if item is None or item.sprint_id != ctx.sprint.id:
         raise NotFound(f"{key} is not in this sprint.")
     await items.update_item(session, ctx.access, item, ItemUpdate(sprint_id=None), if_match=None)
@@ -265,14 +297,15 @@ async def start_sprint(session: AsyncSession, ctx: SprintContext) -> Sprint:
     """Freeze the commitment: the items and their estimates right now."""
     ctx.access.require_write()
     sprint = ctx.sprint
-    await claim(session, sprint, None)
+    if sprint.state != "planned":  # as loaded; checked again under the lock
+        raise InvalidSprintState(f"Only a planned sprint can start; this one is {sprint.state}.")
+    # The commitment is what the sprint holds once no move in or out of it is under way.
+    current = await _claim_with_scope(session, sprint)
     if sprint.state != "planned":
         raise InvalidSprintState(f"Only a planned sprint can start; this one is {sprint.state}.")
     if await repo.active_sprint(session, sprint.project_id) is not None:
         raise SprintAlreadyActive("Another sprint of this project is active.")
-    scope = [
-        (i, c) for i, c in await repo.items_with_category(session, sprint.id) if c != "cancelled"
-    ]
+    scope = [(i, c) for i, c in current if c != "cancelled"]
     sprint.commitment = [{"item_id": i.id, "key": i.key, "estimate": i.estimate} for i, _ in scope]
     sprint.state = "active"
     sprint.started_at = utcnow()
@@ -339,13 +372,15 @@ async def complete_sprint(
     """Freeze the report, then move every unfinished item where the request says."""
     ctx.access.require_write()
     sprint = ctx.sprint
-    await claim(session, sprint, None)
+    if sprint.state != "active":  # as loaded; checked again under the lock
+        raise InvalidSprintState(f"Only an active sprint can complete; this one is {sprint.state}.")
+    # The report and the carry-over take the items as they are once no move in or out of the
+    # sprint, or status change of one of its items, is under way.
+    current = await _claim_with_scope(session, sprint)
     if sprint.state != "active":
         raise InvalidSprintState(f"Only an active sprint can complete; this one is {sprint.state}.")
     target = await _carry_target(session, ctx, data.carry_over_to)
     now = utcnow()
-    current = await repo.items_with_category(session, sprint.id)
-    await claim_all(session, [item for item, _ in current])
     report = await reports.final_report(session, ctx.access.project, sprint, current, now)
     report["carried_over_to"] = target.id if target else "backlog"
     # Moved while the sprint is still active (a completed sprint's scope is frozen); the report
@@ -378,11 +413,11 @@ async def cancel_sprint(session: AsyncSession, ctx: SprintContext) -> Sprint:
     """Abandon a planned or active sprint; its unfinished items return to the backlog."""
     ctx.access.require_write()
     sprint = ctx.sprint
-    await claim(session, sprint, None)
+    if sprint.state not in ("planned", "active"):  # as loaded; checked again under the lock
+        raise InvalidSprintState(f"A {sprint.state} sprint can't be cancelled.")
+    scope = await _claim_with_scope(session, sprint)
     if sprint.state not in ("planned", "active"):
         raise InvalidSprintState(f"A {sprint.state} sprint can't be cancelled.")
-    scope = await repo.items_with_category(session, sprint.id)
-    await claim_all(session, [item for item, _ in scope])
     for item, category in scope:
         if category not in ("done", "cancelled"):
             await items.update_item(
@@ -412,6 +447,7 @@ async def set_capacity(
     """A member's allocation and days off for this sprint (viewers carry no capacity); the
     member is named by user id or username."""
     context.access.require_write()
+    await _hold(session, context)  # a completion reads the capacity into its report
     if context.sprint.state in ("completed", "cancelled"):
         raise InvalidSprintState("A finished sprint's capacity is frozen.")
     member = await projects_repo.get_member_by_ref(session, context.access.project.id, user_id)

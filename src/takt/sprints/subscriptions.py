@@ -51,7 +51,9 @@ class Directory:
     ) -> Mapping[str, SprintView]:
         if not sprint_ids:
             return {}
-        return {s.id: s for s in await repo.find_in_project(session, project_id, sprint_ids)}
+        # Items ask for a move (or a trash or restore) in or out of these sprints: their state
+        # must hold until the move commits (repo.hold_in_project).
+        return {s.id: s for s in await repo.hold_in_project(session, project_id, sprint_ids)}
 
     def names(self, project_id: str) -> Select[str, str]:
         return repo.names_in_project(project_id)
