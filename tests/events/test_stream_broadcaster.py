@@ -14,6 +14,7 @@ import orjson
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import delete
+from starlette.types import Message
 
 from takt.auth.principal import Principal
 from takt.config import Settings
@@ -256,12 +257,12 @@ async def test_a_stream_holds_its_slot_exactly_while_its_response_runs(
         started = asyncio.Event()
         held_while_open: list[int] = []
 
-        async def send(message: dict[str, Any]) -> None:
+        async def send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 held_while_open.append(broadcaster.open_streams(ada.id))
                 started.set()
 
-        async def receive() -> dict[str, Any]:
+        async def receive() -> Message:
             await started.wait()
             return {"type": "http.disconnect"}
 
