@@ -5,15 +5,22 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from takt.auth.principal import Principal
+from takt.blockers import service
+from takt.blockers.deps import get_blocker_context
+from takt.blockers.schemas import PromoteRequest
 from takt.core.db import Database
+from takt.core.errors import NotFound
 from takt.core.events import Event
-from takt.core.time import clock_at
+from takt.core.time import clock_at, utcnow
+from takt.items.models import Item
 from tests.blockers.kit import BLOCKERS, an_item, item_flag, raise_on
-from tests.support import make_project, new_item, team
+from tests.support import Account, make_project, new_item, team
 
 
 async def test_raising_a_blocker_flags_the_item_and_records_both_events(
@@ -37,7 +44,7 @@ async def test_raising_a_blocker_flags_the_item_and_records_both_events(
     assert types[-2:] == ["blocker.raised", "item.updated"]
     shown = await client.get(f"/api/v1/blockers/{blocker['id']}", headers=people["vic"].headers)
     assert shown.status_code == 200
-    assert shown.headers["etag"] == f'"v{blocker["version"]}"'
+    assert shown.headers["etag"].startswith(f'"v{blocker["version"]}-')  # version, then body
 
 
 async def test_resolving_the_last_open_blocker_clears_the_flag_and_not_before(
@@ -258,3 +265,54 @@ async def test_blocked_by_links_to_unfinished_items_are_suggested_until_raised(
     assert raised.status_code == 201, raised.text
     assert raised.json()["waiting_on"]["item_key"] == blocking
     assert (await client.get(url, headers=bob.headers)).json()["data"] == []
+
+
+async def test_a_blocker_of_an_item_in_the_trash_is_not_found_until_the_item_is_restored(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    """What hides behind a trashed item answers 404 like the item itself (docs/work-items.md):
+    reading, changing, resolving and promoting its blocker; the restore brings it back."""
+    bob = (await team(app, db))["bob"]
+    key = await an_item(client, bob)
+    blocker = await raise_on(client, bob, key)
+    url = f"/api/v1/blockers/{blocker['id']}"
+    assert (await client.delete(f"/api/v1/items/{key}", headers=bob.headers)).status_code == 204
+    answers = [
+        await client.get(url, headers=bob.headers),
+        await client.patch(url, json={"reason": "Still waiting"}, headers=bob.headers),
+        await client.post(f"{url}/resolve", json={}, headers=bob.headers),
+        await client.post(f"{url}/promote", json={}, headers=bob.headers),
+    ]
+    assert [a.status_code for a in answers] == [404] * 4, [a.text for a in answers]
+    assert {a.json()["code"] for a in answers} == {"not-found"}
+    restored = await client.post(f"/api/v1/items/{key}/restore", headers=bob.headers)
+    assert restored.status_code == 200, restored.text
+    again = await client.get(url, headers=bob.headers)
+    assert again.status_code == 200
+    assert again.json()["status"] == "open"
+
+
+async def _act_once_the_item_is_trashed(
+    db: Database, who: Account, blocker_id: str, key: str, act: str
+) -> None:
+    """Load the blocker as its route does, trash its item, then promote or resolve it."""
+    async with db.transaction() as session:
+        ctx = await get_blocker_context(blocker_id, Principal.of(who.user), session)
+        await session.execute(update(Item).where(Item.key == key).values(deleted_at=utcnow()))
+        if act == "promote":
+            await service.promote_blocker(session, ctx, PromoteRequest())
+        else:
+            await service.resolve_blocker(session, ctx)
+
+
+async def test_a_blocker_whose_item_goes_to_the_trash_while_it_is_promoted_is_not_found(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    """The item trashed after the blocker was loaded (a concurrent delete): the promotion and
+    the resolution answer 404 too, not a 422 about a field the request doesn't have."""
+    bob = (await team(app, db))["bob"]
+    for act in ("promote", "resolve"):
+        key = await an_item(client, bob)
+        blocker = await raise_on(client, bob, key)
+        with pytest.raises(NotFound):
+            await _act_once_the_item_is_trashed(db, bob, blocker["id"], key, act)

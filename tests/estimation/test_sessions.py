@@ -11,6 +11,7 @@ from httpx import AsyncClient
 
 from takt.core.db import Database
 from tests.estimation.kit import SESSIONS, items, ok, poker_team, start, url
+from tests.support import make_user
 
 
 async def test_a_session_starts_on_its_first_item_with_the_projects_deck(
@@ -250,3 +251,18 @@ async def test_a_get_honours_if_none_match(client: AsyncClient, app: FastAPI, db
     )
     assert changed.status_code == 200
     assert changed.json()["current"]["votes_cast"] == 1
+
+
+async def test_a_disabled_account_is_not_a_default_participant(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    """An instance admin disabled cal: still a member, but not among the voters a session
+    takes by default."""
+    people = await poker_team(app, db)
+    root = await make_user(app, db, "root", admin=True)
+    disabled = await client.patch(
+        f"/api/v1/users/{people['cal'].id}", json={"is_active": False}, headers=root.headers
+    )
+    assert disabled.status_code == 200, disabled.text
+    session = await start(client, people["bob"], await items(client, people["bob"], 1))
+    assert [p["username"] for p in session["participants"]] == ["ada", "bob"]

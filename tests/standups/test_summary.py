@@ -324,3 +324,27 @@ def test_the_sweep_is_published_for_the_worker() -> None:
     (sweep,) = SWEEPS
     assert sweep.every <= timedelta(minutes=5)
     assert sweep.run is record_due_summaries
+
+
+async def test_a_disabled_account_is_not_expected_at_the_stand_up(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    """An instance admin disabled cid: a member still, but not expected (nor missing), whether
+    the stand-up takes every member or lists cid; the viewer still reads the summary."""
+    people = await _squad(client, app, db)
+    root = await make_user(app, db, "root", admin=True)
+    disabled = await client.patch(
+        f"/api/v1/users/{people['cid'].id}", json={"is_active": False}, headers=root.headers
+    )
+    assert disabled.status_code == 200, disabled.text
+    at = utc(2026, 11, 16, 9)
+    ok(await submit(client, people["bob"], MONDAY, at=at))
+    summary = ok(await call(client, people["vic"], "GET", day_url(MONDAY), at=at))
+    assert summary["participation"]["participants"] == 3
+    assert summary["participation"]["expected"] == 3
+    assert [u["username"] for u in summary["missing"]] == ["ada", "dan"]
+    listed = {"participants": [people["cid"].id, people["dan"].id]}
+    ok(await client.put(CONFIG, json=listed, headers=people["ada"].headers))
+    only_dan = ok(await call(client, people["vic"], "GET", day_url(MONDAY), at=at))
+    assert only_dan["participation"]["expected"] == 1
+    assert [u["username"] for u in only_dan["missing"]] == ["dan"]

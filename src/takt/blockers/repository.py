@@ -103,12 +103,13 @@ def plain_blockers_of(project_id: Any, *, state: str | None = None) -> AnySelect
 
 
 # The blocker of a `/blockers/{blocker_id}` path with its project and what it shows
-# (`projects.service.load_in_project`): one statement.
+# (`projects.service.load_in_project`): one statement. A blocker of an item in the trash is
+# not found, like the item itself (docs/work-items.md), until the item is restored.
 BLOCKER_BY_ID = ChildFinder[Blocker](
     lambda: (
         _join_shown(select(Blocker, Project, *SHOWN))
         .join(Project, Project.id == Blocker.project_id)
-        .where(Blocker.id == bindparam("blocker_id"))
+        .where(Blocker.id == bindparam("blocker_id"), LIVE)
     ),
     param="blocker_id",
 )

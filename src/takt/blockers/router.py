@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
@@ -20,7 +21,14 @@ from takt.blockers.schemas import (
     PromoteRequest,
     WaitingOnKind,
 )
-from takt.core.concurrency import etag_for, is_not_modified, not_modified_response
+from takt.blockers.service import BlockerContext
+from takt.core.concurrency import (
+    may_name_a_representation,
+    names_current,
+    representation_etag,
+    representation_response,
+    resolve_if_match,
+)
 from takt.core.deps import IfMatchHeader, IfNoneMatchHeader, PageDep, SessionDep
 from takt.core.openapi import problems
 from takt.core.pagination import Page
@@ -31,10 +39,56 @@ from takt.risks.schemas import RiskRead
 
 router = APIRouter(tags=["blockers"])
 
+# A blocker's tag: `"v<version>-<digest of the body but its age>-<age_working_hours>"`.
+_AGED_TAG = re.compile(r'("v[0-9]+-[0-9a-f]{16})-[0-9.]+"')
 
-def _with_etag(response: Response, row: BlockerRow, project: Project) -> BlockerRead:
-    response.headers["ETag"] = etag_for(row.blocker.version)
-    return views.blocker_read(row, project)
+
+def _unaged_etag(read: BlockerRead) -> str:
+    """The tag of the body without its age (`concurrency.representation_etag`): it shows
+    people's names and items' keys, which change without the blocker's version."""
+    unaged = read.model_dump_json(exclude={"age_working_hours"}).encode()
+    return representation_etag(read.version, unaged)
+
+
+def _etag(read: BlockerRead) -> str:
+    """The tag of the whole body: the tag of all but its age, then the age, which an open
+    blocker's body changes as working time passes (every 0.01 h, 36 s)."""
+    return f'{_unaged_etag(read)[:-1]}-{read.age_working_hours}"'
+
+
+def _answer(
+    row: BlockerRow,
+    project: Project,
+    *,
+    if_none_match: str | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """The blocker tagged by its body (no statement: the body is built anyway), or 304 when
+    `If-None-Match` names it."""
+    read = views.blocker_read(row, project)
+    etag = _etag(read)
+    if names_current(if_none_match, etag):
+        return Response(status_code=304, headers={"ETag": etag})
+    return Response(
+        read.model_dump_json().encode(),
+        status_code=status_code,
+        media_type="application/json",
+        headers={"ETag": etag, **(headers or {})},
+    )
+
+
+def _if_match(if_match: str | None, context: BlockerContext) -> str | None:
+    """`If-Match` as the version the write checks: a tag of the blocker as it stands, at any
+    age (time passing changes nothing the write could lose), stands for its version. Built from
+    what the context read, no statement."""
+    if not may_name_a_representation(if_match):
+        return if_match
+    assert if_match is not None
+    read = views.blocker_read(context.row, context.access.project)
+    return resolve_if_match(
+        _AGED_TAG.sub(r'\1"', if_match), read.version, lambda: _unaged_etag(read)
+    )
 
 
 @router.get("/projects/{project_key}/blockers", responses=problems(400, 401, 404, 422))
@@ -94,15 +148,20 @@ async def list_blockers(
 @router.post(
     "/projects/{project_key}/blockers",
     status_code=status.HTTP_201_CREATED,
+    response_model=BlockerRead,
     responses=problems(401, 403, 404, 422),
 )
 async def raise_blocker(
-    body: BlockerCreate, access: ProjectAccessDep, session: SessionDep, response: Response
-) -> BlockerRead:
+    body: BlockerCreate, access: ProjectAccessDep, session: SessionDep
+) -> Response:
     """Raise a blocker on an item of the project; the item is flagged `blocked`."""
     row = await service.raise_blocker(session, access, body)
-    response.headers["Location"] = f"/api/v1/blockers/{row.blocker.id}"
-    return _with_etag(response, row, access.project)
+    return _answer(
+        row,
+        access.project,
+        status_code=status.HTTP_201_CREATED,
+        headers={"Location": f"/api/v1/blockers/{row.blocker.id}"},
+    )
 
 
 @router.get("/projects/{project_key}/blockers/suggestions", responses=problems(400, 401, 404, 422))
@@ -119,57 +178,68 @@ async def list_suggested_blockers(
 
 @router.get(
     "/blockers/{blocker_id}",
+    response_model=BlockerRead,
     responses={**problems(401, 404), 304: {"description": "Not modified."}},
 )
 async def get_blocker(
-    context: BlockerContextDep, response: Response, if_none_match: IfNoneMatchHeader = None
-) -> BlockerRead:
+    context: BlockerContextDep, if_none_match: IfNoneMatchHeader = None
+) -> Response:
     """One blocker, with its age in working hours of the project's calendar."""
-    if is_not_modified(if_none_match, context.blocker.version):
-        return not_modified_response(context.blocker.version)  # type: ignore[return-value]
-    return _with_etag(response, context.row, context.access.project)
+    return _answer(context.row, context.access.project, if_none_match=if_none_match)
 
 
-@router.patch("/blockers/{blocker_id}", responses=problems(401, 403, 404, 409, 412, 422))
+@router.patch(
+    "/blockers/{blocker_id}",
+    response_model=BlockerRead,
+    responses=problems(401, 403, 404, 409, 412, 422),
+)
 async def update_blocker(
     body: BlockerUpdate,
     context: BlockerContextDep,
     session: SessionDep,
-    response: Response,
     if_match: IfMatchHeader = None,
-) -> BlockerRead:
+) -> Response:
     """Change an open blocker's reason or whom or what it waits on."""
-    row = await service.update_blocker(session, context, body, if_match=if_match)
-    return _with_etag(response, row, context.access.project)
+    row = await service.update_blocker(
+        session, context, body, if_match=_if_match(if_match, context)
+    )
+    return _answer(row, context.access.project)
 
 
-@router.post("/blockers/{blocker_id}/resolve", responses=problems(401, 403, 404, 409, 412, 422))
+@router.post(
+    "/blockers/{blocker_id}/resolve",
+    response_model=BlockerRead,
+    responses=problems(401, 403, 404, 409, 412, 422),
+)
 async def resolve_blocker(
     context: BlockerContextDep,
     session: SessionDep,
-    response: Response,
     body: BlockerResolve | None = None,
     if_match: IfMatchHeader = None,
-) -> BlockerRead:
+) -> Response:
     """Resolve an open blocker; the item's `blocked` flag clears with its last open one."""
-    row = await service.resolve_blocker(session, context, body, if_match=if_match)
-    return _with_etag(response, row, context.access.project)
+    row = await service.resolve_blocker(
+        session, context, body, if_match=_if_match(if_match, context)
+    )
+    return _answer(row, context.access.project)
 
 
 @router.post(
     "/blockers/{blocker_id}/promote",
     status_code=status.HTTP_201_CREATED,
+    response_model=RiskRead,
     responses=problems(401, 403, 404, 409, 422),
 )
 async def promote_blocker(
-    context: BlockerContextDep,
-    session: SessionDep,
-    response: Response,
-    body: PromoteRequest | None = None,
-) -> RiskRead:
+    context: BlockerContextDep, session: SessionDep, body: PromoteRequest | None = None
+) -> Response:
     """Promote an open blocker to a risk of the register, rated from its age and the sprint
     points it holds up (both can be given); the two name each other."""
     shown = await service.promote_blocker(session, context, body or PromoteRequest())
-    response.headers["Location"] = f"/api/v1/risks/{shown.risk.id}"
-    response.headers["ETag"] = etag_for(shown.risk.version)
-    return risk_views.risk_read(shown, context.access.project)
+    # Tagged as the risk's own answers are, by its body (it shows its owner's name).
+    return representation_response(
+        risk_views.risk_body(shown, context.access.project),
+        shown.risk.version,
+        status_code=status.HTTP_201_CREATED,
+        headers={"Location": f"/api/v1/risks/{shown.risk.id}"},
+    )

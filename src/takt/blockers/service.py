@@ -34,7 +34,7 @@ from takt.blockers.schemas import (
     WaitingOnTeam,
 )
 from takt.core.concurrency import claim
-from takt.core.errors import Conflict, ValidationFailed
+from takt.core.errors import Conflict, NotFound, ValidationFailed
 from takt.core.events import emit
 from takt.core.pagination import PageRequest, SortKey
 from takt.core.time import WorkCalendar, utcnow, working_cutoff, working_hours
@@ -337,7 +337,7 @@ async def resolve_blocker(
     await claim(session, blocker, if_match)
     if blocker.status != "open":
         raise BlockerNotOpen("This blocker is already resolved.")
-    item = await repo.item_of(session, blocker)
+    item = await _live_item_of(session, blocker)
     await claim(session, item, None)  # see raise_blocker: the item's flag changes one at a time
     now = utcnow()
     age = working_hours(blocker.raised_at, now, calendar_of(access.project))
@@ -363,6 +363,15 @@ async def resolve_blocker(
     if item.blocked and await repo.count_open_on(session, item.id) == 0:
         await items.update_item(session, access, item, ItemUpdate(blocked=False), if_match=None)
     return await repo.get_row(session, blocker.id)
+
+
+async def _live_item_of(session: AsyncSession, blocker: Blocker) -> Item:
+    """The blocked item, read after the blocker's lock; one that went to the trash since the
+    blocker was loaded (a concurrent delete) hides the blocker too: 404, as the load would."""
+    item = await repo.item_of(session, blocker)
+    if item.deleted_at is not None:
+        raise NotFound("No such blocker.")
+    return item
 
 
 # Promotion to a risk -------------------------------------------------------------------------
@@ -428,6 +437,7 @@ async def promote_blocker(
         raise BlockerNotOpen("A resolved blocker threatens nothing any more.")
     if blocker.risk_id is not None:
         raise RiskAlreadyRecorded(f"This blocker was promoted to risk {blocker.risk_id}.")
+    item = await _live_item_of(session, blocker)
     project = access.project
     calendar = calendar_of(project)
     likelihood = data.likelihood or likelihood_from_age(
@@ -436,7 +446,6 @@ async def promote_blocker(
     held, total = await held_points(session, project.id, blocker.item_id)
     impact = data.impact or impact_from_share(held, total)
     active = await sprints_repo.active_sprint(session, project.id)
-    item = await repo.item_of(session, blocker)
     sent = data.model_fields_set
     defaults = _risk_defaults(ctx.row, access)
     shown = await risks.create_risk(

@@ -102,13 +102,15 @@ async def voting_members(
     session: AsyncSession, project_id: str, refs: Sequence[str] | None
 ) -> list[tuple[User, str]]:
     """(user, role) of the project's members named by id or username in `refs`, or of every
-    member when `refs` is None."""
+    member whose account is not disabled when `refs` is None."""
     stmt = (
         select(User, ProjectMember.role)
         .join(ProjectMember, ProjectMember.user_id == User.id)
         .where(ProjectMember.project_id == project_id)
     )
-    if refs is not None:
+    if refs is None:
+        stmt = stmt.where(User.is_active.is_(True))
+    else:
         keys = [ref.strip().lower() for ref in refs]
         stmt = stmt.where(or_(User.id.in_(list(refs)), User.username_key.in_(keys)))
     return [(user, role) for user, role in await session.execute(stmt)]

@@ -6,7 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from takt.core.concurrency import etag_for, is_not_modified, not_modified_response
+from takt.core.concurrency import (
+    may_name_a_representation,
+    representation_etag,
+    representation_response,
+    resolve_if_match,
+)
 from takt.core.deps import IfMatchHeader, IfNoneMatchHeader, PageDep, SessionDep
 from takt.core.openapi import problems
 from takt.core.pagination import Page
@@ -23,14 +28,42 @@ from takt.risks.schemas import (
     RiskUpdate,
     Severity,
 )
-from takt.risks.service import ShownRisk
+from takt.risks.service import RiskContext, ShownRisk
 
 router = APIRouter(tags=["risks"])
 
 
-def _with_etag(response: Response, shown: ShownRisk, project: Project) -> RiskRead:
-    response.headers["ETag"] = etag_for(shown.risk.version)
-    return views.risk_read(shown, project)
+def _answer(
+    shown: ShownRisk,
+    project: Project,
+    *,
+    if_none_match: str | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """The risk tagged by its body: it shows its owner's name, its items' keys and whether it is
+    overdue today, which change without the risk's version (`concurrency.representation_etag`)."""
+    return representation_response(
+        views.risk_body(shown, project),
+        shown.risk.version,
+        if_none_match=if_none_match,
+        status_code=status_code,
+        headers=headers,
+    )
+
+
+async def _if_match(if_match: str | None, session: SessionDep, context: RiskContext) -> str | None:
+    """`If-Match` as the version the write checks: the risk's current ETag stands for it. Naming
+    it costs a read of the risk's links (a version tag, `"v<version>"`, doesn't)."""
+    if not may_name_a_representation(if_match):
+        return if_match
+    shown = await service.show_risk(session, context)
+    version = context.risk.version
+    return resolve_if_match(
+        if_match,
+        version,
+        lambda: representation_etag(version, views.risk_body(shown, context.access.project)),
+    )
 
 
 @router.get("/projects/{project_key}/risks", responses=problems(400, 401, 404, 422))
@@ -88,15 +121,18 @@ async def list_risks(
 @router.post(
     "/projects/{project_key}/risks",
     status_code=status.HTTP_201_CREATED,
+    response_model=RiskRead,
     responses=problems(401, 403, 404, 409, 422),
 )
-async def create_risk(
-    body: RiskCreate, access: ProjectAccessDep, session: SessionDep, response: Response
-) -> RiskRead:
+async def create_risk(body: RiskCreate, access: ProjectAccessDep, session: SessionDep) -> Response:
     """Add a risk to the register (score and severity follow from likelihood and impact)."""
     shown = await service.create_risk(session, access, body)
-    response.headers["Location"] = f"/api/v1/risks/{shown.risk.id}"
-    return _with_etag(response, shown, access.project)
+    return _answer(
+        shown,
+        access.project,
+        status_code=status.HTTP_201_CREATED,
+        headers={"Location": f"/api/v1/risks/{shown.risk.id}"},
+    )
 
 
 @router.get("/projects/{project_key}/risks/matrix", responses=problems(401, 404))
@@ -106,33 +142,30 @@ async def get_risk_matrix(access: ProjectAccessDep, session: SessionDep) -> Risk
 
 
 @router.get(
-    "/risks/{risk_id}", responses={**problems(401, 404), 304: {"description": "Not modified."}}
+    "/risks/{risk_id}",
+    response_model=RiskRead,
+    responses={**problems(401, 404), 304: {"description": "Not modified."}},
 )
 async def get_risk(
-    context: RiskContextDep,
-    session: SessionDep,
-    response: Response,
-    if_none_match: IfNoneMatchHeader = None,
-) -> RiskRead:
+    context: RiskContextDep, session: SessionDep, if_none_match: IfNoneMatchHeader = None
+) -> Response:
     """One risk, with its links and whether it is overdue for review."""
-    if is_not_modified(if_none_match, context.risk.version):
-        return not_modified_response(context.risk.version)  # type: ignore[return-value]
+    # A 304 needs the body's tag, so it reads the links as a 200 does.
     shown = await service.show_risk(session, context)
-    return _with_etag(response, shown, context.access.project)
+    return _answer(shown, context.access.project, if_none_match=if_none_match)
 
 
-@router.patch("/risks/{risk_id}", responses=problems(401, 403, 404, 412, 422))
+@router.patch(
+    "/risks/{risk_id}", response_model=RiskRead, responses=problems(401, 403, 404, 412, 422)
+)
 async def update_risk(
-    body: RiskUpdate,
-    context: RiskContextDep,
-    session: SessionDep,
-    response: Response,
-    if_match: IfMatchHeader = None,
-) -> RiskRead:
+    body: RiskUpdate, context: RiskContextDep, session: SessionDep, if_match: IfMatchHeader = None
+) -> Response:
     """Re-rate, re-own, mitigate, review, relink or change the status of a risk. Closing it
     resolves no blocker it was promoted from."""
-    shown = await service.update_risk(session, context, body, if_match=if_match)
-    return _with_etag(response, shown, context.access.project)
+    resolved = await _if_match(if_match, session, context)
+    shown = await service.update_risk(session, context, body, if_match=resolved)
+    return _answer(shown, context.access.project)
 
 
 @router.delete(
@@ -144,5 +177,7 @@ async def delete_risk(
     context: RiskContextDep, session: SessionDep, if_match: IfMatchHeader = None
 ) -> Response:
     """Delete a risk from the register (a blocker promoted to it can be promoted again)."""
-    await service.delete_risk(session, context, if_match=if_match)
+    await service.delete_risk(
+        session, context, if_match=await _if_match(if_match, session, context)
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -141,6 +141,13 @@ async def _sprint_ids(session: AsyncSession, project_id: str, ids: list[str]) ->
     return sorted(found)
 
 
+def _breaks_unique_blocker(exc: IntegrityError) -> bool:
+    """Whether the failure is risks' unique blocker id: PostgreSQL names the constraint,
+    SQLite the column."""
+    message = str(exc.orig)
+    return "uq_risks_blocker_id" in message or "risks.blocker_id" in message
+
+
 def _rate(risk: Risk, likelihood: int, impact: int) -> None:
     risk.likelihood, risk.impact, risk.score = likelihood, impact, likelihood * impact
 
@@ -176,7 +183,9 @@ async def create_risk(
         async with session.begin_nested():
             await session.flush()
     except IntegrityError as exc:
-        raise RiskAlreadyRecorded("This blocker was already promoted to a risk.") from exc
+        if blocker_id is not None and _breaks_unique_blocker(exc):
+            raise RiskAlreadyRecorded("This blocker was already promoted to a risk.") from exc
+        raise  # any other constraint is not a promotion's clash: the generic handling answers
     await repo.set_items(session, risk.id, item_ids)
     await repo.set_sprints(session, risk.id, sprint_ids)
     keys = (await repo.item_keys_of(session, [risk.id])).get(risk.id, [])

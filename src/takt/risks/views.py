@@ -47,6 +47,13 @@ def risk_read(shown: ShownRisk, project: Project, *, today: date | None = None) 
     )
 
 
+def risk_body(shown: ShownRisk, project: Project) -> bytes:
+    """The risk's answer as bytes, to tag by its body (`concurrency.representation_etag`): it
+    shows its owner's name, its items' keys and whether it is overdue today, none of which moves
+    the risk's version."""
+    return risk_read(shown, project).model_dump_json().encode()
+
+
 def risk_reads(rows: list[ShownRisk], project: Project) -> list[RiskRead]:
     today = today_of(project)
     return [risk_read(shown, project, today=today) for shown in rows]

@@ -210,16 +210,18 @@ async def capacity_rows(session: AsyncSession, sprint_id: str) -> dict[str, Spri
     return {row.user_id: row for row in rows}
 
 
-async def team(session: AsyncSession, project_id: str) -> list[User]:
-    """Members who do the work (admins and members; viewers don't carry capacity)."""
-    return list(
-        await session.scalars(
-            select(User)
-            .join(ProjectMember, ProjectMember.user_id == User.id)
-            .where(ProjectMember.project_id == project_id, ProjectMember.role != "viewer")
-            .order_by(User.username_key)
-        )
+async def team(session: AsyncSession, project_id: str, *, active_only: bool = False) -> list[User]:
+    """Members who do the work (admins and members; viewers don't carry capacity);
+    `active_only`: not those whose account is disabled (`User.is_active`)."""
+    stmt = (
+        select(User)
+        .join(ProjectMember, ProjectMember.user_id == User.id)
+        .where(ProjectMember.project_id == project_id, ProjectMember.role != "viewer")
+        .order_by(User.username_key)
     )
+    if active_only:
+        stmt = stmt.where(User.is_active.is_(True))
+    return list(await session.scalars(stmt))
 
 
 # The payload keys of `sprint.scope_changed` that queries read in SQL (see EventData.payload_key).

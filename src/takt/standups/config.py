@@ -90,5 +90,6 @@ async def load(session: AsyncSession, project: Project) -> Resolved:
 
 
 async def participants(session: AsyncSession, config: Resolved) -> list[User]:
-    """Who takes part, by username (one statement)."""
-    return config.participants_among(await sprints_repo.team(session, config.project.id))
+    """Who takes part, by username (one statement); a disabled account is not expected."""
+    team = await sprints_repo.team(session, config.project.id, active_only=True)
+    return config.participants_among(team)
