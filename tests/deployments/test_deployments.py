@@ -181,6 +181,52 @@ async def test_etag_and_if_match(client: AsyncClient, app: FastAPI, db: Database
     assert event["data"]["version"] == "v9"
 
 
+async def test_a_renamed_environment_gives_the_deployment_a_new_etag(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    """The deployment shows its environment's name, which lives in another row: a rename
+    changes what it shows, not its version, so its tag changes and a tag read before is
+    stale for a write; the current tag and "v<version>" are not."""
+    people = await team(app, db)
+    ada, bob = people["ada"], people["bob"]
+    created = await deployed(client, bob)
+    path = f"/api/v1/deployments/{created['id']}"
+    before = await client.get(path, headers=bob.headers)
+    etag = before.headers["ETag"]
+    environment = created["environment"]
+    renamed = await client.patch(
+        f"/api/v1/environments/{environment['id']}",
+        json={"name": f"{environment['name']}-eu"},
+        headers=ada.headers,
+    )
+    assert renamed.status_code == 200, renamed.text
+    after = await client.get(path, headers={**bob.headers, "If-None-Match": etag})
+    assert after.status_code == 200
+    assert after.json()["environment"]["name"] == f"{environment['name']}-eu"
+    assert after.headers["ETag"].split("-")[0] == etag.split("-")[0]  # the row's version stays
+    assert after.headers["ETag"] != etag
+    again = await client.get(path, headers={**bob.headers, "If-None-Match": after.headers["ETag"]})
+    assert again.status_code == 304
+    stale = await client.patch(
+        path, json={"description": "x"}, headers={**bob.headers, "If-Match": etag}
+    )
+    assert stale.status_code == 412
+    current = await client.patch(
+        path, json={"description": "y"}, headers={**bob.headers, "If-Match": after.headers["ETag"]}
+    )
+    assert current.status_code == 200, current.text
+    by_version = await client.patch(
+        path,
+        json={"description": "z"},
+        # The row's version, which the tag begins with (the body's `version` is the release's).
+        headers={**bob.headers, "If-Match": current.headers["ETag"].split("-")[0] + '"'},
+    )
+    assert by_version.status_code == 200, by_version.text
+    assert (
+        by_version.headers["ETag"] == (await client.get(path, headers=bob.headers)).headers["ETag"]
+    )
+
+
 async def test_lists_filter_and_page_newest_first(
     client: AsyncClient, app: FastAPI, db: Database
 ) -> None:

@@ -15,7 +15,7 @@ from takt.core.db import Database
 from takt.core.time import clock_at
 from takt.items.models import Item
 from takt.items.trash import purge_trash
-from tests.support import Account, team
+from tests.support import Account, new_item, team
 
 
 def at(day: int, hour: int = 12) -> datetime:
@@ -362,3 +362,31 @@ async def test_concurrent_restores_bring_back_once_and_add_to_scope_once(
         (keys["B"], "removed"),
         (keys["B"], "added"),
     ]
+
+
+async def test_a_child_whose_parent_changed_type_in_the_meantime_is_not_restored_under_it(
+    client: AsyncClient, app: FastAPI, db: Database
+) -> None:
+    """The type rule counts children outside the trash only, so a parent may change type while
+    a child is in the trash; the child then comes back only once the parent can hold it."""
+    ada = (await team(app, db))["ada"]
+    story = (await new_item(client, ada, type="story"))["key"]
+    task = (await new_item(client, ada, type="task", parent_key=story))["key"]
+    refused = await client.patch(
+        f"/api/v1/items/{story}", json={"type": "task"}, headers=ada.headers
+    )
+    assert refused.status_code == 422, refused.text
+    assert (await client.delete(f"/api/v1/items/{task}", headers=ada.headers)).status_code == 204
+    changed = await client.patch(
+        f"/api/v1/items/{story}", json={"type": "task"}, headers=ada.headers
+    )
+    assert changed.status_code == 200, changed.text
+    restored = await client.post(f"/api/v1/items/{task}/restore", headers=ada.headers)
+    assert restored.status_code == 409, restored.text
+    assert restored.json()["code"] == "item-parent-cant-hold"
+    assert (await client.get(f"/api/v1/items/{task}", headers=ada.headers)).status_code == 404
+    back = await client.patch(f"/api/v1/items/{story}", json={"type": "story"}, headers=ada.headers)
+    assert back.status_code == 200, back.text
+    restored = await client.post(f"/api/v1/items/{task}/restore", headers=ada.headers)
+    assert restored.status_code == 200, restored.text
+    assert restored.json()["parent_key"] == story

@@ -293,3 +293,35 @@ async def test_the_severity_threshold_is_the_policys(
     assert await incidents_pass()
     await put(client, ada, {"no_open_incidents": {"min_severity": "sev3"}})
     assert not await incidents_pass()
+
+
+@pytest.mark.parametrize(
+    "required",
+    [
+        {"production": "staging", "staging": "development"},
+        {"staging": "development", "production": "staging"},
+    ],
+)
+async def test_a_written_policy_is_tagged_as_it_reads_back_in_any_order(
+    people: dict[str, Account], client: AsyncClient, required: dict[str, str]
+) -> None:
+    """The answer to a PUT is the body a GET then shows, whatever order the request named the
+    environments in (PostgreSQL's JSONB stores keys in an order of its own), so the ETag a PUT
+    answers is good for the next write."""
+    ada = people["ada"]
+    checks = {"promoted_through_previous": {"required_before": required}}
+    written = await client.put(POLICY, json={"checks": checks}, headers=ada.headers)
+    assert written.status_code == 200, written.text
+    read = await client.get(POLICY, headers=ada.headers)
+    assert list(read.json()["checks"]["promoted_through_previous"]["required_before"]) == [
+        "staging",
+        "production",
+    ]
+    assert written.json() == read.json()
+    assert written.headers["ETag"] == read.headers["ETag"]
+    again = await client.put(
+        POLICY,
+        json={"checks": checks},
+        headers={**ada.headers, "If-Match": written.headers["ETag"]},
+    )
+    assert again.status_code == 200, again.text

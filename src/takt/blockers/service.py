@@ -337,8 +337,8 @@ async def resolve_blocker(
     await claim(session, blocker, if_match)
     if blocker.status != "open":
         raise BlockerNotOpen("This blocker is already resolved.")
+    # The item locked (see raise_blocker: the item's flag changes one at a time), then checked.
     item = await _live_item_of(session, blocker)
-    await claim(session, item, None)  # see raise_blocker: the item's flag changes one at a time
     now = utcnow()
     age = working_hours(blocker.raised_at, now, calendar_of(access.project))
     blocker.status = "resolved"
@@ -366,9 +366,12 @@ async def resolve_blocker(
 
 
 async def _live_item_of(session: AsyncSession, blocker: Blocker) -> Item:
-    """The blocked item, read after the blocker's lock; one that went to the trash since the
-    blocker was loaded (a concurrent delete) hides the blocker too: 404, as the load would."""
+    """The blocked item, locked after the blocker (the order every blocker write takes) and
+    read as it stands then: one that went to the trash since the blocker was loaded (a
+    concurrent delete, which locks the item, not the blocker) hides the blocker too: 404, as
+    the load would."""
     item = await repo.item_of(session, blocker)
+    await claim(session, item, None)
     if item.deleted_at is not None:
         raise NotFound("No such blocker.")
     return item

@@ -60,7 +60,8 @@ HEADERS: dict[str, dict[str, Any]] = {
         "also shows other rows (an item: its status, labels, people, parent, sprint, pull "
         "requests and the project's Definition of Ready; a project: your role; a readiness "
         "policy: environment names; an incident: its environment and opener; a risk: its "
-        'owner and items) is tagged `"v<version>-<digest of the body>"`, so a renamed status '
+        "owner and items; a deployment: its environment, reporter and what it shipped) is "
+        'tagged `"v<version>-<digest of the body>"`, so a renamed status '
         "gives its items new tags though their `version` stays (a blocker's tag ends with its "
         'age, which `If-Match` ignores: `"v<version>-<digest>-<age>"`). Send it as '
         "`If-None-Match` to get 304 while your copy is current, or as `If-Match` to write "

@@ -8,9 +8,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from takt.auth.deps import ClientDep
-from takt.core.concurrency import etag_for, is_not_modified, not_modified_response
+from takt.core.concurrency import (
+    etag_for,
+    may_name_a_representation,
+    representation_etag,
+    representation_response,
+    resolve_if_match,
+)
 from takt.core.deps import IfMatchHeader, IfNoneMatchHeader, PageDep, SessionDep
 from takt.core.openapi import problems
 from takt.core.pagination import Page
@@ -23,6 +30,7 @@ from takt.deployments.deps import (
     ToQuery,
     moment,
 )
+from takt.deployments.models import Deployment
 from takt.deployments.schemas import (
     DeploymentCreate,
     DeploymentDetail,
@@ -36,8 +44,35 @@ from takt.deployments.schemas import (
     EnvironmentUpdate,
 )
 from takt.projects.deps import ProjectAccessDep
+from takt.projects.models import Project
 
 router = APIRouter(tags=["deployments"])
+
+
+async def _body(session: AsyncSession, project: Project, deployment: Deployment) -> bytes:
+    shown, shipped = await service.deployment_detail(session, project, deployment)
+    return views.deployment_detail(shown, project.key, shipped).model_dump_json().encode()
+
+
+async def _answer(
+    session: AsyncSession,
+    project: Project,
+    deployment: Deployment,
+    *,
+    if_none_match: str | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """The deployment tagged by its body: it shows its environment's and reporter's names and
+    what it shipped (commits, pull requests, items), which change without the deployment's
+    version (`concurrency.representation_etag`)."""
+    return representation_response(
+        await _body(session, project, deployment),
+        deployment.version,
+        if_none_match=if_none_match,
+        status_code=status_code,
+        headers=headers,
+    )
 
 
 # Environments -------------------------------------------------------------------------------------
@@ -149,6 +184,7 @@ async def list_deployments(
 @router.post(
     "/projects/{project_key}/deployments",
     status_code=status.HTTP_201_CREATED,
+    response_model=DeploymentDetail,
     responses={
         **problems(401, 403, 404, 409, 422),
         200: {
@@ -159,51 +195,56 @@ async def list_deployments(
     },
 )
 async def report_deployment(
-    body: DeploymentCreate, access: ProjectAccessDep, session: SessionDep, response: Response
-) -> DeploymentDetail:
+    body: DeploymentCreate, access: ProjectAccessDep, session: SessionDep
+) -> Response:
     """Report a deployment: the call a CI job makes (members, or a token with the write scope;
     a token limited to the project is best). Idempotent on `pipeline_id` + `sequence` +
     `environment`: 201 the first time, 200 after."""
     deployment, created = await service.report_deployment(session, access, body)
-    if not created:
-        response.status_code = status.HTTP_200_OK
-    response.headers["Location"] = f"/api/v1/deployments/{deployment.id}"
-    response.headers["ETag"] = etag_for(deployment.version)
-    shown, shipped = await service.deployment_detail(session, access.project, deployment)
-    return views.deployment_detail(shown, access.project.key, shipped)
+    return await _answer(
+        session,
+        access.project,
+        deployment,
+        status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        headers={"Location": f"/api/v1/deployments/{deployment.id}"},
+    )
 
 
 @router.get(
     "/deployments/{deployment_id}",
+    response_model=DeploymentDetail,
     responses={**problems(401, 404), 304: {"description": "Not modified."}},
 )
 async def get_deployment(
     context: DeploymentContextDep,
     session: SessionDep,
-    response: Response,
     if_none_match: IfNoneMatchHeader = None,
-) -> DeploymentDetail:
+) -> Response:
     """One deployment, with what it shipped: its commits (the newest 100 and the count), pull
     requests and work items."""
-    deployment = context.deployment
-    if is_not_modified(if_none_match, deployment.version):
-        return not_modified_response(deployment.version)  # type: ignore[return-value]
-    response.headers["ETag"] = etag_for(deployment.version)
-    shown, shipped = await service.deployment_detail(session, context.access.project, deployment)
-    return views.deployment_detail(shown, context.access.project.key, shipped)
+    return await _answer(
+        session, context.access.project, context.deployment, if_none_match=if_none_match
+    )
 
 
-@router.patch("/deployments/{deployment_id}", responses=problems(401, 403, 404, 409, 412, 422))
+@router.patch(
+    "/deployments/{deployment_id}",
+    response_model=DeploymentDetail,
+    responses=problems(401, 403, 404, 409, 412, 422),
+)
 async def update_deployment(
     body: DeploymentUpdate,
     context: DeploymentForUpdateDep,
     session: SessionDep,
-    response: Response,
     if_match: IfMatchHeader = None,
-) -> DeploymentDetail:
+) -> Response:
     """Move a deployment's state forward (`success` → `rolled_back` included) or change its
     version, link, description, hotfix or rollback marks (members)."""
+    project, version = context.access.project, context.deployment.version
+    if may_name_a_representation(if_match):
+        # The current tag, built only when the header could be one (a `"v<version>"` tag or
+        # `*` costs nothing): it stands for the version the write checks under its lock.
+        shown = representation_etag(version, await _body(session, project, context.deployment))
+        if_match = resolve_if_match(if_match, version, lambda: shown)
     deployment = await service.update_deployment(session, context, body, if_match=if_match)
-    response.headers["ETag"] = etag_for(deployment.version)
-    shown, shipped = await service.deployment_detail(session, context.access.project, deployment)
-    return views.deployment_detail(shown, context.access.project.key, shipped)
+    return await _answer(session, project, deployment)

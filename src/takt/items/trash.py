@@ -21,7 +21,7 @@ from takt.core.time import utcnow
 from takt.items import repository as repo
 from takt.items.events import ItemChanges, ItemDeleted, ItemRestored
 from takt.items.hooks import SprintChanged, sprint_changed
-from takt.items.models import Item
+from takt.items.models import PARENT_TYPES, Item
 from takt.items.sprint_directory import SprintView, directory
 from takt.projects.policies import ProjectAccess
 from takt.projects.service import load_in_project
@@ -43,6 +43,14 @@ class ParentInTrash(Conflict):
 
     code = "item-parent-in-trash"
     title = "Parent is in the trash"
+
+
+class ParentCantHold(Conflict):
+    """This item's parent changed type while the item was in the trash, and can no longer hold
+    it (epic → story → task). Change the parent's type back, then restore the item."""
+
+    code = "item-parent-cant-hold"
+    title = "Parent can't hold this item"
 
 
 def kept_since(now: datetime) -> datetime:
@@ -121,10 +129,17 @@ async def restore_item(
         raise NotFound(f"No item {key} in the trash.")
     # The parent held until the restore commits (repo.hold_parent): a concurrent move of the
     # parent to the trash then waits for it, and sees the restored child.
-    if item.parent_id is not None and (
-        await repo.hold_parent(session, project.id, item_id=item.parent_id) is None
-    ):
-        raise ParentInTrash(f"Restore the parent of {item.key} first.")
+    if item.parent_id is not None:
+        parent = await repo.hold_parent(session, project.id, item_id=item.parent_id)
+        if parent is None:
+            raise ParentInTrash(f"Restore the parent of {item.key} first.")
+        if parent.type not in PARENT_TYPES[item.type]:
+            # The type rule is checked only against children outside the trash: the parent may
+            # have changed type since this one went in.
+            raise ParentCantHold(
+                f"{parent.key} is now a {parent.type}, which can't hold a {item.type}: change "
+                f"its type back, then restore {item.key}."
+            )
     changes: dict[str, list[object]] = {}
     sprint = await _sprint_of(session, project.id, item)
     if sprint is not None and sprint.state not in _OPEN_SPRINT:

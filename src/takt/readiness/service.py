@@ -521,10 +521,15 @@ class _Context:
 def _checks_read(policy: policies.Policy, environments: Sequence[EnvironmentView]) -> PolicyChecks:
     names = {e.id: e.name for e in environments}
     required: dict[str, str | None] = {}
-    for target_id, before_id in policy.required_before.items():
-        if target_id not in names or (before_id is not None and before_id not in names):
+    # In the promotion path's order, not the stored mapping's: PostgreSQL's JSONB keeps its
+    # keys in an order of its own, and the body (so its ETag) must be the same whoever reads it.
+    for environment in environments:
+        if environment.id not in policy.required_before:
+            continue
+        before_id = policy.required_before[environment.id]
+        if before_id is not None and before_id not in names:
             continue  # an environment since deleted
-        required[names[target_id]] = names[before_id] if before_id is not None else None
+        required[environment.name] = names[before_id] if before_id is not None else None
     return PolicyChecks(
         items_done=CheckSwitch(enabled=policy.is_on("items_done")),
         pull_requests_approved=CheckSwitch(enabled=policy.is_on("pull_requests_approved")),
